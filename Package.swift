@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "CLGraph",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "TensorGraph", targets: ["TensorGraph"]),
+        .library(name: "CLRuntime", targets: ["CLRuntime"]),
+        .library(name: "CLBackend", targets: ["CLBackend"]),
+        .executable(name: "clbench", targets: ["clbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The C API, through a shim that pins CL_TARGET_OPENCL_VERSION.
+        .systemLibrary(
+            name: "COpenCL",
+            path: "Sources/COpenCL",
+            pkgConfig: "OpenCL",
+            providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"]), .brew(["opencl-headers"])]
+        ),
+        // The only target that calls the OpenCL C API.
+        .target(name: "CLRuntime", dependencies: ["COpenCL"]),
+        // The .cl kernel families, embedded into the binary as string literals at build time.
+        .executableTarget(name: "EmbedKernelsTool", path: "Sources/EmbedKernelsTool"),
+        .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
+        .target(name: "CLKernels", path: "CLKernels", plugins: ["EmbedKernels"]),
+        // Backend-agnostic graph, autograd and the reference backend: no OpenCL here.
+        .target(name: "TensorGraph"),
+        // Lowers TensorGraph graphs to OpenCL plans.
+        .target(name: "CLBackend", dependencies: ["TensorGraph", "CLRuntime", "CLKernels"]),
+        .executableTarget(
+            name: "clbench",
+            dependencies: [
+                "CLRuntime", "CLKernels", "CLBackend", "TensorGraph",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CLRuntimeTests", dependencies: ["CLRuntime", "CLKernels"]),
+        .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph"]),
+        .testTarget(name: "CLBackendTests", dependencies: ["CLBackend", "TensorGraph", "CLRuntime"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

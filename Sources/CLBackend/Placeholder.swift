@@ -1,0 +1,2 @@
+import TensorGraph
+import CLRuntime
