@@ -31,14 +31,16 @@ let package = Package(
         .target(name: "TensorGraph"),
         // Lowers TensorGraph graphs to OpenCL plans.
         .target(name: "CLBackend", dependencies: ["TensorGraph", "CLRuntime", "CLKernels"]),
+        // The benchmark harness and the device probes behind `clbench` (a library, so tests can drive it).
+        .target(name: "CLBenchKit", dependencies: ["CLRuntime", "CLKernels", "CLBackend", "TensorGraph"]),
         .executableTarget(
             name: "clbench",
             dependencies: [
-                "CLRuntime", "CLKernels", "CLBackend", "TensorGraph",
+                "CLBenchKit", "CLRuntime", "CLKernels", "CLBackend", "TensorGraph",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CLRuntimeTests", dependencies: ["CLRuntime", "CLKernels"]),
+        .testTarget(name: "CLRuntimeTests", dependencies: ["CLRuntime", "CLKernels", "CLBenchKit"]),
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph"]),
         .testTarget(name: "CLBackendTests", dependencies: ["CLBackend", "TensorGraph", "CLRuntime"]),
     ],
