@@ -23,6 +23,10 @@ public final class CLBuffer<Element: DeviceScalar>: DeviceMemory, @unchecked Sen
     public let count: Int
     public let memoryObject: cl_mem
     public unowned let context: CLContext
+    /// The buffer a sub-buffer views, kept alive as long as the view.
+    public let parent: (any DeviceMemory)?
+    /// Element offset of a sub-buffer inside its parent (0 for a plain buffer).
+    public let offsetInParent: Int
 
     public var byteCount: Int { count * MemoryLayout<Element>.stride }
 
@@ -31,6 +35,8 @@ public final class CLBuffer<Element: DeviceScalar>: DeviceMemory, @unchecked Sen
         precondition(count >= 0, "buffer element count must be non-negative")
         self.context = context
         self.count = count
+        self.parent = nil
+        self.offsetInParent = 0
         let bytes = Swift.max(count, 1) * MemoryLayout<Element>.stride
         if bytes > context.device.info.maxAllocationBytes {
             throw CLError.allocationTooLarge(
@@ -49,7 +55,33 @@ public final class CLBuffer<Element: DeviceScalar>: DeviceMemory, @unchecked Sen
         try upload(values)
     }
 
+    private init(context: CLContext, memoryObject: cl_mem, count: Int, parent: any DeviceMemory, offset: Int) {
+        self.context = context
+        self.memoryObject = memoryObject
+        self.count = count
+        self.parent = parent
+        self.offsetInParent = offset
+    }
+
     deinit { clReleaseMemObject(memoryObject) }
+
+    /// A view of `count` elements from `offset`, sharing this buffer's memory. The origin must
+    /// be aligned to `DeviceInfo.baseAddressAlignmentBytes`. Guard regions around plan outputs use it:
+    /// a kernel that writes past its view lands in the parent, where the guard is checked.
+    public func view(offset: Int, count: Int) throws -> CLBuffer<Element> {
+        try checkRange("view", offset: offset, count: count)
+        let stride = MemoryLayout<Element>.stride
+        var region = cl_buffer_region(origin: offset * stride, size: Swift.max(count, 1) * stride)
+        var status: cl_int = 0
+        guard let memory = clCreateSubBuffer(memoryObject, cl_mem_flags(CL_MEM_READ_WRITE),
+                                             cl_buffer_create_type(CL_BUFFER_CREATE_TYPE_REGION), &region, &status),
+              status == CL_SUCCESS
+        else {
+            throw CLError.api(call: "clCreateSubBuffer", code: status,
+                              context: "origin \(offset * stride) bytes, alignment \(context.device.info.baseAddressAlignmentBytes)")
+        }
+        return CLBuffer(context: context, memoryObject: memory, count: count, parent: self, offset: offset)
+    }
 
     private func checkRange(_ operation: String, offset: Int, count: Int) throws {
         guard offset >= 0, count >= 0, offset + count <= self.count else {

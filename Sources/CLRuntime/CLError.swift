@@ -13,6 +13,8 @@ public enum CLError: Error, CustomStringConvertible, Sendable {
     case unknownDevice(query: String, available: [String])
     /// A program failed to build; carries the compiler's log.
     case buildFailed(family: String, options: String, device: String, log: String)
+    /// No kernel family of that name is embedded (or in `CLGRAPH_KERNEL_DIR`).
+    case unknownKernelFamily(String)
     /// A kernel was not found in its program.
     case unknownKernel(name: String, family: String)
     /// Host and device sizes disagree (upload/download/copy range out of bounds).
@@ -46,6 +48,8 @@ public enum CLError: Error, CustomStringConvertible, Sendable {
                 Build log:
                 \(log)
                 """
+        case let .unknownKernelFamily(family):
+            return "No kernel family '\(family)' is embedded in this build (see CLKernels/)"
         case let .unknownKernel(name, family):
             return "Kernel '\(name)' is not in kernel family '\(family)'"
         case let .sizeMismatch(operation, detail):

@@ -30,6 +30,8 @@ public struct DeviceInfo: Codable, Sendable, Hashable {
     public var supportsFP16: Bool
     public var supportsFP64: Bool
     public var profilingTimerResolutionNS: Int
+    /// Alignment a sub-buffer's origin must have, in bytes (`CL_DEVICE_MEM_BASE_ADDR_ALIGN` / 8).
+    public var baseAddressAlignmentBytes: Int
 
     public var isGPU: Bool { type == "GPU" }
     public var isCPU: Bool { type == "CPU" }

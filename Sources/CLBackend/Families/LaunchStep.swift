@@ -1,0 +1,76 @@
+import CLRuntime
+
+/// One kernel launch of a compiled plan: a kernel whose arguments are already bound to the
+/// plan's buffers, its work sizes, and what it costs (for traces and benchmarks).
+///
+/// Plans bind buffers once at compile time, so running a plan is only a loop of enqueues.
+public struct LaunchStep {
+    public let kernel: CLKernel
+    public let global: [Int]
+    public let local: [Int]?
+    /// Kernel family and variant, e.g. "matmul.2 (cpu register-blocked)".
+    public let variant: String
+    /// What the step computes, e.g. "matmul [128, 144]x[144, 512]".
+    public let label: String
+    /// Floating-point operations and bytes moved (read + written) per launch.
+    public let flops: Double
+    public let bytes: Double
+
+    public init(kernel: CLKernel, global: [Int], local: [Int]?, variant: String, label: String,
+                flops: Double, bytes: Double) {
+        self.kernel = kernel
+        self.global = global
+        self.local = local
+        self.variant = variant
+        self.label = label
+        self.flops = flops
+        self.bytes = bytes
+    }
+
+    /// Enqueues the launch; returns a profiling event when `event` is true.
+    @discardableResult
+    public func enqueue(on context: CLContext, event: Bool = false) throws -> CLEvent? {
+        try context.enqueue(kernel, global: global, local: local, event: event)
+    }
+}
+
+/// The broad class of device a kernel variant is written for.
+public enum DeviceClass: String, Sendable, CaseIterable {
+    /// Wide explicit vectors, contiguous chunks per work-item, no local memory (pocl and other CPU drivers).
+    case cpu
+    /// Work-groups cooperating through local memory, coalesced loads.
+    case gpu
+
+    public init(_ info: DeviceInfo) { self = info.isGPU || info.localMemoryType == "local" && !info.isCPU ? .gpu : .cpu }
+}
+
+/// What a kernel family needs to build its programs and choose a variant.
+public struct FamilyEnvironment {
+    public let context: CLContext
+    public let deviceClass: DeviceClass
+    /// Forced variant numbers by family name (from `CompileOptions.kernelVariants`).
+    public let forcedVariants: [String: Int]
+
+    public init(context: CLContext, forcedVariants: [String: Int] = [:]) {
+        self.context = context
+        self.deviceClass = DeviceClass(context.device.info)
+        self.forcedVariants = forcedVariants
+    }
+
+    /// The forced variant for `family`, else `automatic`.
+    public func variant(for family: String, automatic: Int) -> Int { forcedVariants[family] ?? automatic }
+
+    /// Work-group size for 1-D kernels that do not use local memory: on CPUs pocl runs one
+    /// work-group per thread, so small groups spread the work over every core.
+    public var cpuFriendlyLocal: [Int]? { deviceClass == .cpu ? [1] : nil }
+
+    /// The built program of a family from `CLKernels/`, with `-D` definitions.
+    public func program(_ family: String, defines: [String: String] = [:], extraOptions: String = "") throws -> CLProgram {
+        guard let source = KernelSourceLookup.source(family) else {
+            throw CLError.unknownKernelFamily(family)
+        }
+        let options = (defines.sorted { $0.key < $1.key }.map { "-D\($0.key)=\($0.value)" } + [extraOptions])
+            .filter { !$0.isEmpty }.joined(separator: " ")
+        return try context.program(family: family, source: source, options: options)
+    }
+}

@@ -1,2 +1,0 @@
-import TensorGraph
-import CLRuntime
