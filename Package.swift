@@ -36,13 +36,13 @@ let package = Package(
         .executableTarget(
             name: "clbench",
             dependencies: [
-                "CLBenchKit", "CLRuntime", "CLKernels", "CLBackend", "TensorGraph",
+                "CLBenchKit", "CLRuntime", "CLKernels", "CLBackend", "TensorGraph", "GraphConformance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "CLRuntimeTests", dependencies: ["CLRuntime", "CLKernels", "CLBenchKit"]),
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph"]),
-        .testTarget(name: "CLBackendTests", dependencies: ["CLBackend", "TensorGraph", "CLRuntime"]),
+        .testTarget(name: "CLBackendTests", dependencies: ["CLBackend", "TensorGraph", "CLRuntime", "GraphConformance"]),
     ],
     swiftLanguageModes: [.v5]
 )

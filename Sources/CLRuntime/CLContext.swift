@@ -15,6 +15,8 @@ public final class CLContext: @unchecked Sendable {
 
     private let lock = NSLock()
     private var programs: [ProgramKey: CLProgram] = [:]
+    /// Host staging of non-blocking uploads, freed once the queue has drained.
+    private var staging: [UnsafeMutableRawBufferPointer] = []
 
     /// Creates a context and a profiling-enabled in-order queue on `device`.
     /// - Parameter programCache: the on-disk binary cache; `.default` follows `CLGRAPH_PROGRAM_CACHE`.
@@ -43,6 +45,7 @@ public final class CLContext: @unchecked Sendable {
 
     deinit {
         clFinish(queue)
+        staging.forEach { $0.deallocate() }
         clReleaseCommandQueue(queue)
         clReleaseContext(context)
     }
@@ -66,7 +69,20 @@ public final class CLContext: @unchecked Sendable {
     }
 
     /// Blocks until every enqueued command has finished.
-    public func finish() throws { try check(clFinish(queue), "clFinish") }
+    public func finish() throws {
+        try check(clFinish(queue), "clFinish")
+        lock.lock()
+        let drained = staging
+        staging.removeAll()
+        lock.unlock()
+        drained.forEach { $0.deallocate() }
+    }
+
+    func retainUntilFinish(_ memory: UnsafeMutableRawBufferPointer) {
+        lock.lock()
+        staging.append(memory)
+        lock.unlock()
+    }
 
     /// Submits enqueued commands to the device without waiting.
     public func flush() throws { try check(clFlush(queue), "clFlush") }

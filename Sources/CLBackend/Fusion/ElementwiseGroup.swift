@@ -1,0 +1,59 @@
+import TensorGraph
+
+/// A fusion group: a tree of elementwise nodes computed by one generated kernel. The root is
+/// materialised; every other member has exactly one consumer, inside the group.
+struct ElementwiseGroup {
+    let root: NodeID
+    /// Members in topological order (root last).
+    let members: [NodeID]
+    /// Nodes read from memory: inputs of members that are not themselves members.
+    let leaves: [NodeID]
+}
+
+enum ElementwiseFusion {
+    static func isElementwise(_ op: Op) -> Bool {
+        switch op {
+        case .unary, .binary, .powScalar, .compare, .select: return true
+        default: return false
+        }
+    }
+
+    /// A constant with one element is passed to the kernel as a scalar argument, not a buffer.
+    static func isScalarConstant(_ node: Node) -> Bool {
+        if case .constant(let values) = node.op, values.count == 1 { return true }
+        return false
+    }
+
+    /// Groups the live elementwise nodes. A node joins its consumer's group when it is
+    /// elementwise, has exactly that one consumer (also elementwise) and is not a plan output.
+    static func groups(graph: Graph, live: Set<NodeID>, outputs: Set<NodeID>) -> [NodeID: ElementwiseGroup] {
+        var consumers: [NodeID: [NodeID]] = [:]
+        for node in graph.nodes where live.contains(node.id) {
+            for input in node.inputs { consumers[input, default: []].append(node.id) }
+        }
+        func fusesIntoConsumer(_ id: NodeID) -> Bool {
+            let node = graph.node(id)
+            guard isElementwise(node.op), !outputs.contains(id), let users = consumers[id], users.count == 1 else { return false }
+            return isElementwise(graph.node(users[0]).op)
+        }
+        var groups: [NodeID: ElementwiseGroup] = [:]
+        for node in graph.nodes where live.contains(node.id) && isElementwise(node.op) && !fusesIntoConsumer(node.id) {
+            var members: [NodeID] = []
+            var leaves: [NodeID] = []
+            func visit(_ id: NodeID) {
+                let member = graph.node(id)
+                for input in member.inputs {
+                    if fusesIntoConsumer(input) {
+                        visit(input)
+                    } else if !leaves.contains(input) {
+                        leaves.append(input)
+                    }
+                }
+                members.append(id)
+            }
+            visit(node.id)
+            groups[node.id] = ElementwiseGroup(root: node.id, members: members, leaves: leaves)
+        }
+        return groups
+    }
+}

@@ -1,0 +1,55 @@
+import CLRuntime
+import TensorGraph
+
+/// The OpenCL backend: compiles a graph into a `CLPlan` for one device.
+public final class OpenCLBackend: Backend {
+    public let context: CLContext
+
+    public var name: String { "opencl (\(context.device.info.name))" }
+
+    public init(context: CLContext) { self.context = context }
+
+    /// A backend on the device chosen by `selector` (index or name part; default `CLGRAPH_DEVICE`,
+    /// else the first GPU, else the first device).
+    public convenience init(device selector: String? = nil) throws {
+        self.init(context: try CLContext(selecting: selector))
+    }
+
+    public func compile(_ graph: Graph, outputs: [Tensor], options: CompileOptions = CompileOptions()) throws -> any Plan {
+        try compilePlan(graph, outputs: outputs, options: options)
+    }
+
+    /// Like `compile`, with the concrete plan type (steps, memory figures, trace).
+    public func compilePlan(_ graph: Graph, outputs: [Tensor], options: CompileOptions = CompileOptions()) throws -> CLPlan {
+        try CLPlan(graph: graph, outputs: outputs, options: options, context: context)
+    }
+
+    /// Kernel families and their numbered variants, for tools that exercise every variant.
+    public static let kernelVariants: [String: [Int: String]] = [
+        MatmulFamily.family: MatmulFamily.variants,
+        SoftmaxFamily.family: SoftmaxFamily.variants,
+        NormFamily.family: NormFamily.variants,
+        ReduceFamily.family: ReduceFamily.variants,
+        EmbeddingFamily.family: EmbeddingFamily.variants,
+        CrossEntropyFamily.family: CrossEntropyFamily.variants,
+        AttentionFamily.family: AttentionFamily.variants,
+        LayoutFamily.family: LayoutFamily.variants,
+    ]
+
+    /// One set of compile options per (family, variant), plus unfused attention: running the
+    /// conformance suite under each exercises every kernel variant, not only the defaults.
+    public static func variantCoverageOptions() -> [(label: String, options: CompileOptions)] {
+        var result: [(String, CompileOptions)] = [("default", CompileOptions())]
+        for (family, variants) in kernelVariants.sorted(by: { $0.key < $1.key }) where variants.count > 1 {
+            for number in variants.keys.sorted() {
+                var options = CompileOptions()
+                options.kernelVariants = [family: number]
+                result.append(("\(family).\(number)", options))
+            }
+        }
+        var unfused = CompileOptions()
+        unfused.attention = .unfused
+        result.append(("attention unfused", unfused))
+        return result
+    }
+}

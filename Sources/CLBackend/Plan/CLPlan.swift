@@ -1,0 +1,201 @@
+import CLRuntime
+import Foundation
+import TensorGraph
+
+/// A graph compiled for one OpenCL device: buffers assigned, kernels built and bound.
+/// `run` uploads the inputs, enqueues every launch, enqueues the output reads and waits
+/// once; no host round trip per op.
+public final class CLPlan: Plan {
+    public let context: CLContext
+    /// Every launch of one run, in order.
+    public let steps: [LaunchStep]
+    /// Device bytes of intermediate values after buffer sharing.
+    public let intermediateBytes: Int
+    /// Device bytes intermediates would need without sharing (one buffer each).
+    public let unsharedIntermediateBytes: Int
+    /// All device bytes the plan holds: inputs, variables, constants, intermediates, outputs.
+    public let totalDeviceBytes: Int
+    public var peakMemoryBytes: Int { totalDeviceBytes }
+
+    private let lowering: PlanLowering
+    private let buffers: [Int: DeviceBuffer]
+    private let outputValues: [Int]
+    private let outputShapes: [Shape]
+    private let inputs: [(name: String, value: Int, shape: Shape, dtype: DType)]
+    private let variables: [String: (value: Int, shape: Shape)]
+    private var variablesSet: Set<String> = []
+    private let guards: [GuardRegion]
+    private let trace: Bool
+    /// Runs completed (for tests and traces).
+    public private(set) var runCount = 0
+
+    /// Guard regions around an output: a parent buffer whose view the kernels write; the
+    /// elements before and after the view hold a sentinel that must survive every run.
+    struct GuardRegion {
+        let output: Int
+        let parent: CLBuffer<Float>
+        let before: Int
+        let after: Int
+        static let sentinel: Float = -7.7777e33
+    }
+
+    init(graph: Graph, outputs: [Tensor], options: CompileOptions, context: CLContext) throws {
+        self.context = context
+        let environment = FamilyEnvironment(context: context, forcedVariants: options.kernelVariants)
+        let lowering = PlanLowering(graph: graph, options: options, environment: environment)
+        try lowering.lower(outputs: outputs)
+        self.lowering = lowering
+        self.trace = options.trace || ProcessInfo.processInfo.environment["CLGRAPH_TRACE"].map { $0 != "0" && !$0.isEmpty } ?? false
+
+        let assignment = MemoryPlanner.plan(ops: lowering.ops, values: lowering.values)
+        var slotBuffers: [DeviceBuffer] = []
+        for slot in assignment.slots {
+            slotBuffers.append(try DeviceBuffer.allocate(slot.isInt ? .i32 : .f32, count: slot.count, context: context))
+        }
+        var buffers: [Int: DeviceBuffer] = [:]
+        var guards: [GuardRegion] = []
+        var total = slotBuffers.reduce(0) { $0 + $1.byteCount }
+        var unshared = 0
+        let alignment = max(context.device.info.baseAddressAlignmentBytes / 4, 1)
+        for value in lowering.values {
+            if value.role == .intermediate { unshared += value.count * 4 }
+            if let slot = assignment.slotOfValue[value.id] {
+                buffers[value.id] = slotBuffers[slot]
+                continue
+            }
+            if value.isOutput, value.role == .intermediate, value.dtype == .f32, options.guardElements > 0 {
+                let before = (options.guardElements + alignment - 1) / alignment * alignment
+                let parent = try CLBuffer<Float>(context: context, count: before + value.count + options.guardElements)
+                try parent.fill(GuardRegion.sentinel)
+                buffers[value.id] = .f32(try parent.view(offset: before, count: value.count))
+                guards.append(GuardRegion(output: value.id, parent: parent, before: before, after: options.guardElements))
+                total += parent.byteCount
+                continue
+            }
+            let buffer = try DeviceBuffer.allocate(value.dtype, count: value.count, context: context)
+            if case .constant(let data) = value.role { try buffer.floats.upload(data) }
+            buffers[value.id] = buffer
+            total += buffer.byteCount
+        }
+        self.buffers = buffers
+        self.guards = guards
+        self.intermediateBytes = slotBuffers.reduce(0) { $0 + $1.byteCount }
+        self.unsharedIntermediateBytes = unshared
+        self.totalDeviceBytes = total
+
+        var steps: [LaunchStep] = []
+        for op in lowering.ops { steps += try op.encode(buffers) }
+        self.steps = steps
+
+        self.outputValues = outputs.map { lowering.valueOfNode[$0.id]! }
+        self.outputShapes = outputs.map(\.shape)
+        var inputs: [(String, Int, Shape, DType)] = []
+        var variables: [String: (Int, Shape)] = [:]
+        for node in graph.nodes {
+            guard let value = lowering.valueOfNode[node.id] else { continue }
+            switch node.op {
+            case .input(let name): inputs.append((name, value, node.shape, node.dtype))
+            case .variable(let name): variables[name] = (value, node.shape)
+            default: break
+            }
+        }
+        self.inputs = inputs
+        self.variables = variables
+    }
+
+    // MARK: Variables
+
+    public func setVariable(_ name: String, _ value: TensorData) throws {
+        guard let variable = variables[name] else { throw PlanError.unknownVariable(name: name) }
+        guard value.shape == variable.shape else {
+            throw PlanError.inputShape(name: name, expected: variable.shape, got: value.shape)
+        }
+        try buffers[variable.value]!.floats.upload(value.floats)
+        variablesSet.insert(name)
+    }
+
+    public func variable(_ name: String) throws -> TensorData {
+        guard let variable = variables[name] else { throw PlanError.unknownVariable(name: name) }
+        return TensorData(shape: variable.shape, floats: try buffers[variable.value]!.floats.download(count: variable.shape.count))
+    }
+
+    // MARK: Running
+
+    public func run(_ feeds: [String: TensorData]) throws -> [TensorData] {
+        for name in variables.keys where !variablesSet.contains(name) { throw PlanError.variableNotSet(name: name) }
+        for input in inputs {
+            guard let feed = feeds[input.name] else { throw PlanError.missingInput(name: input.name) }
+            guard feed.shape == input.shape else {
+                throw PlanError.inputShape(name: input.name, expected: input.shape, got: feed.shape)
+            }
+            guard feed.dtype == input.dtype else {
+                throw PlanError.inputDType(name: input.name, expected: input.dtype, got: feed.dtype)
+            }
+            switch buffers[input.value]! {
+            case .f32(let buffer): try buffer.enqueueUpload(feed.floats)
+            case .i32(let buffer): try buffer.enqueueUpload(feed.ints)
+            }
+        }
+        for flag in lowering.errorFlags { try flag.flag.fill(0) }
+
+        var events: [CLEvent?] = []
+        let started = DispatchTime.now().uptimeNanoseconds
+        for step in steps { events.append(try step.enqueue(on: context, event: trace)) }
+
+        let reads: [Any] = try outputValues.enumerated().map { index, value -> Any in
+            switch buffers[value]! {
+            case .f32(let buffer): return try buffer.enqueueDownload(count: outputShapes[index].count)
+            case .i32(let buffer): return try buffer.enqueueDownload(count: outputShapes[index].count)
+            }
+        }
+        let flagReads = try lowering.errorFlags.map { try $0.flag.enqueueDownload(count: 1) }
+        try context.finish()  // the one synchronisation of the run
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+        runCount += 1
+
+        for (flag, read) in zip(lowering.errorFlags, flagReads) {
+            let position = read.values(count: 1)[0]
+            guard position != 0 else { continue }
+            let index = try buffers[flag.indices]!.ints.download(offset: Int(position) - 1, count: 1)[0]
+            throw PlanError.indexOutOfRange(op: flag.op, index: index, bound: flag.bound)
+        }
+        try checkGuards()
+        if trace { try printTrace(events: events, wallMilliseconds: wall) }
+
+        return zip(reads, outputShapes).map { read, shape in
+            if let floats = read as? PendingRead<Float> { return TensorData(shape: shape, floats: floats.values(count: shape.count)) }
+            return TensorData(shape: shape, ints: (read as! PendingRead<Int32>).values(count: shape.count))
+        }
+    }
+
+    private func checkGuards() throws {
+        for region in guards {
+            let all = try region.parent.download()
+            let total = all.count
+            let bad = (0..<region.before).filter { all[$0] != GuardRegion.sentinel }
+                + ((total - region.after)..<total).filter { all[$0] != GuardRegion.sentinel }
+            if let first = bad.first {
+                let position = outputValues.firstIndex(of: region.output) ?? -1
+                throw PlanError.guardViolation(
+                    output: position,
+                    detail: "\(bad.count) guard elements overwritten, first at offset \(first - region.before) from the output start")
+            }
+        }
+    }
+
+    private func printTrace(events: [CLEvent?], wallMilliseconds: Double) throws {
+        var lines = ["plan run \(runCount): \(steps.count) launches, 1 synchronisation, \(String(format: "%.3f", wallMilliseconds)) ms wall"]
+        var kernelTotal = 0.0
+        for (step, event) in zip(steps, events) {
+            guard let event else { continue }
+            let ms = try event.profilingTimes().durationMilliseconds
+            kernelTotal += ms
+            let seconds = max(ms / 1e3, 1e-12)
+            lines.append(String(format: "  %8.3f ms %8.2f GFLOP/s %8.2f GB/s  %@  global %@ local %@  %@", ms,
+                                step.flops / seconds / 1e9, step.bytes / seconds / 1e9, step.variant,
+                                "\(step.global)", step.local.map { "\($0)" } ?? "auto", step.label))
+        }
+        lines.append(String(format: "  kernel total %.3f ms", kernelTotal))
+        FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+}

@@ -1,0 +1,66 @@
+import CLRuntime
+import TensorGraph
+
+/// A device buffer of one of the graph's element types.
+enum DeviceBuffer {
+    case f32(CLBuffer<Float>)
+    case i32(CLBuffer<Int32>)
+
+    var floats: CLBuffer<Float> {
+        guard case .f32(let buffer) = self else { preconditionFailure("expected an f32 buffer") }
+        return buffer
+    }
+
+    var ints: CLBuffer<Int32> {
+        guard case .i32(let buffer) = self else { preconditionFailure("expected an i32 buffer") }
+        return buffer
+    }
+
+    var memory: any DeviceMemory {
+        switch self {
+        case .f32(let buffer): return buffer
+        case .i32(let buffer): return buffer
+        }
+    }
+
+    var byteCount: Int {
+        switch self {
+        case .f32(let buffer): return buffer.byteCount
+        case .i32(let buffer): return buffer.byteCount
+        }
+    }
+
+    static func allocate(_ dtype: DType, count: Int, context: CLContext) throws -> DeviceBuffer {
+        switch dtype {
+        case .i32: return .i32(try CLBuffer<Int32>(context: context, count: count))
+        default: return .f32(try CLBuffer<Float>(context: context, count: count))
+        }
+    }
+}
+
+/// A tensor value the plan materialises in device memory (several graph nodes may share one:
+/// a reshape is the same bytes under another shape).
+struct PlannedValue {
+    enum Role: Equatable {
+        case input(String)
+        case variable(String)
+        case constant([Float])
+        case intermediate
+    }
+
+    let id: Int
+    let count: Int
+    let dtype: DType
+    let role: Role
+    /// A plan output: never shares memory, may carry guard regions.
+    var isOutput = false
+}
+
+/// One lowered operation: reads some values, writes one, and knows how to encode its launches
+/// once buffers are assigned.
+struct LoweredOp {
+    let label: String
+    let inputs: [Int]
+    let output: Int
+    let encode: (_ buffers: [Int: DeviceBuffer]) throws -> [LaunchStep]
+}

@@ -1,0 +1,370 @@
+import CLRuntime
+import TensorGraph
+
+/// Lowers a graph to values and ops: fusion groups for elementwise chains, kernel families for
+/// the rest, aliases for reshapes. Buffers are assigned later (MemoryPlanner), then ops encoded.
+final class PlanLowering {
+    /// A device-side error flag a kernel raises (bad embedding index, bad target).
+    struct ErrorFlag {
+        let flag: CLBuffer<Int32>
+        let op: String
+        /// The value holding the offending indices, and the exclusive bound they must respect.
+        let indices: Int
+        let bound: Int
+    }
+
+    let graph: Graph
+    let options: CompileOptions
+    let environment: FamilyEnvironment
+    private(set) var values: [PlannedValue] = []
+    private(set) var ops: [LoweredOp] = []
+    private(set) var valueOfNode: [NodeID: Int] = [:]
+    private(set) var errorFlags: [ErrorFlag] = []
+
+    // One instance per family per plan: they own scratch and stride tables the steps read.
+    lazy var matmul = MatmulFamily(environment: environment)
+    lazy var softmax = SoftmaxFamily(environment: environment)
+    lazy var norm = NormFamily(environment: environment)
+    lazy var reduce = ReduceFamily(environment: environment)
+    lazy var embedding = EmbeddingFamily(environment: environment)
+    lazy var crossEntropy = CrossEntropyFamily(environment: environment)
+    lazy var attention = AttentionFamily(environment: environment)
+    lazy var layout = LayoutFamily(environment: environment)
+    /// Objects the encoded steps read (stride tables of fused kernels).
+    private(set) var retained: [AnyObject] = []
+
+    init(graph: Graph, options: CompileOptions, environment: FamilyEnvironment) {
+        self.graph = graph
+        self.options = options
+        self.environment = environment
+    }
+
+    func lower(outputs: [Tensor]) throws {
+        let outputIDs = Set(outputs.map(\.id))
+        let live = liveNodes(from: outputs.map(\.id))
+        let groups = ElementwiseFusion.groups(graph: graph, live: live, outputs: outputIDs)
+        let fusedAway = Set(groups.values.flatMap { $0.members.dropLast() })
+
+        for node in graph.nodes where live.contains(node.id) && !fusedAway.contains(node.id) {
+            switch node.op {
+            case .input(let name):
+                valueOfNode[node.id] = newValue(node, role: .input(name))
+            case .variable(let name):
+                valueOfNode[node.id] = newValue(node, role: .variable(name))
+            case .constant:
+                break  // materialised on first use: scalar constants inside fused kernels need no buffer
+            case .reshape:
+                valueOfNode[node.id] = value(of: node.inputs[0])
+            default:
+                if let group = groups[node.id] {
+                    try lowerElementwise(group)
+                } else {
+                    try lowerOp(node)
+                }
+            }
+        }
+        for output in outputs {
+            let id = value(of: output.id)
+            values[id].isOutput = true
+        }
+    }
+
+    /// The value computed for `node`, creating constant values on first use.
+    func value(of node: NodeID) -> Int {
+        if let existing = valueOfNode[node] { return existing }
+        let definition = graph.node(node)
+        guard case .constant(let data) = definition.op else {
+            preconditionFailure("node \(node.index) (\(definition.op)) was not lowered before use")
+        }
+        let count = definition.shape.count
+        let id = newValue(definition, role: .constant(data.count == count ? data : [Float](repeating: data[0], count: count)))
+        valueOfNode[node] = id
+        return id
+    }
+
+    private func newValue(_ node: Node, role: PlannedValue.Role) -> Int {
+        values.append(PlannedValue(id: values.count, count: node.shape.count, dtype: node.dtype, role: role))
+        return values.count - 1
+    }
+
+    private func newIntermediate(count: Int, dtype: DType = .f32) -> Int {
+        values.append(PlannedValue(id: values.count, count: count, dtype: dtype, role: .intermediate))
+        return values.count - 1
+    }
+
+    private func liveNodes(from outputs: [NodeID]) -> Set<NodeID> {
+        var live = Set<NodeID>()
+        var stack = outputs
+        while let id = stack.popLast() {
+            if live.insert(id).inserted { stack.append(contentsOf: graph.node(id).inputs) }
+        }
+        return live
+    }
+
+    private func describe(_ node: Node) -> String {
+        let operands = node.inputs.map { graph.node($0).shape.description }.joined(separator: ", ")
+        return "\(opName(node.op)) (\(operands)) -> \(node.shape)"
+    }
+
+    // MARK: Elementwise
+
+    private func lowerElementwise(_ group: ElementwiseGroup) throws {
+        let root = graph.node(group.root)
+        let kernelSource = ElementwiseKernelSource(group: group, graph: graph)
+        let leafValues = kernelSource.arguments.compactMap { argument -> (NodeID, Int)? in
+            if case .leaf(let node, _) = argument { return (node, value(of: node)) }
+            return nil
+        }
+        let valueByLeaf = Dictionary(leafValues, uniquingKeysWith: { first, _ in first })
+        let output = newIntermediate(count: root.shape.count)
+        valueOfNode[root.id] = output
+        let label = "fused \(group.members.count) ops " + group.members.map { opName(graph.node($0).op) }.joined(separator: "·")
+            + " -> \(root.shape)"
+        let count = root.shape.count
+        let environment = self.environment
+        ops.append(LoweredOp(label: label, inputs: leafValues.map(\.1), output: output) { [unowned self] buffers in
+            let kernel = try environment.context.program(family: "fused-elementwise", source: kernelSource.source)
+                .kernel("fused")
+            var arguments: [any KernelArgumentConvertible] = [buffers[output]!.floats, Int32(count)]
+            for argument in kernelSource.arguments {
+                switch argument {
+                case .scalar(let value):
+                    arguments.append(value)
+                case .leaf(let node, let access):
+                    arguments.append(buffers[valueByLeaf[node]!]!.floats)
+                    switch access {
+                    case .same, .scalar: break
+                    case .period(let period): arguments.append(Int32(period))
+                    case .divisor(let divisor): arguments.append(Int32(divisor))
+                    case .general(let meta):
+                        let metaBuffer = try CLBuffer<Int32>(context: environment.context, values: meta)
+                        self.retained.append(metaBuffer)
+                        arguments.append(metaBuffer)
+                    }
+                }
+            }
+            try kernel.setArguments(arguments)
+            let local = 64
+            let leafReads = Double(kernelSource.arguments.count)
+            return [LaunchStep(kernel: kernel, global: [(count + local - 1) / local * local], local: [local],
+                               variant: "elementwise.1 (generated, fused)", label: label,
+                               flops: Double(count * group.members.count), bytes: Double(count) * 4 * (1 + leafReads))]
+        })
+    }
+
+    // MARK: Other ops
+
+    private func lowerOp(_ node: Node) throws {
+        let inputs = node.inputs.map { value(of: $0) }
+        let inputShapes = node.inputs.map { graph.node($0).shape }
+        let label = describe(node)
+        let shape = node.shape
+        func emit(_ output: Int, _ reads: [Int], _ encode: @escaping ([Int: DeviceBuffer]) throws -> [LaunchStep]) {
+            ops.append(LoweredOp(label: label, inputs: reads, output: output, encode: encode))
+        }
+        let output = newIntermediate(count: shape.count, dtype: node.dtype)
+        valueOfNode[node.id] = output
+
+        switch node.op {
+        case let .matmul(transposeA, transposeB):
+            let a = inputShapes[0], b = inputShapes[1]
+            let m = shape[-2], n = shape[-1]
+            let k = transposeA ? a[-2] : a[-1]
+            let batch = shape.count / max(m * n, 1)
+            let matmulShape = MatmulShape(batch: batch, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                                          broadcastB: b.rank == 2 && batch > 1)
+            emit(output, inputs) { [unowned self] buffers in
+                try self.matmul.encode(a: buffers[inputs[0]]!.floats, b: buffers[inputs[1]]!.floats,
+                                       c: buffers[output]!.floats, shape: matmulShape)
+            }
+
+        case let .reduce(kind, axis, _):
+            let dims = inputShapes[0].dims
+            let outer = dims[..<axis].reduce(1, *), length = dims[axis], inner = dims[(axis + 1)...].reduce(1, *)
+            let reduction: ReductionKind = kind == .sum ? .sum : kind == .mean ? .mean : .max
+            emit(output, inputs) { [unowned self] buffers in
+                try self.reduce.encode(input: buffers[inputs[0]]!.floats, output: buffers[output]!.floats, outer: outer,
+                                       length: length, inner: inner, kind: reduction)
+            }
+
+        case .softmax(let axis), .logSoftmax(let axis):
+            let isLog: Bool = { if case .logSoftmax = node.op { return true } else { return false } }()
+            try lowerSoftmax(input: inputs[0], output: output, shape: inputShapes[0], axis: axis, log: isLog, label: label)
+
+        case .layerNorm(let eps):
+            let cols = shape[-1], rows = shape.count / max(cols, 1)
+            emit(output, inputs) { [unowned self] buffers in
+                try self.norm.encodeLayerNorm(input: buffers[inputs[0]]!.floats, gain: buffers[inputs[1]]!.floats,
+                                              bias: buffers[inputs[2]]!.floats, output: buffers[output]!.floats,
+                                              rows: rows, cols: cols, eps: eps)
+            }
+
+        case .rmsNorm(let eps):
+            let cols = shape[-1], rows = shape.count / max(cols, 1)
+            emit(output, inputs) { [unowned self] buffers in
+                try self.norm.encodeRMSNorm(input: buffers[inputs[0]]!.floats, gain: buffers[inputs[1]]!.floats,
+                                            output: buffers[output]!.floats, rows: rows, cols: cols, eps: eps)
+            }
+
+        case .embedding:
+            let table = inputShapes[0], count = inputShapes[1].count
+            let flag = try CLBuffer<Int32>(context: environment.context, count: 1)
+            errorFlags.append(ErrorFlag(flag: flag, op: "embedding", indices: inputs[1], bound: table[0]))
+            emit(output, inputs) { [unowned self] buffers in
+                try self.embedding.encode(table: buffers[inputs[0]]!.floats, indices: buffers[inputs[1]]!.ints,
+                                          output: buffers[output]!.floats, count: count, vocab: table[0], dim: table[1],
+                                          errorFlag: flag)
+            }
+
+        case .crossEntropy(let ignoreIndex):
+            let logits = inputShapes[0]
+            let flag = try CLBuffer<Int32>(context: environment.context, count: 1)
+            errorFlags.append(ErrorFlag(flag: flag, op: "crossEntropy", indices: inputs[1], bound: logits[1]))
+            emit(output, inputs) { [unowned self] buffers in
+                try self.crossEntropy.encode(logits: buffers[inputs[0]]!.floats, targets: buffers[inputs[1]]!.ints,
+                                             loss: buffers[output]!.floats, rows: logits[0], classes: logits[1],
+                                             ignoreIndex: ignoreIndex, errorFlag: flag)
+            }
+
+        case .permute(let axes):
+            let inputStrides = LayoutFamily.strides(inputShapes[0].dims)
+            let isInt = node.dtype == .i32
+            emit(output, inputs) { [unowned self] buffers in
+                try self.layout.encodeCopy(input: buffers[inputs[0]]!.memory, output: buffers[output]!.memory, isInt: isInt,
+                                           dims: shape.dims, inputStrides: axes.map { inputStrides[$0] },
+                                           outputStrides: LayoutFamily.strides(shape.dims), label: label)
+            }
+
+        case let .slice(axis, start, _):
+            let inputStrides = LayoutFamily.strides(inputShapes[0].dims)
+            let isInt = node.dtype == .i32
+            emit(output, inputs) { [unowned self] buffers in
+                try self.layout.encodeCopy(input: buffers[inputs[0]]!.memory, output: buffers[output]!.memory, isInt: isInt,
+                                           dims: shape.dims, inputStrides: inputStrides,
+                                           outputStrides: LayoutFamily.strides(shape.dims),
+                                           inputOffset: start * inputStrides[axis], label: label)
+            }
+
+        case .concat(let axis):
+            let outputStrides = LayoutFamily.strides(shape.dims)
+            let isInt = node.dtype == .i32
+            emit(output, inputs) { [unowned self] buffers in
+                var steps: [LaunchStep] = []
+                var offset = 0
+                for (input, pieceShape) in zip(inputs, inputShapes) {
+                    steps += try self.layout.encodeCopy(
+                        input: buffers[input]!.memory, output: buffers[output]!.memory, isInt: isInt, dims: pieceShape.dims,
+                        inputStrides: LayoutFamily.strides(pieceShape.dims), outputStrides: outputStrides,
+                        outputOffset: offset * outputStrides[axis], label: label)
+                    offset += pieceShape[axis]
+                }
+                return steps
+            }
+
+        case let .attention(causal, scale):
+            try lowerAttention(node, inputs: inputs, shapes: inputShapes, output: output, causal: causal, scale: scale,
+                               label: label)
+
+        default:
+            preconditionFailure("no lowering for \(node.op)")
+        }
+    }
+
+    private func lowerSoftmax(input: Int, output: Int, shape: Shape, axis: Int, log: Bool, label: String) throws {
+        let cols = shape[axis]
+        if axis == shape.rank - 1 {
+            let rows = shape.count / max(cols, 1)
+            ops.append(LoweredOp(label: label, inputs: [input], output: output) { [unowned self] buffers in
+                try self.softmax.encode(input: buffers[input]!.floats, output: buffers[output]!.floats, rows: rows,
+                                        cols: cols, log: log)
+            })
+            return
+        }
+        // Softmax over an inner axis: move the axis last, normalise rows, move it back.
+        var order = Array(0..<shape.rank)
+        order.remove(at: axis)
+        order.append(axis)
+        let moved = order.map { shape.dims[$0] }
+        var inverse = [Int](repeating: 0, count: order.count)
+        for (position, axis) in order.enumerated() { inverse[axis] = position }
+        let movedIn = newIntermediate(count: shape.count)
+        let movedOut = newIntermediate(count: shape.count)
+        let inputStrides = LayoutFamily.strides(shape.dims)
+        let movedStrides = LayoutFamily.strides(moved)
+        ops.append(LoweredOp(label: label + " (axis to last)", inputs: [input], output: movedIn) { [unowned self] buffers in
+            try self.layout.encodeCopy(input: buffers[input]!.memory, output: buffers[movedIn]!.memory, isInt: false,
+                                       dims: moved, inputStrides: order.map { inputStrides[$0] },
+                                       outputStrides: movedStrides, label: label + " (axis to last)")
+        })
+        ops.append(LoweredOp(label: label, inputs: [movedIn], output: movedOut) { [unowned self] buffers in
+            try self.softmax.encode(input: buffers[movedIn]!.floats, output: buffers[movedOut]!.floats,
+                                    rows: shape.count / max(cols, 1), cols: cols, log: log)
+        })
+        ops.append(LoweredOp(label: label + " (axis back)", inputs: [movedOut], output: output) { [unowned self] buffers in
+            try self.layout.encodeCopy(input: buffers[movedOut]!.memory, output: buffers[output]!.memory, isInt: false,
+                                       dims: shape.dims, inputStrides: inverse.map { movedStrides[$0] },
+                                       outputStrides: inputStrides, label: label + " (axis back)")
+        })
+    }
+
+    private func lowerAttention(_ node: Node, inputs: [Int], shapes: [Shape], output: Int, causal: Bool, scale: Float,
+                                label: String) throws {
+        let q = shapes[0], k = shapes[1], v = shapes[2]
+        let tq = q[-2], tk = k[-2], d = q[-1], dv = v[-1]
+        let batchHeads = q.count / max(tq * d, 1)
+        let fused = options.attention != .unfused
+        if fused {
+            let attentionShape = AttentionShape(batchHeads: batchHeads, queries: tq, keys: tk, headDim: d, valueDim: dv,
+                                                causal: causal, scale: scale)
+            ops.append(LoweredOp(label: label + " fused", inputs: inputs, output: output) { [unowned self] buffers in
+                try self.attention.encode(q: buffers[inputs[0]]!.floats, k: buffers[inputs[1]]!.floats,
+                                          v: buffers[inputs[2]]!.floats, output: buffers[output]!.floats,
+                                          shape: attentionShape)
+            })
+            return
+        }
+        // Unfused: scores = q·kᵀ (T×T in memory), masked scaled softmax, then ·v.
+        let scores = newIntermediate(count: batchHeads * tq * tk)
+        let probabilities = newIntermediate(count: batchHeads * tq * tk)
+        ops.append(LoweredOp(label: label + " q·kᵀ", inputs: [inputs[0], inputs[1]], output: scores) { [unowned self] buffers in
+            try self.matmul.encode(a: buffers[inputs[0]]!.floats, b: buffers[inputs[1]]!.floats, c: buffers[scores]!.floats,
+                                   shape: MatmulShape(batch: batchHeads, m: tq, n: tk, k: d, transposeB: true))
+        })
+        let mask = causal ? CausalMask(period: tq, offset: tk - tq) : nil
+        ops.append(LoweredOp(label: label + " softmax", inputs: [scores], output: probabilities) { [unowned self] buffers in
+            try self.softmax.encode(input: buffers[scores]!.floats, output: buffers[probabilities]!.floats,
+                                    rows: batchHeads * tq, cols: tk, scale: scale, causalMask: mask)
+        })
+        ops.append(LoweredOp(label: label + " ·v", inputs: [probabilities, inputs[2]], output: output) { [unowned self] buffers in
+            try self.matmul.encode(a: buffers[probabilities]!.floats, b: buffers[inputs[2]]!.floats,
+                                   c: buffers[output]!.floats, shape: MatmulShape(batch: batchHeads, m: tq, n: dv, k: tk))
+        })
+    }
+}
+
+/// A short name for an op, for labels and traces.
+func opName(_ op: Op) -> String {
+    switch op {
+    case .input: return "input"
+    case .variable: return "variable"
+    case .constant: return "constant"
+    case .unary(let unary): return unary.rawValue
+    case .binary(let binary): return binary.rawValue
+    case .powScalar(let p): return "pow\(p)"
+    case .compare(let compare): return compare.rawValue
+    case .select: return "select"
+    case let .matmul(a, b): return "matmul" + (a ? "ᵀ" : "") + (b ? "·ᵀ" : "")
+    case .reduce(let kind, let axis, _): return "\(kind.rawValue)[\(axis)]"
+    case .softmax: return "softmax"
+    case .logSoftmax: return "logSoftmax"
+    case .layerNorm: return "layerNorm"
+    case .rmsNorm: return "rmsNorm"
+    case .embedding: return "embedding"
+    case .reshape: return "reshape"
+    case .permute(let axes): return "permute\(axes)"
+    case .slice(let axis, let start, let end): return "slice[\(axis): \(start)..<\(end)]"
+    case .concat(let axis): return "concat[\(axis)]"
+    case .crossEntropy: return "crossEntropy"
+    case .attention(let causal, _): return causal ? "attention(causal)" : "attention"
+    }
+}

@@ -1,0 +1,90 @@
+import CLBackend
+import CLRuntime
+import TensorGraph
+import Testing
+
+@Suite struct PlanTests {
+    let backend = OpenCLBackend(context: TestDevice.context)
+
+    /// x [4, 3] → tanh(x·W1ᵀ + b1) → ·W2ᵀ + b2, the README example.
+    private func mlp() throws -> (Graph, Tensor, [String: TensorData]) {
+        let graph = Graph()
+        let x = try graph.input("x", [4, 3])
+        let w1 = try graph.variable("w1", [8, 3]), b1 = try graph.variable("b1", [8])
+        let w2 = try graph.variable("w2", [2, 8]), b2 = try graph.variable("b2", [2])
+        let hidden = try linear(x, weight: w1, bias: b1).tanh()
+        let logits = try linear(hidden, weight: w2, bias: b2)
+        var random = TestRandom(seed: 7)
+        let variables: [String: TensorData] = [
+            "w1": TensorData(shape: [8, 3], floats: random.floats(24)), "b1": TensorData(shape: [8], floats: random.floats(8)),
+            "w2": TensorData(shape: [2, 8], floats: random.floats(16)), "b2": TensorData(shape: [2], floats: random.floats(2)),
+        ]
+        return (graph, logits, variables)
+    }
+
+    @Test func mlpMatchesTheReferenceBackend() throws {
+        let (graph, logits, variables) = try mlp()
+        let input = TensorData(shape: [4, 3], floats: (0..<12).map { Float($0) / 6 - 1 })
+        var outputs: [[Float]] = []
+        for backend in [ReferenceBackend(), backend] as [any Backend] {
+            let plan = try backend.compile(graph, outputs: [logits], options: CompileOptions())
+            for (name, value) in variables { try plan.setVariable(name, value) }
+            outputs.append(try plan.run(["x": input])[0].floats)
+        }
+        #expect(nmse(outputs[0], outputs[1]) < 1e-10)
+    }
+
+    @Test func elementwiseChainsFuseIntoOneLaunch() throws {
+        let graph = Graph()
+        let x = try graph.input("x", [5, 7])
+        let y = try graph.input("y", [7])
+        // 6 elementwise ops, one output: one generated kernel.
+        let z = try ((x * y + 1).tanh() * 0.5 - x).relu()
+        let plan = try backend.compilePlan(graph, outputs: [z])
+        #expect(plan.steps.count == 1)
+        #expect(plan.steps[0].variant.hasPrefix("elementwise"))
+        let xs = TensorData(shape: [5, 7], floats: (0..<35).map { Float($0) / 10 - 1.5 })
+        let ys = TensorData(shape: [7], floats: (0..<7).map { Float($0) / 3 })
+        let got = try plan.run(["x": xs, "y": ys])[0].floats
+        let reference = try ReferenceBackend().compile(graph, outputs: [z], options: CompileOptions()).run(["x": xs, "y": ys])[0].floats
+        #expect(nmse(reference, got) < 1e-12)
+    }
+
+    @Test func mlpPlanHasFewerLaunchesThanOpsAndSharesMemory() throws {
+        let (graph, logits, _) = try mlp()
+        let plan = try backend.compilePlan(graph, outputs: [logits])
+        let computeOps = graph.nodes.filter {
+            switch $0.op { case .input, .variable, .constant: return false; default: return true }
+        }.count
+        #expect(plan.steps.count < computeOps)
+        #expect(plan.intermediateBytes <= plan.unsharedIntermediateBytes)
+    }
+
+    @Test func runValidatesFeeds() throws {
+        let (graph, logits, variables) = try mlp()
+        let plan = try backend.compile(graph, outputs: [logits], options: CompileOptions())
+        let good = TensorData(shape: [4, 3], floats: [Float](repeating: 0, count: 12))
+        #expect(throws: PlanError.self) { _ = try plan.run(["x": good]) }  // variables not set
+        for (name, value) in variables { try plan.setVariable(name, value) }
+        #expect(throws: PlanError.self) { _ = try plan.run([:]) }
+        #expect(throws: PlanError.self) { _ = try plan.run(["x": TensorData(shape: [3, 4], floats: good.floats)]) }
+        #expect(throws: PlanError.self) { _ = try plan.run(["x": TensorData(shape: [4, 3], ints: [Int32](repeating: 0, count: 12))]) }
+        #expect(throws: PlanError.self) { try plan.setVariable("nope", good) }
+        #expect(throws: PlanError.self) { try plan.setVariable("w1", good) }
+        #expect(try plan.variable("b2") == variables["b2"])
+        _ = try plan.run(["x": good])
+    }
+
+    @Test func outOfRangeEmbeddingIndexIsReported() throws {
+        let graph = Graph()
+        let table = try graph.variable("table", [5, 3])
+        let indices = try graph.input("i", [4], dtype: .i32)
+        let rows = try embedding(table, indices)
+        let plan = try backend.compile(graph, outputs: [rows], options: CompileOptions())
+        try plan.setVariable("table", TensorData(shape: [5, 3], floats: (0..<15).map(Float.init)))
+        let good = try plan.run(["i": TensorData(shape: [4], ints: [4, 0, 2, 2])])[0].floats
+        #expect(Array(good[0..<3]) == [12, 13, 14])
+        let error = #expect(throws: PlanError.self) { _ = try plan.run(["i": TensorData(shape: [4], ints: [1, 7, 0, 0])]) }
+        #expect("\(error!)".contains("7"))
+    }
+}
