@@ -1,0 +1,97 @@
+/// The contract between graphs and the engines that run them.
+
+/// How a backend lowers ``Op/attention(causal:scale:)``.
+public enum AttentionLowering: String, Sendable, Hashable, CaseIterable {
+    /// The backend decides.
+    case automatic
+    /// One fused kernel.
+    case fused
+    /// The decomposed matmul → scale → mask → softmax → matmul sequence.
+    case unfused
+}
+
+/// Options for ``Backend/compile(_:outputs:options:)``.
+public struct CompileOptions: Sendable, Hashable {
+    /// How attention is lowered.
+    public var attention: AttentionLowering = .automatic
+    /// Kernel family name → forced variant number (backend-specific meaning).
+    public var kernelVariants: [String: Int] = [:]
+    /// Print each kernel/op with its time.
+    public var trace: Bool = false
+    /// Debug: surround each output buffer with this many guard elements and verify them after every run.
+    public var guardElements: Int = 0
+
+    /// Memberwise, with the defaults above.
+    public init(attention: AttentionLowering = .automatic, kernelVariants: [String: Int] = [:],
+                trace: Bool = false, guardElements: Int = 0) {
+        self.attention = attention
+        self.kernelVariants = kernelVariants
+        self.trace = trace
+        self.guardElements = guardElements
+    }
+}
+
+/// Something that compiles a ``Graph`` into an executable ``Plan``.
+public protocol Backend: AnyObject {
+    /// A short name: `"reference"`, `"opencl"`, …
+    var name: String { get }
+    /// Compiles the part of `graph` that `outputs` depend on.
+    func compile(_ graph: Graph, outputs: [Tensor], options: CompileOptions) throws -> any Plan
+}
+
+/// A compiled graph, run many times.
+public protocol Plan: AnyObject {
+    /// Runs with the given inputs (by input name); returns the outputs in the order given to compile.
+    func run(_ feeds: [String: TensorData]) throws -> [TensorData]
+    /// Sets persistent state (a weight) by name; it keeps its value across runs.
+    func setVariable(_ name: String, _ value: TensorData) throws
+    /// The current value of a variable.
+    func variable(_ name: String) throws -> TensorData
+    /// Peak device (or host) memory the plan's intermediate buffers need.
+    var peakMemoryBytes: Int { get }
+}
+
+/// Errors from compiling or running a ``Plan``.
+public enum PlanError: Error, CustomStringConvertible, Equatable {
+    /// A needed input was not fed.
+    case missingInput(name: String)
+    /// A feed has the wrong shape.
+    case inputShape(name: String, expected: Shape, got: Shape)
+    /// A feed has the wrong dtype.
+    case inputDType(name: String, expected: DType, got: DType)
+    /// No variable of that name in the graph.
+    case unknownVariable(name: String)
+    /// A needed variable has never been set.
+    case variableNotSet(name: String)
+    /// An embedding index or cross-entropy target outside `0..<bound`.
+    case indexOutOfRange(op: String, index: Int32, bound: Int)
+    /// A guard region around output `output` was overwritten.
+    case guardViolation(output: Int, detail: String)
+    /// A feed names no input of the graph.
+    case unknownInput(name: String)
+    /// A value given to ``Plan/setVariable(_:_:)`` has the wrong shape.
+    case variableShape(name: String, expected: Shape, got: Shape)
+    /// A value given to ``Plan/setVariable(_:_:)`` has the wrong dtype.
+    case variableDType(name: String, expected: DType, got: DType)
+    /// An output tensor belongs to another graph.
+    case foreignOutput(index: Int)
+    /// The backend cannot run this op or configuration.
+    case unsupported(op: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .missingInput(let n): return "missing input \"\(n)\": feed it to run()"
+        case .inputShape(let n, let e, let g): return "input \"\(n)\": expected shape \(e), got \(g)"
+        case .inputDType(let n, let e, let g): return "input \"\(n)\": expected dtype \(e.rawValue), got \(g.rawValue)"
+        case .unknownVariable(let n): return "unknown variable \"\(n)\""
+        case .variableNotSet(let n): return "variable \"\(n)\" has not been set: call setVariable first"
+        case .indexOutOfRange(let op, let i, let b): return "\(op): index \(i) is outside 0..<\(b)"
+        case .guardViolation(let o, let d): return "output \(o): guard region overwritten: \(d)"
+        case .unknownInput(let n): return "feed \"\(n)\" names no input of the graph"
+        case .variableShape(let n, let e, let g): return "variable \"\(n)\": expected shape \(e), got \(g)"
+        case .variableDType(let n, let e, let g): return "variable \"\(n)\": expected dtype \(e.rawValue), got \(g.rawValue)"
+        case .foreignOutput(let i): return "output \(i) belongs to a different graph"
+        case .unsupported(let op, let d): return "\(op): unsupported: \(d)"
+        }
+    }
+}

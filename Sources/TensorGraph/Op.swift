@@ -1,0 +1,157 @@
+/// Identifies a node within one ``Graph``: its position in ``Graph/nodes``.
+public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// Position in ``Graph/nodes``.
+    public let index: Int
+    /// Creates an ID for position `index`.
+    public init(index: Int) { self.index = index }
+    public static func < (a: NodeID, b: NodeID) -> Bool { a.index < b.index }
+    /// `"%3"`.
+    public var description: String { "%\(index)" }
+}
+
+/// Elementwise functions of one tensor.
+public enum UnaryOp: String, Hashable, Sendable, CaseIterable {
+    /// `-x`
+    case neg
+    /// `eˣ`
+    case exp
+    /// natural logarithm
+    case log
+    /// `√x`
+    case sqrt
+    /// `1/√x`
+    case rsqrt
+    /// hyperbolic tangent
+    case tanh
+    /// `max(x, 0)`
+    case relu
+    /// GELU, tanh form: `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`
+    case gelu
+    /// `1/(1 + e⁻ˣ)`
+    case sigmoid
+    /// `|x|`
+    case abs
+}
+
+/// Elementwise functions of two tensors, with numpy broadcasting.
+public enum BinaryOp: String, Hashable, Sendable, CaseIterable {
+    case add, sub, mul, div, maximum, minimum
+}
+
+/// Elementwise comparisons, with broadcasting; the result is f32 1 (true) or 0 (false).
+public enum CompareOp: String, Hashable, Sendable, CaseIterable {
+    case less, lessEqual, greater, greaterEqual, equal, notEqual
+}
+
+/// Reductions along one axis.
+public enum ReduceOp: String, Hashable, Sendable, CaseIterable {
+    case sum, mean, max
+}
+
+/// The operation a ``Node`` computes from its inputs.
+///
+/// Axes stored in an `Op` are always normalised to `0..<rank` of the (first) input.
+public enum Op: Hashable, Sendable {
+    /// A value fed on every run, by name.
+    case input(name: String)
+    /// Persistent plan state (weights), set with ``Plan/setVariable(_:_:)``.
+    case variable(name: String)
+    /// f32 data of the node's shape (count 1 = scalar, or one value to repeat).
+    case constant([Float])
+    /// Elementwise function of one input.
+    case unary(UnaryOp)
+    /// Elementwise function of two inputs, numpy broadcasting.
+    case binary(BinaryOp)
+    /// `x^p` elementwise.
+    case powScalar(Float)
+    /// Broadcasting comparison; result f32 1 or 0.
+    case compare(CompareOp)
+    /// `select(cond, a, b)`: `cond != 0 ? a : b`, broadcasting all three.
+    case select
+    /// A `[..., M, K]` (or `[..., K, M]` if `transposeA`) · B `[..., K, N]` (or `[..., N, K]` if `transposeB`).
+    /// Batch dimensions must be equal, or B has rank 2 and is shared by all batches.
+    case matmul(transposeA: Bool, transposeB: Bool)
+    /// Reduction along `axis` (normalised).
+    case reduce(ReduceOp, axis: Int, keepDims: Bool)
+    /// Softmax along `axis` (normalised).
+    case softmax(axis: Int)
+    /// Log-softmax along `axis` (normalised).
+    case logSoftmax(axis: Int)
+    /// Inputs x `[..., C]`, gain `[C]`, bias `[C]`; normalises over the last axis with the biased variance.
+    case layerNorm(eps: Float)
+    /// Inputs x `[..., C]`, gain `[C]`: `x · rsqrt(mean(x²) + eps) · gain`.
+    case rmsNorm(eps: Float)
+    /// Inputs table `[V, C]` f32, indices i32 `[...]` → `[..., C]`.
+    case embedding
+    /// Same data, new shape (fully resolved, no -1).
+    case reshape(Shape)
+    /// Output axis `i` is input axis `axes[i]`.
+    case permute([Int])
+    /// Half-open range `start..<end` along `axis` (normalised).
+    case slice(axis: Int, start: Int, end: Int)
+    /// Concatenation of any number of inputs along `axis` (normalised).
+    case concat(axis: Int)
+    /// Logits `[N, C]` f32, targets `[N]` i32 → `[]`: mean of `-log softmax(logits)[target]`
+    /// over rows whose target is not `ignoreIndex` (0 when there are none).
+    case crossEntropy(ignoreIndex: Int32?)
+    /// q `[..., Tq, D]`, k `[..., Tk, D]`, v `[..., Tk, Dv]` → `[..., Tq, Dv]`:
+    /// `softmax(scale · q·kᵀ + mask) · v`. When `causal`, query `i` sees keys `j <= i + (Tk - Tq)`
+    /// (aligned at the end, as with a KV cache); a query that sees no key (only when Tq > Tk)
+    /// averages all values uniformly, exactly as the decomposed form with its -1e30 mask does.
+    case attention(causal: Bool, scale: Float)
+
+    /// A short name for messages and traces: `"add"`, `"matmul"`, `"softmax"`, …
+    public var name: String {
+        switch self {
+        case .input: return "input"
+        case .variable: return "variable"
+        case .constant: return "constant"
+        case .unary(let u): return u.rawValue
+        case .binary(let b): return b.rawValue
+        case .powScalar: return "pow"
+        case .compare(let c): return c.rawValue
+        case .select: return "select"
+        case .matmul: return "matmul"
+        case .reduce(let r, _, _): return r.rawValue
+        case .softmax: return "softmax"
+        case .logSoftmax: return "logSoftmax"
+        case .layerNorm: return "layerNorm"
+        case .rmsNorm: return "rmsNorm"
+        case .embedding: return "embedding"
+        case .reshape: return "reshape"
+        case .permute: return "permute"
+        case .slice: return "slice"
+        case .concat: return "concat"
+        case .crossEntropy: return "crossEntropy"
+        case .attention: return "attention"
+        }
+    }
+
+    /// True for ops that compute each output element from the same-position elements of their
+    /// (broadcast) inputs: unary, binary, powScalar, compare, select.
+    public var isElementwise: Bool {
+        switch self {
+        case .unary, .binary, .powScalar, .compare, .select: return true
+        default: return false
+        }
+    }
+}
+
+/// One operation in a ``Graph``, with its inferred shape and dtype.
+public struct Node: Sendable {
+    /// Its position in the graph.
+    public let id: NodeID
+    /// What it computes.
+    public let op: Op
+    /// Its operands, all earlier in the graph.
+    public let inputs: [NodeID]
+    /// The shape of its result.
+    public let shape: Shape
+    /// The element type of its result.
+    public let dtype: DType
+
+    /// Creates a node; normally done by ``Graph``'s builders.
+    public init(id: NodeID, op: Op, inputs: [NodeID], shape: Shape, dtype: DType) {
+        self.id = id; self.op = op; self.inputs = inputs; self.shape = shape; self.dtype = dtype
+    }
+}

@@ -1,0 +1,335 @@
+import Foundation
+
+/// The reference implementation of every op, on host arrays.
+///
+/// Plain loops in the obvious order; Double accumulation for sums, dot products, softmax and norms.
+public enum ReferenceOps {
+    /// Computes `node` from the values of its inputs.
+    /// - Throws: ``PlanError/indexOutOfRange(op:index:bound:)`` for bad embedding indices or targets.
+    public static func evaluate(_ node: Node, _ args: [TensorData]) throws -> TensorData {
+        let out = node.shape
+        switch node.op {
+        case .input, .variable:
+            preconditionFailure("leaf \(node.op.name) is fed by the plan")
+        case .constant(let data):
+            if data.count == out.count { return TensorData(shape: out, floats: data) }
+            precondition(data.count == 1, "constant: \(data.count) values for \(out)")
+            return TensorData(shape: out, floats: [Float](repeating: data[0], count: out.count))
+        case .unary(let u):
+            return TensorData(shape: out, floats: args[0].floats.map { unary(u, $0) })
+        case .powScalar(let p):
+            return TensorData(shape: out, floats: args[0].floats.map { Float(Foundation.pow(Double($0), Double(p))) })
+        case .binary(let b):
+            return broadcast2(out, args[0], args[1]) { x, y in binary(b, x, y) }
+        case .compare(let c):
+            return broadcast2(out, args[0], args[1]) { x, y in compare(c, x, y) ? 1 : 0 }
+        case .select:
+            let mc = BroadcastIndexMap(from: args[0].shape, to: out)
+            let ma = BroadcastIndexMap(from: args[1].shape, to: out)
+            let mb = BroadcastIndexMap(from: args[2].shape, to: out)
+            let c = args[0].floats, a = args[1].floats, b = args[2].floats
+            var r = [Float](repeating: 0, count: out.count)
+            for i in 0..<r.count { r[i] = c[mc.sourceIndex(i)] != 0 ? a[ma.sourceIndex(i)] : b[mb.sourceIndex(i)] }
+            return TensorData(shape: out, floats: r)
+        case .matmul(let tA, let tB):
+            return matmul(args[0], args[1], tA, tB, out)
+        case .reduce(let r, let axis, _):
+            return reduce(r, args[0], axis: axis, out: out)
+        case .softmax(let axis):
+            return softmax(args[0], axis: axis, log: false)
+        case .logSoftmax(let axis):
+            return softmax(args[0], axis: axis, log: true)
+        case .layerNorm(let eps):
+            return norm(args[0], gain: args[1].floats, bias: args[2].floats, eps: eps, rms: false)
+        case .rmsNorm(let eps):
+            return norm(args[0], gain: args[1].floats, bias: nil, eps: eps, rms: true)
+        case .embedding:
+            return try embedding(args[0], args[1], out)
+        case .reshape:
+            return TensorData(shape: out, storage: args[0].storage)
+        case .permute(let axes):
+            return permute(args[0], axes, out)
+        case .slice(let axis, let start, _):
+            return slice(args[0], axis: axis, start: start, out: out)
+        case .concat(let axis):
+            return concat(args, axis: axis, out: out)
+        case .crossEntropy(let ignore):
+            return try crossEntropy(args[0], args[1], ignore: ignore)
+        case .attention(let causal, let scale):
+            return attention(args[0], args[1], args[2], causal: causal, scale: scale, out: out)
+        }
+    }
+
+    // MARK: elementwise
+
+    /// The reference value of a unary op (computed in Double, rounded once).
+    public static func unary(_ op: UnaryOp, _ v: Float) -> Float {
+        let x = Double(v)
+        switch op {
+        case .neg: return -v
+        case .exp: return Float(Foundation.exp(x))
+        case .log: return Float(Foundation.log(x))
+        case .sqrt: return Float(x.squareRoot())
+        case .rsqrt: return Float(1 / x.squareRoot())
+        case .tanh: return Float(Foundation.tanh(x))
+        case .relu: return v > 0 ? v : 0
+        case .gelu:
+            let c = (2 / Double.pi).squareRoot()
+            return Float(0.5 * x * (1 + Foundation.tanh(c * (x + 0.044715 * x * x * x))))
+        case .sigmoid: return Float(1 / (1 + Foundation.exp(-x)))
+        case .abs: return Swift.abs(v)
+        }
+    }
+
+    /// The reference value of a binary op.
+    public static func binary(_ op: BinaryOp, _ x: Float, _ y: Float) -> Float {
+        switch op {
+        case .add: return x + y
+        case .sub: return x - y
+        case .mul: return x * y
+        case .div: return x / y
+        case .maximum: return Swift.max(x, y)
+        case .minimum: return Swift.min(x, y)
+        }
+    }
+
+    /// The reference value of a comparison.
+    public static func compare(_ op: CompareOp, _ x: Float, _ y: Float) -> Bool {
+        switch op {
+        case .less: return x < y
+        case .lessEqual: return x <= y
+        case .greater: return x > y
+        case .greaterEqual: return x >= y
+        case .equal: return x == y
+        case .notEqual: return x != y
+        }
+    }
+
+    private static func broadcast2(_ out: Shape, _ a: TensorData, _ b: TensorData, _ f: (Float, Float) -> Float) -> TensorData {
+        let ma = BroadcastIndexMap(from: a.shape, to: out), mb = BroadcastIndexMap(from: b.shape, to: out)
+        let x = a.floats, y = b.floats
+        var r = [Float](repeating: 0, count: out.count)
+        for i in 0..<r.count { r[i] = f(x[ma.sourceIndex(i)], y[mb.sourceIndex(i)]) }
+        return TensorData(shape: out, floats: r)
+    }
+
+    // MARK: matmul
+
+    private static func matmul(_ a: TensorData, _ b: TensorData, _ tA: Bool, _ tB: Bool, _ out: Shape) -> TensorData {
+        let m = out[-2], n = out[-1]
+        let k = tA ? a.shape[-2] : a.shape[-1]
+        let batches = out.count / (m * n)
+        let x = a.floats, y = b.floats
+        let bShared = b.shape.rank == 2
+        var r = [Float](repeating: 0, count: out.count)
+        for batch in 0..<batches {
+            let aOff = batch * m * k, bOff = bShared ? 0 : batch * k * n, oOff = batch * m * n
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s = 0.0
+                    for p in 0..<k {
+                        let av = x[aOff + (tA ? p * m + i : i * k + p)]
+                        let bv = y[bOff + (tB ? j * k + p : p * n + j)]
+                        s += Double(av) * Double(bv)
+                    }
+                    r[oOff + i * n + j] = Float(s)
+                }
+            }
+        }
+        return TensorData(shape: out, floats: r)
+    }
+
+    // MARK: reductions
+
+    /// (outer, n, inner) for iterating along `axis` of `shape`.
+    private static func split(_ shape: Shape, _ axis: Int) -> (Int, Int, Int) {
+        let outer = shape.dims[..<axis].reduce(1, *)
+        let inner = shape.dims[(axis + 1)...].reduce(1, *)
+        return (outer, shape.dims[axis], inner)
+    }
+
+    private static func reduce(_ op: ReduceOp, _ a: TensorData, axis: Int, out: Shape) -> TensorData {
+        let (outer, n, inner) = split(a.shape, axis)
+        let x = a.floats
+        var r = [Float](repeating: 0, count: outer * inner)
+        for o in 0..<outer {
+            for i in 0..<inner {
+                switch op {
+                case .sum, .mean:
+                    var s = 0.0
+                    for j in 0..<n { s += Double(x[(o * n + j) * inner + i]) }
+                    r[o * inner + i] = Float(op == .mean ? s / Double(n) : s)
+                case .max:
+                    var m = -Float.infinity
+                    for j in 0..<n { m = Swift.max(m, x[(o * n + j) * inner + i]) }
+                    r[o * inner + i] = m
+                }
+            }
+        }
+        return TensorData(shape: out, floats: r)
+    }
+
+    private static func softmax(_ a: TensorData, axis: Int, log: Bool) -> TensorData {
+        let (outer, n, inner) = split(a.shape, axis)
+        let x = a.floats
+        var r = [Float](repeating: 0, count: x.count)
+        for o in 0..<outer {
+            for i in 0..<inner {
+                func at(_ j: Int) -> Int { (o * n + j) * inner + i }
+                var m = -Double.infinity
+                for j in 0..<n { m = Swift.max(m, Double(x[at(j)])) }
+                var s = 0.0
+                for j in 0..<n { s += Foundation.exp(Double(x[at(j)]) - m) }
+                let ls = Foundation.log(s)
+                for j in 0..<n {
+                    let z = Double(x[at(j)]) - m
+                    r[at(j)] = Float(log ? z - ls : Foundation.exp(z) / s)
+                }
+            }
+        }
+        return TensorData(shape: a.shape, floats: r)
+    }
+
+    private static func norm(_ a: TensorData, gain: [Float], bias: [Float]?, eps: Float, rms: Bool) -> TensorData {
+        let c = a.shape[-1], rows = a.shape.count / c
+        let x = a.floats
+        var r = [Float](repeating: 0, count: x.count)
+        for row in 0..<rows {
+            let base = row * c
+            var mean = 0.0
+            if !rms {
+                for j in 0..<c { mean += Double(x[base + j]) }
+                mean /= Double(c)
+            }
+            var v = 0.0
+            for j in 0..<c { let d = Double(x[base + j]) - mean; v += d * d }
+            v /= Double(c)
+            let inv = 1 / (v + Double(eps)).squareRoot()
+            for j in 0..<c {
+                let y = (Double(x[base + j]) - mean) * inv * Double(gain[j]) + Double(bias?[j] ?? 0)
+                r[base + j] = Float(y)
+            }
+        }
+        return TensorData(shape: a.shape, floats: r)
+    }
+
+    // MARK: indexing and layout
+
+    private static func embedding(_ table: TensorData, _ indices: TensorData, _ out: Shape) throws -> TensorData {
+        let v = table.shape[0], c = table.shape[1]
+        let t = table.floats, idx = indices.ints
+        var r = [Float](repeating: 0, count: out.count)
+        for (row, i) in idx.enumerated() {
+            guard i >= 0, Int(i) < v else { throw PlanError.indexOutOfRange(op: "embedding", index: i, bound: v) }
+            for j in 0..<c { r[row * c + j] = t[Int(i) * c + j] }
+        }
+        return TensorData(shape: out, floats: r)
+    }
+
+    private static func permute(_ a: TensorData, _ axes: [Int], _ out: Shape) -> TensorData {
+        let inStrides = contiguousStrides(a.shape)
+        let srcStrides = axes.map { inStrides[$0] }   // stride in the input of each output axis
+        let x = a.floats
+        var r = [Float](repeating: 0, count: out.count)
+        for i in 0..<r.count {
+            let o = multiIndex(i, in: out)
+            var s = 0
+            for k in 0..<o.count { s += o[k] * srcStrides[k] }
+            r[i] = x[s]
+        }
+        return TensorData(shape: out, floats: r)
+    }
+
+    private static func slice(_ a: TensorData, axis: Int, start: Int, out: Shape) -> TensorData {
+        let (outer, n, inner) = split(a.shape, axis)
+        let len = out.dims[axis]
+        let x = a.floats
+        var r = [Float](repeating: 0, count: out.count)
+        for o in 0..<outer {
+            for j in 0..<len {
+                for i in 0..<inner { r[(o * len + j) * inner + i] = x[(o * n + start + j) * inner + i] }
+            }
+        }
+        return TensorData(shape: out, floats: r)
+    }
+
+    private static func concat(_ parts: [TensorData], axis: Int, out: Shape) -> TensorData {
+        let (outer, total, inner) = split(out, axis)
+        var r = [Float](repeating: 0, count: out.count)
+        var offset = 0
+        for p in parts {
+            let n = p.shape.dims[axis]
+            let x = p.floats
+            for o in 0..<outer {
+                for j in 0..<n {
+                    for i in 0..<inner { r[(o * total + offset + j) * inner + i] = x[(o * n + j) * inner + i] }
+                }
+            }
+            offset += n
+        }
+        return TensorData(shape: out, floats: r)
+    }
+
+    // MARK: loss and attention
+
+    private static func crossEntropy(_ logits: TensorData, _ targets: TensorData, ignore: Int32?) throws -> TensorData {
+        let n = logits.shape[0], c = logits.shape[1]
+        let x = logits.floats, t = targets.ints
+        var total = 0.0, counted = 0
+        for row in 0..<n {
+            let target = t[row]
+            if let ignore, target == ignore { continue }
+            guard target >= 0, Int(target) < c else { throw PlanError.indexOutOfRange(op: "crossEntropy", index: target, bound: c) }
+            var m = -Double.infinity
+            for j in 0..<c { m = Swift.max(m, Double(x[row * c + j])) }
+            var s = 0.0
+            for j in 0..<c { s += Foundation.exp(Double(x[row * c + j]) - m) }
+            total += m + Foundation.log(s) - Double(x[row * c + Int(target)])
+            counted += 1
+        }
+        return TensorData(shape: [], floats: [counted > 0 ? Float(total / Double(counted)) : 0])
+    }
+
+    private static func attention(_ q: TensorData, _ k: TensorData, _ v: TensorData, causal: Bool, scale: Float, out: Shape) -> TensorData {
+        let tq = q.shape[-2], d = q.shape[-1], tk = k.shape[-2], dv = v.shape[-1]
+        let batches = q.shape.count / (tq * d)
+        let qs = q.floats, ks = k.floats, vs = v.floats
+        var r = [Float](repeating: 0, count: out.count)
+        var scores = [Double](repeating: 0, count: tk)
+        for b in 0..<batches {
+            let qo = b * tq * d, ko = b * tk * d, vo = b * tk * dv, oo = b * tq * dv
+            for i in 0..<tq {
+                // Keys visible to query i; none (only when Tq > Tk) means a uniform average,
+                // as the decomposed form with its -1e30 mask gives.
+                var last = causal ? i + (tk - tq) : tk - 1
+                var uniform = false
+                if last < 0 { last = tk - 1; uniform = true }
+                var m = -Double.infinity
+                for j in 0...last {
+                    var s = 0.0
+                    for p in 0..<d { s += Double(qs[qo + i * d + p]) * Double(ks[ko + j * d + p]) }
+                    scores[j] = uniform ? 0 : s * Double(scale)
+                    m = Swift.max(m, scores[j])
+                }
+                var sum = 0.0
+                for j in 0...last { scores[j] = Foundation.exp(scores[j] - m); sum += scores[j] }
+                for e in 0..<dv {
+                    var acc = 0.0
+                    for j in 0...last { acc += scores[j] * Double(vs[vo + j * dv + e]) }
+                    r[oo + i * dv + e] = Float(acc / sum)
+                }
+            }
+        }
+        return TensorData(shape: out, floats: r)
+    }
+}
+
+extension TensorData {
+    /// Wraps existing storage with a (same-count) shape.
+    public init(shape: Shape, storage: Storage) {
+        switch storage {
+        case .f32(let f): self.init(shape: shape, floats: f)
+        case .i32(let i): self.init(shape: shape, ints: i)
+        }
+    }
+}
