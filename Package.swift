@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "CLKernels", path: "CLKernels", plugins: ["EmbedKernels"]),
         // Backend-agnostic graph, autograd and the reference backend: no OpenCL here.
         .target(name: "TensorGraph"),
+        // The op × shape table and the runner that checks any backend against the reference.
+        .target(name: "GraphConformance", dependencies: ["TensorGraph"]),
         // Lowers TensorGraph graphs to OpenCL plans.
         .target(name: "CLBackend", dependencies: ["TensorGraph", "CLRuntime", "CLKernels"]),
         // The benchmark harness and the device probes behind `clbench` (a library, so tests can drive it).
@@ -41,7 +43,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CLRuntimeTests", dependencies: ["CLRuntime", "CLKernels", "CLBenchKit"]),
-        .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph"]),
+        .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "GraphConformance"]),
         .testTarget(name: "CLBackendTests", dependencies: ["CLBackend", "TensorGraph", "CLRuntime", "GraphConformance"]),
     ],
     swiftLanguageModes: [.v5]
