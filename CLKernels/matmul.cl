@@ -190,6 +190,7 @@ __kernel void NAME(__global const float *a, __global const float16 *packed, __gl
             if (r0 >= M) break;                                                                    \
             int rr[ROWS];                                                                          \
             float16 acc0[ROWS], acc1[ROWS];                                                        \
+            _Pragma("unroll")                                                                      \
             for (int i = 0; i < ROWS; ++i) {                                                       \
                 rr[i] = min(r0 + i, M - 1);                                                        \
                 if (kb == 0) { acc0[i] = bias0; acc1[i] = bias1; }                                 \
@@ -197,12 +198,14 @@ __kernel void NAME(__global const float *a, __global const float16 *packed, __gl
             }                                                                                      \
             for (int k = kb; k < kend; ++k) {                                                      \
                 const float16 b0 = bp[(size_t)k * 2], b1 = bp[(size_t)k * 2 + 1];                  \
+                _Pragma("unroll")                                                                  \
                 for (int i = 0; i < ROWS; ++i) {                                                   \
                     const float av = TRANS_A ? ab[(size_t)k * M + rr[i]] : ab[(size_t)rr[i] * K + k]; \
                     acc0[i] = fma((float16)(av), b0, acc0[i]);                                     \
                     acc1[i] = fma((float16)(av), b1, acc1[i]);                                     \
                 }                                                                                  \
             }                                                                                      \
+            _Pragma("unroll")                                                                      \
             for (int i = 0; i < ROWS; ++i)                                                         \
                 if (r0 + i < M) store_c_row(cb + (size_t)(r0 + i) * N, n0, N, acc0[i], acc1[i]);   \
         }                                                                                          \

@@ -1,5 +1,6 @@
 import CLBackend
 import CLRuntime
+import Foundation
 import Testing
 
 /// Plain double-precision reference: C[b] = A[b]·B[b] (+ bias).
@@ -226,5 +227,50 @@ struct MatmulFamilyTests {
         _ = junk
         steps = nil
         #expect(steps == nil)
+    }
+}
+
+/// A short timing check, off by default: `MATMUL_BENCH=1 swift test -c release --filter MatmulBench`.
+/// Profiling-event times of every step summed per run, after warm-up; prints min and median GFLOP/s.
+@Suite("MatmulBench", .enabled(if: ProcessInfo.processInfo.environment["MATMUL_BENCH"] != nil))
+struct MatmulBench {
+    @Test func timing() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let context = TestDevice.context
+        let family = MatmulFamily(environment: TestDevice.environment)
+        if let v = environment["MATMUL_TM"].flatMap(Int.init) { family.rowsPerTile = v }
+        if let v = environment["MATMUL_KB"].flatMap(Int.init) { family.kBlock = v }
+        if let v = environment["MATMUL_RT"].flatMap(Int.init) { family.rowTilesPerItem = v }
+        let variants = (environment["MATMUL_VARIANTS"] ?? "2").split(separator: ",").compactMap { Int($0) }
+        let runs = environment["MATMUL_RUNS"].flatMap(Int.init) ?? 10
+        let shapes = [MatmulShape(m: 1024, n: 1024, k: 1024),
+                      MatmulShape(m: 128, n: 512, k: 144, transposeB: true),
+                      MatmulShape(m: 128, n: 27, k: 512)]
+        for shape in shapes {
+            var random = TestRandom(seed: 1)
+            let a = try CLBuffer<Float>(context: context, values: random.floats(shape.aCount))
+            let b = try CLBuffer<Float>(context: context, values: random.floats(shape.bCount))
+            let c = try CLBuffer<Float>(context: context, count: shape.cCount)
+            for variant in variants {
+                let steps = try family.encode(a: a, b: b, c: c, shape: shape, variant: variant)
+                let flops = steps.reduce(0) { $0 + $1.flops }
+                for _ in 0..<3 { for step in steps { try step.enqueue(on: context) } }
+                try context.finish()
+                var totals: [Double] = [], parts = [Double](repeating: 0, count: steps.count)
+                for _ in 0..<runs {
+                    let events = try steps.map { try $0.enqueue(on: context, event: true)! }
+                    try context.finish()
+                    let times = try events.map { try $0.profilingTimes().durationMilliseconds }
+                    for (i, t) in times.enumerated() { parts[i] += t / Double(runs) }
+                    totals.append(times.reduce(0, +))
+                }
+                totals.sort()
+                let median = totals[totals.count / 2]
+                print(String(format: "BENCH v%d %@: min %.3f ms (%.1f GFLOP/s), median %.3f ms (%.1f GFLOP/s); mean per step %@",
+                             variant, "\(shape.m)x\(shape.n)x\(shape.k) tB\(shape.transposeB ? 1 : 0)", totals[0],
+                             flops / totals[0] / 1e6, median, flops / median / 1e6,
+                             parts.map { String(format: "%.3f", $0) }.joined(separator: "+")))
+            }
+        }
     }
 }
