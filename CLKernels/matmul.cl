@@ -123,14 +123,23 @@ __kernel void matmul_pack_b(__global const float *b, __global float16 *packed,
         /* B is [N, K]: column j of the panel is row n0+j of B; move a 32×16 block through
          * private memory with vector loads and stores (scattered scalar stores are slow). */
         float t[32 * 16];
+        if (n0 + 32 <= N && kCount == 16) {
+            #pragma unroll
+            for (int j = 0; j < 32; ++j) vstore16(vload16(0, src + (size_t)(n0 + j) * K + k0), j, t);
+            #pragma unroll
+            for (int kk = 0; kk < 16; ++kk) {
+                float o[32];
+                #pragma unroll
+                for (int j = 0; j < 32; ++j) o[j] = t[j * 16 + kk];
+                dst[(size_t)(k0 + kk) * 2] = vload16(0, o);
+                dst[(size_t)(k0 + kk) * 2 + 1] = vload16(1, o);
+            }
+            return;
+        }
         for (int j = 0; j < 32; ++j) {
             const int n = n0 + j;
             const __global float *row = src + (size_t)n * K + k0;
-            if (n < N && kCount == 16) {
-                vstore16(vload16(0, row), j, t);
-            } else {
-                for (int kk = 0; kk < 16; ++kk) t[j * 16 + kk] = (n < N && kk < kCount) ? row[kk] : 0.0f;
-            }
+            for (int kk = 0; kk < 16; ++kk) t[j * 16 + kk] = (n < N && kk < kCount) ? row[kk] : 0.0f;
         }
         for (int kk = 0; kk < kCount; ++kk) {
             float o[32];
@@ -239,7 +248,9 @@ __kernel void matmul_tiled(__global const float *a, __global const float *b, __g
     __global float *cb = c + bt * (size_t)M * (size_t)N;
 
     float acc[WPTM][WPTN];
+    #pragma unroll
     for (int i = 0; i < WPTM; ++i)
+        #pragma unroll
         for (int j = 0; j < WPTN; ++j) acc[i][j] = 0.0f;
 
     for (int k0 = 0; k0 < K; k0 += TSK) {
@@ -263,17 +274,23 @@ __kernel void matmul_tiled(__global const float *a, __global const float *b, __g
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int kk = 0; kk < TSK; ++kk) {
             float ar[WPTM], br[WPTN];
+            #pragma unroll
             for (int i = 0; i < WPTM; ++i) ar[i] = As[kk][ty + i * RTSM];
+            #pragma unroll
             for (int j = 0; j < WPTN; ++j) br[j] = Bs[kk][tx + j * RTSN];
+            #pragma unroll
             for (int i = 0; i < WPTM; ++i)
+                #pragma unroll
                 for (int j = 0; j < WPTN; ++j) acc[i][j] = fma(ar[i], br[j], acc[i][j]);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 
+    #pragma unroll
     for (int i = 0; i < WPTM; ++i) {
         const int r = row0 + ty + i * RTSM;
         if (r >= M) continue;
+        #pragma unroll
         for (int j = 0; j < WPTN; ++j) {
             const int n = col0 + tx + j * RTSN;
             if (n < N) cb[(size_t)r * N + n] = acc[i][j] + (hasBias ? bias[n] : 0.0f);
