@@ -1,0 +1,299 @@
+/* matmul — batched C[b] = A[b]·B[b] (+ bias over rows), fp32, row-major, contiguous.
+ *
+ * Shapes: A is [M, K] ([K, M] when transposed), B is [K, N] ([N, K] when transposed, the
+ * `linear` layout x·Wᵀ), C is [M, N], bias has N elements. Batches are contiguous; a batch
+ * stride of 0 for B shares one B (a weight matrix) across every batch.
+ *
+ * Variants:
+ *   1. simple (any device)      matmul_simple: one output element per work-item, scalar fma
+ *                               loop over K. The obviously-correct baseline. 1-D launch over
+ *                               batch·M·N (rounded up, bounds-checked).
+ *   2. cpu register-blocked     matmul_pack_b + matmul_blocked_{nn,tn}[_r1]: first B is packed
+ *      (pocl / CPU drivers)     (and transposed, for B [N, K]) into zero-padded 32-column panels
+ *                               [panel][K][32] in a scratch buffer, so the compute kernel streams
+ *                               one contiguous, 64-byte aligned panel per work-item (B rows 4 KiB
+ *                               apart thrash the cache; packed panels measured ~2-3x faster).
+ *                               Each work-item then owns one panel and ROW_TILES tiles of TM rows:
+ *                               TM×32 outputs in 2·TM float16 accumulators, fma, K in blocks of
+ *                               KB so a [KB][32] slice of the panel stays in L1 while it is reused
+ *                               by every row tile (partial sums go through C between K blocks).
+ *                               No local memory, no barriers: launch with local size [1,1,1] and
+ *                               many work-groups (pocl runs one work-group per thread).
+ *                               Edges: rows past M are clamped for loads and not stored; columns
+ *                               past N are zero in the packed panel and masked on store.
+ *                               _nn reads A [M, K] (broadcast scalars), _tn reads A [K, M];
+ *                               _r1 is a one-row tile for M < TM (GEMV-like, no wasted rows).
+ *   3. gpu local-memory tiled   matmul_tiled: a work-group of (TSN/WPTN)×(TSM/WPTM) items stages
+ *                               TSM×TSK of A and TSK×TSN of B in local memory (rows padded by
+ *                               LPAD floats against bank conflicts), barriers, each item keeps a
+ *                               WPTM×WPTN register tile strided by the group size (conflict-free
+ *                               local reads, coalesced stores). All loads bounds-checked (zero fill).
+ *                               Slow on pocl (local memory and barriers are emulated).
+ *
+ * -D parameters (defaults in brackets):
+ *   TM [8]            variant 2: rows per register tile (2·TM float16 accumulators live).
+ *   KB [128]          variant 2: K block length.
+ *   TSM [64], TSN [64], TSK [16], WPTM [4], WPTN [4], LPAD [1]   variant 3 tile geometry;
+ *                     the work-group must be (TSN/WPTN, TSM/WPTM, 1).
+ * Runtime arguments carry sizes, transposes, batch strides and the number of row tiles per
+ * work-item (variant 2), so one build serves every shape.
+ */
+
+#ifndef TM
+#define TM 8
+#endif
+#ifndef KB
+#define KB 128
+#endif
+#ifndef TSM
+#define TSM 64
+#endif
+#ifndef TSN
+#define TSN 64
+#endif
+#ifndef TSK
+#define TSK 16
+#endif
+#ifndef WPTM
+#define WPTM 4
+#endif
+#ifndef WPTN
+#define WPTN 4
+#endif
+#ifndef LPAD
+#define LPAD 1
+#endif
+
+/* ---------------------------------------------------------------- variant 1: simple */
+
+__kernel void matmul_simple(__global const float *a, __global const float *b, __global float *c,
+                            __global const float *bias, const int hasBias,
+                            const int batch, const int M, const int N, const int K,
+                            const int transA, const int transB, const long strideB) {
+    const size_t gid = get_global_id(0);
+    const size_t mn = (size_t)M * (size_t)N;
+    if (gid >= mn * (size_t)batch) return;
+    const size_t bt = gid / mn;
+    const size_t rest = gid - bt * mn;
+    const int row = (int)(rest / (size_t)N);
+    const int col = (int)(rest - (size_t)row * (size_t)N);
+    const __global float *ab = a + bt * (size_t)M * (size_t)K;
+    const __global float *bb = b + bt * (size_t)strideB;
+    float sum = hasBias ? bias[col] : 0.0f;
+    for (int p = 0; p < K; ++p) {
+        const float av = transA ? ab[(size_t)p * M + row] : ab[(size_t)row * K + p];
+        const float bv = transB ? bb[(size_t)col * K + p] : bb[(size_t)p * N + col];
+        sum = fma(av, bv, sum);
+    }
+    c[gid] = sum;
+}
+
+/* ---------------------------------------------------------------- variant 2: CPU blocked */
+
+/* Packs B (one batch per get_global_id(2)) into panels [panel][K][32], zero past N.
+ * Work-item: one panel × 16 consecutive k. packedStride = nPanels·K·32 per batch. */
+__kernel void matmul_pack_b(__global const float *b, __global float16 *packed,
+                            const int N, const int K, const int transB) {
+    const int panel = get_global_id(0);
+    const int k0 = get_global_id(1) * 16;
+    const size_t bt = get_global_id(2);
+    const int nPanels = get_global_size(0);
+    const int n0 = panel * 32;
+    const __global float *src = b + bt * (size_t)N * (size_t)K;
+    __global float16 *dst = packed + (bt * (size_t)nPanels + panel) * (size_t)K * 2;
+    const int kCount = min(16, K - k0);
+    if (kCount <= 0) return;
+    if (!transB) {
+        if (n0 + 32 <= N) {
+            for (int kk = 0; kk < kCount; ++kk) {
+                const __global float *row = src + (size_t)(k0 + kk) * N + n0;
+                dst[(size_t)(k0 + kk) * 2] = vload16(0, row);
+                dst[(size_t)(k0 + kk) * 2 + 1] = vload16(1, row);
+            }
+        } else {
+            for (int kk = 0; kk < kCount; ++kk) {
+                const __global float *row = src + (size_t)(k0 + kk) * N;
+                float t[32];
+                for (int j = 0; j < 32; ++j) t[j] = (n0 + j < N) ? row[n0 + j] : 0.0f;
+                dst[(size_t)(k0 + kk) * 2] = vload16(0, t);
+                dst[(size_t)(k0 + kk) * 2 + 1] = vload16(1, t);
+            }
+        }
+    } else {
+        /* B is [N, K]: column j of the panel is row n0+j of B; move a 32×16 block through
+         * private memory with vector loads and stores (scattered scalar stores are slow). */
+        float t[32 * 16];
+        if (n0 + 32 <= N && kCount == 16) {
+            #pragma unroll
+            for (int j = 0; j < 32; ++j) vstore16(vload16(0, src + (size_t)(n0 + j) * K + k0), j, t);
+            #pragma unroll
+            for (int kk = 0; kk < 16; ++kk) {
+                float o[32];
+                #pragma unroll
+                for (int j = 0; j < 32; ++j) o[j] = t[j * 16 + kk];
+                dst[(size_t)(k0 + kk) * 2] = vload16(0, o);
+                dst[(size_t)(k0 + kk) * 2 + 1] = vload16(1, o);
+            }
+            return;
+        }
+        for (int j = 0; j < 32; ++j) {
+            const int n = n0 + j;
+            const __global float *row = src + (size_t)n * K + k0;
+            for (int kk = 0; kk < 16; ++kk) t[j * 16 + kk] = (n < N && kk < kCount) ? row[kk] : 0.0f;
+        }
+        for (int kk = 0; kk < kCount; ++kk) {
+            float o[32];
+            for (int j = 0; j < 32; ++j) o[j] = t[j * 16 + kk];
+            dst[(size_t)(k0 + kk) * 2] = vload16(0, o);
+            dst[(size_t)(k0 + kk) * 2 + 1] = vload16(1, o);
+        }
+    }
+}
+
+/* Loads 32 floats of a C row from column n0 (zero past N). */
+inline void load_c_row(const __global float *row, const int n0, const int N, float16 *lo, float16 *hi) {
+    if (n0 + 32 <= N) {
+        *lo = vload16(0, row + n0);
+        *hi = vload16(1, row + n0);
+    } else {
+        float t[32];
+        for (int j = 0; j < 32; ++j) t[j] = (n0 + j < N) ? row[n0 + j] : 0.0f;
+        *lo = vload16(0, t);
+        *hi = vload16(1, t);
+    }
+}
+
+/* Stores 32 floats of a C row at column n0, masked at N. */
+inline void store_c_row(__global float *row, const int n0, const int N, const float16 lo, const float16 hi) {
+    if (n0 + 32 <= N) {
+        vstore16(lo, 0, row + n0);
+        vstore16(hi, 1, row + n0);
+    } else {
+        float t[32];
+        vstore16(lo, 0, t);
+        vstore16(hi, 1, t);
+        for (int j = 0; j < 32 && n0 + j < N; ++j) row[n0 + j] = t[j];
+    }
+}
+
+/* The blocked kernel body, specialised by row-tile height ROWS and A layout TRANS_A.
+ * Launch: global [nPanels, ceil(ceil(M/ROWS)/rowTiles), batch], local [1, 1, 1]. */
+#define MATMUL_BLOCKED(NAME, ROWS, TRANS_A)                                                        \
+__kernel void NAME(__global const float *a, __global const float16 *packed, __global float *c,     \
+                   __global const float *bias, const int hasBias,                                  \
+                   const int M, const int N, const int K, const long packedStride,                \
+                   const int rowTiles) {                                                           \
+    const int panel = get_global_id(0);                                                            \
+    const int rowStart = get_global_id(1) * rowTiles * ROWS;                                       \
+    const size_t bt = get_global_id(2);                                                            \
+    const int n0 = panel * 32;                                                                     \
+    const __global float *ab = a + bt * (size_t)M * (size_t)K;                                     \
+    const __global float16 *bp = packed + bt * (size_t)packedStride + (size_t)panel * K * 2;       \
+    __global float *cb = c + bt * (size_t)M * (size_t)N;                                           \
+    float16 bias0 = (float16)(0.0f), bias1 = (float16)(0.0f);                                      \
+    if (hasBias) load_c_row(bias, n0, N, &bias0, &bias1);                                          \
+    for (int kb = 0; kb < K; kb += KB) {                                                           \
+        const int kend = min(kb + KB, K);                                                          \
+        for (int t = 0; t < rowTiles; ++t) {                                                       \
+            const int r0 = rowStart + t * ROWS;                                                    \
+            if (r0 >= M) break;                                                                    \
+            int rr[ROWS];                                                                          \
+            float16 acc0[ROWS], acc1[ROWS];                                                        \
+            _Pragma("unroll")                                                                      \
+            for (int i = 0; i < ROWS; ++i) {                                                       \
+                rr[i] = min(r0 + i, M - 1);                                                        \
+                if (kb == 0) { acc0[i] = bias0; acc1[i] = bias1; }                                 \
+                else load_c_row(cb + (size_t)rr[i] * N, n0, N, &acc0[i], &acc1[i]);                \
+            }                                                                                      \
+            for (int k = kb; k < kend; ++k) {                                                      \
+                const float16 b0 = bp[(size_t)k * 2], b1 = bp[(size_t)k * 2 + 1];                  \
+                _Pragma("unroll")                                                                  \
+                for (int i = 0; i < ROWS; ++i) {                                                   \
+                    const float av = TRANS_A ? ab[(size_t)k * M + rr[i]] : ab[(size_t)rr[i] * K + k]; \
+                    acc0[i] = fma((float16)(av), b0, acc0[i]);                                     \
+                    acc1[i] = fma((float16)(av), b1, acc1[i]);                                     \
+                }                                                                                  \
+            }                                                                                      \
+            _Pragma("unroll")                                                                      \
+            for (int i = 0; i < ROWS; ++i)                                                         \
+                if (r0 + i < M) store_c_row(cb + (size_t)(r0 + i) * N, n0, N, acc0[i], acc1[i]);   \
+        }                                                                                          \
+    }                                                                                              \
+}
+
+MATMUL_BLOCKED(matmul_blocked_nn, TM, 0)
+MATMUL_BLOCKED(matmul_blocked_tn, TM, 1)
+MATMUL_BLOCKED(matmul_blocked_nn_r1, 1, 0)
+MATMUL_BLOCKED(matmul_blocked_tn_r1, 1, 1)
+
+/* ---------------------------------------------------------------- variant 3: GPU tiled */
+
+#define RTSM (TSM / WPTM)
+#define RTSN (TSN / WPTN)
+
+/* Launch: global [ceil(N/TSN)·RTSN, ceil(M/TSM)·RTSM, batch], local [RTSN, RTSM, 1]. */
+__kernel void matmul_tiled(__global const float *a, __global const float *b, __global float *c,
+                           __global const float *bias, const int hasBias,
+                           const int M, const int N, const int K,
+                           const int transA, const int transB, const long strideB) {
+    __local float As[TSK][TSM + LPAD];
+    __local float Bs[TSK][TSN + LPAD];
+    const int tx = get_local_id(0), ty = get_local_id(1);
+    const int tid = ty * RTSN + tx;
+    const int threads = RTSN * RTSM;
+    const int col0 = get_group_id(0) * TSN, row0 = get_group_id(1) * TSM;
+    const size_t bt = get_global_id(2);
+    const __global float *ab = a + bt * (size_t)M * (size_t)K;
+    const __global float *bb = b + bt * (size_t)strideB;
+    __global float *cb = c + bt * (size_t)M * (size_t)N;
+
+    float acc[WPTM][WPTN];
+    #pragma unroll
+    for (int i = 0; i < WPTM; ++i)
+        #pragma unroll
+        for (int j = 0; j < WPTN; ++j) acc[i][j] = 0.0f;
+
+    for (int k0 = 0; k0 < K; k0 += TSK) {
+        for (int l = tid; l < TSM * TSK; l += threads) {
+            /* consecutive items read consecutive addresses of whichever layout A has */
+            const int mm = transA ? l % TSM : l / TSK;
+            const int kk = transA ? l / TSM : l % TSK;
+            const int r = row0 + mm, kg = k0 + kk;
+            float v = 0.0f;
+            if (r < M && kg < K) v = transA ? ab[(size_t)kg * M + r] : ab[(size_t)r * K + kg];
+            As[kk][mm] = v;
+        }
+        for (int l = tid; l < TSN * TSK; l += threads) {
+            const int nn = transB ? l / TSK : l % TSN;
+            const int kk = transB ? l % TSK : l / TSN;
+            const int n = col0 + nn, kg = k0 + kk;
+            float v = 0.0f;
+            if (n < N && kg < K) v = transB ? bb[(size_t)n * K + kg] : bb[(size_t)kg * N + n];
+            Bs[kk][nn] = v;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int kk = 0; kk < TSK; ++kk) {
+            float ar[WPTM], br[WPTN];
+            #pragma unroll
+            for (int i = 0; i < WPTM; ++i) ar[i] = As[kk][ty + i * RTSM];
+            #pragma unroll
+            for (int j = 0; j < WPTN; ++j) br[j] = Bs[kk][tx + j * RTSN];
+            #pragma unroll
+            for (int i = 0; i < WPTM; ++i)
+                #pragma unroll
+                for (int j = 0; j < WPTN; ++j) acc[i][j] = fma(ar[i], br[j], acc[i][j]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    #pragma unroll
+    for (int i = 0; i < WPTM; ++i) {
+        const int r = row0 + ty + i * RTSM;
+        if (r >= M) continue;
+        #pragma unroll
+        for (int j = 0; j < WPTN; ++j) {
+            const int n = col0 + tx + j * RTSN;
+            if (n < N) cb[(size_t)r * N + n] = acc[i][j] + (hasBias ? bias[n] : 0.0f);
+        }
+    }
+}

@@ -1,0 +1,219 @@
+import CLRuntime
+import Foundation
+
+/// The sizes and layouts of a (batched) matrix product C[b] = A[b]·B[b].
+public struct MatmulShape: Hashable, Sendable {
+    /// Number of independent products.
+    public var batch: Int
+    public var m: Int, n: Int, k: Int
+    /// A stored [K, M] (row-major) instead of [M, K].
+    public var transposeA: Bool
+    /// B stored [N, K] instead of [K, N] (the `linear` layout x·Wᵀ).
+    public var transposeB: Bool
+    /// One B shared by every batch (a weight matrix).
+    public var broadcastB: Bool
+
+    public init(batch: Int = 1, m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
+                broadcastB: Bool = false) {
+        self.batch = batch
+        self.m = m
+        self.n = n
+        self.k = k
+        self.transposeA = transposeA
+        self.transposeB = transposeB
+        self.broadcastB = broadcastB
+    }
+
+    /// Elements of A, B and C the product reads and writes.
+    public var aCount: Int { batch * m * k }
+    public var bCount: Int { (broadcastB ? 1 : batch) * k * n }
+    public var cCount: Int { batch * m * n }
+
+    var description: String {
+        let a = transposeA ? "[\(k), \(m)]ᵀ" : "[\(m), \(k)]"
+        let b = transposeB ? "[\(n), \(k)]ᵀ" : "[\(k), \(n)]"
+        let prefix = batch == 1 ? "" : "\(batch)×"
+        return "matmul \(prefix)\(a)x\(b)\(broadcastB && batch > 1 ? " (B shared)" : "")"
+    }
+}
+
+/// Matrix products on OpenCL: the kernels of `CLKernels/matmul.cl`.
+///
+/// Variant 2 packs B into a scratch buffer of 32-column panels that `encode` allocates. The
+/// buffer lives as long as the returned steps' kernels do (`ScratchRegistry` ties it to them:
+/// OpenCL kernels do not retain their buffer arguments). A plan runs the pack step before the
+/// compute step on every run, so B may change between runs (training).
+public final class MatmulFamily {
+    public static let family = "matmul"
+    public static let variants: [Int: String] = [
+        1: "simple: one output per work-item, scalar fma loop (baseline, any device)",
+        2: "cpu register-blocked: B packed into 32-column panels, TM×32 tile per work-item in float16 accumulators, K blocked (pocl/CPU)",
+        3: "gpu local-memory tiled: TSM×TSN work-group tiles staged in padded local memory, WPTM×WPTN register tile per item (GPU)",
+    ]
+
+    public let environment: FamilyEnvironment
+    /// Variant 2 row-tile height (the `TM` macro) and K block (`KB`): tuner knobs.
+    public var rowsPerTile = 8
+    public var kBlock = 128
+    /// Variant 2: most row tiles one work-item walks per K block (reuses the L1-resident panel slice).
+    public var rowTilesPerItem = 4
+    /// Variant 3 tile geometry (`TSM`, `TSN`, `TSK`, `WPTM`, `WPTN`).
+    public var gpuTile = (tsm: 64, tsn: 64, tsk: 16, wptm: 4, wptn: 4)
+
+    public init(environment: FamilyEnvironment) { self.environment = environment }
+
+    /// The variant `encode` uses for `shape` when none is asked for.
+    public func automaticVariant(for shape: MatmulShape) -> Int {
+        environment.variant(for: Self.family, automatic: environment.deviceClass == .cpu ? 2 : 3)
+    }
+
+    /// C[b] = A[b]·B[b] (+ bias broadcast over rows, bias has n elements). All row-major, contiguous.
+    public func encode(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape: MatmulShape,
+                       bias: CLBuffer<Float>? = nil, variant: Int? = nil) throws -> [LaunchStep] {
+        try validate(a: a, b: b, c: c, shape: shape, bias: bias)
+        if shape.batch == 0 || shape.m == 0 || shape.n == 0 { return [] }
+        var chosen = variant ?? automaticVariant(for: shape)
+        // With K = 0 the product is the bias (or zero): only the simple kernel writes C then.
+        if shape.k == 0 { chosen = 1 }
+        switch chosen {
+        case 1: return try encodeSimple(a: a, b: b, c: c, shape: shape, bias: bias)
+        case 2: return try encodeBlocked(a: a, b: b, c: c, shape: shape, bias: bias)
+        case 3: return try encodeTiled(a: a, b: b, c: c, shape: shape, bias: bias)
+        default:
+            throw CLError.sizeMismatch(operation: "matmul", detail: "no variant \(chosen); variants are \(Self.variants.keys.sorted())")
+        }
+    }
+
+    private func validate(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape: MatmulShape,
+                          bias: CLBuffer<Float>?) throws {
+        guard shape.batch >= 0, shape.m >= 0, shape.n >= 0, shape.k >= 0 else {
+            throw CLError.sizeMismatch(operation: "matmul", detail: "negative size in \(shape)")
+        }
+        let limit = Int(Int32.max)
+        guard shape.m <= limit, shape.n <= limit, shape.k <= limit, shape.batch <= limit,
+              shape.m * shape.k <= limit, shape.k * shape.n <= limit, shape.m * shape.n <= limit
+        else { throw CLError.sizeMismatch(operation: "matmul", detail: "\(shape) has a matrix over 2^31 elements") }
+        func check(_ name: String, _ buffer: CLBuffer<Float>, _ needed: Int) throws {
+            guard buffer.count >= needed else {
+                throw CLError.sizeMismatch(operation: "matmul \(shape.description)",
+                                           detail: "\(name) holds \(buffer.count) elements, needs \(needed)")
+            }
+        }
+        try check("A", a, shape.aCount)
+        try check("B", b, shape.bCount)
+        try check("C", c, shape.cCount)
+        if let bias { try check("bias", bias, shape.n) }
+    }
+
+    private var variantNames: [Int: String] { [1: "matmul.1 (simple)", 2: "matmul.2 (cpu register-blocked)", 3: "matmul.3 (gpu local-memory tiled)"] }
+
+    private func flops(_ s: MatmulShape, bias: Bool) -> Double {
+        Double(s.batch) * Double(s.m) * Double(s.n) * (2 * Double(s.k) + (bias ? 1 : 0))
+    }
+
+    // MARK: Variant 1
+
+    private func encodeSimple(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape s: MatmulShape,
+                              bias: CLBuffer<Float>?) throws -> [LaunchStep] {
+        let kernel = try environment.program(Self.family).kernel("matmul_simple")
+        try kernel.setArguments(a, b, c, bias ?? c, Int32(bias == nil ? 0 : 1), Int32(s.batch), Int32(s.m), Int32(s.n),
+                                Int32(s.k), Int32(s.transposeA ? 1 : 0), Int32(s.transposeB ? 1 : 0),
+                                Int64(s.broadcastB ? 0 : s.k * s.n))
+        let group = 64
+        let total = s.cCount
+        let bytes = 4.0 * Double(s.aCount + s.bCount + s.cCount + (bias == nil ? 0 : s.n))
+        return [LaunchStep(kernel: kernel, global: [(total + group - 1) / group * group], local: [group],
+                           variant: variantNames[1]!, label: s.description, flops: flops(s, bias: bias != nil), bytes: bytes)]
+    }
+
+    // MARK: Variant 2
+
+    private func encodeBlocked(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape s: MatmulShape,
+                               bias: CLBuffer<Float>?) throws -> [LaunchStep] {
+        let program = try environment.program(Self.family, defines: ["TM": "\(rowsPerTile)", "KB": "\(kBlock)"])
+        let panels = (s.n + 31) / 32
+        let bBatches = s.broadcastB ? 1 : s.batch
+        let panelFloats = panels * 32 * s.k          // per B batch
+        let scratch = try CLBuffer<Float>(context: environment.context, count: panelFloats * bBatches)
+
+        let pack = try program.kernel("matmul_pack_b")
+        try pack.setArguments(b, scratch, Int32(s.n), Int32(s.k), Int32(s.transposeB ? 1 : 0))
+        let packStep = LaunchStep(
+            kernel: pack, global: [panels, (s.k + 15) / 16, bBatches], local: [1, 1, 1],
+            variant: variantNames[2]! + " pack B", label: "pack B of " + s.description, flops: 0,
+            bytes: 4.0 * Double(bBatches * s.k * s.n + panelFloats * bBatches))
+
+        let rows = s.m >= rowsPerTile ? rowsPerTile : 1
+        let name = "matmul_blocked_" + (s.transposeA ? "tn" : "nn") + (rows == 1 ? "_r1" : "")
+        let kernel = try program.kernel(name)
+        let tiles = (s.m + rows - 1) / rows
+        // Enough work-items to spread over the cores (≥ 32 where the shape allows), else fewer row tiles each.
+        var rowTiles = max(1, min(rowTilesPerItem, tiles))
+        while rowTiles > 1 && panels * ((tiles + rowTiles - 1) / rowTiles) * s.batch < 32 { rowTiles -= 1 }
+        let groups = (tiles + rowTiles - 1) / rowTiles
+        try kernel.setArguments(a, scratch, c, bias ?? c, Int32(bias == nil ? 0 : 1), Int32(s.m), Int32(s.n), Int32(s.k),
+                                Int64(s.broadcastB ? 0 : panelFloats / 16), Int32(rowTiles))
+        let kBlocks = (s.k + kBlock - 1) / kBlock
+        let cTraffic = Double(s.cCount) * Double(2 * kBlocks - 1)   // partial sums go through C between K blocks
+        let aReads = Double(s.aCount) * Double(panels)               // each panel's work-items read their A rows
+        let bytes = 4.0 * (aReads + Double(panelFloats * bBatches) + cTraffic + Double(bias == nil ? 0 : s.n * panels))
+        let computeStep = LaunchStep(kernel: kernel, global: [panels, groups, s.batch], local: [1, 1, 1],
+                                     variant: variantNames[2]!, label: s.description,
+                                     flops: flops(s, bias: bias != nil), bytes: bytes)
+        ScratchRegistry.keep(scratch, aliveWhile: [pack, kernel])
+        return [packStep, computeStep]
+    }
+
+    // MARK: Variant 3
+
+    private func encodeTiled(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape s: MatmulShape,
+                             bias: CLBuffer<Float>?) throws -> [LaunchStep] {
+        let t = gpuTile
+        let program = try environment.program(Self.family, defines: [
+            "TSM": "\(t.tsm)", "TSN": "\(t.tsn)", "TSK": "\(t.tsk)", "WPTM": "\(t.wptm)", "WPTN": "\(t.wptn)",
+        ])
+        let kernel = try program.kernel("matmul_tiled")
+        try kernel.setArguments(a, b, c, bias ?? c, Int32(bias == nil ? 0 : 1), Int32(s.m), Int32(s.n), Int32(s.k),
+                                Int32(s.transposeA ? 1 : 0), Int32(s.transposeB ? 1 : 0), Int64(s.broadcastB ? 0 : s.k * s.n))
+        let rtsn = t.tsn / t.wptn, rtsm = t.tsm / t.wptm
+        let groupsN = (s.n + t.tsn - 1) / t.tsn, groupsM = (s.m + t.tsm - 1) / t.tsm
+        // Each work-group reads its TSM rows of A and TSN columns of B once.
+        let bytes = 4.0 * (Double(s.aCount) * Double(groupsN) + Double(s.batch * s.k * s.n) * Double(groupsM)
+                           + Double(s.cCount) + Double(bias == nil ? 0 : s.cCount))
+        return [LaunchStep(kernel: kernel, global: [groupsN * rtsn, groupsM * rtsm, s.batch], local: [rtsn, rtsm, 1],
+                           variant: variantNames[3]!, label: s.description, flops: flops(s, bias: bias != nil), bytes: bytes)]
+    }
+}
+
+/// Keeps scratch buffers alive while any kernel bound to them is alive. Entries whose kernels
+/// are all gone are dropped on the next `keep`.
+enum ScratchRegistry {
+    private final class Entry {
+        weak var first: CLKernel?
+        weak var second: CLKernel?
+        let buffer: AnyObject
+        init(_ kernels: [CLKernel], _ buffer: AnyObject) {
+            first = kernels.first
+            second = kernels.count > 1 ? kernels[1] : nil
+            self.buffer = buffer
+        }
+        var alive: Bool { first != nil || second != nil }
+    }
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var entries: [Entry] = []
+
+    static func keep(_ buffer: AnyObject, aliveWhile kernels: [CLKernel]) {
+        lock.lock()
+        defer { lock.unlock() }
+        entries.removeAll { !$0.alive }
+        entries.append(Entry(kernels, buffer))
+    }
+
+    /// Number of scratch buffers currently held (for tests).
+    static var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        entries.removeAll { !$0.alive }
+        return entries.count
+    }
+}
