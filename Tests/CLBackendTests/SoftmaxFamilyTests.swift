@@ -89,6 +89,7 @@ enum RowOpsTestRun {
                     let steps = try family.encode(input: input, output: output.view, rows: rows, cols: cols, log: log, scale: scale)
                     #expect(steps.allSatisfy { $0.variant.hasPrefix("softmax.\(variant)") })
                     try RowOpsTestRun.run(steps)
+                    withExtendedLifetime(input) {}   // steps hold raw cl_mem arguments, not the buffers
                     let comment = "variant \(variant) [\(rows), \(cols)] log \(log) scale \(scale)"
                     RowOpsTestRun.compare(Self.reference(x, rows: rows, cols: cols, log: log, scale: scale, mask: nil),
                                           try output.read(comment), comment)
@@ -114,6 +115,7 @@ enum RowOpsTestRun {
                 let steps = try family.encode(input: input, output: output.view, rows: rows, cols: cols, log: log,
                                               scale: 0.3, causalMask: mask)
                 try RowOpsTestRun.run(steps)
+                withExtendedLifetime(input) {}
                 let comment = "variant \(variant) [\(rows), \(cols)] log \(log) mask \(period)/\(offset)"
                 RowOpsTestRun.compare(Self.reference(x, rows: rows, cols: cols, log: log, scale: 0.3, mask: mask),
                                       try output.read(comment), comment)
