@@ -1,0 +1,146 @@
+import CLRuntime
+
+/// Errors of the row-wise families (softmax, layernorm/rmsnorm, reduce, embedding, loss).
+public enum RowOpsError: Error, CustomStringConvertible, Sendable {
+    /// A variant number the family does not have.
+    case unknownVariant(family: String, variant: Int, available: [Int])
+    /// A size that is negative, too large for the kernels' 32-bit indices, or otherwise unusable.
+    case invalidShape(family: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .unknownVariant(let family, let variant, let available):
+            return "kernel family '\(family)' has no variant \(variant); available: \(available.map(String.init).joined(separator: ", "))"
+        case .invalidShape(let family, let detail):
+            return "kernel family '\(family)': \(detail)"
+        }
+    }
+}
+
+/// Shared plumbing of the row-wise families.
+enum RowOps {
+    static let fastMath = "-cl-fast-relaxed-math"
+
+    /// The variant to use: explicit, else forced by the environment, else `automatic`; checked against `variants`.
+    static func chooseVariant(_ explicit: Int?, family: String, environment: FamilyEnvironment,
+                              automatic: Int, variants: [Int: String]) throws -> Int {
+        let chosen = explicit ?? environment.variant(for: family, automatic: automatic)
+        guard variants[chosen] != nil else {
+            throw RowOpsError.unknownVariant(family: family, variant: chosen, available: variants.keys.sorted())
+        }
+        return chosen
+    }
+
+    /// Checks that every size is in 0...Int32.max (kernels index rows with `int`, offsets with `size_t`).
+    static func checkSizes(_ family: String, _ sizes: [(String, Int)]) throws {
+        for (name, value) in sizes where value < 0 || value > Int(Int32.max) {
+            throw RowOpsError.invalidShape(family: family, detail: "\(name) = \(value) is outside 0...\(Int32.max)")
+        }
+    }
+
+    /// Checks that `buffer` holds at least `needed` elements.
+    static func checkBuffer<T>(_ family: String, _ name: String, _ buffer: CLBuffer<T>, _ needed: Int) throws {
+        guard buffer.count >= needed else {
+            throw CLError.sizeMismatch(operation: "\(family) encode",
+                                       detail: "\(name) holds \(buffer.count) elements, needs \(needed)")
+        }
+    }
+
+    /// Rows handled by one work-item of a CPU row kernel: enough work per item (~16K elements) to
+    /// amortise pocl's per-work-group cost, but at least 16 items per compute unit when the rows allow.
+    static func cpuRowsPerItem(rows: Int, cols: Int, computeUnits: Int) -> Int {
+        let byWork = max(1, (16_384 + max(cols, 1) - 1) / max(cols, 1))
+        let byBalance = max(1, rows / max(1, 16 * computeUnits))
+        return max(1, min(byWork, byBalance))
+    }
+
+    /// A power-of-two work-group size for a group-per-row kernel: at most 256, at most the
+    /// kernel's limit, no larger than needed to cover `cols` items.
+    static func groupSize(for kernel: CLKernel, cols: Int, cap: Int = 256) -> Int {
+        let limit = max(1, min(cap, kernel.maxWorkGroupSize, kernel.program.context.device.info.maxWorkGroupSize))
+        var size = 1
+        while size * 2 <= limit && size < cols { size *= 2 }
+        return size
+    }
+
+    static func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
+}
+
+/// Rows × cols, softmax (or log-softmax) along each row of `input` into `output`.
+/// Optional pre-scaling and causal mask for the unfused attention path: value = x*scale,
+/// and column j of row r is masked (-inf → probability 0) when j > (r % maskPeriod) + maskOffset.
+public struct CausalMask: Hashable, Sendable {
+    public var period: Int
+    public var offset: Int
+    public init(period: Int, offset: Int) {
+        self.period = period
+        self.offset = offset
+    }
+}
+
+/// Softmax / log-softmax along rows (family "softmax", `CLKernels/softmax.cl`).
+///
+/// Masked columns come out 0 (softmax) or -inf (log-softmax); a row with every column masked is
+/// all 0 / all -inf rather than NaN. `input` and `output` may be the same buffer (each row is read
+/// before it is written by the same work-item or work-group).
+public final class SoftmaxFamily {
+    public static let family = "softmax"
+    public static let variants: [Int: String] = [
+        1: "cpu: work-item per chunk of rows, float16 loads, 3 passes in cache, work-groups of 1",
+        2: "gpu: work-group per row, strided coalesced loads, local-memory tree reductions",
+    ]
+
+    public let environment: FamilyEnvironment
+
+    public init(environment: FamilyEnvironment) { self.environment = environment }
+
+    public func encode(input: CLBuffer<Float>, output: CLBuffer<Float>, rows: Int, cols: Int, log: Bool = false,
+                       scale: Float = 1, causalMask: CausalMask? = nil, variant: Int? = nil) throws -> [LaunchStep] {
+        let family = Self.family
+        try RowOps.checkSizes(family, [("rows", rows), ("cols", cols), ("rows*cols", rows * cols)])
+        if let mask = causalMask {
+            guard mask.period >= 1 else {
+                throw RowOpsError.invalidShape(family: family, detail: "causal mask period \(mask.period) must be >= 1")
+            }
+            try RowOps.checkSizes(family, [("mask period", mask.period)])
+            guard mask.offset >= Int(Int32.min), mask.offset <= Int(Int32.max) else {
+                throw RowOpsError.invalidShape(family: family, detail: "causal mask offset \(mask.offset) does not fit Int32")
+            }
+        }
+        try RowOps.checkBuffer(family, "input", input, rows * cols)
+        try RowOps.checkBuffer(family, "output", output, rows * cols)
+        let chosen = try RowOps.chooseVariant(variant, family: family, environment: environment,
+                                              automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
+        if rows == 0 || cols == 0 { return [] }
+
+        let program = try environment.program(
+            family, defines: ["LOG_SOFTMAX": log ? "1" : "0", "CAUSAL": causalMask == nil ? "0" : "1"],
+            extraOptions: RowOps.fastMath)
+        let period = Int32(causalMask?.period ?? 1), offset = Int32(causalMask?.offset ?? 0)
+        let elements = Double(rows) * Double(cols)
+        // max (1) + fma (2) + exp (counted as 1) + sum (1) + scale/normalise (1)
+        let flops = 6 * elements
+        let bytes = 8 * elements
+        let what = "\(log ? "log_softmax" : "softmax") [\(rows), \(cols)]"
+            + (scale != 1 ? " scale \(scale)" : "")
+            + (causalMask.map { " causal(period \($0.period), offset \($0.offset))" } ?? "")
+        let name = "\(family).\(chosen) (\(Self.variants[chosen]!.prefix(while: { $0 != ":" })))"
+
+        switch chosen {
+        case 1:
+            let kernel = try program.kernel("softmax_rows_cpu")
+            let perItem = RowOps.cpuRowsPerItem(rows: rows, cols: cols,
+                                                computeUnits: environment.context.device.info.computeUnits)
+            try kernel.setArguments(input, output, Int32(rows), Int32(cols), scale, period, offset, Int32(perItem))
+            return [LaunchStep(kernel: kernel, global: [RowOps.ceilDiv(rows, perItem)], local: environment.cpuFriendlyLocal,
+                               variant: name, label: what, flops: flops, bytes: bytes)]
+        default:
+            let kernel = try program.kernel("softmax_rows_wg")
+            let group = RowOps.groupSize(for: kernel, cols: cols)
+            try kernel.setArguments(input, output, Int32(rows), Int32(cols), scale, period, offset,
+                                    KernelArgument.localBytes(group * MemoryLayout<Float>.stride))
+            return [LaunchStep(kernel: kernel, global: [rows * group], local: [group],
+                               variant: name, label: what, flops: flops, bytes: bytes)]
+        }
+    }
+}
