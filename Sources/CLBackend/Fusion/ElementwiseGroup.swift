@@ -26,18 +26,20 @@ enum ElementwiseFusion {
 
     /// Groups the live elementwise nodes. A node joins its consumer's group when it is
     /// elementwise, has exactly that one consumer (also elementwise) and is not a plan output.
-    static func groups(graph: Graph, live: Set<NodeID>, outputs: Set<NodeID>) -> [NodeID: ElementwiseGroup] {
+    /// `claimed` nodes are elementwise ops another lowering absorbs (a bias add fused into its matmul).
+    static func groups(graph: Graph, live: Set<NodeID>, outputs: Set<NodeID>,
+                       claimed: Set<NodeID> = []) -> [NodeID: ElementwiseGroup] {
+        func isFusable(_ id: NodeID) -> Bool { isElementwise(graph.node(id).op) && !claimed.contains(id) }
         var consumers: [NodeID: [NodeID]] = [:]
         for node in graph.nodes where live.contains(node.id) {
             for input in node.inputs { consumers[input, default: []].append(node.id) }
         }
         func fusesIntoConsumer(_ id: NodeID) -> Bool {
-            let node = graph.node(id)
-            guard isElementwise(node.op), !outputs.contains(id), let users = consumers[id], users.count == 1 else { return false }
-            return isElementwise(graph.node(users[0]).op)
+            guard isFusable(id), !outputs.contains(id), let users = consumers[id], users.count == 1 else { return false }
+            return isFusable(users[0])
         }
         var groups: [NodeID: ElementwiseGroup] = [:]
-        for node in graph.nodes where live.contains(node.id) && isElementwise(node.op) && !fusesIntoConsumer(node.id) {
+        for node in graph.nodes where live.contains(node.id) && isFusable(node.id) && !fusesIntoConsumer(node.id) {
             var members: [NodeID] = []
             var leaves: [NodeID] = []
             func visit(_ id: NodeID) {

@@ -42,8 +42,9 @@ final class PlanLowering {
     func lower(outputs: [Tensor]) throws {
         let outputIDs = Set(outputs.map(\.id))
         let live = liveNodes(from: outputs.map(\.id))
-        let groups = ElementwiseFusion.groups(graph: graph, live: live, outputs: outputIDs)
-        let fusedAway = Set(groups.values.flatMap { $0.members.dropLast() })
+        let biasAdds = matmulBiasAdds(live: live, outputs: outputIDs)
+        let groups = ElementwiseFusion.groups(graph: graph, live: live, outputs: outputIDs, claimed: Set(biasAdds.keys))
+        let fusedAway = Set(groups.values.flatMap { $0.members.dropLast() }).union(biasAdds.values.map(\.matmul))
 
         for node in graph.nodes where live.contains(node.id) && !fusedAway.contains(node.id) {
             switch node.op {
@@ -56,7 +57,9 @@ final class PlanLowering {
             case .reshape:
                 valueOfNode[node.id] = value(of: node.inputs[0])
             default:
-                if let group = groups[node.id] {
+                if let biasAdd = biasAdds[node.id] {
+                    try lowerMatmul(graph.node(biasAdd.matmul), bias: biasAdd.bias, producing: node)
+                } else if let group = groups[node.id] {
                     try lowerElementwise(group)
                 } else {
                     try lowerOp(node)
@@ -90,6 +93,29 @@ final class PlanLowering {
     private func newIntermediate(count: Int, dtype: DType = .f32) -> Int {
         values.append(PlannedValue(id: values.count, count: count, dtype: dtype, role: .intermediate))
         return values.count - 1
+    }
+
+    /// `matmul + bias` where the bias is a row vector and the matmul has no other reader: the
+    /// bias add runs inside the matmul kernel (the `linear` pattern), saving a launch and a pass over C.
+    private func matmulBiasAdds(live: Set<NodeID>, outputs: Set<NodeID>) -> [NodeID: (matmul: NodeID, bias: NodeID)] {
+        var readers: [NodeID: Int] = [:]
+        for node in graph.nodes where live.contains(node.id) {
+            for input in node.inputs { readers[input, default: 0] += 1 }
+        }
+        var result: [NodeID: (NodeID, NodeID)] = [:]
+        for node in graph.nodes where live.contains(node.id) {
+            guard case .binary(.add) = node.op, node.inputs.count == 2 else { continue }
+            for (product, bias) in [(node.inputs[0], node.inputs[1]), (node.inputs[1], node.inputs[0])] {
+                let productNode = graph.node(product), biasNode = graph.node(bias)
+                guard case .matmul = productNode.op, readers[product] == 1, !outputs.contains(product),
+                      productNode.shape == node.shape, biasNode.dtype == .f32,
+                      biasNode.shape.count == node.shape[-1], biasNode.shape.dims.last == node.shape[-1]
+                else { continue }
+                result[node.id] = (product, bias)
+                break
+            }
+        }
+        return result
     }
 
     private func liveNodes(from outputs: [NodeID]) -> Set<NodeID> {
@@ -155,6 +181,7 @@ final class PlanLowering {
     // MARK: Other ops
 
     private func lowerOp(_ node: Node) throws {
+        if case .matmul = node.op { return try lowerMatmul(node, bias: nil, producing: node) }
         let inputs = node.inputs.map { value(of: $0) }
         let inputShapes = node.inputs.map { graph.node($0).shape }
         let label = describe(node)
@@ -166,18 +193,6 @@ final class PlanLowering {
         valueOfNode[node.id] = output
 
         switch node.op {
-        case let .matmul(transposeA, transposeB):
-            let a = inputShapes[0], b = inputShapes[1]
-            let m = shape[-2], n = shape[-1]
-            let k = transposeA ? a[-2] : a[-1]
-            let batch = shape.count / max(m * n, 1)
-            let matmulShape = MatmulShape(batch: batch, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
-                                          broadcastB: b.rank == 2 && batch > 1)
-            emit(output, inputs) { [unowned self] buffers in
-                try self.matmul.encode(a: buffers[inputs[0]]!.floats, b: buffers[inputs[1]]!.floats,
-                                       c: buffers[output]!.floats, shape: matmulShape)
-            }
-
         case let .reduce(kind, axis, _):
             let dims = inputShapes[0].dims
             let outer = dims[..<axis].reduce(1, *), length = dims[axis], inner = dims[(axis + 1)...].reduce(1, *)
@@ -268,6 +283,27 @@ final class PlanLowering {
         default:
             preconditionFailure("no lowering for \(node.op)")
         }
+    }
+
+    /// A matmul node, optionally with a bias row fused in; the result is the value of `producing`.
+    private func lowerMatmul(_ node: Node, bias: NodeID?, producing result: Node) throws {
+        guard case let .matmul(transposeA, transposeB) = node.op else { preconditionFailure("not a matmul") }
+        let inputs = node.inputs.map { value(of: $0) }
+        let biasValue = bias.map { value(of: $0) }
+        let a = graph.node(node.inputs[0]).shape, b = graph.node(node.inputs[1]).shape
+        let shape = node.shape
+        let m = shape[-2], n = shape[-1]
+        let k = transposeA ? a[-2] : a[-1]
+        let batch = shape.count / max(m * n, 1)
+        let matmulShape = MatmulShape(batch: batch, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                                      broadcastB: b.rank == 2 && batch > 1)
+        let output = newIntermediate(count: shape.count)
+        valueOfNode[result.id] = output
+        let label = describe(node) + (bias == nil ? "" : " + bias")
+        ops.append(LoweredOp(label: label, inputs: inputs + (biasValue.map { [$0] } ?? []), output: output) { [unowned self] buffers in
+            try self.matmul.encode(a: buffers[inputs[0]]!.floats, b: buffers[inputs[1]]!.floats, c: buffers[output]!.floats,
+                                   shape: matmulShape, bias: biasValue.map { buffers[$0]!.floats })
+        })
     }
 
     private func lowerSoftmax(input: Int, output: Int, shape: Shape, axis: Int, log: Bool, label: String) throws {
