@@ -1,0 +1,143 @@
+/* loss — mean cross-entropy of [rows, classes] logits against int targets:
+ *   loss[0] = mean over rows r with targets[r] != ignore of (logsumexp(logits[r]) - logits[r, targets[r]])
+ * and 0 when no row counts. A target outside 0..<classes that is not the ignore index records
+ * atomic_max(error_flag[0], r + 1) and the row does not count. Two launches through a scratch buffer
+ * of 2*rows floats owned by the host family: [0, rows) per-row losses, [rows, 2*rows) 1/0 weights.
+ *
+ * Variants:
+ *   1. CPU, work-groups of 1.
+ *      ce_rows_cpu     one work-item per chunk of `rows_per_item` rows: max pass and exp-sum pass
+ *                      with float16 loads and a scalar tail.
+ *      ce_finish_cpu   one work-item sums both halves of the scratch with float16 accumulators.
+ *   2. GPU.
+ *      ce_rows_wg      one work-group per row, strided coalesced loads, local-memory trees
+ *                      for max and sum.
+ *      ce_finish_wg    one work-group, strided sums, local-memory trees (two arrays).
+ *
+ * No -D parameters. `use_ignore` (0/1) and `ignore_index` are arguments.
+ * Built with -cl-fast-relaxed-math (vectorised exp); no infinities are produced or compared.
+ */
+
+inline float hmax16(const float16 v) {
+    const float8 a = fmax(v.lo, v.hi);
+    const float4 b = fmax(a.lo, a.hi);
+    const float2 c = fmax(b.lo, b.hi);
+    return fmax(c.x, c.y);
+}
+
+inline float hsum16(const float16 v) {
+    const float8 a = v.lo + v.hi;
+    const float4 b = a.lo + a.hi;
+    const float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+
+/* 1 when row r counts; records bad targets. */
+inline int ce_row_counts(const int r, const int t, const int classes, const int ignore_index, const int use_ignore,
+                         __global int *error_flag) {
+    if (use_ignore && t == ignore_index) return 0;
+    if (t < 0 || t >= classes) {
+        atomic_max(error_flag, r + 1);
+        return 0;
+    }
+    return 1;
+}
+
+__kernel void ce_rows_cpu(__global const float *logits, __global const int *targets, __global float *scratch,
+                          __global int *error_flag, const int rows, const int classes, const int ignore_index,
+                          const int use_ignore, const int rows_per_item) {
+    const int first = (int)get_global_id(0) * rows_per_item;
+    const int last = min(rows, first + rows_per_item);
+    const int n16 = classes & ~15;
+    for (int r = first; r < last; ++r) {
+        const int t = targets[r];
+        const int counts = ce_row_counts(r, t, classes, ignore_index, use_ignore, error_flag);
+        float row_loss = 0.0f;
+        if (counts) {
+            const __global float *xr = logits + (size_t)r * (size_t)classes;
+            float16 m16 = (float16)(-FLT_MAX);
+            for (int j = 0; j < n16; j += 16) m16 = fmax(m16, vload16(0, xr + j));
+            float m = hmax16(m16);
+            for (int j = n16; j < classes; ++j) m = fmax(m, xr[j]);
+            float16 s16 = (float16)(0.0f);
+            float s = 0.0f;
+            for (int j = 0; j < n16; j += 16) s16 += exp(vload16(0, xr + j) - m);
+            for (int j = n16; j < classes; ++j) s += exp(xr[j] - m);
+            row_loss = (m + log(hsum16(s16) + s)) - xr[t];
+        }
+        scratch[r] = row_loss;
+        scratch[rows + r] = (float)counts;
+    }
+}
+
+__kernel void ce_finish_cpu(__global const float *scratch, __global float *loss, const int rows) {
+    if (get_global_id(0) != 0) return;
+    const int n16 = rows & ~15;
+    float16 l16 = (float16)(0.0f), w16 = (float16)(0.0f);
+    for (int j = 0; j < n16; j += 16) {
+        l16 += vload16(0, scratch + j);
+        w16 += vload16(0, scratch + rows + j);
+    }
+    float l = hsum16(l16), w = hsum16(w16);
+    for (int j = n16; j < rows; ++j) {
+        l += scratch[j];
+        w += scratch[rows + j];
+    }
+    loss[0] = w > 0.0f ? l / w : 0.0f;
+}
+
+inline float group_reduce(__local float *red, float v, const int is_max) {
+    const int lid = (int)get_local_id(0);
+    red[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = (int)get_local_size(0) / 2; s > 0; s >>= 1) {
+        if (lid < s) red[lid] = is_max ? fmax(red[lid], red[lid + s]) : red[lid] + red[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float result = red[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return result;
+}
+
+__kernel void ce_rows_wg(__global const float *logits, __global const int *targets, __global float *scratch,
+                         __global int *error_flag, const int rows, const int classes, const int ignore_index,
+                         const int use_ignore, __local float *red) {
+    /* exactly `rows` groups; every barrier is reached by every item (the row is reduced even when it
+     * does not count; the result is then dropped). */
+    const int r = (int)get_group_id(0);
+    const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
+    const __global float *xr = logits + (size_t)r * (size_t)classes;
+    float m = -FLT_MAX;
+    for (int j = lid; j < classes; j += wg) m = fmax(m, xr[j]);
+    m = group_reduce(red, m, 1);
+    float s = 0.0f;
+    for (int j = lid; j < classes; j += wg) s += exp(xr[j] - m);
+    s = group_reduce(red, s, 0);
+    if (lid == 0) {
+        const int t = targets[r];
+        const int counts = ce_row_counts(r, t, classes, ignore_index, use_ignore, error_flag);
+        scratch[r] = counts ? (m + log(s)) - xr[t] : 0.0f;
+        scratch[rows + r] = (float)counts;
+    }
+}
+
+__kernel void ce_finish_wg(__global const float *scratch, __global float *loss, const int rows,
+                           __local float *red_loss, __local float *red_weight) {
+    const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
+    float l = 0.0f, w = 0.0f;
+    for (int j = lid; j < rows; j += wg) {
+        l += scratch[j];
+        w += scratch[rows + j];
+    }
+    red_loss[lid] = l;
+    red_weight[lid] = w;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = wg / 2; s > 0; s >>= 1) {
+        if (lid < s) {
+            red_loss[lid] += red_loss[lid + s];
+            red_weight[lid] += red_weight[lid + s];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) loss[0] = red_weight[0] > 0.0f ? red_loss[0] / red_weight[0] : 0.0f;
+}

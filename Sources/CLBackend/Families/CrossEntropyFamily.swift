@@ -1,0 +1,84 @@
+import CLRuntime
+
+/// Mean cross-entropy loss of logits against class targets (family "loss", `CLKernels/loss.cl`).
+///
+/// Scratch: each `encode` allocates a buffer of 2·rows floats (per-row losses, then per-row 1/0
+/// weights) and keeps it in `scratchBuffers` on this instance, so the steps stay valid as long as
+/// the family instance lives (the backend keeps families alive with the plan). Steps from
+/// different `encode` calls use different scratch buffers.
+public final class CrossEntropyFamily {
+    public static let family = "loss"
+    public static let variants: [Int: String] = [
+        1: "cpu: work-item per chunk of rows (float16 max and exp-sum), then one work-item sums the per-row losses",
+        2: "gpu: work-group per row with local-memory trees, then one work-group tree-sums the per-row losses",
+    ]
+
+    public let environment: FamilyEnvironment
+    /// Per-row scratch buffers of the steps this instance has encoded (2·rows floats each).
+    public private(set) var scratchBuffers: [CLBuffer<Float>] = []
+
+    public init(environment: FamilyEnvironment) { self.environment = environment }
+
+    /// loss[0] = mean over rows with targets[r] != ignoreIndex of (logsumexp(logits[r]) − logits[r, targets[r]]);
+    /// 0 when every row is ignored. A target outside 0..<classes (and not ignoreIndex) sets errorFlag[0] = r + 1
+    /// (atomic max: the largest such row wins) and that row does not count in the mean.
+    public func encode(logits: CLBuffer<Float>, targets: CLBuffer<Int32>, loss: CLBuffer<Float>, rows: Int, classes: Int,
+                       ignoreIndex: Int32?, errorFlag: CLBuffer<Int32>, variant: Int? = nil) throws -> [LaunchStep] {
+        let family = Self.family
+        try RowOps.checkSizes(family, [("rows", rows), ("classes", classes), ("rows*classes", rows * classes),
+                                       ("2*rows", 2 * rows), ("rows+1", rows + 1)])
+        if rows > 0 && classes == 0 {
+            throw RowOpsError.invalidShape(family: family, detail: "cross-entropy needs at least one class")
+        }
+        try RowOps.checkBuffer(family, "logits", logits, rows * classes)
+        try RowOps.checkBuffer(family, "targets", targets, rows)
+        try RowOps.checkBuffer(family, "loss", loss, 1)
+        try RowOps.checkBuffer(family, "errorFlag", errorFlag, 1)
+        let chosen = try RowOps.chooseVariant(variant, family: family, environment: environment,
+                                              automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
+        let program = try environment.program(family, extraOptions: RowOps.fastMath)
+        let scratch = try CLBuffer<Float>(context: environment.context, count: max(1, 2 * rows))
+        scratchBuffers.append(scratch)
+
+        let elements = Double(rows) * Double(classes)
+        let rowsLabel = "cross-entropy rows [\(rows), \(classes)]" + (ignoreIndex.map { " ignore \($0)" } ?? "")
+        let finishLabel = "cross-entropy mean of \(rows) rows"
+        // max (1) + subtract (1) + exp (counted 1) + sum (1) per logit; logits, targets in, 2 floats per row out.
+        let rowsFlops = 4 * elements, rowsBytes = 4 * elements + 12 * Double(rows)
+        let finishFlops = 2 * Double(rows) + 1, finishBytes = 8 * Double(rows) + 4
+        let name = "\(family).\(chosen) (\(chosen == 1 ? "cpu" : "gpu"))"
+        let ignore = ignoreIndex ?? 0, useIgnore: Int32 = ignoreIndex == nil ? 0 : 1
+
+        var steps: [LaunchStep] = []
+        if chosen == 1 {
+            if rows > 0 {
+                let kernel = try program.kernel("ce_rows_cpu")
+                let perItem = RowOps.cpuRowsPerItem(rows: rows, cols: classes, computeUnits: environment.context.device.info.computeUnits)
+                try kernel.setArguments(logits, targets, scratch, errorFlag, Int32(rows), Int32(classes), ignore, useIgnore,
+                                        Int32(perItem))
+                steps.append(LaunchStep(kernel: kernel, global: [RowOps.ceilDiv(rows, perItem)], local: environment.cpuFriendlyLocal,
+                                        variant: name, label: rowsLabel, flops: rowsFlops, bytes: rowsBytes))
+            }
+            let finish = try program.kernel("ce_finish_cpu")
+            try finish.setArguments(scratch, loss, Int32(rows))
+            steps.append(LaunchStep(kernel: finish, global: [1], local: [1],
+                                    variant: name, label: finishLabel, flops: finishFlops, bytes: finishBytes))
+        } else {
+            if rows > 0 {
+                let kernel = try program.kernel("ce_rows_wg")
+                let group = RowOps.groupSize(for: kernel, cols: classes)
+                try kernel.setArguments(logits, targets, scratch, errorFlag, Int32(rows), Int32(classes), ignore, useIgnore,
+                                        KernelArgument.localBytes(group * 4))
+                steps.append(LaunchStep(kernel: kernel, global: [rows * group], local: [group],
+                                        variant: name, label: rowsLabel, flops: rowsFlops, bytes: rowsBytes))
+            }
+            let finish = try program.kernel("ce_finish_wg")
+            let group = RowOps.groupSize(for: finish, cols: max(rows, 1))
+            try finish.setArguments(scratch, loss, Int32(rows), KernelArgument.localBytes(group * 4),
+                                    KernelArgument.localBytes(group * 4))
+            steps.append(LaunchStep(kernel: finish, global: [group], local: [group],
+                                    variant: name, label: finishLabel, flops: finishFlops, bytes: finishBytes))
+        }
+        return steps
+    }
+}

@@ -1,0 +1,52 @@
+import CLRuntime
+
+/// Row gather from an embedding table (family "embedding", `CLKernels/embedding.cl`).
+public final class EmbeddingFamily {
+    public static let family = "embedding"
+    public static let variants: [Int: String] = [
+        1: "cpu: work-item per (contiguous chunk of 256 floats, group of rows), float16 copies, work-groups of 1x1",
+        2: "gpu: work-item per element, coalesced along dim",
+    ]
+    /// Floats copied by one CPU work-item (16 float16s = 1 KiB).
+    static let cpuChunk = 256
+
+    public let environment: FamilyEnvironment
+
+    public init(environment: FamilyEnvironment) { self.environment = environment }
+
+    /// output[i, :] = table[indices[i], :]; an index outside 0..<vocab writes a zero row and stores
+    /// (i + 1) into errorFlag[0] by atomic max (so the largest bad position wins); errorFlag is one
+    /// Int32 the backend zeroes before the run and reads after it.
+    public func encode(table: CLBuffer<Float>, indices: CLBuffer<Int32>, output: CLBuffer<Float>, count: Int,
+                       vocab: Int, dim: Int, errorFlag: CLBuffer<Int32>, variant: Int? = nil) throws -> [LaunchStep] {
+        let family = Self.family
+        try RowOps.checkSizes(family, [("count", count), ("vocab", vocab), ("dim", dim), ("vocab*dim", vocab * dim),
+                                       ("count*dim", count * dim), ("count+1", count + 1)])
+        try RowOps.checkBuffer(family, "table", table, vocab * dim)
+        try RowOps.checkBuffer(family, "indices", indices, count)
+        try RowOps.checkBuffer(family, "output", output, count * dim)
+        try RowOps.checkBuffer(family, "errorFlag", errorFlag, 1)
+        let chosen = try RowOps.chooseVariant(variant, family: family, environment: environment,
+                                              automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
+        if count == 0 || dim == 0 { return [] }
+        let program = try environment.program(family)
+        let bytes = 4 * Double(count) + 8 * Double(count) * Double(dim)
+        let label = "embedding [\(vocab), \(dim)] gather \(count)"
+        let name = "\(family).\(chosen) (\(chosen == 1 ? "cpu" : "gpu"))"
+        if chosen == 1 {
+            let kernel = try program.kernel("embedding_cpu")
+            let chunks = RowOps.ceilDiv(dim, Self.cpuChunk)
+            let perItem = chunks > 1 ? 1 : RowOps.cpuRowsPerItem(rows: count, cols: dim,
+                                                                 computeUnits: environment.context.device.info.computeUnits)
+            try kernel.setArguments(table, indices, output, Int32(count), Int32(vocab), Int32(dim), errorFlag,
+                                    Int32(Self.cpuChunk), Int32(perItem))
+            return [LaunchStep(kernel: kernel, global: [chunks, RowOps.ceilDiv(count, perItem)],
+                               local: environment.deviceClass == .cpu ? [1, 1] : nil,
+                               variant: name, label: label, flops: 0, bytes: bytes)]
+        }
+        let kernel = try program.kernel("embedding_gpu")
+        try kernel.setArguments(table, indices, output, Int32(count), Int32(vocab), Int32(dim), errorFlag)
+        return [LaunchStep(kernel: kernel, global: [dim, count], local: nil,
+                           variant: name, label: label, flops: 0, bytes: bytes)]
+    }
+}
