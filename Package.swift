@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "CLKernels", path: "CLKernels", plugins: ["EmbedKernels"]),
         // Backend-agnostic graph, autograd and the reference backend: no OpenCL here.
         .target(name: "TensorGraph"),
+        .target(name: "GraphConformance", dependencies: ["TensorGraph"]),
         // Lowers TensorGraph graphs to OpenCL plans.
         .target(name: "CLBackend", dependencies: ["TensorGraph", "CLRuntime", "CLKernels"]),
         .executableTarget(
@@ -39,7 +40,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CLRuntimeTests", dependencies: ["CLRuntime", "CLKernels"]),
-        .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph"]),
+        .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "GraphConformance"]),
         .testTarget(name: "CLBackendTests", dependencies: ["CLBackend", "TensorGraph", "CLRuntime"]),
     ],
     swiftLanguageModes: [.v5]
