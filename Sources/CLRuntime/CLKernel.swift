@@ -24,6 +24,10 @@ public final class CLKernel: @unchecked Sendable {
     let kernel: cl_kernel
     public let program: CLProgram
     public let name: String
+    /// Buffers bound as arguments, kept alive as long as the kernel: OpenCL does not retain
+    /// memory objects passed to clSetKernelArg, so a buffer freed while bound would leave the
+    /// kernel pointing at released memory.
+    private var boundMemory: [Int: any DeviceMemory] = [:]
 
     init(kernel: cl_kernel, program: CLProgram, name: String) {
         self.kernel = kernel
@@ -40,6 +44,7 @@ public final class CLKernel: @unchecked Sendable {
         case .buffer(let memory):
             var object: cl_mem? = memory.memoryObject
             status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem>.size, &object)
+            if status == CL_SUCCESS { boundMemory[index] = memory }
         case .int32(var value): status = clSetKernelArg(kernel, cl_uint(index), 4, &value)
         case .uint32(var value): status = clSetKernelArg(kernel, cl_uint(index), 4, &value)
         case .int64(var value): status = clSetKernelArg(kernel, cl_uint(index), 8, &value)
@@ -47,6 +52,7 @@ public final class CLKernel: @unchecked Sendable {
         case .localBytes(let bytes): status = clSetKernelArg(kernel, cl_uint(index), bytes, nil)
         }
         try check(status, "clSetKernelArg", "\(program.family).\(name) argument \(index)")
+        if case .buffer = argument {} else { boundMemory[index] = nil }
     }
 
     /// Sets all arguments in order.

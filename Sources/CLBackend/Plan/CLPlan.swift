@@ -25,6 +25,8 @@ public final class CLPlan: Plan {
     private let variables: [String: (value: Int, shape: Shape)]
     private var variablesSet: Set<String> = []
     private let guards: [GuardRegion]
+    /// Every input of the graph, used by the outputs or not (feeding an unused one is fine).
+    private let inputNames: Set<String>
     private let trace: Bool
     /// Runs completed (for tests and traces).
     public private(set) var runCount = 0
@@ -101,6 +103,10 @@ public final class CLPlan: Plan {
         }
         self.inputs = inputs
         self.variables = variables
+        self.inputNames = Set(graph.inputs.compactMap { node -> String? in
+            if case .input(let name) = node.op { return name }
+            return nil
+        })
     }
 
     // MARK: Variables
@@ -123,6 +129,7 @@ public final class CLPlan: Plan {
 
     public func run(_ feeds: [String: TensorData]) throws -> [TensorData] {
         for name in variables.keys where !variablesSet.contains(name) { throw PlanError.variableNotSet(name: name) }
+        for name in feeds.keys where !inputNames.contains(name) { throw PlanError.unknownInput(name: name) }
         for input in inputs {
             guard let feed = feeds[input.name] else { throw PlanError.missingInput(name: input.name) }
             guard feed.shape == input.shape else {

@@ -1,0 +1,82 @@
+import CLBackend
+import CLRuntime
+import Foundation
+
+/// `clbench matmul`: every matmul variant on one shape, validated against a float64 product.
+public enum MatmulBenchmark {
+    /// Rows validated exactly (float64) per check; all rows when the product is small.
+    static let sampledRows = 48
+
+    public static func cases(context: CLContext, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
+                             variants: [Int], forcedVariants: [String: Int] = [:]) throws -> [BenchmarkCase] {
+        let environment = FamilyEnvironment(context: context, forcedVariants: forcedVariants)
+        var random = SplitMix(seed: UInt64(m * 1_000_003 + n * 1009 + k))
+        let aValues = (0..<(m * k)).map { _ in random.uniform() }
+        let bValues = (0..<(k * n)).map { _ in random.uniform() }
+        let a = try CLBuffer<Float>(context: context, values: aValues)
+        let b = try CLBuffer<Float>(context: context, values: bValues)
+        let shape = MatmulShape(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+        let rows = m * n * k <= 1 << 24 ? Array(0..<m) : sampleRows(m)
+        let reference = referenceRows(rows, a: aValues, b: bValues, shape: shape)
+        let flops = 2.0 * Double(m) * Double(n) * Double(k)
+        let bytes = 4.0 * Double(m * k + k * n + m * n)
+
+        return try variants.map { variant in
+            let family = MatmulFamily(environment: environment)
+            let c = try CLBuffer<Float>(context: context, count: m * n)
+            let steps = try family.encode(a: a, b: b, c: c, shape: shape, variant: variant)
+            let description = (MatmulFamily.variants[variant] ?? "variant \(variant)")
+                + (rows.count < m ? " (validated on \(rows.count) sampled rows)" : "")
+            return BenchmarkCase(
+                variant: "matmul.\(variant)", description: description, flops: flops, bytes: bytes, roofline: .compute,
+                extra: ["m": Double(m), "n": Double(n), "k": Double(k), "launches": Double(steps.count)],
+                enqueue: { _ = family; return try steps.map { try $0.enqueue(on: context, event: true) } },
+                validate: {
+                    var actual: [Float] = []
+                    for row in rows { actual += try c.download(offset: row * n, count: n) }
+                    // K-term float32 sums: error grows like sqrt(K)·ulp; 1e-10 is far above that and far below a wrong result.
+                    return ValidationOutcome(reference: reference, actual: actual, bound: 1e-10)
+                })
+        }
+    }
+
+    private static func sampleRows(_ m: Int) -> [Int] {
+        let stride = max(1, m / sampledRows)
+        return Array(Set((0..<sampledRows).map { min(m - 1, $0 * stride + ($0 % 3)) } + [0, m - 1])).sorted()
+    }
+
+    /// C rows in float64 for the given rows.
+    static func referenceRows(_ rows: [Int], a: [Float], b: [Float], shape s: MatmulShape) -> [Double] {
+        var result: [Double] = []
+        result.reserveCapacity(rows.count * s.n)
+        var row = [Double](repeating: 0, count: s.n)
+        for i in rows {
+            for j in 0..<s.n { row[j] = 0 }
+            for p in 0..<s.k {
+                let aValue = Double(s.transposeA ? a[p * s.m + i] : a[i * s.k + p])
+                if s.transposeB {
+                    for j in 0..<s.n { row[j] += aValue * Double(b[j * s.k + p]) }
+                } else {
+                    let base = p * s.n
+                    for j in 0..<s.n { row[j] += aValue * Double(b[base + j]) }
+                }
+            }
+            result += row
+        }
+        return result
+    }
+}
+
+/// A small seeded generator for benchmark data (uniform in [-1, 1)).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+}

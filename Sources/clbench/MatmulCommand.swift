@@ -1,0 +1,73 @@
+import ArgumentParser
+import CLBackend
+import CLBenchKit
+import CLRuntime
+import Foundation
+
+struct Matmul: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "SGEMM variants: time, GFLOP/s, % of peak, error against a float64 reference.")
+
+    @OptionGroup var benchmark: BenchmarkOptions
+
+    @Option(help: "Rows of C (with --n and --k: one shape instead of --sizes).")
+    var m: Int?
+    @Option(help: "Columns of C.")
+    var n: Int?
+    @Option(help: "Inner dimension.")
+    var k: Int?
+    @Option(help: "Square sizes to sweep, comma-separated.")
+    var sizes: String = "256,512,1024"
+    @Flag(help: "A stored transposed ([K, M]).")
+    var transposeA = false
+    @Flag(help: "B stored transposed ([N, K], the linear-layer layout).")
+    var transposeB = false
+    @Option(help: "Variants to run, comma-separated (default: all; the scalar variant 1 only up to 1 GFLOP per run).")
+    var variant: String?
+
+    func validate() throws {
+        let given = [m, n, k].compactMap { $0 }
+        guard given.isEmpty || given.count == 3 else { throw ValidationError("give all of --m, --n and --k, or none") }
+        guard given.allSatisfy({ $0 > 0 }) else { throw ValidationError("--m, --n and --k must be positive") }
+        _ = try positiveList(sizes, name: "--sizes")
+        if let variant {
+            let numbers = try positiveList(variant, name: "--variant")
+            guard numbers.allSatisfy({ MatmulFamily.variants[$0] != nil }) else {
+                throw ValidationError("--variant: matmul variants are \(MatmulFamily.variants.keys.sorted())")
+            }
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let context = try CLContext(selecting: benchmark.deviceOptions.device)
+            let harness = try benchmark.makeHarness(context: context)
+            let squares = try positiveList(sizes, name: "--sizes").map { ($0, $0, $0) }
+            let shapes: [(Int, Int, Int)] = m.map { [($0, n!, k!)] } ?? squares
+            var reports: [BenchmarkReport] = []
+            for (m, n, k) in shapes {
+                try checkFits(context: context, elements: m * k + k * n + 2 * m * n)
+                let explicit = try variant.map { try positiveList($0, name: "--variant") }
+                let flops = 2.0 * Double(m) * Double(n) * Double(k)
+                let variants = explicit ?? MatmulFamily.variants.keys.sorted().filter { $0 != 1 || flops <= 1e9 }
+                let cases = try MatmulBenchmark.cases(context: context, m: m, n: n, k: k, transposeA: transposeA,
+                                                      transposeB: transposeB, variants: variants)
+                let results = try harness.measure(cases)
+                reports.append(BenchmarkReport(
+                    benchmark: "matmul", device: DeviceSummary(info: context.device.info, peak: harness.peak),
+                    params: ["m": "\(m)", "n": "\(n)", "k": "\(k)", "transpose_a": "\(transposeA)", "transpose_b": "\(transposeB)"],
+                    results: results))
+            }
+            try benchmark.emit(reports)
+        }
+    }
+}
+
+/// Refuses sizes whose buffers cannot fit the device, before any work is done.
+func checkFits(context: CLContext, elements: Int) throws {
+    let bytes = elements * 4
+    let info = context.device.info
+    guard bytes <= info.globalMemoryBytes * 3 / 4 else {
+        throw ValidationError("these sizes need \(bytes >> 20) MiB of buffers; \(info.name) has \(info.globalMemoryBytes >> 20) MiB")
+    }
+}
