@@ -52,9 +52,12 @@ public final class MatmulFamily {
     ]
 
     public let environment: FamilyEnvironment
-    /// Variant 2 row-tile height (the `TM` macro) and K block (`KB`): tuner knobs.
+    /// Variant 2 row-tile height (the `TM` macro) and about how long a K block is: tuner knobs.
     public var rowsPerTile = 8
     public var kBlock = 128
+    /// Variant 2 packs B into panels only when M reaches this many rows; below it B is read in
+    /// place (B [K, N]: the blocked kernel on B's rows; B [N, K]: dot products along K).
+    public var packMinRows = 32
     /// Variant 2: most row tiles one work-item walks per K block (reuses the L1-resident panel slice).
     public var rowTilesPerItem = 4
     /// Variant 3 tile geometry (`TSM`, `TSN`, `TSK`, `WPTM`, `WPTN`).
@@ -128,40 +131,74 @@ public final class MatmulFamily {
 
     // MARK: Variant 2
 
+    /// The K block variant 2 uses: about `kBlock`, balanced so no short block is left over
+    /// (K = 144 runs as one block of 144, not 128 + 16).
+    func balancedKBlock(_ k: Int) -> Int {
+        let blocks = max(1, Int((Double(k) / Double(max(kBlock, 1))).rounded()))
+        return (k + blocks - 1) / blocks
+    }
+
     private func encodeBlocked(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape s: MatmulShape,
                                bias: CLBuffer<Float>?) throws -> [LaunchStep] {
-        let program = try environment.program(Self.family, defines: ["TM": "\(rowsPerTile)", "KB": "\(kBlock)"])
+        let program = try environment.program(Self.family, defines: ["TM": "\(rowsPerTile)"])
         let panels = (s.n + 31) / 32
         let bBatches = s.broadcastB ? 1 : s.batch
-        let panelFloats = panels * 32 * s.k          // per B batch
-        let scratch = try CLBuffer<Float>(context: environment.context, count: panelFloats * bBatches)
+        let biasArgument = Int32(bias == nil ? 0 : 1)
+        let biasBytes = Double(bias == nil ? 0 : s.n)
 
-        let pack = try program.kernel("matmul_pack_b")
-        try pack.setArguments(b, scratch, Int32(s.n), Int32(s.k), Int32(s.transposeB ? 1 : 0))
-        let packStep = LaunchStep(
-            kernel: pack, global: [panels, (s.k + 15) / 16, bBatches], local: [1, 1, 1],
-            variant: variantNames[2]! + " pack B", label: "pack B of " + s.description, flops: 0,
-            bytes: 4.0 * Double(bBatches * s.k * s.n + panelFloats * bBatches))
+        if s.m < packMinRows && s.transposeB {
+            // Few rows of x·Wᵀ: dot products along K straight from B [N, K]; a pack would cost more than the product.
+            let kernel = try program.kernel("matmul_dot_tb")
+            try kernel.setArguments(a, b, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
+                                    Int64(s.broadcastB ? 0 : s.k * s.n), Int32(s.transposeA ? 1 : 0))
+            let columnGroups = (s.n + 7) / 8
+            let bytes = 4.0 * (Double(s.aCount) * Double(columnGroups) + Double(s.batch * s.k * s.n) + Double(s.cCount) + biasBytes)
+            return [LaunchStep(kernel: kernel, global: [columnGroups, s.m, s.batch], local: [1, 1, 1],
+                               variant: variantNames[2]! + " dot", label: s.description,
+                               flops: flops(s, bias: bias != nil), bytes: bytes)]
+        }
+
+        let direct = s.m < packMinRows
+        var steps: [LaunchStep] = []
+        var source = b
+        var bStride = s.broadcastB ? 0 : s.k * s.n
+        var kernels: [CLKernel] = []
+        let panelFloats = panels * 32 * s.k          // per B batch
+        if !direct {
+            let scratch = try CLBuffer<Float>(context: environment.context, count: panelFloats * bBatches)
+            let pack = try program.kernel("matmul_pack_b")
+            try pack.setArguments(b, scratch, Int32(s.n), Int32(s.k), Int32(s.transposeB ? 1 : 0))
+            steps.append(LaunchStep(
+                kernel: pack, global: [panels, (s.k + 15) / 16, bBatches], local: [1, 1, 1],
+                variant: variantNames[2]! + " pack B", label: "pack B of " + s.description, flops: 0,
+                bytes: 4.0 * Double(bBatches * s.k * s.n + panelFloats * bBatches)))
+            source = scratch
+            bStride = s.broadcastB ? 0 : panelFloats
+            kernels.append(pack)
+        }
 
         let rows = s.m >= rowsPerTile ? rowsPerTile : 1
-        let name = "matmul_blocked_" + (s.transposeA ? "tn" : "nn") + (rows == 1 ? "_r1" : "")
+        let name = (direct ? "matmul_direct_" : "matmul_blocked_") + (s.transposeA ? "tn" : "nn") + (rows == 1 ? "_r1" : "")
         let kernel = try program.kernel(name)
         let tiles = (s.m + rows - 1) / rows
         // Enough work-items to spread over the cores (≥ 32 where the shape allows), else fewer row tiles each.
         var rowTiles = max(1, min(rowTilesPerItem, tiles))
         while rowTiles > 1 && panels * ((tiles + rowTiles - 1) / rowTiles) * s.batch < 32 { rowTiles -= 1 }
         let groups = (tiles + rowTiles - 1) / rowTiles
-        try kernel.setArguments(a, scratch, c, bias ?? c, Int32(bias == nil ? 0 : 1), Int32(s.m), Int32(s.n), Int32(s.k),
-                                Int64(s.broadcastB ? 0 : panelFloats / 16), Int32(rowTiles))
-        let kBlocks = (s.k + kBlock - 1) / kBlock
+        let kBlockLength = balancedKBlock(s.k)
+        try kernel.setArguments(a, source, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
+                                Int64(bStride), Int32(rowTiles), Int32(kBlockLength))
+        kernels.append(kernel)
+        if !direct { ScratchRegistry.keep(source, aliveWhile: kernels) }
+        let kBlocks = (s.k + kBlockLength - 1) / kBlockLength
         let cTraffic = Double(s.cCount) * Double(2 * kBlocks - 1)   // partial sums go through C between K blocks
         let aReads = Double(s.aCount) * Double(panels)               // each panel's work-items read their A rows
-        let bytes = 4.0 * (aReads + Double(panelFloats * bBatches) + cTraffic + Double(bias == nil ? 0 : s.n * panels))
-        let computeStep = LaunchStep(kernel: kernel, global: [panels, groups, s.batch], local: [1, 1, 1],
-                                     variant: variantNames[2]!, label: s.description,
-                                     flops: flops(s, bias: bias != nil), bytes: bytes)
-        ScratchRegistry.keep(scratch, aliveWhile: [pack, kernel])
-        return [packStep, computeStep]
+        let bReads = Double(direct ? s.k * s.n * bBatches : panelFloats * bBatches)
+        let bytes = 4.0 * (aReads + bReads + cTraffic + biasBytes * Double(panels > 0 ? 1 : 0))
+        steps.append(LaunchStep(kernel: kernel, global: [panels, groups, s.batch], local: [1, 1, 1],
+                                variant: variantNames[2]! + (direct ? " direct" : ""), label: s.description,
+                                flops: flops(s, bias: bias != nil), bytes: bytes))
+        return steps
     }
 
     // MARK: Variant 3
