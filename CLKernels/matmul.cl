@@ -23,12 +23,13 @@
  *                               through C between K blocks).
  *      b. few rows, B [K, N]    matmul_direct_{nn,tn}[_r1]: the same kernel reading B's rows in
  *                               place (no pack step; the last panel masked at N).
- *      c. few rows, B [N, K]    matmul_dot_tb: x·Wᵀ / GEMV: one row × 8 columns per work-item,
- *                               float16 dot products along K straight from B, scalar K tail.
+ *      c. few rows, B [N, K]    matmul_dot_tb[_r4]: x·Wᵀ / GEMV: 1 row × 8 columns (M < 4) or
+ *                               4 rows × 4 columns per work-item, float16 dot products along K
+ *                               straight from B (each B chunk reused by the rows), scalar K tail.
  *                               Edges: rows past M are clamped for loads and not stored; columns
  *                               past N are zero in the packed panel (clamped in c) and masked on store.
  *                               _nn reads A [M, K] (broadcast scalars), _tn reads A [K, M];
- *                               _r1 is a one-row tile for M < TM (no wasted rows).
+ *                               _r1 / _r4 are 1- and 4-row tiles for M < TM (few wasted rows).
  *   3. gpu local-memory tiled   matmul_tiled: a work-group of (TSN/WPTN)×(TSM/WPTM) items stages
  *                               TSM×TSK of A and TSK×TSN of B in local memory (rows padded by
  *                               LPAD floats against bank conflicts), barriers, each item keeps a
@@ -241,58 +242,79 @@ MATMUL_BLOCKED(matmul_direct_nn, TM, 0, 1)
 MATMUL_BLOCKED(matmul_direct_tn, TM, 1, 1)
 MATMUL_BLOCKED(matmul_direct_nn_r1, 1, 0, 1)
 MATMUL_BLOCKED(matmul_direct_tn_r1, 1, 1, 1)
+MATMUL_BLOCKED(matmul_direct_nn_r4, 4, 0, 1)
+MATMUL_BLOCKED(matmul_direct_tn_r4, 4, 1, 1)
 
-/* Small M with B [N, K] (x·Wᵀ for a few rows, GEMV): no pack, B read once in place.
- * Work-item: one row × DOT_COLS columns, dot products along K in float16 chunks, scalar K tail.
- * Columns past N are clamped for loads and not stored.
- * Launch: global [ceil(N/DOT_COLS), M, batch], local [1, 1, 1]. */
-#define DOT_COLS 8
-__kernel void matmul_dot_tb(__global const float *a, __global const float *b, __global float *c,
-                            __global const float *bias, const int hasBias,
-                            const int M, const int N, const int K, const long bStride, const int transA) {
-    const int n0 = get_global_id(0) * DOT_COLS;
-    const int row = get_global_id(1);
-    const size_t bt = get_global_id(2);
-    const __global float *ab = a + bt * (size_t)M * (size_t)K;
-    const __global float *bb = b + bt * (size_t)bStride;
-    const __global float *brow[DOT_COLS];
-    float16 acc[DOT_COLS];
-    #pragma unroll
-    for (int j = 0; j < DOT_COLS; ++j) {
-        brow[j] = bb + (size_t)min(n0 + j, N - 1) * K;
-        acc[j] = (float16)(0.0f);
-    }
-    const int kFull = K & ~15;
-    for (int k = 0; k < kFull; k += 16) {
-        float16 av;
-        if (transA) {
-            float t[16];
-            #pragma unroll
-            for (int q = 0; q < 16; ++q) t[q] = ab[(size_t)(k + q) * M + row];
-            av = vload16(0, t);
-        } else {
-            av = vload16(0, ab + (size_t)row * K + k);
-        }
-        #pragma unroll
-        for (int j = 0; j < DOT_COLS; ++j) acc[j] = fma(av, vload16(0, brow[j] + k), acc[j]);
-    }
-    float sums[DOT_COLS];
-    #pragma unroll
-    for (int j = 0; j < DOT_COLS; ++j) {
-        const float8 h = acc[j].lo + acc[j].hi;
-        const float4 q = h.lo + h.hi;
-        sums[j] = (q.x + q.y) + (q.z + q.w);
-    }
-    for (int k = kFull; k < K; ++k) {
-        const float av = transA ? ab[(size_t)k * M + row] : ab[(size_t)row * K + k];
-        #pragma unroll
-        for (int j = 0; j < DOT_COLS; ++j) sums[j] = fma(av, brow[j][k], sums[j]);
-    }
-    __global float *cr = c + (bt * (size_t)M + row) * (size_t)N;
-    #pragma unroll
-    for (int j = 0; j < DOT_COLS; ++j)
-        if (n0 + j < N) cr[n0 + j] = sums[j] + (hasBias ? bias[n0 + j] : 0.0f);
+/* Small M with B [N, K] (x·Wᵀ for a few rows, GEMV): no pack, B read in place.
+ * Work-item: DR rows × DC columns, float16 dot products along K (each B chunk reused by DR rows),
+ * scalar K tail. Rows past M and columns past N are clamped for loads and not stored.
+ * Launch: global [ceil(N/DC), ceil(M/DR), batch], local [1, 1, 1]. */
+#define MATMUL_DOT(NAME, DR, DC)                                                                   \
+__kernel void NAME(__global const float *a, __global const float *b, __global float *c,            \
+                   __global const float *bias, const int hasBias,                                  \
+                   const int M, const int N, const int K, const long bStride, const int transA) {  \
+    const int n0 = get_global_id(0) * DC;                                                          \
+    const int r0 = get_global_id(1) * DR;                                                          \
+    const size_t bt = get_global_id(2);                                                            \
+    const __global float *ab = a + bt * (size_t)M * (size_t)K;                                     \
+    const __global float *bb = b + bt * (size_t)bStride;                                           \
+    const __global float *brow[DC];                                                                \
+    int rr[DR];                                                                                    \
+    float16 acc[DR][DC];                                                                           \
+    _Pragma("unroll")                                                                              \
+    for (int j = 0; j < DC; ++j) brow[j] = bb + (size_t)min(n0 + j, N - 1) * K;                    \
+    _Pragma("unroll")                                                                              \
+    for (int i = 0; i < DR; ++i) {                                                                 \
+        rr[i] = min(r0 + i, M - 1);                                                                \
+        _Pragma("unroll")                                                                          \
+        for (int j = 0; j < DC; ++j) acc[i][j] = (float16)(0.0f);                                  \
+    }                                                                                              \
+    const int kFull = K & ~15;                                                                     \
+    for (int k = 0; k < kFull; k += 16) {                                                          \
+        float16 av[DR];                                                                            \
+        _Pragma("unroll")                                                                          \
+        for (int i = 0; i < DR; ++i) {                                                             \
+            if (transA) {                                                                          \
+                float t[16];                                                                       \
+                _Pragma("unroll")                                                                  \
+                for (int q = 0; q < 16; ++q) t[q] = ab[(size_t)(k + q) * M + rr[i]];               \
+                av[i] = vload16(0, t);                                                             \
+            } else {                                                                               \
+                av[i] = vload16(0, ab + (size_t)rr[i] * K + k);                                    \
+            }                                                                                      \
+        }                                                                                          \
+        _Pragma("unroll")                                                                          \
+        for (int j = 0; j < DC; ++j) {                                                             \
+            const float16 bv = vload16(0, brow[j] + k);                                            \
+            _Pragma("unroll")                                                                      \
+            for (int i = 0; i < DR; ++i) acc[i][j] = fma(av[i], bv, acc[i][j]);                    \
+        }                                                                                          \
+    }                                                                                              \
+    _Pragma("unroll")                                                                              \
+    for (int i = 0; i < DR; ++i) {                                                                 \
+        float sums[DC];                                                                            \
+        _Pragma("unroll")                                                                          \
+        for (int j = 0; j < DC; ++j) {                                                             \
+            const float8 h = acc[i][j].lo + acc[i][j].hi;                                          \
+            const float4 q = h.lo + h.hi;                                                          \
+            sums[j] = (q.x + q.y) + (q.z + q.w);                                                   \
+        }                                                                                          \
+        for (int k = kFull; k < K; ++k) {                                                          \
+            const float av = transA ? ab[(size_t)k * M + rr[i]] : ab[(size_t)rr[i] * K + k];       \
+            _Pragma("unroll")                                                                      \
+            for (int j = 0; j < DC; ++j) sums[j] = fma(av, brow[j][k], sums[j]);                   \
+        }                                                                                          \
+        if (r0 + i < M) {                                                                          \
+            __global float *cr = c + (bt * (size_t)M + r0 + i) * (size_t)N;                        \
+            _Pragma("unroll")                                                                      \
+            for (int j = 0; j < DC; ++j)                                                           \
+                if (n0 + j < N) cr[n0 + j] = sums[j] + (hasBias ? bias[n0 + j] : 0.0f);            \
+        }                                                                                          \
+    }                                                                                              \
 }
+
+MATMUL_DOT(matmul_dot_tb, 1, 8)
+MATMUL_DOT(matmul_dot_tb_r4, 4, 4)
 
 /* ---------------------------------------------------------------- variant 3: GPU tiled */
 

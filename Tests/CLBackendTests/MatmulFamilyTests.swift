@@ -133,6 +133,7 @@ struct MatmulFamilyTests {
         let (tA, tB) = Self.layouts[layout]
         let family = MatmulFamily(environment: TestDevice.environment)
         family.packMinRows = packMinRows
+        family.packMinRowsTransposedB = packMinRows
         for (index, testCase) in cases(transposeA: tA, transposeB: tB).enumerated() {
             try check(family, testCase, variant: 2, seed: UInt64(1000 + 10 * layout + index))
         }
@@ -154,6 +155,7 @@ struct MatmulFamilyTests {
         family.kBlock = 16
         family.rowTilesPerItem = 3
         family.packMinRows = 4
+        family.packMinRowsTransposedB = 4
         for (tA, tB) in Self.layouts {
             for testCase in [MatmulCase(shape: MatmulShape(m: 29, n: 70, k: 53, transposeA: tA, transposeB: tB), bias: true),
                              MatmulCase(shape: MatmulShape(batch: 2, m: 3, n: 33, k: 17, transposeA: tA, transposeB: tB,
@@ -253,6 +255,7 @@ struct MatmulBench {
         if let v = environment["MATMUL_KB"].flatMap(Int.init) { family.kBlock = v }
         if let v = environment["MATMUL_RT"].flatMap(Int.init) { family.rowTilesPerItem = v }
         if let v = environment["MATMUL_PACKMIN"].flatMap(Int.init) { family.packMinRows = v }
+        if let v = environment["MATMUL_PACKMIN_TB"].flatMap(Int.init) { family.packMinRowsTransposedB = v }
         let variants = (environment["MATMUL_VARIANTS"] ?? "2").split(separator: ",").compactMap { Int($0) }
         let runs = environment["MATMUL_RUNS"].flatMap(Int.init) ?? 10
         // MATMUL_SHAPES="m,n,k,tA,tB,batch;..." overrides the default shapes.

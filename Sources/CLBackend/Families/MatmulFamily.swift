@@ -55,9 +55,12 @@ public final class MatmulFamily {
     /// Variant 2 row-tile height (the `TM` macro) and about how long a K block is: tuner knobs.
     public var rowsPerTile = 8
     public var kBlock = 128
-    /// Variant 2 packs B into panels only when M reaches this many rows; below it B is read in
-    /// place (B [K, N]: the blocked kernel on B's rows; B [N, K]: dot products along K).
-    public var packMinRows = 32
+    /// Variant 2 packs B [K, N] into panels only when M reaches this many rows; below it the
+    /// blocked kernel reads B's rows in place.
+    public var packMinRows = 64
+    /// Variant 2 packs (transposes) B [N, K] only when M reaches this many rows; below it the
+    /// product runs as dot products along K straight from B.
+    public var packMinRowsTransposedB = 16
     /// Variant 2: most row tiles one work-item walks per K block (reuses the L1-resident panel slice).
     public var rowTilesPerItem = 4
     /// Variant 3 tile geometry (`TSM`, `TSN`, `TSK`, `WPTM`, `WPTN`).
@@ -146,19 +149,21 @@ public final class MatmulFamily {
         let biasArgument = Int32(bias == nil ? 0 : 1)
         let biasBytes = Double(bias == nil ? 0 : s.n)
 
-        if s.m < packMinRows && s.transposeB {
+        if s.m < packMinRowsTransposedB && s.transposeB {
             // Few rows of x·Wᵀ: dot products along K straight from B [N, K]; a pack would cost more than the product.
-            let kernel = try program.kernel("matmul_dot_tb")
+            let (dotRows, dotColumns) = s.m >= 4 ? (4, 4) : (1, 8)
+            let kernel = try program.kernel(dotRows == 4 ? "matmul_dot_tb_r4" : "matmul_dot_tb")
             try kernel.setArguments(a, b, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
                                     Int64(s.broadcastB ? 0 : s.k * s.n), Int32(s.transposeA ? 1 : 0))
-            let columnGroups = (s.n + 7) / 8
-            let bytes = 4.0 * (Double(s.aCount) * Double(columnGroups) + Double(s.batch * s.k * s.n) + Double(s.cCount) + biasBytes)
-            return [LaunchStep(kernel: kernel, global: [columnGroups, s.m, s.batch], local: [1, 1, 1],
+            let columnGroups = (s.n + dotColumns - 1) / dotColumns, rowGroups = (s.m + dotRows - 1) / dotRows
+            let bytes = 4.0 * (Double(s.aCount) * Double(columnGroups) + Double(s.batch * s.k * s.n * rowGroups)
+                               + Double(s.cCount) + biasBytes)
+            return [LaunchStep(kernel: kernel, global: [columnGroups, rowGroups, s.batch], local: [1, 1, 1],
                                variant: variantNames[2]! + " dot", label: s.description,
                                flops: flops(s, bias: bias != nil), bytes: bytes)]
         }
 
-        let direct = s.m < packMinRows
+        let direct = !s.transposeB && s.m < packMinRows
         var steps: [LaunchStep] = []
         var source = b
         var bStride = s.broadcastB ? 0 : s.k * s.n
@@ -177,8 +182,9 @@ public final class MatmulFamily {
             kernels.append(pack)
         }
 
-        let rows = s.m >= rowsPerTile ? rowsPerTile : 1
-        let name = (direct ? "matmul_direct_" : "matmul_blocked_") + (s.transposeA ? "tn" : "nn") + (rows == 1 ? "_r1" : "")
+        let rows = s.m >= rowsPerTile ? rowsPerTile : direct && s.m >= 4 ? 4 : 1
+        let name = (direct ? "matmul_direct_" : "matmul_blocked_") + (s.transposeA ? "tn" : "nn")
+            + (rows == rowsPerTile ? "" : "_r\(rows)")
         let kernel = try program.kernel(name)
         let tiles = (s.m + rows - 1) / rows
         // Enough work-items to spread over the cores (≥ 32 where the shape allows), else fewer row tiles each.
