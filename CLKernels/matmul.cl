@@ -23,7 +23,7 @@
  *                               through C between K blocks).
  *      b. few rows, B [K, N]    matmul_direct_{nn,tn}[_r1]: the same kernel reading B's rows in
  *                               place (no pack step; the last panel masked at N).
- *      c. few rows, B [N, K]    matmul_dot_tb[_r4]: x·Wᵀ / GEMV: 1 row × 8 columns (M < 4) or
+ *      c. few rows, B [N, K]    matmul_dot_{nt,tt}[_r4]: x·Wᵀ / GEMV: 1 row × 8 columns (M < 4) or
  *                               4 rows × 4 columns per work-item, float16 dot products along K
  *                               straight from B (each B chunk reused by the rows), scalar K tail.
  *                               Edges: rows past M are clamped for loads and not stored; columns
@@ -249,10 +249,10 @@ MATMUL_BLOCKED(matmul_direct_tn_r4, 4, 1, 1)
  * Work-item: DR rows × DC columns, float16 dot products along K (each B chunk reused by DR rows),
  * scalar K tail. Rows past M and columns past N are clamped for loads and not stored.
  * Launch: global [ceil(N/DC), ceil(M/DR), batch], local [1, 1, 1]. */
-#define MATMUL_DOT(NAME, DR, DC)                                                                   \
+#define MATMUL_DOT(NAME, DR, DC, TRANS_A)                                                          \
 __kernel void NAME(__global const float *a, __global const float *b, __global float *c,            \
                    __global const float *bias, const int hasBias,                                  \
-                   const int M, const int N, const int K, const long bStride, const int transA) {  \
+                   const int M, const int N, const int K, const long bStride) {                    \
     const int n0 = get_global_id(0) * DC;                                                          \
     const int r0 = get_global_id(1) * DR;                                                          \
     const size_t bt = get_global_id(2);                                                            \
@@ -274,7 +274,7 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
         float16 av[DR];                                                                            \
         _Pragma("unroll")                                                                          \
         for (int i = 0; i < DR; ++i) {                                                             \
-            if (transA) {                                                                          \
+            if (TRANS_A) {                                                                         \
                 float t[16];                                                                       \
                 _Pragma("unroll")                                                                  \
                 for (int q = 0; q < 16; ++q) t[q] = ab[(size_t)(k + q) * M + rr[i]];               \
@@ -300,7 +300,7 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
             sums[j] = (q.x + q.y) + (q.z + q.w);                                                   \
         }                                                                                          \
         for (int k = kFull; k < K; ++k) {                                                          \
-            const float av = transA ? ab[(size_t)k * M + rr[i]] : ab[(size_t)rr[i] * K + k];       \
+            const float av = TRANS_A ? ab[(size_t)k * M + rr[i]] : ab[(size_t)rr[i] * K + k];      \
             _Pragma("unroll")                                                                      \
             for (int j = 0; j < DC; ++j) sums[j] = fma(av, brow[j][k], sums[j]);                   \
         }                                                                                          \
@@ -313,8 +313,10 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
     }                                                                                              \
 }
 
-MATMUL_DOT(matmul_dot_tb, 1, 8)
-MATMUL_DOT(matmul_dot_tb_r4, 4, 4)
+MATMUL_DOT(matmul_dot_nt, 1, 8, 0)
+MATMUL_DOT(matmul_dot_tt, 1, 8, 1)
+MATMUL_DOT(matmul_dot_nt_r4, 4, 4, 0)
+MATMUL_DOT(matmul_dot_tt_r4, 4, 4, 1)
 
 /* ---------------------------------------------------------------- variant 3: GPU tiled */
 

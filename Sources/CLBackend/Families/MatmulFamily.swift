@@ -152,9 +152,9 @@ public final class MatmulFamily {
         if s.m < packMinRowsTransposedB && s.transposeB {
             // Few rows of x·Wᵀ: dot products along K straight from B [N, K]; a pack would cost more than the product.
             let (dotRows, dotColumns) = s.m >= 4 ? (4, 4) : (1, 8)
-            let kernel = try program.kernel(dotRows == 4 ? "matmul_dot_tb_r4" : "matmul_dot_tb")
+            let kernel = try program.kernel("matmul_dot_" + (s.transposeA ? "tt" : "nt") + (dotRows == 4 ? "_r4" : ""))
             try kernel.setArguments(a, b, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
-                                    Int64(s.broadcastB ? 0 : s.k * s.n), Int32(s.transposeA ? 1 : 0))
+                                    Int64(s.broadcastB ? 0 : s.k * s.n))
             let columnGroups = (s.n + dotColumns - 1) / dotColumns, rowGroups = (s.m + dotRows - 1) / dotRows
             let bytes = 4.0 * (Double(s.aCount) * Double(columnGroups) + Double(s.batch * s.k * s.n * rowGroups)
                                + Double(s.cCount) + biasBytes)
