@@ -39,7 +39,8 @@ public struct MatmulShape: Hashable, Sendable {
 
 /// Matrix products on OpenCL: the kernels of `CLKernels/matmul.cl`.
 ///
-/// Variant 2 packs B into a scratch buffer of 32-column panels that `encode` allocates. The
+/// Variant 2 (when M reaches `packMinRows` / `packMinRowsTransposedB`) packs B into a scratch
+/// buffer of 32-column panels that `encode` allocates, one per encoded product. The
 /// buffer lives as long as the returned steps' kernels do (`ScratchRegistry` ties it to them:
 /// OpenCL kernels do not retain their buffer arguments). A plan runs the pack step before the
 /// compute step on every run, so B may change between runs (training).
@@ -47,7 +48,7 @@ public final class MatmulFamily {
     public static let family = "matmul"
     public static let variants: [Int: String] = [
         1: "simple: one output per work-item, scalar fma loop (baseline, any device)",
-        2: "cpu register-blocked: B packed into 32-column panels, TM×32 tile per work-item in float16 accumulators, K blocked (pocl/CPU)",
+        2: "cpu register-blocked: TM×32 tile per work-item in float16 accumulators, K blocked, B packed into 32-column panels (few rows: B read in place, dot products for B [N,K]) (pocl/CPU)",
         3: "gpu local-memory tiled: TSM×TSN work-group tiles staged in padded local memory, WPTM×WPTN register tile per item (GPU)",
     ]
 
