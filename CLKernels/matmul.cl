@@ -8,21 +8,28 @@
  *   1. simple (any device)      matmul_simple: one output element per work-item, scalar fma
  *                               loop over K. The obviously-correct baseline. 1-D launch over
  *                               batch·M·N (rounded up, bounds-checked).
- *   2. cpu register-blocked     matmul_pack_b + matmul_blocked_{nn,tn}[_r1]: first B is packed
- *      (pocl / CPU drivers)     (and transposed, for B [N, K]) into zero-padded 32-column panels
+ *   2. cpu register-blocked     (pocl / CPU drivers) no local memory, no barriers: launch with
+ *                               local size [1,1,1] and many work-groups (pocl runs one work-group
+ *                               per thread). Three paths, chosen by the host on M:
+ *      a. M ≥ packMinRows       matmul_pack_b + matmul_blocked_{nn,tn}[_r1]: B is first packed
+ *                               (and transposed, for B [N, K]) into zero-padded 32-column panels
  *                               [panel][K][32] in a scratch buffer, so the compute kernel streams
- *                               one contiguous, 64-byte aligned panel per work-item (B rows 4 KiB
- *                               apart thrash the cache; packed panels measured ~2-3x faster).
- *                               Each work-item then owns one panel and ROW_TILES tiles of TM rows:
- *                               TM×32 outputs in 2·TM float16 accumulators, fma, K in blocks of
- *                               KB so a [KB][32] slice of the panel stays in L1 while it is reused
- *                               by every row tile (partial sums go through C between K blocks).
- *                               No local memory, no barriers: launch with local size [1,1,1] and
- *                               many work-groups (pocl runs one work-group per thread).
+ *                               one contiguous panel per work-item (B rows 4 KiB apart thrash the
+ *                               cache). Each work-item owns one panel and rowTiles tiles of TM rows:
+ *                               TM×32 outputs in 2·TM float16 accumulators (the row loop is force-
+ *                               unrolled: without it pocl kept the accumulators on the stack, 2.2×
+ *                               slower), fma, K in blocks of kBlock so a [kBlock][32] slice of the
+ *                               panel stays in L1 while every row tile reuses it (partial sums go
+ *                               through C between K blocks).
+ *      b. few rows, B [K, N]    matmul_direct_{nn,tn}[_r1]: the same kernel reading B's rows in
+ *                               place (no pack step; the last panel masked at N).
+ *      c. few rows, B [N, K]    matmul_dot_{nt,tt}[_r4]: x·Wᵀ / GEMV: 1 row × 8 columns (M < 4) or
+ *                               4 rows × 4 columns per work-item, float16 dot products along K
+ *                               straight from B (each B chunk reused by the rows), scalar K tail.
  *                               Edges: rows past M are clamped for loads and not stored; columns
- *                               past N are zero in the packed panel and masked on store.
+ *                               past N are zero in the packed panel (clamped in c) and masked on store.
  *                               _nn reads A [M, K] (broadcast scalars), _tn reads A [K, M];
- *                               _r1 is a one-row tile for M < TM (GEMV-like, no wasted rows).
+ *                               _r1 / _r4 are 1- and 4-row tiles for M < TM (few wasted rows).
  *   3. gpu local-memory tiled   matmul_tiled: a work-group of (TSN/WPTN)×(TSM/WPTM) items stages
  *                               TSM×TSK of A and TSK×TSN of B in local memory (rows padded by
  *                               LPAD floats against bank conflicts), barriers, each item keeps a
@@ -32,18 +39,14 @@
  *
  * -D parameters (defaults in brackets):
  *   TM [8]            variant 2: rows per register tile (2·TM float16 accumulators live).
- *   KB [128]          variant 2: K block length.
  *   TSM [64], TSN [64], TSK [16], WPTM [4], WPTN [4], LPAD [1]   variant 3 tile geometry;
  *                     the work-group must be (TSN/WPTN, TSM/WPTM, 1).
- * Runtime arguments carry sizes, transposes, batch strides and the number of row tiles per
- * work-item (variant 2), so one build serves every shape.
+ * Runtime arguments carry sizes, transposes, batch strides, and for variant 2 the number of row
+ * tiles per work-item and the K block length, so one build serves every shape.
  */
 
 #ifndef TM
 #define TM 8
-#endif
-#ifndef KB
-#define KB 128
 #endif
 #ifndef TSM
 #define TSM 64
@@ -176,24 +179,28 @@ inline void store_c_row(__global float *row, const int n0, const int N, const fl
     }
 }
 
-/* The blocked kernel body, specialised by row-tile height ROWS and A layout TRANS_A.
- * Launch: global [nPanels, ceil(ceil(M/ROWS)/rowTiles), batch], local [1, 1, 1]. */
-#define MATMUL_BLOCKED(NAME, ROWS, TRANS_A)                                                        \
-__kernel void NAME(__global const float *a, __global const float16 *packed, __global float *c,     \
+/* The blocked kernel body, specialised by row-tile height ROWS, A layout TRANS_A and B source:
+ * DIRECT 0 reads the packed panels [panel][K][32] (bStride = floats per packed batch), DIRECT 1
+ * reads B [K, N] in place (bStride = K·N, or 0 when shared; the last panel masked at N).
+ * Launch: global [ceil(N/32), ceil(ceil(M/ROWS)/rowTiles), batch], local [1, 1, 1]. */
+#define MATMUL_BLOCKED(NAME, ROWS, TRANS_A, DIRECT)                                                \
+__kernel void NAME(__global const float *a, __global const float *b, __global float *c,            \
                    __global const float *bias, const int hasBias,                                  \
-                   const int M, const int N, const int K, const long packedStride,                \
-                   const int rowTiles) {                                                           \
+                   const int M, const int N, const int K, const long bStride,                     \
+                   const int rowTiles, const int kBlock) {                                         \
     const int panel = get_global_id(0);                                                            \
     const int rowStart = get_global_id(1) * rowTiles * ROWS;                                       \
     const size_t bt = get_global_id(2);                                                            \
     const int n0 = panel * 32;                                                                     \
     const __global float *ab = a + bt * (size_t)M * (size_t)K;                                     \
-    const __global float16 *bp = packed + bt * (size_t)packedStride + (size_t)panel * K * 2;       \
+    const int ldb = DIRECT ? N : 32;                                                               \
+    const int full = !DIRECT || n0 + 32 <= N;                                                      \
+    const __global float *bp = b + bt * (size_t)bStride + (DIRECT ? (size_t)n0 : (size_t)panel * K * 32); \
     __global float *cb = c + bt * (size_t)M * (size_t)N;                                           \
     float16 bias0 = (float16)(0.0f), bias1 = (float16)(0.0f);                                      \
     if (hasBias) load_c_row(bias, n0, N, &bias0, &bias1);                                          \
-    for (int kb = 0; kb < K; kb += KB) {                                                           \
-        const int kend = min(kb + KB, K);                                                          \
+    for (int kb = 0; kb < K; kb += kBlock) {                                                       \
+        const int kend = min(kb + kBlock, K);                                                      \
         for (int t = 0; t < rowTiles; ++t) {                                                       \
             const int r0 = rowStart + t * ROWS;                                                    \
             if (r0 >= M) break;                                                                    \
@@ -206,7 +213,13 @@ __kernel void NAME(__global const float *a, __global const float16 *packed, __gl
                 else load_c_row(cb + (size_t)rr[i] * N, n0, N, &acc0[i], &acc1[i]);                \
             }                                                                                      \
             for (int k = kb; k < kend; ++k) {                                                      \
-                const float16 b0 = bp[(size_t)k * 2], b1 = bp[(size_t)k * 2 + 1];                  \
+                float16 b0, b1;                                                                    \
+                if (full) {                                                                        \
+                    b0 = vload16(0, bp + (size_t)k * ldb);                                         \
+                    b1 = vload16(1, bp + (size_t)k * ldb);                                         \
+                } else {                                                                           \
+                    load_c_row(bp - n0 + (size_t)k * ldb, n0, N, &b0, &b1);                        \
+                }                                                                                  \
                 _Pragma("unroll")                                                                  \
                 for (int i = 0; i < ROWS; ++i) {                                                   \
                     const float av = TRANS_A ? ab[(size_t)k * M + rr[i]] : ab[(size_t)rr[i] * K + k]; \
@@ -221,10 +234,89 @@ __kernel void NAME(__global const float *a, __global const float16 *packed, __gl
     }                                                                                              \
 }
 
-MATMUL_BLOCKED(matmul_blocked_nn, TM, 0)
-MATMUL_BLOCKED(matmul_blocked_tn, TM, 1)
-MATMUL_BLOCKED(matmul_blocked_nn_r1, 1, 0)
-MATMUL_BLOCKED(matmul_blocked_tn_r1, 1, 1)
+MATMUL_BLOCKED(matmul_blocked_nn, TM, 0, 0)
+MATMUL_BLOCKED(matmul_blocked_tn, TM, 1, 0)
+MATMUL_BLOCKED(matmul_blocked_nn_r1, 1, 0, 0)
+MATMUL_BLOCKED(matmul_blocked_tn_r1, 1, 1, 0)
+MATMUL_BLOCKED(matmul_direct_nn, TM, 0, 1)
+MATMUL_BLOCKED(matmul_direct_tn, TM, 1, 1)
+MATMUL_BLOCKED(matmul_direct_nn_r1, 1, 0, 1)
+MATMUL_BLOCKED(matmul_direct_tn_r1, 1, 1, 1)
+MATMUL_BLOCKED(matmul_direct_nn_r4, 4, 0, 1)
+MATMUL_BLOCKED(matmul_direct_tn_r4, 4, 1, 1)
+
+/* Small M with B [N, K] (x·Wᵀ for a few rows, GEMV): no pack, B read in place.
+ * Work-item: DR rows × DC columns, float16 dot products along K (each B chunk reused by DR rows),
+ * scalar K tail. Rows past M and columns past N are clamped for loads and not stored.
+ * Launch: global [ceil(N/DC), ceil(M/DR), batch], local [1, 1, 1]. */
+#define MATMUL_DOT(NAME, DR, DC, TRANS_A)                                                          \
+__kernel void NAME(__global const float *a, __global const float *b, __global float *c,            \
+                   __global const float *bias, const int hasBias,                                  \
+                   const int M, const int N, const int K, const long bStride) {                    \
+    const int n0 = get_global_id(0) * DC;                                                          \
+    const int r0 = get_global_id(1) * DR;                                                          \
+    const size_t bt = get_global_id(2);                                                            \
+    const __global float *ab = a + bt * (size_t)M * (size_t)K;                                     \
+    const __global float *bb = b + bt * (size_t)bStride;                                           \
+    const __global float *brow[DC];                                                                \
+    int rr[DR];                                                                                    \
+    float16 acc[DR][DC];                                                                           \
+    _Pragma("unroll")                                                                              \
+    for (int j = 0; j < DC; ++j) brow[j] = bb + (size_t)min(n0 + j, N - 1) * K;                    \
+    _Pragma("unroll")                                                                              \
+    for (int i = 0; i < DR; ++i) {                                                                 \
+        rr[i] = min(r0 + i, M - 1);                                                                \
+        _Pragma("unroll")                                                                          \
+        for (int j = 0; j < DC; ++j) acc[i][j] = (float16)(0.0f);                                  \
+    }                                                                                              \
+    const int kFull = K & ~15;                                                                     \
+    for (int k = 0; k < kFull; k += 16) {                                                          \
+        float16 av[DR];                                                                            \
+        _Pragma("unroll")                                                                          \
+        for (int i = 0; i < DR; ++i) {                                                             \
+            if (TRANS_A) {                                                                         \
+                float t[16];                                                                       \
+                _Pragma("unroll")                                                                  \
+                for (int q = 0; q < 16; ++q) t[q] = ab[(size_t)(k + q) * M + rr[i]];               \
+                av[i] = vload16(0, t);                                                             \
+            } else {                                                                               \
+                av[i] = vload16(0, ab + (size_t)rr[i] * K + k);                                    \
+            }                                                                                      \
+        }                                                                                          \
+        _Pragma("unroll")                                                                          \
+        for (int j = 0; j < DC; ++j) {                                                             \
+            const float16 bv = vload16(0, brow[j] + k);                                            \
+            _Pragma("unroll")                                                                      \
+            for (int i = 0; i < DR; ++i) acc[i][j] = fma(av[i], bv, acc[i][j]);                    \
+        }                                                                                          \
+    }                                                                                              \
+    _Pragma("unroll")                                                                              \
+    for (int i = 0; i < DR; ++i) {                                                                 \
+        float sums[DC];                                                                            \
+        _Pragma("unroll")                                                                          \
+        for (int j = 0; j < DC; ++j) {                                                             \
+            const float8 h = acc[i][j].lo + acc[i][j].hi;                                          \
+            const float4 q = h.lo + h.hi;                                                          \
+            sums[j] = (q.x + q.y) + (q.z + q.w);                                                   \
+        }                                                                                          \
+        for (int k = kFull; k < K; ++k) {                                                          \
+            const float av = TRANS_A ? ab[(size_t)k * M + rr[i]] : ab[(size_t)rr[i] * K + k];      \
+            _Pragma("unroll")                                                                      \
+            for (int j = 0; j < DC; ++j) sums[j] = fma(av, brow[j][k], sums[j]);                   \
+        }                                                                                          \
+        if (r0 + i < M) {                                                                          \
+            __global float *cr = c + (bt * (size_t)M + r0 + i) * (size_t)N;                        \
+            _Pragma("unroll")                                                                      \
+            for (int j = 0; j < DC; ++j)                                                           \
+                if (n0 + j < N) cr[n0 + j] = sums[j] + (hasBias ? bias[n0 + j] : 0.0f);            \
+        }                                                                                          \
+    }                                                                                              \
+}
+
+MATMUL_DOT(matmul_dot_nt, 1, 8, 0)
+MATMUL_DOT(matmul_dot_tt, 1, 8, 1)
+MATMUL_DOT(matmul_dot_nt_r4, 4, 4, 0)
+MATMUL_DOT(matmul_dot_tt_r4, 4, 4, 1)
 
 /* ---------------------------------------------------------------- variant 3: GPU tiled */
 

@@ -128,6 +128,17 @@ struct MatmulFamilyTests {
         }
     }
 
+    @Test("variant 2 with B always packed and never packed", arguments: [1, Int.max], [0, 1, 2, 3])
+    func packedAndDirect(packMinRows: Int, layout: Int) throws {
+        let (tA, tB) = Self.layouts[layout]
+        let family = MatmulFamily(environment: TestDevice.environment)
+        family.packMinRows = packMinRows
+        family.packMinRowsTransposedB = packMinRows
+        for (index, testCase) in cases(transposeA: tA, transposeB: tB).enumerated() {
+            try check(family, testCase, variant: 2, seed: UInt64(1000 + 10 * layout + index))
+        }
+    }
+
     @Test("a larger product, variant 2 and 3", arguments: [2, 3])
     func larger(variant: Int) throws {
         let family = MatmulFamily(environment: TestDevice.environment)
@@ -143,6 +154,8 @@ struct MatmulFamilyTests {
         family.rowsPerTile = 4
         family.kBlock = 16
         family.rowTilesPerItem = 3
+        family.packMinRows = 4
+        family.packMinRowsTransposedB = 4
         for (tA, tB) in Self.layouts {
             for testCase in [MatmulCase(shape: MatmulShape(m: 29, n: 70, k: 53, transposeA: tA, transposeB: tB), bias: true),
                              MatmulCase(shape: MatmulShape(batch: 2, m: 3, n: 33, k: 17, transposeA: tA, transposeB: tB,
@@ -241,11 +254,21 @@ struct MatmulBench {
         if let v = environment["MATMUL_TM"].flatMap(Int.init) { family.rowsPerTile = v }
         if let v = environment["MATMUL_KB"].flatMap(Int.init) { family.kBlock = v }
         if let v = environment["MATMUL_RT"].flatMap(Int.init) { family.rowTilesPerItem = v }
+        if let v = environment["MATMUL_PACKMIN"].flatMap(Int.init) { family.packMinRows = v }
+        if let v = environment["MATMUL_PACKMIN_TB"].flatMap(Int.init) { family.packMinRowsTransposedB = v }
         let variants = (environment["MATMUL_VARIANTS"] ?? "2").split(separator: ",").compactMap { Int($0) }
         let runs = environment["MATMUL_RUNS"].flatMap(Int.init) ?? 10
-        let shapes = [MatmulShape(m: 1024, n: 1024, k: 1024),
+        // MATMUL_SHAPES="m,n,k,tA,tB,batch;..." overrides the default shapes.
+        var shapes = [MatmulShape(m: 1024, n: 1024, k: 1024),
                       MatmulShape(m: 128, n: 512, k: 144, transposeB: true),
                       MatmulShape(m: 128, n: 27, k: 512)]
+        if let list = environment["MATMUL_SHAPES"] {
+            shapes = list.split(separator: ";").map { item in
+                var v = [1, 1, 1, 0, 0, 1]
+                for (i, x) in item.split(separator: ",").compactMap({ Int($0) }).prefix(6).enumerated() { v[i] = x }
+                return MatmulShape(batch: v[5], m: v[0], n: v[1], k: v[2], transposeA: v[3] != 0, transposeB: v[4] != 0)
+            }
+        }
         for shape in shapes {
             var random = TestRandom(seed: 1)
             let a = try CLBuffer<Float>(context: context, values: random.floats(shape.aCount))
@@ -267,7 +290,7 @@ struct MatmulBench {
                 totals.sort()
                 let median = totals[totals.count / 2]
                 print(String(format: "BENCH v%d %@: min %.3f ms (%.1f GFLOP/s), median %.3f ms (%.1f GFLOP/s); mean per step %@",
-                             variant, "\(shape.m)x\(shape.n)x\(shape.k) tB\(shape.transposeB ? 1 : 0)", totals[0],
+                             variant, "\(shape.batch)x\(shape.m)x\(shape.n)x\(shape.k) tA\(shape.transposeA ? 1 : 0) tB\(shape.transposeB ? 1 : 0)", totals[0],
                              flops / totals[0] / 1e6, median, flops / median / 1e6,
                              parts.map { String(format: "%.3f", $0) }.joined(separator: "+")))
             }

@@ -39,7 +39,8 @@ public struct MatmulShape: Hashable, Sendable {
 
 /// Matrix products on OpenCL: the kernels of `CLKernels/matmul.cl`.
 ///
-/// Variant 2 packs B into a scratch buffer of 32-column panels that `encode` allocates. The
+/// Variant 2 (when M reaches `packMinRows` / `packMinRowsTransposedB`) packs B into a scratch
+/// buffer of 32-column panels that `encode` allocates, one per encoded product. The
 /// buffer lives as long as the returned steps' kernels do (`ScratchRegistry` ties it to them:
 /// OpenCL kernels do not retain their buffer arguments). A plan runs the pack step before the
 /// compute step on every run, so B may change between runs (training).
@@ -47,14 +48,22 @@ public final class MatmulFamily {
     public static let family = "matmul"
     public static let variants: [Int: String] = [
         1: "simple: one output per work-item, scalar fma loop (baseline, any device)",
-        2: "cpu register-blocked: B packed into 32-column panels, TM×32 tile per work-item in float16 accumulators, K blocked (pocl/CPU)",
+        2: "cpu register-blocked: TM×32 tile per work-item in float16 accumulators, K blocked, B packed into 32-column panels (few rows: B read in place, dot products for B [N,K]) (pocl/CPU)",
         3: "gpu local-memory tiled: TSM×TSN work-group tiles staged in padded local memory, WPTM×WPTN register tile per item (GPU)",
     ]
 
     public let environment: FamilyEnvironment
-    /// Variant 2 row-tile height (the `TM` macro) and K block (`KB`): tuner knobs.
+    /// Variant 2 row-tile height (the `TM` macro) and about how long a K block is: tuner knobs.
     public var rowsPerTile = 8
     public var kBlock = 128
+    /// Variant 2 packs B [K, N] into panels only when M reaches this many rows; below it the
+    /// blocked kernel reads B's rows in place (measured on pocl at N = K = 1024: in-place rows
+    /// are as fast up to M ≈ 128-256 and 1.5x slower at 1024, where the pack pays).
+    public var packMinRows = 64
+    /// Variant 2 packs (transposes) B [N, K] only when M reaches this many rows; below it the
+    /// product runs as dot products along K straight from B (at N = K = 1024 the dot kernel
+    /// was 2-8x faster up to M = 32, even at M = 64, behind at M = 128 and 128×512×144).
+    public var packMinRowsTransposedB = 48
     /// Variant 2: most row tiles one work-item walks per K block (reuses the L1-resident panel slice).
     public var rowTilesPerItem = 4
     /// Variant 3 tile geometry (`TSM`, `TSN`, `TSK`, `WPTM`, `WPTN`).
@@ -128,40 +137,77 @@ public final class MatmulFamily {
 
     // MARK: Variant 2
 
+    /// The K block variant 2 uses: about `kBlock`, balanced so no short block is left over
+    /// (K = 144 runs as one block of 144, not 128 + 16).
+    func balancedKBlock(_ k: Int) -> Int {
+        let blocks = max(1, Int((Double(k) / Double(max(kBlock, 1))).rounded()))
+        return (k + blocks - 1) / blocks
+    }
+
     private func encodeBlocked(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape s: MatmulShape,
                                bias: CLBuffer<Float>?) throws -> [LaunchStep] {
-        let program = try environment.program(Self.family, defines: ["TM": "\(rowsPerTile)", "KB": "\(kBlock)"])
+        let program = try environment.program(Self.family, defines: ["TM": "\(rowsPerTile)"])
         let panels = (s.n + 31) / 32
         let bBatches = s.broadcastB ? 1 : s.batch
+        let biasArgument = Int32(bias == nil ? 0 : 1)
+        let biasBytes = Double(bias == nil ? 0 : s.n)
+
+        if s.m < packMinRowsTransposedB && s.transposeB {
+            // Few rows of x·Wᵀ: dot products along K straight from B [N, K]; a pack would cost more than the product.
+            let (dotRows, dotColumns) = s.m >= 4 ? (4, 4) : (1, 8)
+            let kernel = try program.kernel("matmul_dot_" + (s.transposeA ? "tt" : "nt") + (dotRows == 4 ? "_r4" : ""))
+            try kernel.setArguments(a, b, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
+                                    Int64(s.broadcastB ? 0 : s.k * s.n))
+            let columnGroups = (s.n + dotColumns - 1) / dotColumns, rowGroups = (s.m + dotRows - 1) / dotRows
+            let bytes = 4.0 * (Double(s.aCount) * Double(columnGroups) + Double(s.batch * s.k * s.n * rowGroups)
+                               + Double(s.cCount) + biasBytes)
+            return [LaunchStep(kernel: kernel, global: [columnGroups, rowGroups, s.batch], local: [1, 1, 1],
+                               variant: variantNames[2]! + " dot", label: s.description,
+                               flops: flops(s, bias: bias != nil), bytes: bytes)]
+        }
+
+        let direct = !s.transposeB && s.m < packMinRows
+        var steps: [LaunchStep] = []
+        var source = b
+        var bStride = s.broadcastB ? 0 : s.k * s.n
+        var kernels: [CLKernel] = []
         let panelFloats = panels * 32 * s.k          // per B batch
-        let scratch = try CLBuffer<Float>(context: environment.context, count: panelFloats * bBatches)
+        if !direct {
+            let scratch = try CLBuffer<Float>(context: environment.context, count: panelFloats * bBatches)
+            let pack = try program.kernel("matmul_pack_b")
+            try pack.setArguments(b, scratch, Int32(s.n), Int32(s.k), Int32(s.transposeB ? 1 : 0))
+            steps.append(LaunchStep(
+                kernel: pack, global: [panels, (s.k + 15) / 16, bBatches], local: [1, 1, 1],
+                variant: variantNames[2]! + " pack B", label: "pack B of " + s.description, flops: 0,
+                bytes: 4.0 * Double(bBatches * s.k * s.n + panelFloats * bBatches)))
+            source = scratch
+            bStride = s.broadcastB ? 0 : panelFloats
+            kernels.append(pack)
+        }
 
-        let pack = try program.kernel("matmul_pack_b")
-        try pack.setArguments(b, scratch, Int32(s.n), Int32(s.k), Int32(s.transposeB ? 1 : 0))
-        let packStep = LaunchStep(
-            kernel: pack, global: [panels, (s.k + 15) / 16, bBatches], local: [1, 1, 1],
-            variant: variantNames[2]! + " pack B", label: "pack B of " + s.description, flops: 0,
-            bytes: 4.0 * Double(bBatches * s.k * s.n + panelFloats * bBatches))
-
-        let rows = s.m >= rowsPerTile ? rowsPerTile : 1
-        let name = "matmul_blocked_" + (s.transposeA ? "tn" : "nn") + (rows == 1 ? "_r1" : "")
+        let rows = s.m >= rowsPerTile ? rowsPerTile : direct && s.m >= 4 ? 4 : 1
+        let name = (direct ? "matmul_direct_" : "matmul_blocked_") + (s.transposeA ? "tn" : "nn")
+            + (rows == rowsPerTile ? "" : "_r\(rows)")
         let kernel = try program.kernel(name)
         let tiles = (s.m + rows - 1) / rows
         // Enough work-items to spread over the cores (≥ 32 where the shape allows), else fewer row tiles each.
         var rowTiles = max(1, min(rowTilesPerItem, tiles))
         while rowTiles > 1 && panels * ((tiles + rowTiles - 1) / rowTiles) * s.batch < 32 { rowTiles -= 1 }
         let groups = (tiles + rowTiles - 1) / rowTiles
-        try kernel.setArguments(a, scratch, c, bias ?? c, Int32(bias == nil ? 0 : 1), Int32(s.m), Int32(s.n), Int32(s.k),
-                                Int64(s.broadcastB ? 0 : panelFloats / 16), Int32(rowTiles))
-        let kBlocks = (s.k + kBlock - 1) / kBlock
+        let kBlockLength = balancedKBlock(s.k)
+        try kernel.setArguments(a, source, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
+                                Int64(bStride), Int32(rowTiles), Int32(kBlockLength))
+        kernels.append(kernel)
+        if !direct { ScratchRegistry.keep(source, aliveWhile: kernels) }
+        let kBlocks = (s.k + kBlockLength - 1) / kBlockLength
         let cTraffic = Double(s.cCount) * Double(2 * kBlocks - 1)   // partial sums go through C between K blocks
         let aReads = Double(s.aCount) * Double(panels)               // each panel's work-items read their A rows
-        let bytes = 4.0 * (aReads + Double(panelFloats * bBatches) + cTraffic + Double(bias == nil ? 0 : s.n * panels))
-        let computeStep = LaunchStep(kernel: kernel, global: [panels, groups, s.batch], local: [1, 1, 1],
-                                     variant: variantNames[2]!, label: s.description,
-                                     flops: flops(s, bias: bias != nil), bytes: bytes)
-        ScratchRegistry.keep(scratch, aliveWhile: [pack, kernel])
-        return [packStep, computeStep]
+        let bReads = Double(direct ? s.k * s.n * bBatches : panelFloats * bBatches)
+        let bytes = 4.0 * (aReads + bReads + cTraffic + biasBytes * Double(panels > 0 ? 1 : 0))
+        steps.append(LaunchStep(kernel: kernel, global: [panels, groups, s.batch], local: [1, 1, 1],
+                                variant: variantNames[2]! + (direct ? " direct" : ""), label: s.description,
+                                flops: flops(s, bias: bias != nil), bytes: bytes))
+        return steps
     }
 
     // MARK: Variant 3
@@ -207,13 +253,5 @@ enum ScratchRegistry {
         defer { lock.unlock() }
         entries.removeAll { !$0.alive }
         entries.append(Entry(kernels, buffer))
-    }
-
-    /// Number of scratch buffers currently held (for tests).
-    static var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        entries.removeAll { !$0.alive }
-        return entries.count
     }
 }
