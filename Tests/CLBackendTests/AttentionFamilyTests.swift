@@ -27,6 +27,7 @@ struct AttentionFamilyTests {
         AttentionCase(bh: 1, tq: 1, tk: 257, d: 64, dv: 64, causal: false),
         AttentionCase(bh: 2, tq: 5, tk: 9, d: 7, dv: 19, causal: true),       // Tq ≠ Tk, causal offset 4
         AttentionCase(bh: 2, tq: 3, tk: 2, d: 7, dv: 19, causal: false),      // Tq > Tk, non-causal
+        AttentionCase(bh: 2, tq: 6, tk: 20, d: 16, dv: 16, causal: true),     // offset 14: a key block ends one past a limit
         AttentionCase(bh: 2, tq: 20, tk: 20, d: 65, dv: 65, causal: false),
         AttentionCase(bh: 1, tq: 13, tk: 257, d: 65, dv: 33, causal: true),
         AttentionCase(bh: 2, tq: 31, tk: 47, d: 64, dv: 64, causal: true, scale: 3),  // peaky softmax: max rescaling
@@ -147,6 +148,57 @@ struct AttentionFamilyTests {
         #expect(throws: CLError.self) {
             try family.encode(q: buffer, k: buffer, v: buffer, output: buffer,
                               shape: AttentionCase(bh: 1, tq: 2, tk: 2, d: 2, dv: 2, causal: false).shape, variant: 9)
+        }
+    }
+}
+
+/// Release-build timing, off by default: `CLGRAPH_ATTENTION_BENCH=1 swift test -c release --filter AttentionBench`.
+@Suite("AttentionBench", .enabled(if: ProcessInfo.processInfo.environment["CLGRAPH_ATTENTION_BENCH"] != nil))
+struct AttentionBench {
+    /// Kernel time (profiling events) of `step`: min and median over `runs` after a warm-up.
+    static func time(_ step: LaunchStep, runs: Int) throws -> (min: Double, median: Double) {
+        for _ in 0..<3 { try step.enqueue(on: TestDevice.context) }
+        try TestDevice.context.finish()
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let event = try step.enqueue(on: TestDevice.context, event: true)
+            try TestDevice.context.finish()
+            times.append(try event!.profilingTimes().durationMilliseconds)
+        }
+        times.sort()
+        return (times[0], times[times.count / 2])
+    }
+
+    @Test func timings() throws {
+        let context = TestDevice.context
+        let env = TestDevice.environment
+        var random = TestRandom(seed: 7)
+        let variants = (ProcessInfo.processInfo.environment["CLGRAPH_ATTENTION_BENCH"] ?? "")
+            .split(separator: ",").compactMap { Int($0) }
+        let only = ProcessInfo.processInfo.environment["CLGRAPH_ATTENTION_BENCH_T"].flatMap { Int($0) }
+        for (t, causal) in [(256, true), (256, false), (1024, true), (1024, false)] where only == nil || only == t {
+            let shape = AttentionShape(batchHeads: 8, queries: t, keys: t, headDim: 64, valueDim: 64, causal: causal, scale: 0.125)
+            let n = 8 * t * 64
+            let q = try CLBuffer<Float>(context: context, values: random.floats(n))
+            let k = try CLBuffer<Float>(context: context, values: random.floats(n))
+            let v = try CLBuffer<Float>(context: context, values: random.floats(n))
+            let out = try CLBuffer<Float>(context: context, count: n)
+            for variant in variants.isEmpty ? [2] : variants {
+                if variant == 1 && t > 256 || variant == 3 && t > 256 { continue }
+                var step = try AttentionFamily(environment: env).encode(q: q, k: k, v: v, output: out, shape: shape,
+                                                                        variant: variant > 10 ? 2 : variant)[0]
+                if variant > 10 {   // 2x: variant 2 with QB = x, launched directly (exploration)
+                    let qb = variant % 10
+                    let kernel = try env.program("attention", defines: ["D": "64", "DV": "64", "QB": "\(qb)", "KT": "32"])
+                        .kernel("attention_blocked")
+                    try kernel.setArguments(q, k, v, out, Int32(t), Int32(t), Int32(causal ? 1 : 0), Float(0.125))
+                    step = LaunchStep(kernel: kernel, global: [(t + qb - 1) / qb, 8], local: [1, 1],
+                                      variant: "attention.2 QB=\(qb)", label: "", flops: step.flops, bytes: step.bytes)
+                }
+                let (lo, median) = try Self.time(step, runs: t > 256 ? 10 : 30)
+                print(String(format: "BENCH B1 H8 T%d D64 %@ %@: min %.3f ms, median %.3f ms, %.1f GFLOP/s (median)",
+                             t, causal ? "causal" : "full  ", step.variant, lo, median, step.flops / median / 1e6))
+            }
         }
     }
 }

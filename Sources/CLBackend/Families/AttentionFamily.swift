@@ -83,7 +83,13 @@ public final class AttentionFamily {
         }
 
         // Every variant lives in one program per (D, Dv[, QB]): a new program costs pocl 1-2 s.
-        var defines = ["D": "\(d)", "DV": "\(dv)", "KT": "\(Self.keyTile(d: d, dv: dv, info: environment.context.device.info))"]
+        let info = environment.context.device.info
+        let keyTile = Self.keyTile(d: d, dv: dv, info: info)
+        if chosen == 3 && 4 * keyTile * (d + dv) > info.localMemoryBytes {
+            throw CLError.sizeMismatch(operation: "attention.3",
+                                       detail: "one key of D \(d) + Dv \(dv) floats does not fit \(info.localMemoryBytes) bytes of local memory; use variant 2")
+        }
+        var defines = ["D": "\(d)", "DV": "\(dv)", "KT": "\(keyTile)"]
         let kernelName: String
         var global: [Int], local: [Int]?
         switch chosen {
