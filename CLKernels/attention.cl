@@ -1,0 +1,265 @@
+/* attention — fused scaled-dot-product attention: out = softmax(scale·q·kᵀ + causal mask)·v,
+ * never materialising the Tq×Tk score matrix (online softmax: running max m, running sum l,
+ * accumulator rescaled by exp(m_old − m_new) whenever the max grows).
+ *
+ * Layout: q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, DV], out [BH, Tq, DV], contiguous row-major.
+ * Causal: query i sees keys j <= i + (Tk − Tq) (aligned at the end, like a KV cache); the host
+ * guarantees Tk >= Tq when causal, so no query row is ever fully masked.
+ * Runtime arguments: q, k, v, out, Tq, Tk, causal (0/1), scale.
+ *
+ * Variants:
+ *   1. attention_scalar   one query row per work-item, scalar loops, one exp per key (the running
+ *                         max and the new score trade places). Baseline; any device; slow on pocl
+ *                         (no cross-work-item vectorisation with inner loops).
+ *   2. attention_blocked  CPU: each work-item owns QB queries of one head; keys in blocks of 16.
+ *                         q rows (pre-scaled) and the output accumulators live in private float16
+ *                         vectors; per key a float16 partial product, and the 16 partials of a
+ *                         block are folded into one float16 of scores (lane j = key j) by an
+ *                         even/odd transpose-add tree, so the block's exp, max and sum run on one
+ *                         explicit vector. D, DV multiples of 16 are the fast path (the tail
+ *                         chunk code compiles away); any other D/DV loads/stores a zero-padded
+ *                         tail chunk. No local memory, no barriers; launch with local [1, 1] so
+ *                         pocl spreads the work-groups over every core.
+ *   3. attention_tiled    GPU: a work-group per (head, block of get_local_size(0) queries), one
+ *                         query per work-item; K and V tiles of KT keys staged in local memory by
+ *                         cooperative contiguous (coalesced) loads between barriers; online softmax
+ *                         per query over each tile. Runs on pocl, but local memory/barriers are slow there.
+ *
+ * -D parameters:
+ *   D   head dimension of q, k (>= 1)            DV  value dimension of v, out (>= 1)
+ *   QB  queries per work-item in variant 2 (1..4, default 4)
+ *   KT  keys per local-memory tile in variant 3 (default 32; KT·(D+DV)·4 bytes of local memory)
+ */
+
+#ifndef D
+#error "define D (head dimension)"
+#endif
+#ifndef DV
+#error "define DV (value dimension)"
+#endif
+#ifndef QB
+#define QB 4
+#endif
+#ifndef KT
+#define KT 32
+#endif
+
+#define DC ((D + 15) / 16)     /* float16 chunks per q/k row (last one partial when DREM != 0) */
+#define DREM (D % 16)
+#define DVC ((DV + 15) / 16)
+#define DVREM (DV % 16)
+
+/* ------------------------------------------------------------------ variant 1: scalar */
+
+__kernel void attention_scalar(__global const float *q, __global const float *k, __global const float *v,
+                               __global float *out, const int Tq, const int Tk, const int causal,
+                               const float scale) {
+    const int i = get_global_id(0);
+    const int bh = get_global_id(1);
+    if (i >= Tq) return;
+    const int kend = causal ? i + (Tk - Tq) + 1 : Tk;
+    const __global float *qr = q + ((size_t)bh * Tq + i) * D;
+    const __global float *kb = k + (size_t)bh * Tk * D;
+    const __global float *vb = v + (size_t)bh * Tk * DV;
+
+    float qp[D];
+    for (int d = 0; d < D; ++d) qp[d] = qr[d] * scale;
+    float acc[DV];
+    for (int c = 0; c < DV; ++c) acc[c] = 0.0f;
+    float m = -FLT_MAX, l = 0.0f;
+
+    for (int j = 0; j < kend; ++j) {
+        const __global float *kr = kb + (size_t)j * D;
+        float s = 0.0f;
+        for (int d = 0; d < D; ++d) s = fma(qp[d], kr[d], s);
+        float alpha, p;
+        if (s <= m) { alpha = 1.0f; p = exp(s - m); }
+        else { alpha = exp(m - s); p = 1.0f; m = s; }
+        l = fma(l, alpha, p);
+        const __global float *vr = vb + (size_t)j * DV;
+        for (int c = 0; c < DV; ++c) acc[c] = fma(acc[c], alpha, p * vr[c]);
+    }
+    __global float *o = out + ((size_t)bh * Tq + i) * DV;
+    const float inv = 1.0f / l;
+    for (int c = 0; c < DV; ++c) o[c] = acc[c] * inv;
+}
+
+/* ------------------------------------------------------------------ variant 2: CPU blocked */
+
+/* n (1..15, a compile-time constant at every call) floats from p, zeros after. */
+inline float16 load_tail(const __global float *p, const int n) {
+    float t[16];
+    for (int e = 0; e < 16; ++e) t[e] = e < n ? p[e] : 0.0f;
+    return vload16(0, t);
+}
+
+inline void store_tail(const float16 x, __global float *p, const int n) {
+    float t[16];
+    vstore16(x, 0, t);
+    for (int e = 0; e < n; ++e) p[e] = t[e];
+}
+
+/* Chunk c of a row of N floats held as NC float16 chunks, the last one partial when REM != 0. */
+#define LOAD_CHUNK(row, c, NC, REM) (((REM) != 0 && (c) == (NC) - 1) ? load_tail((row) + (c) * 16, (REM)) : vload16((c), (row)))
+
+inline float hsum16(const float16 x) {
+    const float8 a = x.lo + x.hi;
+    const float4 b = a.lo + a.hi;
+    const float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+
+inline float hmax16(const float16 x) {
+    const float8 a = fmax(x.lo, x.hi);
+    const float4 b = fmax(a.lo, a.hi);
+    const float2 c = fmax(b.lo, b.hi);
+    return fmax(c.x, c.y);
+}
+
+/* Pairwise fold: lanes 0–7 carry a's partial sums, lanes 8–15 b's. Applied four times, sixteen
+ * float16 partial dot products become one float16 whose lane j is the full sum of partial j. */
+#define FOLD(a, b) ((float16)((a).even + (a).odd, (b).even + (b).odd))
+
+inline float16 fold16(const float16 *p) {
+    const float16 a0 = FOLD(p[0], p[1]), a1 = FOLD(p[2], p[3]), a2 = FOLD(p[4], p[5]), a3 = FOLD(p[6], p[7]);
+    const float16 a4 = FOLD(p[8], p[9]), a5 = FOLD(p[10], p[11]), a6 = FOLD(p[12], p[13]), a7 = FOLD(p[14], p[15]);
+    const float16 b0 = FOLD(a0, a1), b1 = FOLD(a2, a3), b2 = FOLD(a4, a5), b3 = FOLD(a6, a7);
+    const float16 c0 = FOLD(b0, b1), c1 = FOLD(b2, b3);
+    return FOLD(c0, c1);
+}
+
+__kernel void attention_blocked(__global const float *q, __global const float *k, __global const float *v,
+                                __global float *out, const int Tq, const int Tk, const int causal,
+                                const float scale) {
+    const int i0 = get_global_id(0) * QB;
+    const int bh = get_global_id(1);
+    if (i0 >= Tq) return;
+    const int off = Tk - Tq;
+    const __global float *kbase = k + (size_t)bh * Tk * D;
+    const __global float *vbase = v + (size_t)bh * Tk * DV;
+
+    /* Queries past Tq (last work-item) repeat row Tq − 1 and are not stored. */
+    float16 qv[QB][DC];
+    int lim[QB];               /* last key each query sees */
+    for (int qi = 0; qi < QB; ++qi) {
+        const int iq = min(i0 + qi, Tq - 1);
+        lim[qi] = causal ? iq + off : Tk - 1;
+        const __global float *qr = q + ((size_t)bh * Tq + iq) * D;
+        for (int c = 0; c < DC; ++c) qv[qi][c] = LOAD_CHUNK(qr, c, DC, DREM) * scale;
+    }
+    const int kend = lim[QB - 1] + 1;      /* limits grow with the query index */
+    const int lmin = lim[0];
+
+    float16 acc[QB][DVC];
+    float m[QB], l[QB];
+    for (int qi = 0; qi < QB; ++qi) {
+        m[qi] = -FLT_MAX;
+        l[qi] = 0.0f;
+        for (int c = 0; c < DVC; ++c) acc[qi][c] = (float16)(0.0f);
+    }
+    const int16 iota = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+    for (int kb = 0; kb < kend; kb += 16) {
+        const int nk = min(16, kend - kb);
+        float pa[QB][16];                  /* probabilities of this block, per query */
+        for (int qi = 0; qi < QB; ++qi) {
+            float16 part[16];
+            for (int j = 0; j < 16; ++j) {
+                const __global float *kr = kbase + (size_t)min(kb + j, kend - 1) * D;
+                float16 t = (float16)(0.0f);
+                for (int c = 0; c < DC; ++c) t = fma(qv[qi][c], LOAD_CHUNK(kr, c, DC, DREM), t);
+                part[j] = t;
+            }
+            float16 s = fold16(part);
+            if (kb + 15 > lmin) s = select(s, (float16)(-INFINITY), (kb + iota) > (int16)(lim[qi]));
+            const float mnew = fmax(m[qi], hmax16(s));
+            const float alpha = exp(m[qi] - mnew);
+            m[qi] = mnew;
+            const float16 p = exp(s - mnew);
+            l[qi] = fma(l[qi], alpha, hsum16(p));
+            if (alpha != 1.0f)
+                for (int c = 0; c < DVC; ++c) acc[qi][c] *= alpha;
+            vstore16(p, 0, pa[qi]);
+        }
+        if (nk == 16) {
+            for (int j = 0; j < 16; ++j) {
+                const __global float *vr = vbase + (size_t)(kb + j) * DV;
+                for (int c = 0; c < DVC; ++c) {
+                    const float16 vv = LOAD_CHUNK(vr, c, DVC, DVREM);
+                    for (int qi = 0; qi < QB; ++qi) acc[qi][c] = fma((float16)(pa[qi][j]), vv, acc[qi][c]);
+                }
+            }
+        } else {
+            for (int j = 0; j < nk; ++j) {
+                const __global float *vr = vbase + (size_t)(kb + j) * DV;
+                for (int c = 0; c < DVC; ++c) {
+                    const float16 vv = LOAD_CHUNK(vr, c, DVC, DVREM);
+                    for (int qi = 0; qi < QB; ++qi) acc[qi][c] = fma((float16)(pa[qi][j]), vv, acc[qi][c]);
+                }
+            }
+        }
+    }
+
+    for (int qi = 0; qi < QB; ++qi) {
+        if (i0 + qi >= Tq) break;
+        __global float *o = out + ((size_t)bh * Tq + i0 + qi) * DV;
+        const float inv = 1.0f / l[qi];
+        for (int c = 0; c < DVC; ++c) {
+            const float16 r = acc[qi][c] * inv;
+            if (DVREM != 0 && c == DVC - 1) store_tail(r, o + c * 16, DVREM);
+            else vstore16(r, c, o);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ variant 3: GPU tiled */
+
+__kernel void attention_tiled(__global const float *q, __global const float *k, __global const float *v,
+                              __global float *out, const int Tq, const int Tk, const int causal,
+                              const float scale) {
+    __local float ks[KT * D];
+    __local float vs[KT * DV];
+    const int lid = get_local_id(0);
+    const int lsz = get_local_size(0);
+    const int first = get_group_id(0) * lsz;
+    const int i = first + lid;
+    const int bh = get_group_id(1);
+    const int off = Tk - Tq;
+    const int iq = min(i, Tq - 1);
+    const int lim = causal ? iq + off : Tk - 1;
+    const int kend = causal ? min(first + lsz - 1, Tq - 1) + off + 1 : Tk;   /* keys the group needs */
+    const __global float *kbase = k + (size_t)bh * Tk * D;
+    const __global float *vbase = v + (size_t)bh * Tk * DV;
+
+    float qp[D];
+    const __global float *qr = q + ((size_t)bh * Tq + iq) * D;
+    for (int d = 0; d < D; ++d) qp[d] = qr[d] * scale;
+    float acc[DV];
+    for (int c = 0; c < DV; ++c) acc[c] = 0.0f;
+    float m = -FLT_MAX, l = 0.0f;
+
+    for (int t0 = 0; t0 < kend; t0 += KT) {
+        const int nt = min(KT, kend - t0);
+        barrier(CLK_LOCAL_MEM_FENCE);                       /* previous tile fully consumed */
+        const __global float *kt = kbase + (size_t)t0 * D;
+        const __global float *vt = vbase + (size_t)t0 * DV;
+        for (int e = lid; e < nt * D; e += lsz) ks[e] = kt[e];
+        for (int e = lid; e < nt * DV; e += lsz) vs[e] = vt[e];
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const int jmax = min(nt, lim - t0 + 1);
+        for (int j = 0; j < jmax; ++j) {
+            float s = 0.0f;
+            for (int d = 0; d < D; ++d) s = fma(qp[d], ks[j * D + d], s);
+            float alpha, p;
+            if (s <= m) { alpha = 1.0f; p = exp(s - m); }
+            else { alpha = exp(m - s); p = 1.0f; m = s; }
+            l = fma(l, alpha, p);
+            for (int c = 0; c < DV; ++c) acc[c] = fma(acc[c], alpha, p * vs[j * DV + c]);
+        }
+    }
+    if (i < Tq) {
+        __global float *o = out + ((size_t)bh * Tq + i) * DV;
+        const float inv = 1.0f / l;
+        for (int c = 0; c < DV; ++c) o[c] = acc[c] * inv;
+    }
+}

@@ -1,0 +1,143 @@
+import CLRuntime
+
+/// The sizes of a batch of independent attention problems.
+public struct AttentionShape: Hashable, Sendable {
+    /// B·H independent attention problems.
+    public var batchHeads: Int
+    /// Tq, query rows per problem.
+    public var queries: Int
+    /// Tk, key/value rows per problem.
+    public var keys: Int
+    /// D, the width of q and k rows.
+    public var headDim: Int
+    /// Dv, the width of v and output rows.
+    public var valueDim: Int
+    /// Query i sees keys j <= i + (Tk − Tq) (aligned at the end, like a KV cache). Needs Tk >= Tq.
+    public var causal: Bool
+    public var scale: Float
+
+    public init(batchHeads: Int, queries: Int, keys: Int, headDim: Int, valueDim: Int, causal: Bool, scale: Float) {
+        self.batchHeads = batchHeads
+        self.queries = queries
+        self.keys = keys
+        self.headDim = headDim
+        self.valueDim = valueDim
+        self.causal = causal
+        self.scale = scale
+    }
+
+    /// (query, key) pairs that take part in the softmax, summed over all problems: exact, also
+    /// when causal (Σᵢ (i + Tk − Tq + 1), about half of Tq·Tk when Tq = Tk).
+    public var visiblePairs: Int {
+        guard causal else { return batchHeads * queries * keys }
+        let offset = keys - queries
+        return batchHeads * (queries * (offset + 1) + queries * (queries - 1) / 2)
+    }
+}
+
+/// Fused scaled-dot-product attention (`CLKernels/attention.cl`).
+public final class AttentionFamily {
+    public static let family = "attention"
+    public static let variants: [Int: String] = [
+        1: "fused online softmax, one query row per work-item, scalar (baseline, any device)",
+        2: "cpu blocked: 1-4 queries per work-item, keys in blocks of 16, float16 vectors, online softmax in private memory",
+        3: "gpu tiled: work-group per (head, query block), K/V tiles in local memory, cooperative loads, barriers",
+    ]
+
+    private let environment: FamilyEnvironment
+
+    public init(environment: FamilyEnvironment) { self.environment = environment }
+
+    /// The automatic variant for a device class: .cpu → 2, .gpu → 3.
+    public static func automaticVariant(for deviceClass: DeviceClass) -> Int { deviceClass == .gpu ? 3 : 2 }
+
+    /// out = softmax(scale·q·kᵀ + causal mask)·v, never materialising the Tq×Tk score matrix.
+    /// q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, Dv], out [BH, Tq, Dv], contiguous row-major.
+    public func encode(q: CLBuffer<Float>, k: CLBuffer<Float>, v: CLBuffer<Float>, output: CLBuffer<Float>,
+                       shape: AttentionShape, variant: Int? = nil) throws -> [LaunchStep] {
+        let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dv = shape.valueDim
+        guard bh >= 0, tq >= 0, tk >= 0, d >= 1, dv >= 1 else {
+            throw CLError.sizeMismatch(operation: "attention", detail: "invalid shape \(shape)")
+        }
+        guard bh > 0, tq > 0 else { return [] }
+        guard tk > 0 else {
+            throw CLError.sizeMismatch(operation: "attention", detail: "Tk = 0: every query row would be fully masked")
+        }
+        if shape.causal && tk < tq {
+            throw CLError.sizeMismatch(operation: "attention",
+                                       detail: "causal needs Tk >= Tq (got Tq \(tq), Tk \(tk)): early queries would see no key")
+        }
+        for (name, buffer, needed) in [("q", q, bh * tq * d), ("k", k, bh * tk * d), ("v", v, bh * tk * dv),
+                                       ("output", output, bh * tq * dv)] where buffer.count < needed {
+            throw CLError.sizeMismatch(operation: "attention",
+                                       detail: "\(name) holds \(buffer.count) floats, shape \(shape) needs \(needed)")
+        }
+        guard [bh * tq * d, bh * tk * d, bh * tk * dv, bh * tq * dv].allSatisfy({ $0 <= Int(Int32.max) }) else {
+            throw CLError.sizeMismatch(operation: "attention", detail: "shape \(shape) too large for 32-bit row indices")
+        }
+
+        let chosen = variant ?? environment.variant(for: Self.family,
+                                                    automatic: Self.automaticVariant(for: environment.deviceClass))
+        guard let description = Self.variants[chosen] else {
+            throw CLError.sizeMismatch(operation: "attention", detail: "no variant \(chosen); have \(Self.variants.keys.sorted())")
+        }
+
+        // Every variant lives in one program per (D, Dv[, QB]): a new program costs pocl 1-2 s.
+        let info = environment.context.device.info
+        let keyTile = Self.keyTile(d: d, dv: dv, info: info)
+        if chosen == 3 && 4 * keyTile * (d + dv) > info.localMemoryBytes {
+            throw CLError.sizeMismatch(operation: "attention.3",
+                                       detail: "one key of D \(d) + Dv \(dv) floats does not fit \(info.localMemoryBytes) bytes of local memory; use variant 2")
+        }
+        var defines = ["D": "\(d)", "DV": "\(dv)", "KT": "\(keyTile)"]
+        let kernelName: String
+        var global: [Int], local: [Int]?
+        switch chosen {
+        case 1:
+            kernelName = "attention_scalar"
+            global = [tq, bh]
+            local = environment.deviceClass == .cpu ? [1, 1] : nil
+        case 2:
+            let qb = Self.queriesPerItem(queries: tq, d: d, dv: dv)
+            defines["QB"] = "\(qb)"
+            kernelName = "attention_blocked"
+            global = [(tq + qb - 1) / qb, bh]
+            local = [1, 1]
+        default:
+            kernelName = "attention_tiled"
+            global = []
+            local = nil
+        }
+        let kernel = try environment.program(Self.family, defines: defines).kernel(kernelName)
+        if chosen == 3 {
+            let group = max(1, min(64, tq, kernel.maxWorkGroupSize))
+            global = [(tq + group - 1) / group * group, bh]
+            local = [group, 1]
+        }
+        try kernel.setArguments(q, k, v, output, Int32(tq), Int32(tk), Int32(shape.causal ? 1 : 0), shape.scale)
+
+        let flops = 2.0 * Double(d + dv) * Double(shape.visiblePairs)
+        let bytes = 4.0 * Double(bh) * Double(tq * d + tk * d + tk * dv + tq * dv)
+        let label = "attention [\(bh)x\(tq)x\(d)]·[\(bh)x\(tk)x\(d)]ᵀ·[\(bh)x\(tk)x\(dv)]\(shape.causal ? " causal" : "")"
+        let short = [1: "scalar", 2: "cpu blocked", 3: "gpu tiled"][chosen] ?? description
+        return [LaunchStep(kernel: kernel, global: global, local: local,
+                           variant: "attention.\(chosen) (\(short))",
+                           label: label, flops: flops, bytes: bytes)]
+    }
+
+    /// Queries per work-item for variant 2: four keeps 4 q rows + 4 accumulators of D = 64 in
+    /// AVX-512 registers; wide rows get fewer; a decode step (Tq = 1) gets one (no wasted rows).
+    static func queriesPerItem(queries: Int, d: Int, dv: Int) -> Int {
+        let chunks = (d + 15) / 16 + (dv + 15) / 16
+        let preferred = chunks <= 8 ? 4 : (chunks <= 16 ? 2 : 1)
+        if queries == 1 { return 1 }
+        if queries <= 3 { return min(2, preferred) }
+        return preferred
+    }
+
+    /// Keys per local-memory tile for variant 3: up to 32, within half the device's local memory.
+    static func keyTile(d: Int, dv: Int, info: DeviceInfo) -> Int {
+        let budget = max(info.localMemoryBytes / 2, 4 * (d + dv))
+        return max(1, min(32, budget / (4 * (d + dv))))
+    }
+}

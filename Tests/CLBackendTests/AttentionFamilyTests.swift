@@ -1,0 +1,204 @@
+import CLBackend
+import CLRuntime
+import Foundation
+import Testing
+
+/// One attention problem for the tests (scale defaults to 1/√D).
+struct AttentionCase: CustomStringConvertible, Sendable {
+    var bh: Int, tq: Int, tk: Int, d: Int, dv: Int, causal: Bool
+    var scale: Float? = nil
+    var shape: AttentionShape {
+        AttentionShape(batchHeads: bh, queries: tq, keys: tk, headDim: d, valueDim: dv, causal: causal,
+                       scale: scale ?? 1 / Float(d).squareRoot())
+    }
+    var description: String { "BH\(bh) Tq\(tq) Tk\(tk) D\(d) Dv\(dv)\(causal ? " causal" : "")\(scale.map { " scale \($0)" } ?? "")" }
+}
+
+@Suite("AttentionFamily")
+struct AttentionFamilyTests {
+    static let cases: [AttentionCase] = [
+        AttentionCase(bh: 1, tq: 1, tk: 1, d: 1, dv: 1, causal: false),
+        AttentionCase(bh: 1, tq: 1, tk: 1, d: 1, dv: 1, causal: true),
+        AttentionCase(bh: 3, tq: 7, tk: 7, d: 13, dv: 13, causal: false),
+        AttentionCase(bh: 3, tq: 7, tk: 7, d: 13, dv: 13, causal: true),
+        AttentionCase(bh: 2, tq: 33, tk: 33, d: 64, dv: 64, causal: false),
+        AttentionCase(bh: 2, tq: 33, tk: 33, d: 64, dv: 64, causal: true),
+        AttentionCase(bh: 2, tq: 1, tk: 17, d: 24, dv: 8, causal: true),      // decode step against a KV cache
+        AttentionCase(bh: 1, tq: 1, tk: 257, d: 64, dv: 64, causal: false),
+        AttentionCase(bh: 2, tq: 5, tk: 9, d: 7, dv: 19, causal: true),       // Tq ≠ Tk, causal offset 4
+        AttentionCase(bh: 2, tq: 3, tk: 2, d: 7, dv: 19, causal: false),      // Tq > Tk, non-causal
+        AttentionCase(bh: 2, tq: 6, tk: 20, d: 16, dv: 16, causal: true),     // offset 14: a key block ends one past a limit
+        AttentionCase(bh: 2, tq: 20, tk: 20, d: 65, dv: 65, causal: false),
+        AttentionCase(bh: 1, tq: 13, tk: 257, d: 65, dv: 33, causal: true),
+        AttentionCase(bh: 2, tq: 31, tk: 47, d: 64, dv: 64, causal: true, scale: 3),  // peaky softmax: max rescaling
+        AttentionCase(bh: 8, tq: 128, tk: 128, d: 64, dv: 64, causal: true),
+    ]
+
+    /// Materialised softmax in double precision.
+    static func reference(_ q: [Float], _ k: [Float], _ v: [Float], _ s: AttentionShape) -> [Float] {
+        let (tq, tk, d, dv) = (s.queries, s.keys, s.headDim, s.valueDim)
+        var out = [Float](repeating: 0, count: s.batchHeads * tq * dv)
+        var scores = [Double](repeating: 0, count: tk)
+        for b in 0..<s.batchHeads {
+            for i in 0..<tq {
+                let visible = s.causal ? i + (tk - tq) + 1 : tk
+                var maxScore = -Double.infinity
+                for j in 0..<visible {
+                    var dot = 0.0
+                    for e in 0..<d { dot += Double(q[(b * tq + i) * d + e]) * Double(k[(b * tk + j) * d + e]) }
+                    scores[j] = dot * Double(s.scale)
+                    maxScore = max(maxScore, scores[j])
+                }
+                var sum = 0.0
+                for j in 0..<visible { scores[j] = Foundation.exp(scores[j] - maxScore); sum += scores[j] }
+                for c in 0..<dv {
+                    var acc = 0.0
+                    for j in 0..<visible { acc += scores[j] * Double(v[(b * tk + j) * dv + c]) }
+                    out[(b * tq + i) * dv + c] = Float(acc / sum)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Runs one variant; returns the output and whether the guard regions around it stayed intact.
+    static func run(_ variant: Int?, _ q: [Float], _ k: [Float], _ v: [Float], _ shape: AttentionShape,
+                    environment: FamilyEnvironment = TestDevice.environment) throws -> (out: [Float], guardsIntact: Bool, steps: [LaunchStep]) {
+        let context = TestDevice.context
+        let count = shape.batchHeads * shape.queries * shape.valueDim
+        let guardFloats = 2 * context.device.info.baseAddressAlignmentBytes / MemoryLayout<Float>.stride
+        let sentinel: Float = 12345.5
+        let backing = try CLBuffer<Float>(context: context, count: guardFloats + count + guardFloats)
+        try backing.fill(sentinel)
+        let output = try backing.view(offset: guardFloats, count: count)
+        try output.fill(.nan)   // every element must be written
+        let qb = try CLBuffer<Float>(context: context, values: q)
+        let kb = try CLBuffer<Float>(context: context, values: k)
+        let vb = try CLBuffer<Float>(context: context, values: v)
+        let steps = try AttentionFamily(environment: environment).encode(q: qb, k: kb, v: vb, output: output,
+                                                                         shape: shape, variant: variant)
+        for step in steps { try step.enqueue(on: context) }
+        try context.finish()
+        let all = try backing.download()
+        let guards = all[..<guardFloats] + all[(guardFloats + count)...]
+        return (Array(all[guardFloats..<(guardFloats + count)]), guards.allSatisfy { $0 == sentinel }, steps)
+    }
+
+    @Test("every variant matches a double-precision materialised softmax", arguments: cases)
+    func matchesReference(_ c: AttentionCase) throws {
+        let shape = c.shape
+        var random = TestRandom(seed: UInt64(c.bh * 1_000_003 + c.tq * 10_007 + c.tk * 101 + c.d * 7 + c.dv))
+        let q = random.floats(c.bh * c.tq * c.d)
+        let k = random.floats(c.bh * c.tk * c.d)
+        let v = random.floats(c.bh * c.tk * c.dv)
+        let expected = Self.reference(q, k, v, shape)
+        for variant in AttentionFamily.variants.keys.sorted() {
+            let (out, guardsIntact, steps) = try Self.run(variant, q, k, v, shape)
+            let error = nmse(expected, out)
+            // Plain fp32 accumulation with fma and exp (no fast math): well inside 1e-7.
+            #expect(error <= 1e-7, "variant \(variant) \(c): NMSE \(error)")
+            #expect(!out.contains { !$0.isFinite }, "variant \(variant) \(c): non-finite output")
+            #expect(guardsIntact, "variant \(variant) \(c): wrote outside the output")
+            #expect(steps.count == 1 && steps[0].variant.hasPrefix("attention.\(variant)"))
+        }
+    }
+
+    @Test("forced and automatic variant choice")
+    func variantChoice() throws {
+        let shape = AttentionCase(bh: 1, tq: 4, tk: 4, d: 16, dv: 16, causal: false).shape
+        let q = [Float](repeating: 0.5, count: 64)
+        let automatic = try Self.run(nil, q, q, q, shape).steps[0].variant
+        let expected = AttentionFamily.automaticVariant(for: TestDevice.environment.deviceClass)
+        #expect(automatic.hasPrefix("attention.\(expected)"))
+        let forced = try Self.run(nil, q, q, q, shape, environment: TestDevice.environment(forcing: ["attention": 1]))
+        #expect(forced.steps[0].variant.hasPrefix("attention.1"))
+        // Equal keys: uniform softmax, output = v row.
+        #expect(forced.out.allSatisfy { abs($0 - 0.5) < 1e-6 })
+        #expect(AttentionFamily.automaticVariant(for: .cpu) == 2 && AttentionFamily.automaticVariant(for: .gpu) == 3)
+    }
+
+    @Test("flop and byte counts")
+    func costs() throws {
+        let full = AttentionCase(bh: 2, tq: 8, tk: 8, d: 16, dv: 16, causal: false).shape
+        let causal = AttentionCase(bh: 2, tq: 8, tk: 8, d: 16, dv: 16, causal: true).shape
+        let decode = AttentionCase(bh: 2, tq: 2, tk: 8, d: 16, dv: 16, causal: true).shape
+        #expect(full.visiblePairs == 2 * 64)
+        #expect(causal.visiblePairs == 2 * 36)          // 1 + 2 + … + 8
+        #expect(decode.visiblePairs == 2 * (7 + 8))
+        let q = [Float](repeating: 0.25, count: 256)
+        let step = try Self.run(2, q, q, q, full).steps[0]
+        #expect(step.flops == 4 * 2 * 8 * 8 * 16)
+        #expect(step.bytes == 4 * 2 * (8 * 16 * 4))
+        #expect(try Self.run(2, q, q, q, causal).steps[0].flops == 2 * 32 * 2 * 36)
+    }
+
+    @Test("rejects causal Tk < Tq and short buffers")
+    func rejectsBadShapes() throws {
+        let context = TestDevice.context
+        let buffer = try CLBuffer<Float>(context: context, count: 64)
+        let family = AttentionFamily(environment: TestDevice.environment)
+        #expect(throws: CLError.self) {
+            try family.encode(q: buffer, k: buffer, v: buffer, output: buffer,
+                              shape: AttentionCase(bh: 1, tq: 4, tk: 3, d: 2, dv: 2, causal: true).shape)
+        }
+        #expect(throws: CLError.self) {
+            try family.encode(q: buffer, k: buffer, v: buffer, output: buffer,
+                              shape: AttentionCase(bh: 1, tq: 9, tk: 9, d: 8, dv: 8, causal: false).shape)
+        }
+        #expect(throws: CLError.self) {
+            try family.encode(q: buffer, k: buffer, v: buffer, output: buffer,
+                              shape: AttentionCase(bh: 1, tq: 2, tk: 2, d: 2, dv: 2, causal: false).shape, variant: 9)
+        }
+    }
+}
+
+/// Release-build timing, off by default: `CLGRAPH_ATTENTION_BENCH=1 swift test -c release --filter AttentionBench`.
+@Suite("AttentionBench", .enabled(if: ProcessInfo.processInfo.environment["CLGRAPH_ATTENTION_BENCH"] != nil))
+struct AttentionBench {
+    /// Kernel time (profiling events) of `step`: min and median over `runs` after a warm-up.
+    static func time(_ step: LaunchStep, runs: Int) throws -> (min: Double, median: Double) {
+        for _ in 0..<3 { try step.enqueue(on: TestDevice.context) }
+        try TestDevice.context.finish()
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let event = try step.enqueue(on: TestDevice.context, event: true)
+            try TestDevice.context.finish()
+            times.append(try event!.profilingTimes().durationMilliseconds)
+        }
+        times.sort()
+        return (times[0], times[times.count / 2])
+    }
+
+    @Test func timings() throws {
+        let context = TestDevice.context
+        let env = TestDevice.environment
+        var random = TestRandom(seed: 7)
+        let variants = (ProcessInfo.processInfo.environment["CLGRAPH_ATTENTION_BENCH"] ?? "")
+            .split(separator: ",").compactMap { Int($0) }
+        let only = ProcessInfo.processInfo.environment["CLGRAPH_ATTENTION_BENCH_T"].flatMap { Int($0) }
+        for (t, causal) in [(256, true), (256, false), (1024, true), (1024, false)] where only == nil || only == t {
+            let shape = AttentionShape(batchHeads: 8, queries: t, keys: t, headDim: 64, valueDim: 64, causal: causal, scale: 0.125)
+            let n = 8 * t * 64
+            let q = try CLBuffer<Float>(context: context, values: random.floats(n))
+            let k = try CLBuffer<Float>(context: context, values: random.floats(n))
+            let v = try CLBuffer<Float>(context: context, values: random.floats(n))
+            let out = try CLBuffer<Float>(context: context, count: n)
+            for variant in variants.isEmpty ? [2] : variants {
+                if variant == 1 && t > 256 || variant == 3 && t > 256 { continue }
+                var step = try AttentionFamily(environment: env).encode(q: q, k: k, v: v, output: out, shape: shape,
+                                                                        variant: variant > 10 ? 2 : variant)[0]
+                if variant > 10 {   // 2x: variant 2 with QB = x, launched directly (exploration)
+                    let qb = variant % 10
+                    let kernel = try env.program("attention", defines: ["D": "64", "DV": "64", "QB": "\(qb)", "KT": "32"])
+                        .kernel("attention_blocked")
+                    try kernel.setArguments(q, k, v, out, Int32(t), Int32(t), Int32(causal ? 1 : 0), Float(0.125))
+                    step = LaunchStep(kernel: kernel, global: [(t + qb - 1) / qb, 8], local: [1, 1],
+                                      variant: "attention.2 QB=\(qb)", label: "", flops: step.flops, bytes: step.bytes)
+                }
+                let (lo, median) = try Self.time(step, runs: t > 256 ? 10 : 30)
+                print(String(format: "BENCH B1 H8 T%d D64 %@ %@: min %.3f ms, median %.3f ms, %.1f GFLOP/s (median)",
+                             t, causal ? "causal" : "full  ", step.variant, lo, median, step.flops / median / 1e6))
+            }
+        }
+    }
+}
