@@ -7,7 +7,7 @@
  * Variants:
  *   1. CPU, work-groups of 1.
  *      ce_rows_cpu     one work-item per chunk of `rows_per_item` rows: max pass and exp-sum pass
- *                      with float16 loads and a scalar tail.
+ *                      with float16 loads, the inlined polynomial exp_nonpos16 and a scalar tail.
  *      ce_finish_cpu   one work-item sums both halves of the scratch with float16 accumulators.
  *   2. GPU.
  *      ce_rows_wg      one work-group per row, strided coalesced loads, local-memory trees
@@ -15,8 +15,50 @@
  *      ce_finish_wg    one work-group, strided sums, local-memory trees (two arrays).
  *
  * No -D parameters. `use_ignore` (0/1) and `ignore_index` are arguments.
- * Built with -cl-fast-relaxed-math (vectorised exp); no infinities are produced or compared.
+ * Built with -cl-fast-relaxed-math (vectorised reductions and built-in exp); no infinities are
+ * produced or compared.
  */
+
+/* exp(x) for x <= 0 (arguments after subtracting the row max), for the CPU kernels: written out
+ * in plain vector arithmetic so pocl keeps it in float16 registers: Cody–Waite reduction
+ * x = n·ln2 + r (|r| <= ln2/2, ln2 split in two parts; n by truncating x·log2e − 0.5, i.e. rounding
+ * for x <= 0), degree-7 Taylor polynomial for e^r (truncation below 6e-9 relative), 2^n built in
+ * the exponent bits. x < -87 (results below ~1.6e-38) gives 0. In interleaved A/B rounds against
+ * pocl's built-in exp (4096x768, this 2-core Zen 4 under load) the median time ratio was 0.90
+ * (log-softmax), 0.84 (cross-entropy), 0.96 (softmax). The GPU kernels keep the built-in exp. */
+inline float16 exp_nonpos16(const float16 x) {
+    const float16 xc = fmax(x, (float16)(-87.0f));
+    const int16 ni = convert_int16(fma(xc, (float16)(1.44269504f), (float16)(-0.5f)));   /* round, xc <= 0 */
+    const float16 n = convert_float16(ni);
+    float16 r = fma(n, (float16)(-0.693359375f), xc);
+    r = fma(n, (float16)(2.12194440e-4f), r);
+    float16 p = fma((float16)(1.0f / 5040.0f), r, (float16)(1.0f / 720.0f));
+    p = fma(p, r, (float16)(1.0f / 120.0f));
+    p = fma(p, r, (float16)(1.0f / 24.0f));
+    p = fma(p, r, (float16)(1.0f / 6.0f));
+    p = fma(p, r, (float16)(0.5f));
+    p = fma(p, r, (float16)(1.0f));
+    p = fma(p, r, (float16)(1.0f));
+    const float16 scaled = p * as_float16((ni + 127) << 23);
+    return select(scaled, (float16)(0.0f), x < -87.0f);
+}
+
+inline float exp_nonpos(const float x) {
+    const float xc = fmax(x, -87.0f);
+    const int ni = (int)fma(xc, 1.44269504f, -0.5f);
+    const float n = (float)ni;
+    float r = fma(n, -0.693359375f, xc);
+    r = fma(n, 2.12194440e-4f, r);
+    float p = fma(1.0f / 5040.0f, r, 1.0f / 720.0f);
+    p = fma(p, r, 1.0f / 120.0f);
+    p = fma(p, r, 1.0f / 24.0f);
+    p = fma(p, r, 1.0f / 6.0f);
+    p = fma(p, r, 0.5f);
+    p = fma(p, r, 1.0f);
+    p = fma(p, r, 1.0f);
+    const float scaled = p * as_float((ni + 127) << 23);
+    return x < -87.0f ? 0.0f : scaled;
+}
 
 inline float hmax16(const float16 v) {
     const float8 a = fmax(v.lo, v.hi);
@@ -61,8 +103,8 @@ __kernel void ce_rows_cpu(__global const float *logits, __global const int *targ
             for (int j = n16; j < classes; ++j) m = fmax(m, xr[j]);
             float16 s16 = (float16)(0.0f);
             float s = 0.0f;
-            for (int j = 0; j < n16; j += 16) s16 += exp(vload16(0, xr + j) - m);
-            for (int j = n16; j < classes; ++j) s += exp(xr[j] - m);
+            for (int j = 0; j < n16; j += 16) s16 += exp_nonpos16(vload16(0, xr + j) - m);
+            for (int j = n16; j < classes; ++j) s += exp_nonpos(xr[j] - m);
             row_loss = (m + log(hsum16(s16) + s)) - xr[t];
         }
         scratch[r] = row_loss;
