@@ -3,9 +3,8 @@ import CLRuntime
 /// Mean cross-entropy loss of logits against class targets (family "loss", `CLKernels/loss.cl`).
 ///
 /// Scratch: each `encode` allocates a buffer of 2·rows floats (per-row losses, then per-row 1/0
-/// weights) and keeps it in `scratchBuffers` on this instance, so the steps stay valid as long as
-/// the family instance lives (the backend keeps families alive with the plan). Steps from
-/// different `encode` calls use different scratch buffers.
+/// weights), kept alive by the kernels bound to it. Steps from different `encode` calls use
+/// different scratch buffers.
 public final class CrossEntropyFamily {
     public static let family = "loss"
     public static let variants: [Int: String] = [
@@ -14,9 +13,6 @@ public final class CrossEntropyFamily {
     ]
 
     public let environment: FamilyEnvironment
-    /// Per-row scratch buffers of the steps this instance has encoded (2·rows floats each).
-    public private(set) var scratchBuffers: [CLBuffer<Float>] = []
-
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
     /// loss[0] = mean over rows with targets[r] != ignoreIndex of (logsumexp(logits[r]) − logits[r, targets[r]]);
@@ -38,7 +34,6 @@ public final class CrossEntropyFamily {
                                               automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
         let program = try environment.program(family, extraOptions: RowOps.fastMath)
         let scratch = try CLBuffer<Float>(context: environment.context, count: max(1, 2 * rows))
-        scratchBuffers.append(scratch)
 
         let elements = Double(rows) * Double(classes)
         let rowsLabel = "cross-entropy rows [\(rows), \(classes)]" + (ignoreIndex.map { " ignore \($0)" } ?? "")

@@ -4,6 +4,7 @@ import CLRuntime
 /// plan's buffers, its work sizes, and what it costs (for traces and benchmarks).
 ///
 /// Plans bind buffers once at compile time, so running a plan is only a loop of enqueues.
+/// A step keeps every buffer bound to its kernel alive (`CLKernel` retains them), scratch included.
 public struct LaunchStep {
     public let kernel: CLKernel
     public let global: [Int]

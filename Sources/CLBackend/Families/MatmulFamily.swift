@@ -41,9 +41,9 @@ public struct MatmulShape: Hashable, Sendable {
 ///
 /// Variant 2 (when M reaches `packMinRows` / `packMinRowsTransposedB`) packs B into a scratch
 /// buffer of 32-column panels that `encode` allocates, one per encoded product. The
-/// buffer lives as long as the returned steps' kernels do (`ScratchRegistry` ties it to them:
-/// OpenCL kernels do not retain their buffer arguments). A plan runs the pack step before the
-/// compute step on every run, so B may change between runs (training).
+/// buffer lives as long as the returned steps' kernels do (a `CLKernel` keeps its bound buffers
+/// alive). A plan runs the pack step before the compute step on every run, so B may change
+/// between runs (training).
 public final class MatmulFamily {
     public static let family = "matmul"
     public static let variants: [Int: String] = [
@@ -170,7 +170,6 @@ public final class MatmulFamily {
         var steps: [LaunchStep] = []
         var source = b
         var bStride = s.broadcastB ? 0 : s.k * s.n
-        var kernels: [CLKernel] = []
         let panelFloats = panels * 32 * s.k          // per B batch
         if !direct {
             let scratch = try CLBuffer<Float>(context: environment.context, count: panelFloats * bBatches)
@@ -182,7 +181,6 @@ public final class MatmulFamily {
                 bytes: 4.0 * Double(bBatches * s.k * s.n + panelFloats * bBatches)))
             source = scratch
             bStride = s.broadcastB ? 0 : panelFloats
-            kernels.append(pack)
         }
 
         let rows = s.m >= rowsPerTile ? rowsPerTile : direct && s.m >= 4 ? 4 : 1
@@ -197,8 +195,6 @@ public final class MatmulFamily {
         let kBlockLength = balancedKBlock(s.k)
         try kernel.setArguments(a, source, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
                                 Int64(bStride), Int32(rowTiles), Int32(kBlockLength))
-        kernels.append(kernel)
-        if !direct { ScratchRegistry.keep(source, aliveWhile: kernels) }
         let kBlocks = (s.k + kBlockLength - 1) / kBlockLength
         let cTraffic = Double(s.cCount) * Double(2 * kBlocks - 1)   // partial sums go through C between K blocks
         let aReads = Double(s.aCount) * Double(panels)               // each panel's work-items read their A rows
@@ -228,30 +224,5 @@ public final class MatmulFamily {
                            + Double(s.cCount) + Double(bias == nil ? 0 : s.cCount))
         return [LaunchStep(kernel: kernel, global: [groupsN * rtsn, groupsM * rtsm, s.batch], local: [rtsn, rtsm, 1],
                            variant: variantNames[3]!, label: s.description, flops: flops(s, bias: bias != nil), bytes: bytes)]
-    }
-}
-
-/// Keeps scratch buffers alive while any kernel bound to them is alive. Entries whose kernels
-/// are all gone are dropped on the next `keep`.
-enum ScratchRegistry {
-    private final class Entry {
-        weak var first: CLKernel?
-        weak var second: CLKernel?
-        let buffer: AnyObject
-        init(_ kernels: [CLKernel], _ buffer: AnyObject) {
-            first = kernels.first
-            second = kernels.count > 1 ? kernels[1] : nil
-            self.buffer = buffer
-        }
-        var alive: Bool { first != nil || second != nil }
-    }
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var entries: [Entry] = []
-
-    static func keep(_ buffer: AnyObject, aliveWhile kernels: [CLKernel]) {
-        lock.lock()
-        defer { lock.unlock() }
-        entries.removeAll { !$0.alive }
-        entries.append(Entry(kernels, buffer))
     }
 }
