@@ -1,0 +1,117 @@
+import CLBackend
+import CLRuntime
+import Foundation
+
+/// `clbench attention`: the unfused path (q·kᵀ, masked softmax, ·v through the library's own
+/// matmul and softmax kernels) against the fused kernels, which never write the T×T scores.
+public enum AttentionBenchmark {
+    public struct Configuration: Sendable {
+        public var batch = 1, heads = 8, seq = 256, headDim = 64
+        public var causal = true
+        /// Run every device flavour (GPU-style kernels on a CPU and vice versa), not only the device's own.
+        public var allForms = false
+        public init() {}
+    }
+
+    public static func cases(context: CLContext, _ configuration: Configuration) throws -> [BenchmarkCase] {
+        let bh = configuration.batch * configuration.heads
+        let t = configuration.seq, d = configuration.headDim
+        let scale = Float(1 / Double(d).squareRoot())
+        let shape = AttentionShape(batchHeads: bh, queries: t, keys: t, headDim: d, valueDim: d,
+                                   causal: configuration.causal, scale: scale)
+        var random = SplitMix(seed: UInt64(t * 7919 + d))
+        let qValues = (0..<(bh * t * d)).map { _ in random.uniform() }
+        let kValues = (0..<(bh * t * d)).map { _ in random.uniform() }
+        let vValues = (0..<(bh * t * d)).map { _ in random.uniform() }
+        let q = try CLBuffer<Float>(context: context, values: qValues)
+        let k = try CLBuffer<Float>(context: context, values: kValues)
+        let v = try CLBuffer<Float>(context: context, values: vValues)
+        let reference = referenceAttention(q: qValues, k: kValues, v: vValues, shape: shape)
+        // Useful work: the visible (query, key) pairs, for every variant alike (the unfused path
+        // also computes the masked half of q·kᵀ; that shows as a lower rate, as it should).
+        let flops = 2.0 * Double(2 * d) * Double(shape.visiblePairs)
+        let ioBytes = 4.0 * Double(4 * bh * t * d)
+        let scoreBytes = 4.0 * Double(bh * t * t)
+        let extra: [String: Double] = ["batch": Double(configuration.batch), "heads": Double(configuration.heads),
+                                       "seq": Double(t), "head_dim": Double(d)]
+        let deviceClass = DeviceClass(context.device.info)
+        var cases: [BenchmarkCase] = []
+
+        func makeCase(variant: String, description: String, fused: Bool, bytes: Double, scratch: Double,
+                      output: CLBuffer<Float>, steps: [LaunchStep]) -> BenchmarkCase {
+            var caseExtra = extra
+            caseExtra["scratch_bytes"] = scratch
+            caseExtra["launches"] = Double(steps.count)
+            return BenchmarkCase(
+                variant: variant, description: description, flops: flops, bytes: bytes, roofline: .compute,
+                fused: fused, extra: caseExtra,
+                enqueue: { try steps.map { try $0.enqueue(on: context, event: true) } },
+                validate: { ValidationOutcome(reference: reference, actual: try output.download(), bound: 1e-9) })
+        }
+
+        // Unfused: scores [BH, T, T] written and read back (2 passes over T×T for softmax in place).
+        let softmaxForms: [Int] = configuration.allForms ? [1, 2] : [deviceClass == .cpu ? 1 : 2]
+        let matmulForms: [Int] = configuration.allForms ? [2, 3] : [deviceClass == .cpu ? 2 : 3]
+        for (matmulVariant, softmaxVariant) in zip(matmulForms, softmaxForms) {
+            let environment = FamilyEnvironment(context: context)
+            let matmul = MatmulFamily(environment: environment)
+            let softmax = SoftmaxFamily(environment: environment)
+            let scores = try CLBuffer<Float>(context: context, count: bh * t * t)
+            let output = try CLBuffer<Float>(context: context, count: bh * t * d)
+            var steps = try matmul.encode(a: q, b: k, c: scores,
+                                          shape: MatmulShape(batch: bh, m: t, n: t, k: d, transposeB: true),
+                                          variant: matmulVariant)
+            steps += try softmax.encode(input: scores, output: scores, rows: bh * t, cols: t, scale: scale,
+                                        causalMask: configuration.causal ? CausalMask(period: t, offset: 0) : nil,
+                                        variant: softmaxVariant)
+            steps += try matmul.encode(a: scores, b: v, c: output, shape: MatmulShape(batch: bh, m: t, n: d, k: t),
+                                       variant: matmulVariant)
+            let flavour = matmulVariant == 2 ? "cpu" : "gpu"
+            cases.append(makeCase(
+                variant: "unfused-\(flavour)",
+                description: "q·kᵀ (matmul.\(matmulVariant)), scaled masked softmax (softmax.\(softmaxVariant)) in place, ·v; T×T scores in memory",
+                fused: false, bytes: ioBytes + 4 * scoreBytes, scratch: scoreBytes, output: output, steps: steps))
+        }
+
+        let fusedVariants = configuration.allForms ? AttentionFamily.variants.keys.sorted()
+            : [1, AttentionFamily.automaticVariant(for: deviceClass)]
+        for variant in fusedVariants {
+            let family = AttentionFamily(environment: FamilyEnvironment(context: context))
+            let output = try CLBuffer<Float>(context: context, count: bh * t * d)
+            let steps = try family.encode(q: q, k: k, v: v, output: output, shape: shape, variant: variant)
+            let name = [1: "fused-scalar", 2: "fused-cpu-blocked", 3: "fused-gpu-tiled"][variant] ?? "fused-\(variant)"
+            cases.append(makeCase(variant: name, description: AttentionFamily.variants[variant] ?? "", fused: true,
+                                  bytes: ioBytes, scratch: 0, output: output, steps: steps))
+        }
+        return cases
+    }
+
+    /// softmax(scale·q·kᵀ + mask)·v in float64.
+    static func referenceAttention(q: [Float], k: [Float], v: [Float], shape s: AttentionShape) -> [Double] {
+        let t = s.queries, tk = s.keys, d = s.headDim, dv = s.valueDim
+        var out = [Double](repeating: 0, count: s.batchHeads * t * dv)
+        var scores = [Double](repeating: 0, count: tk)
+        for h in 0..<s.batchHeads {
+            for i in 0..<t {
+                let visible = s.causal ? min(tk, i + (tk - t) + 1) : tk
+                var maximum = -Double.infinity
+                for j in 0..<visible {
+                    var dot = 0.0
+                    for c in 0..<d { dot += Double(q[(h * t + i) * d + c]) * Double(k[(h * tk + j) * d + c]) }
+                    scores[j] = dot * Double(s.scale)
+                    maximum = max(maximum, scores[j])
+                }
+                var total = 0.0
+                for j in 0..<visible {
+                    scores[j] = Foundation.exp(scores[j] - maximum)
+                    total += scores[j]
+                }
+                for j in 0..<visible {
+                    let weight = scores[j] / total
+                    for c in 0..<dv { out[(h * t + i) * dv + c] += weight * Double(v[(h * tk + j) * dv + c]) }
+                }
+            }
+        }
+        return out
+    }
+}
