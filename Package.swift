@@ -43,6 +43,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CLRuntimeTests", dependencies: ["CLRuntime", "CLKernels", "CLBenchKit"]),
+        .testTarget(name: "CLBenchTests", dependencies: ["CLBenchKit", "CLRuntime"]),
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "GraphConformance"]),
         .testTarget(name: "CLBackendTests", dependencies: ["CLBackend", "TensorGraph", "CLRuntime", "GraphConformance"]),
     ],

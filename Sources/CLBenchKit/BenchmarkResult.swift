@@ -26,6 +26,12 @@ public struct BenchmarkReport: Codable, Sendable {
 
     /// Every result passed validation.
     public var allValid: Bool { results.allSatisfy(\.valid) }
+
+    /// The exit status a benchmark command ends with: 0 when every result of every report is
+    /// valid, 1 when any failed validation.
+    public static func exitStatus(_ reports: [BenchmarkReport]) -> Int32 {
+        reports.allSatisfy(\.allValid) ? 0 : 1
+    }
 }
 
 /// The device a report was measured on, with the peaks its percentages refer to.

@@ -20,6 +20,20 @@ public struct DevicePeak: Codable, Sendable, Equatable {
     public var bestLayout: String
     public var measuredAt: Date
 
+    public init(device: String, driver: String, fp32GFLOPS: Double, fp32MedianGFLOPS: Double, copyGBps: Double,
+                readGBps: Double, writeGBps: Double, bandwidthBufferBytes: Int, bestLayout: String, measuredAt: Date) {
+        self.device = device
+        self.driver = driver
+        self.fp32GFLOPS = fp32GFLOPS
+        self.fp32MedianGFLOPS = fp32MedianGFLOPS
+        self.copyGBps = copyGBps
+        self.readGBps = readGBps
+        self.writeGBps = writeGBps
+        self.bandwidthBufferBytes = bandwidthBufferBytes
+        self.bestLayout = bestLayout
+        self.measuredAt = measuredAt
+    }
+
     /// The best of the three bandwidth figures: the denominator for "% of bandwidth".
     public var bandwidthGBps: Double { max(copyGBps, readGBps, writeGBps) }
 }

@@ -78,7 +78,8 @@ struct BenchmarkOptions: ParsableArguments {
             }
             try SVGBarChart.render(merged).write(toFile: plot, atomically: true, encoding: .utf8)
         }
-        if reports.contains(where: { !$0.allValid }) { throw ExitCode(1) }
+        let status = BenchmarkReport.exitStatus(reports)
+        if status != 0 { throw ExitCode(status) }
     }
 }
 

@@ -1,0 +1,61 @@
+import ArgumentParser
+import CLBenchKit
+import CLRuntime
+import Foundation
+
+struct All: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run every benchmark with small defaults and write one JSON file (an array of reports).")
+
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    @Option(help: "The JSON file to write.")
+    var output: String = "clbench-all.json"
+
+    @Option(help: "Timed iterations per variant.")
+    var iters: Int = 10
+
+    @Flag(help: "No progress on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        guard iters > 0 else { throw ValidationError("--iters must be positive") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let context = try CLContext(selecting: deviceOptions.device)
+            let show = !quiet && isatty(STDERR_FILENO) != 0
+            let say: (String) -> Void = { if show { FileHandle.standardError.write(Data("\u{1B}[2K\r\($0)".utf8)) } }
+            var timing = TimingOptions()
+            timing.iterations = iters
+            timing.iterationsPerRound = min(5, iters)
+            let peak = try DevicePeakCache.peak(for: context)
+            let harness = BenchmarkHarness(context: context, peak: peak, timing: timing, progress: say)
+            let device = DeviceSummary(info: context.device.info, peak: peak)
+            var reports: [BenchmarkReport] = []
+            for size in [256, 512] {
+                say("matmul \(size)")
+                let cases = try MatmulBenchmark.cases(context: context, m: size, n: size, k: size, transposeA: false,
+                                                      transposeB: false, variants: [2, DeviceClass(context.device.info) == .gpu ? 3 : 1])
+                reports.append(BenchmarkReport(benchmark: "matmul", device: device,
+                                               params: ["m": "\(size)", "n": "\(size)", "k": "\(size)"],
+                                               results: try harness.measure(cases)))
+            }
+            for seq in [128, 256] {
+                say("attention T=\(seq)")
+                var configuration = AttentionBenchmark.Configuration()
+                configuration.seq = seq
+                reports.append(BenchmarkReport(benchmark: "attention", device: device,
+                                               params: ["batch": "1", "heads": "8", "seq": "\(seq)", "head_dim": "64", "causal": "true"],
+                                               results: try harness.measure(try AttentionBenchmark.cases(context: context, configuration))))
+            }
+            if show { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
+            try ReportFormatting.json(reports).write(toFile: output, atomically: true, encoding: .utf8)
+            for report in reports { print(ReportFormatting.table(report)) ; print() }
+            print("wrote \(output)")
+            let status = BenchmarkReport.exitStatus(reports)
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+}
