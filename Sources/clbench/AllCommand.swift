@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLBackend
 import CLBenchKit
 import CLRuntime
 import Foundation
