@@ -8,7 +8,9 @@ let package = Package(
         .library(name: "TensorGraph", targets: ["TensorGraph"]),
         .library(name: "CLRuntime", targets: ["CLRuntime"]),
         .library(name: "CLBackend", targets: ["CLBackend"]),
+        .library(name: "Models", targets: ["Models"]),
         .executable(name: "clbench", targets: ["clbench"]),
+        .executable(name: "clmodel", targets: ["clmodel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,6 +35,15 @@ let package = Package(
         .target(name: "GraphConformance", dependencies: ["TensorGraph"]),
         // Lowers TensorGraph graphs to OpenCL plans.
         .target(name: "CLBackend", dependencies: ["TensorGraph", "CLRuntime", "CLKernels"]),
+        // Models built only on TensorGraph: tokenizer, data, the MLP and GPT, training, checkpoints.
+        .target(name: "Models", dependencies: ["TensorGraph"]),
+        .executableTarget(
+            name: "clmodel",
+            dependencies: [
+                "Models", "TensorGraph", "CLBackend", "CLRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // The benchmark harness and the device probes behind `clbench` (a library, so tests can drive it).
         .target(name: "CLBenchKit", dependencies: ["CLRuntime", "CLKernels", "CLBackend", "TensorGraph"]),
         .executableTarget(
@@ -43,6 +54,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CLRuntimeTests", dependencies: ["CLRuntime", "CLKernels", "CLBenchKit"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorGraph", "CLBackend"]),
         .testTarget(name: "CLBenchTests", dependencies: ["CLBenchKit", "CLRuntime"]),
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "GraphConformance"]),
         .testTarget(name: "CLBackendTests", dependencies: ["CLBackend", "TensorGraph", "CLRuntime", "GraphConformance"]),
