@@ -1,0 +1,64 @@
+import Foundation
+import TensorGraph
+
+/// Turns next-token logits into a choice: temperature, then top-k, top-p (nucleus) and min-p
+/// filtering, then a draw from a seeded generator (or the arg-max when greedy).
+public struct Sampler: Sendable {
+    public var temperature: Double = 1
+    public var topK: Int?
+    public var topP: Double?
+    public var minP: Double?
+    public var greedy = false
+    public var random: XorShiftRandom
+
+    public init(seed: UInt64 = 42, temperature: Double = 1, topK: Int? = nil, topP: Double? = nil, minP: Double? = nil,
+                greedy: Bool = false) {
+        self.random = XorShiftRandom(seed: seed)
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.minP = minP
+        self.greedy = greedy
+    }
+
+    /// The probabilities after temperature and filtering (zeros for filtered tokens), in float64.
+    public func distribution(_ logits: [Float]) -> [Double] {
+        let t = max(temperature, 1e-6)
+        let scaled = logits.map { Double($0) / t }
+        let maximum = scaled.max() ?? 0
+        var probabilities = scaled.map { Foundation.exp($0 - maximum) }
+        let total = probabilities.reduce(0, +)
+        probabilities = probabilities.map { $0 / total }
+        let order = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
+        var keep = Set(order)
+        if let topK, topK > 0 { keep = keep.intersection(order.prefix(topK)) }
+        if let topP, topP < 1 {
+            var cumulative = 0.0
+            var nucleus = Set<Int>()
+            for index in order {
+                nucleus.insert(index)
+                cumulative += probabilities[index]
+                if cumulative >= topP { break }
+            }
+            keep = keep.intersection(nucleus)
+        }
+        if let minP, minP > 0, let best = order.first {
+            keep = keep.filter { probabilities[$0] >= minP * probabilities[best] }
+        }
+        let kept = probabilities.indices.map { keep.contains($0) ? probabilities[$0] : 0 }
+        let keptTotal = kept.reduce(0, +)
+        return kept.map { $0 / keptTotal }
+    }
+
+    public mutating func sample(_ logits: [Float]) -> Int {
+        if greedy { return logits.indices.max { logits[$0] < logits[$1] } ?? 0 }
+        let probabilities = distribution(logits)
+        let u = random.uniform()
+        var cumulative = 0.0
+        for (index, p) in probabilities.enumerated() {
+            cumulative += p
+            if u < cumulative { return index }
+        }
+        return probabilities.lastIndex { $0 > 0 } ?? 0
+    }
+}
