@@ -34,6 +34,8 @@ public final class OpenCLBackend: Backend {
         CrossEntropyFamily.family: CrossEntropyFamily.variants,
         AttentionFamily.family: AttentionFamily.variants,
         LayoutFamily.family: LayoutFamily.variants,
+        "elementwise": [1: "generated fused kernel, one element per work-item (GPU)",
+                        2: "generated fused kernel, float16 chunks per work-item with a scalar tail (CPU)"],
     ]
 
     /// One set of compile options per (family, variant), plus unfused attention: running the

@@ -51,10 +51,10 @@ struct ElementwiseKernelSource {
 
     init(group: ElementwiseGroup, graph: Graph) {
         let output = graph.node(group.root).shape
-        var parameters = ["__global float *out", "const int n"]
-        var loads: [String] = []
+        var parameters = ["__global float *out", "const int n", "const int per_item"]
         var arguments: [Argument] = []
-        var names: [NodeID: String] = [:]
+        /// How each leaf or constant is read: its parameter name and access pattern (nil: a scalar argument).
+        var reads: [NodeID: (name: String, access: LeafAccess?)] = [:]
         var usesGeneral = false
 
         for leaf in group.leaves {
@@ -63,38 +63,31 @@ struct ElementwiseKernelSource {
             if ElementwiseFusion.isScalarConstant(node), case .constant(let values) = node.op {
                 arguments.append(.scalar(values[0]))
                 parameters.append("const float k\(index)")
-                names[leaf] = "k\(index)"
+                reads[leaf] = ("k\(index)", nil)
                 continue
             }
             let access = Self.access(leaf: node.shape, output: output)
             arguments.append(.leaf(leaf, access))
             parameters.append("__global const float *in\(index)")
-            let load: String
             switch access {
-            case .same: load = "in\(index)[i]"
-            case .scalar: load = "in\(index)[0]"
-            case .period:
-                parameters.append("const int period\(index)")
-                load = "in\(index)[i % period\(index)]"
-            case .divisor:
-                parameters.append("const int divisor\(index)")
-                load = "in\(index)[i / divisor\(index)]"
+            case .same, .scalar: break
+            case .period: parameters.append("const int period\(index)")
+            case .divisor: parameters.append("const int divisor\(index)")
             case .general:
                 parameters.append("__global const int *meta\(index)")
-                load = "in\(index)[broadcast_offset(i, meta\(index))]"
                 usesGeneral = true
             }
-            loads.append("    const float a\(index) = \(load);")
-            names[leaf] = "a\(index)"
+            reads[leaf] = ("in\(index)", access)
         }
 
-        var body: [String] = []
+        // The expressions, shared by the scalar and the float16 forms.
+        var expressions: [(name: String, text: String)] = []
+        var names: [NodeID: String] = [:]
+        for leaf in group.leaves { names[leaf] = reads[leaf]!.access == nil ? reads[leaf]!.name : "a_" + reads[leaf]!.name }
         for (position, member) in group.members.enumerated() {
             let node = graph.node(member)
-            let operands = node.inputs.map { names[$0]! }
-            let name = "t\(position)"
             var scalarArgument: Float?
-            let expression = Self.expression(node.op, operands, scalar: { value in
+            let text = Self.expression(node.op, node.inputs.map { names[$0]! }, scalar: { value in
                 scalarArgument = value
                 return "k\(arguments.count)"
             })
@@ -102,11 +95,55 @@ struct ElementwiseKernelSource {
                 parameters.append("const float k\(arguments.count)")
                 arguments.append(.scalar(scalarArgument))
             }
-            body.append("    const float \(name) = \(expression);")
-            names[member] = name
+            expressions.append(("t\(position)", text))
+            names[member] = "t\(position)"
+        }
+        let result = names[group.root]!
+
+        /// Loads, body and store for lane type `type` ("float" at element `i`, "float16" at `base`).
+        func block(vector: Bool, indent: String) -> String {
+            let type = vector ? "float16" : "float"
+            var lines: [String] = []
+            for leaf in group.leaves {
+                guard let access = reads[leaf]!.access else { continue }
+                let input = reads[leaf]!.name
+                let load: String
+                if !vector {
+                    switch access {
+                    case .same: load = "\(input)[i]"
+                    case .scalar: load = "\(input)[0]"
+                    case .period: load = "\(input)[i % period_\(input)]"
+                    case .divisor: load = "\(input)[i / divisor_\(input)]"
+                    case .general: load = "\(input)[broadcast_offset(i, meta_\(input))]"
+                    }
+                } else {
+                    switch access {
+                    case .same: load = "vload16(0, \(input) + base)"
+                    case .scalar: load = "(float16)(\(input)[0])"
+                    case .period(let p) where p % 16 == 0: load = "vload16(0, \(input) + base % period_\(input))"
+                    case .divisor(let d) where d % 16 == 0: load = "(float16)(\(input)[base / divisor_\(input)])"
+                    default: load = "gather16_\(input)(\(input), base, \(gatherArgument(access, input)))"
+                    }
+                }
+                lines.append("\(indent)const \(type) a_\(input) = \(load);")
+            }
+            for expression in expressions {
+                lines.append("\(indent)const \(type) \(expression.name) = \(expression.text.replacingOccurrences(of: "(T)", with: "(\(type))"));")
+            }
+            lines.append(vector ? "\(indent)vstore16(\(result), 0, out + base);" : "\(indent)out[i] = \(result);")
+            return lines.joined(separator: "\n")
+        }
+        func gatherArgument(_ access: LeafAccess, _ input: String) -> String {
+            switch access {
+            case .period: return "period_\(input)"
+            case .divisor: return "divisor_\(input)"
+            default: return "meta_\(input)"
+            }
         }
 
-        var text = "// Generated by CLGraph's elementwise fusion: one work-item per output element.\n"
+        var text = "// Generated by CLGraph's elementwise fusion (CLKernels has no file for it: the source is built\n"
+            + "// per fused group). Kernel fused: one element per work-item (GPU). fused_vec16: per_item\n"
+            + "// contiguous elements per work-item as float16 vectors with a scalar tail (CPU).\n"
         if usesGeneral {
             text += """
                 inline int broadcast_offset(int i, __global const int *meta) {
@@ -122,10 +159,41 @@ struct ElementwiseKernelSource {
 
                 """
         }
-        text += "__kernel void fused(\(parameters.joined(separator: ", "))) {\n"
+        // Per-lane gathers for broadcast patterns a vector load cannot express.
+        for leaf in group.leaves {
+            guard let access = reads[leaf]!.access else { continue }
+            let input = reads[leaf]!.name
+            let index: String, extra: String
+            switch access {
+            case .period(let p) where p % 16 != 0: (index, extra) = ("(base + l) % size", "const int size")
+            case .divisor(let d) where d % 16 != 0: (index, extra) = ("(base + l) / size", "const int size")
+            case .general: (index, extra) = ("broadcast_offset(base + l, meta)", "__global const int *meta")
+            default: continue
+            }
+            text += """
+                inline float16 gather16_\(input)(__global const float *in, const int base, \(extra)) {
+                    float lanes[16];
+                    for (int l = 0; l < 16; ++l) lanes[l] = in[\(index)];
+                    return vload16(0, lanes);
+                }
+
+                """
+        }
+        // Parameter names in the kernels: period_inN / divisor_inN / meta_inN.
+        let signature = parameters.map {
+            $0.replacingOccurrences(of: "const int period", with: "const int period_in")
+                .replacingOccurrences(of: "const int divisor", with: "const int divisor_in")
+                .replacingOccurrences(of: "__global const int *meta", with: "__global const int *meta_in")
+        }.joined(separator: ", ")
+        text += "__kernel void fused(\(signature)) {\n"
         text += "    const int i = get_global_id(0);\n    if (i >= n) return;\n"
-        text += (loads + body).joined(separator: "\n")
-        text += "\n    out[i] = \(names[group.root]!);\n}\n"
+        text += block(vector: false, indent: "    ") + "\n}\n\n"
+        text += "__kernel void fused_vec16(\(signature)) {\n"
+        text += "    const int start = get_global_id(0) * per_item;\n"
+        text += "    const int stop = min(start + per_item, n);\n"
+        text += "    int base = start;\n"
+        text += "    for (; base + 16 <= stop; base += 16) {\n" + block(vector: true, indent: "        ") + "\n    }\n"
+        text += "    for (int i = base; i < stop; ++i) {\n" + block(vector: false, indent: "        ") + "\n    }\n}\n"
         self.source = text
         self.arguments = arguments
     }
@@ -166,21 +234,22 @@ struct ElementwiseKernelSource {
             case 0.5: return "sqrt(\(a))"
             case -0.5: return "rsqrt(\(a))"
             case -1: return "1.0f / \(a)"
-            default: return "pow(\(a), \(scalar(p)))"
+            default: return "pow(\(a), (T)(\(scalar(p))))"
             }
         case .compare(let compare):
-            let symbol: String
+            // Relational built-ins give 1/0 on scalars and −1/0 on vectors; select() reads both alike.
+            let function: String
             switch compare {
-            case .less: symbol = "<"
-            case .lessEqual: symbol = "<="
-            case .greater: symbol = ">"
-            case .greaterEqual: symbol = ">="
-            case .equal: symbol = "=="
-            case .notEqual: symbol = "!="
+            case .less: function = "isless"
+            case .lessEqual: function = "islessequal"
+            case .greater: function = "isgreater"
+            case .greaterEqual: function = "isgreaterequal"
+            case .equal: function = "isequal"
+            case .notEqual: function = "isnotequal"
             }
-            return "(\(x[0]) \(symbol) \(x[1])) ? 1.0f : 0.0f"
+            return "select((T)(0.0f), (T)(1.0f), \(function)((T)(\(x[0])), (T)(\(x[1]))))"
         case .select:
-            return "(\(x[0]) != 0.0f) ? \(x[1]) : \(x[2])"
+            return "select((T)(\(x[2])), (T)(\(x[1])), isnotequal((T)(\(x[0])), (T)(0.0f)))"
         default:
             preconditionFailure("not an elementwise op: \(op)")
         }

@@ -30,8 +30,6 @@ final class PlanLowering {
     lazy var crossEntropy = CrossEntropyFamily(environment: environment)
     lazy var attention = AttentionFamily(environment: environment)
     lazy var layout = LayoutFamily(environment: environment)
-    /// Objects the encoded steps read (stride tables of fused kernels).
-    private(set) var retained: [AnyObject] = []
 
     init(graph: Graph, options: CompileOptions, environment: FamilyEnvironment) {
         self.graph = graph
@@ -148,10 +146,13 @@ final class PlanLowering {
             + " -> \(root.shape)"
         let count = root.shape.count
         let environment = self.environment
-        ops.append(LoweredOp(label: label, inputs: leafValues.map(\.1), output: output) { [unowned self] buffers in
+        ops.append(LoweredOp(label: label, inputs: leafValues.map(\.1), output: output) { buffers in
+            let variant = environment.variant(for: "elementwise", automatic: environment.deviceClass == .cpu ? 2 : 1)
             let kernel = try environment.context.program(family: "fused-elementwise", source: kernelSource.source)
-                .kernel("fused")
-            var arguments: [any KernelArgumentConvertible] = [buffers[output]!.floats, Int32(count)]
+                .kernel(variant == 2 ? "fused_vec16" : "fused")
+            // CPU form: enough work-items for every core, each a run of whole float16 chunks.
+            let perItem = variant == 2 ? max(16, (count / 64 + 15) / 16 * 16) : 1
+            var arguments: [any KernelArgumentConvertible] = [buffers[output]!.floats, Int32(count), Int32(perItem)]
             for argument in kernelSource.arguments {
                 switch argument {
                 case .scalar(let value):
@@ -163,17 +164,17 @@ final class PlanLowering {
                     case .period(let period): arguments.append(Int32(period))
                     case .divisor(let divisor): arguments.append(Int32(divisor))
                     case .general(let meta):
-                        let metaBuffer = try CLBuffer<Int32>(context: environment.context, values: meta)
-                        self.retained.append(metaBuffer)
-                        arguments.append(metaBuffer)
+                        arguments.append(try CLBuffer<Int32>(context: environment.context, values: meta))
                     }
                 }
             }
             try kernel.setArguments(arguments)
-            let local = 64
             let leafReads = Double(kernelSource.arguments.count)
-            return [LaunchStep(kernel: kernel, global: [(count + local - 1) / local * local], local: [local],
-                               variant: "elementwise.1 (generated, fused)", label: label,
+            let items = (count + perItem - 1) / perItem
+            let local = variant == 2 ? 1 : 64
+            return [LaunchStep(kernel: kernel, global: [(items + local - 1) / local * local], local: [local],
+                               variant: variant == 2 ? "elementwise.2 (generated, fused, cpu float16)"
+                                   : "elementwise.1 (generated, fused)", label: label,
                                flops: Double(count * group.members.count), bytes: Double(count) * 4 * (1 + leafReads))]
         })
     }
