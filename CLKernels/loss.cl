@@ -14,6 +14,13 @@
  *                      for max and sum.
  *      ce_finish_wg    one work-group, strided sums, local-memory trees (two arrays).
  *
+ * Backward, fused with the softmax: grad[r, j] = (softmax(logits[r])[j] − [j == t_r]) · g / n for
+ * counted rows (n = number of counted rows, g = upstream gradient, one float on the device),
+ * 0 for ignored or bad rows (bad targets recorded in error_flag as above).
+ *   1. ce_grad_cpu     CPU, work-groups of 1: a work-item per chunk of rows; each item counts the
+ *                      rows itself (a scan of the int targets, cheap next to the logits).
+ *   2. ce_grad_wg      GPU: a work-group per row; strided count, max and exp-sum with local trees.
+ *
  * No -D parameters. `use_ignore` (0/1) and `ignore_index` are arguments.
  * Built with -cl-fast-relaxed-math (vectorised reductions and built-in exp); no infinities are
  * produced or compared.
@@ -182,4 +189,68 @@ __kernel void ce_finish_wg(__global const float *scratch, __global float *loss, 
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (lid == 0) loss[0] = red_weight[0] > 0.0f ? red_loss[0] / red_weight[0] : 0.0f;
+}
+
+inline float ce_counted_rows(__global const int *targets, const int begin, const int rows, const int step,
+                             const int classes, const int ignore_index, const int use_ignore) {
+    float n = 0.0f;
+    for (int r = begin; r < rows; r += step) {
+        const int t = targets[r];
+        n += ((use_ignore && t == ignore_index) || t < 0 || t >= classes) ? 0.0f : 1.0f;
+    }
+    return n;
+}
+
+__kernel void ce_grad_cpu(__global const float *logits, __global const int *targets, __global const float *upstream,
+                          __global float *grad, __global int *error_flag, const int rows, const int classes,
+                          const int ignore_index, const int use_ignore, const int rows_per_item) {
+    const int first = (int)get_global_id(0) * rows_per_item;
+    const int last = min(rows, first + rows_per_item);
+    if (first >= rows) return;
+    const float n = ce_counted_rows(targets, 0, rows, 1, classes, ignore_index, use_ignore);
+    const float scale = n > 0.0f ? upstream[0] / n : 0.0f;
+    const int n16 = classes & ~15;
+    for (int r = first; r < last; ++r) {
+        const int t = targets[r];
+        const int counts = ce_row_counts(r, t, classes, ignore_index, use_ignore, error_flag);
+        const __global float *xr = logits + (size_t)r * (size_t)classes;
+        __global float *gr = grad + (size_t)r * (size_t)classes;
+        if (!counts) {
+            for (int j = 0; j < classes; ++j) gr[j] = 0.0f;
+            continue;
+        }
+        float16 m16 = (float16)(-FLT_MAX);
+        for (int j = 0; j < n16; j += 16) m16 = fmax(m16, vload16(0, xr + j));
+        float m = hmax16(m16);
+        for (int j = n16; j < classes; ++j) m = fmax(m, xr[j]);
+        float16 s16 = (float16)(0.0f);
+        float s = 0.0f;
+        for (int j = 0; j < n16; j += 16) s16 += exp_nonpos16(vload16(0, xr + j) - m);
+        for (int j = n16; j < classes; ++j) s += exp_nonpos(xr[j] - m);
+        const float k = scale / (hsum16(s16) + s);
+        for (int j = 0; j < n16; j += 16) vstore16(exp_nonpos16(vload16(0, xr + j) - m) * k, 0, gr + j);
+        for (int j = n16; j < classes; ++j) gr[j] = exp_nonpos(xr[j] - m) * k;
+        gr[t] -= scale;
+    }
+}
+
+__kernel void ce_grad_wg(__global const float *logits, __global const int *targets, __global const float *upstream,
+                         __global float *grad, __global int *error_flag, const int rows, const int classes,
+                         const int ignore_index, const int use_ignore, __local float *red) {
+    const int r = (int)get_group_id(0);
+    const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
+    const float n = group_reduce(red, ce_counted_rows(targets, lid, rows, wg, classes, ignore_index, use_ignore), 0);
+    const __global float *xr = logits + (size_t)r * (size_t)classes;
+    __global float *gr = grad + (size_t)r * (size_t)classes;
+    float m = -FLT_MAX;
+    for (int j = lid; j < classes; j += wg) m = fmax(m, xr[j]);
+    m = group_reduce(red, m, 1);
+    float s = 0.0f;
+    for (int j = lid; j < classes; j += wg) s += exp(xr[j] - m);
+    s = group_reduce(red, s, 0);
+    const int t = targets[r];
+    const int counts = (use_ignore && t == ignore_index) || t < 0 || t >= classes ? 0 : 1;
+    if (lid == 0 && !counts && !(use_ignore && t == ignore_index)) atomic_max(error_flag, r + 1);
+    const float scale = counts && n > 0.0f ? upstream[0] / n : 0.0f;
+    for (int j = lid; j < classes; j += wg) gr[j] = (exp(xr[j] - m) / s - (j == t ? 1.0f : 0.0f)) * scale;
 }

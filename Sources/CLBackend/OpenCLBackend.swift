@@ -15,13 +15,14 @@ public final class OpenCLBackend: Backend {
         self.init(context: try CLContext(selecting: selector))
     }
 
-    public func compile(_ graph: Graph, outputs: [Tensor], options: CompileOptions = CompileOptions()) throws -> any Plan {
-        try compilePlan(graph, outputs: outputs, options: options)
+    public func compile(_ graph: Graph, outputs: [Tensor], assignments: [Assignment], options: CompileOptions) throws -> any Plan {
+        try compilePlan(graph, outputs: outputs, assignments: assignments, options: options)
     }
 
     /// Like `compile`, with the concrete plan type (steps, memory figures, trace).
-    public func compilePlan(_ graph: Graph, outputs: [Tensor], options: CompileOptions = CompileOptions()) throws -> CLPlan {
-        try CLPlan(graph: graph, outputs: outputs, options: options, context: context)
+    public func compilePlan(_ graph: Graph, outputs: [Tensor], assignments: [Assignment] = [],
+                            options: CompileOptions = CompileOptions()) throws -> CLPlan {
+        try CLPlan(graph: graph, outputs: outputs, assignments: assignments, options: options, context: context)
     }
 
     /// Kernel families and their numbered variants, for tools that exercise every variant.

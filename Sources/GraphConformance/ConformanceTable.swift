@@ -19,7 +19,7 @@ public enum ConformanceTable {
     public static func cases(includeLarge: Bool = true) -> [ConformanceCase] {
         let all = unaryCases() + binaryCases() + powCases() + compareCases() + selectCases()
             + matmulCases() + reduceCases() + softmaxCases() + normCases() + embeddingCases()
-            + layoutCases() + crossEntropyCases() + attentionCases()
+            + layoutCases() + crossEntropyCases() + attentionCases() + gradientOpCases()
         return includeLarge ? all : all.filter { !$0.isLarge }
     }
 
@@ -303,6 +303,35 @@ public enum ConformanceTable {
                 [try crossEntropy(logits: t[0], targets: t[1], ignoreIndex: ignore)]
             }
         }
+    }
+
+    /// The ops only autograd emits: the embedding scatter-add and the fused cross-entropy backward.
+    static func gradientOpCases() -> [ConformanceCase] {
+        var result: [ConformanceCase] = []
+        let embeddings: [(Int, Int, Shape, Bool)] = [
+            (1, 1, [1], false), (7, 13, [5], false), (27, 48, [128, 3], false), (3, 33, [4, 7], false),
+            (65, 100, [2, 3, 5], false), (13, 7, [], false), (65, 1024, [8, 96], true),
+        ]
+        for (v, c, idx, isLarge) in embeddings {
+            result.append(ConformanceCase(op: "embeddingGrad", label: "[\(v), \(c)] from \(idx)", nmseBound: exact, isLarge: isLarge,
+                                          inputs: [.init("idx", idx, .indices(v)), .init("dy", Shape(idx.dims + [c]), uni(-1, 1))]) { t in
+                [try embeddingGrad(indices: t[0], gradient: t[1], vocabularySize: v)]
+            })
+        }
+        let losses: [(Int, Int, Int32?, Double, Bool)] = [
+            (1, 1, nil, 0, false), (7, 13, nil, 0, false), (128, 27, nil, 0, false), (33, 65, nil, 0, false),
+            (13, 7, -100, 0.3, false), (5, 7, -1, 1.0, false), (512, 1000, -1, 0.1, true),
+        ]
+        for (n, c, ignore, fraction, isLarge) in losses {
+            let label = "[\(n), \(c)]" + (ignore.map { " ignore \($0)" + (fraction >= 1 ? " (all)" : "") } ?? "")
+            result.append(ConformanceCase(op: "crossEntropyGrad", label: label, nmseBound: exact, isLarge: isLarge,
+                                          inputs: [.init("logits", [n, c], uni(-4, 4)),
+                                                   .init("targets", [n], .targets(c, ignore: ignore, ignoreFraction: fraction)),
+                                                   .init("g", [], uni(0.5, 2))]) { t in
+                [try crossEntropyGrad(logits: t[0], targets: t[1], upstream: t[2], ignoreIndex: ignore)]
+            })
+        }
+        return result
     }
 
     static func attentionCases() -> [ConformanceCase] {

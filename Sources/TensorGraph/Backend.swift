@@ -35,8 +35,16 @@ public struct CompileOptions: Sendable, Hashable {
 public protocol Backend: AnyObject {
     /// A short name: `"reference"`, `"opencl"`, …
     var name: String { get }
-    /// Compiles the part of `graph` that `outputs` depend on.
-    func compile(_ graph: Graph, outputs: [Tensor], options: CompileOptions) throws -> any Plan
+    /// Compiles the part of `graph` that `outputs` and the assignments' values depend on. At the
+    /// end of every run the plan writes each assignment's value into its variable.
+    func compile(_ graph: Graph, outputs: [Tensor], assignments: [Assignment], options: CompileOptions) throws -> any Plan
+}
+
+extension Backend {
+    /// Compiles the part of `graph` that `outputs` depend on (no state updates).
+    public func compile(_ graph: Graph, outputs: [Tensor], options: CompileOptions) throws -> any Plan {
+        try compile(graph, outputs: outputs, assignments: [], options: options)
+    }
 }
 
 /// A compiled graph, run many times.

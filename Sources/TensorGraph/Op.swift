@@ -99,6 +99,13 @@ public enum Op: Hashable, Sendable {
     /// (aligned at the end, as with a KV cache); a query that sees no key (only when Tq > Tk)
     /// averages all values uniformly, exactly as the decomposed form with its -1e30 mask does.
     case attention(causal: Bool, scale: Float)
+    /// The backward of ``embedding``: indices i32 `[...]`, upstream gradient `[..., C]` → `[vocabularySize, C]`,
+    /// row `v` the sum of the gradient rows whose index is `v` (a scatter-add; rows never indexed are 0).
+    case embeddingGrad(vocabularySize: Int)
+    /// The backward of ``crossEntropy(ignoreIndex:)`` fused with its softmax: logits `[N, C]`, targets i32 `[N]`,
+    /// upstream gradient `[]` → `[N, C]`: `(softmax(logits) − onehot(target)) · g / count` on rows whose
+    /// target is not `ignoreIndex` (count = how many such rows), 0 on ignored rows.
+    case crossEntropyGrad(ignoreIndex: Int32?)
 
     /// A short name for messages and traces: `"add"`, `"matmul"`, `"softmax"`, …
     public var name: String {
@@ -124,6 +131,8 @@ public enum Op: Hashable, Sendable {
         case .concat: return "concat"
         case .crossEntropy: return "crossEntropy"
         case .attention: return "attention"
+        case .embeddingGrad: return "embeddingGrad"
+        case .crossEntropyGrad: return "crossEntropyGrad"
         }
     }
 

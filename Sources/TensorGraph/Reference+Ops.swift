@@ -57,6 +57,10 @@ public enum ReferenceOps {
             return try crossEntropy(args[0], args[1], ignore: ignore)
         case .attention(let causal, let scale):
             return attention(args[0], args[1], args[2], causal: causal, scale: scale, out: out)
+        case .embeddingGrad:
+            return try embeddingGrad(args[0], args[1], out)
+        case .crossEntropyGrad(let ignore):
+            return try crossEntropyGrad(args[0], args[1], upstream: args[2].floats[0], ignore: ignore)
         }
     }
 
@@ -226,6 +230,17 @@ public enum ReferenceOps {
         return TensorData(shape: out, floats: r)
     }
 
+    private static func embeddingGrad(_ indices: TensorData, _ gradient: TensorData, _ out: Shape) throws -> TensorData {
+        let v = out[0], c = out[1]
+        let g = gradient.floats
+        var sums = [Double](repeating: 0, count: out.count)
+        for (row, i) in indices.ints.enumerated() {
+            guard i >= 0, Int(i) < v else { throw PlanError.indexOutOfRange(op: "embeddingGrad", index: i, bound: v) }
+            for j in 0..<c { sums[Int(i) * c + j] += Double(g[row * c + j]) }
+        }
+        return TensorData(shape: out, floats: sums.map { Float($0) })
+    }
+
     private static func permute(_ a: TensorData, _ axes: [Int], _ out: Shape) -> TensorData {
         let inStrides = contiguousStrides(a.shape)
         let srcStrides = axes.map { inStrides[$0] }   // stride in the input of each output axis
@@ -288,6 +303,30 @@ public enum ReferenceOps {
             counted += 1
         }
         return TensorData(shape: [], floats: [counted > 0 ? Float(total / Double(counted)) : 0])
+    }
+
+    private static func crossEntropyGrad(_ logits: TensorData, _ targets: TensorData, upstream: Float,
+                                         ignore: Int32?) throws -> TensorData {
+        let n = logits.shape[0], c = logits.shape[1]
+        let x = logits.floats, t = targets.ints
+        let counted = t.filter { $0 != ignore }.count
+        var r = [Float](repeating: 0, count: n * c)
+        guard counted > 0 else { return TensorData(shape: logits.shape, floats: r) }
+        let scale = Double(upstream) / Double(counted)
+        for row in 0..<n {
+            let target = t[row]
+            if let ignore, target == ignore { continue }
+            guard target >= 0, Int(target) < c else { throw PlanError.indexOutOfRange(op: "crossEntropyGrad", index: target, bound: c) }
+            var m = -Double.infinity
+            for j in 0..<c { m = Swift.max(m, Double(x[row * c + j])) }
+            var s = 0.0
+            for j in 0..<c { s += Foundation.exp(Double(x[row * c + j]) - m) }
+            for j in 0..<c {
+                let p = Foundation.exp(Double(x[row * c + j]) - m) / s
+                r[row * c + j] = Float((p - (j == Int(target) ? 1 : 0)) * scale)
+            }
+        }
+        return TensorData(shape: logits.shape, floats: r)
     }
 
     private static func attention(_ q: TensorData, _ k: TensorData, _ v: TensorData, causal: Bool, scale: Float, out: Shape) -> TensorData {

@@ -12,8 +12,8 @@ public final class ReferenceBackend: Backend {
 
     /// Compiles the part of `graph` that `outputs` depend on. `options` other than `trace` are
     /// accepted and ignored (attention is always evaluated directly; there are no kernels or guards).
-    public func compile(_ graph: Graph, outputs: [Tensor], options: CompileOptions) throws -> any Plan {
-        try ReferencePlan(graph: graph, outputs: outputs, options: options)
+    public func compile(_ graph: Graph, outputs: [Tensor], assignments: [Assignment], options: CompileOptions) throws -> any Plan {
+        try ReferencePlan(graph: graph, outputs: outputs, assignments: assignments, options: options)
     }
 }
 
@@ -22,6 +22,7 @@ public final class ReferencePlan: Plan {
     private let nodes: [Node]
     private let schedule: [Int]               // indices of needed nodes, topological
     private let outputIDs: [NodeID]
+    private let assignments: [(variable: String, value: NodeID)]
     private let lastUse: [Int: Int]           // node index -> schedule position of its last consumer
     private let inputNodes: [String: Node]    // every input of the graph
     private let variableNodes: [String: Node] // every variable of the graph
@@ -32,14 +33,16 @@ public final class ReferencePlan: Plan {
     /// freeing each as soon as its last consumer has run (outputs are kept to the end).
     public let peakMemoryBytes: Int
 
-    init(graph: Graph, outputs: [Tensor], options: CompileOptions) throws {
+    init(graph: Graph, outputs: [Tensor], assignments: [Assignment], options: CompileOptions) throws {
         for (i, t) in outputs.enumerated() where t.graph !== graph { throw PlanError.foreignOutput(index: i) }
+        try Assignment.validate(assignments, in: graph)
         nodes = graph.nodes
         outputIDs = outputs.map(\.id)
+        self.assignments = assignments.map { ($0.variableName, $0.value.id) }
         trace = options.trace
 
         var needed = Set<Int>()
-        var stack = outputIDs.map(\.index)
+        var stack = outputIDs.map(\.index) + assignments.map(\.value.id.index)
         while let n = stack.popLast() {
             if needed.insert(n).inserted { stack.append(contentsOf: nodes[n].inputs.map(\.index)) }
         }
@@ -63,7 +66,7 @@ public final class ReferencePlan: Plan {
         variableNodes = vars
 
         // Liveness simulation for the peak of intermediate buffers.
-        let outputSet = Set(outputIDs.map(\.index))
+        let outputSet = Set(outputIDs.map(\.index) + self.assignments.map(\.value.index))
         var live = 0, peak = 0
         for (pos, n) in schedule.enumerated() {
             let node = nodes[n]
@@ -99,7 +102,7 @@ public final class ReferencePlan: Plan {
     public func run(_ feeds: [String: TensorData]) throws -> [TensorData] {
         for name in feeds.keys.sorted() where inputNodes[name] == nil { throw PlanError.unknownInput(name: name) }
         var values = [TensorData?](repeating: nil, count: nodes.count)
-        let keep = Set(outputIDs.map(\.index))
+        let keep = Set(outputIDs.map(\.index) + assignments.map(\.value.index))
         let clock = ContinuousClock()
         for (pos, n) in schedule.enumerated() {
             let node = nodes[n]
@@ -122,6 +125,7 @@ public final class ReferencePlan: Plan {
             }
             for i in node.inputs where lastUse[i.index] == pos && !keep.contains(i.index) { values[i.index] = nil }
         }
+        for (variable, value) in assignments { variableValues[variable] = values[value.index]! }
         return outputIDs.map { values[$0.index]! }
     }
 }

@@ -175,6 +175,30 @@ public func inferShape(_ op: Op, _ shapes: [Shape], _ dtypes: [DType]) throws ->
         }
         return (op, [], .f32)
 
+    case .embeddingGrad(let vocabularySize):
+        try arity(2)
+        let indices = shapes[0], gradient = shapes[1]
+        guard dtypes[0] == .i32, dtypes[1] == .f32 else {
+            throw fail("indices \(indices) are \(dtypes[0].rawValue), gradient \(gradient) is \(dtypes[1].rawValue)", "i32 indices and an f32 gradient")
+        }
+        guard vocabularySize > 0 else { throw fail("vocabulary size \(vocabularySize)", "a positive vocabulary size") }
+        guard gradient.rank == indices.rank + 1, Array(gradient.dims.dropLast()) == indices.dims else {
+            throw fail("gradient \(gradient) does not match indices \(indices)", "gradient [..., C] with the indices' shape [...] before C")
+        }
+        return (op, [vocabularySize, gradient[-1]], .f32)
+
+    case .crossEntropyGrad:
+        try arity(3)
+        let logits = shapes[0], targets = shapes[1], upstream = shapes[2]
+        guard dtypes[0] == .f32, dtypes[1] == .i32, dtypes[2] == .f32 else {
+            throw fail("dtypes \(dtypes.map(\.rawValue))", "f32 logits, i32 targets and an f32 upstream gradient")
+        }
+        guard logits.rank == 2, targets.rank == 1, targets[0] == logits[0], upstream.count == 1 else {
+            throw fail("cannot differentiate logits \(logits) against targets \(targets) with upstream \(upstream)",
+                       "logits [N, C], targets [N] and a scalar upstream gradient")
+        }
+        return (op, logits, .f32)
+
     case .attention:
         try arity(3); try requireF32([0, 1, 2])
         let q = shapes[0], k = shapes[1], v = shapes[2]

@@ -56,3 +56,15 @@ public func decomposedAttention(q: Tensor, k: Tensor, v: Tensor, causal: Bool, s
     }
     return try scores.softmax(axis: -1).matmul(v)
 }
+
+/// The backward of ``embedding(_:_:)``: scatter-adds gradient rows `[..., C]` into a `[vocabularySize, C]`
+/// table gradient by their i32 `indices` `[...]`.
+public func embeddingGrad(indices: Tensor, gradient: Tensor, vocabularySize: Int) throws -> Tensor {
+    try indices.graph.apply(.embeddingGrad(vocabularySize: vocabularySize), [indices, gradient])
+}
+
+/// The gradient of ``crossEntropy(logits:targets:ignoreIndex:)`` with respect to its logits, scaled by the
+/// scalar `upstream` gradient: `(softmax(logits) − onehot(targets)) · upstream / count`.
+public func crossEntropyGrad(logits: Tensor, targets: Tensor, upstream: Tensor, ignoreIndex: Int32? = nil) throws -> Tensor {
+    try logits.graph.apply(.crossEntropyGrad(ignoreIndex: ignoreIndex), [logits, targets, upstream])
+}

@@ -76,4 +76,40 @@ public final class CrossEntropyFamily {
         }
         return steps
     }
+
+    /// The backward of ``encode`` fused with its softmax: grad[r, :] = (softmax(logits[r]) − onehot(targets[r]))
+    /// · upstream[0] / n over the n counted rows; ignored and bad rows get 0 (bad targets flagged as in `encode`).
+    public func encodeGrad(logits: CLBuffer<Float>, targets: CLBuffer<Int32>, upstream: CLBuffer<Float>, grad: CLBuffer<Float>,
+                           rows: Int, classes: Int, ignoreIndex: Int32?, errorFlag: CLBuffer<Int32>,
+                           variant: Int? = nil) throws -> [LaunchStep] {
+        let family = Self.family
+        try RowOps.checkSizes(family, [("rows", rows), ("classes", classes), ("rows*classes", rows * classes), ("rows+1", rows + 1)])
+        try RowOps.checkBuffer(family, "logits", logits, rows * classes)
+        try RowOps.checkBuffer(family, "targets", targets, rows)
+        try RowOps.checkBuffer(family, "upstream", upstream, 1)
+        try RowOps.checkBuffer(family, "grad", grad, rows * classes)
+        try RowOps.checkBuffer(family, "errorFlag", errorFlag, 1)
+        let chosen = try RowOps.chooseVariant(variant, family: family, environment: environment,
+                                              automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
+        guard rows > 0, classes > 0 else { return [] }
+        let program = try environment.program(family, extraOptions: RowOps.fastMath)
+        let elements = Double(rows) * Double(classes)
+        let label = "cross-entropy grad [\(rows), \(classes)]" + (ignoreIndex.map { " ignore \($0)" } ?? "")
+        let name = "\(family).\(chosen) (\(chosen == 1 ? "cpu" : "gpu"))"
+        let ignore = ignoreIndex ?? 0, useIgnore: Int32 = ignoreIndex == nil ? 0 : 1
+        if chosen == 1 {
+            let kernel = try program.kernel("ce_grad_cpu")
+            let perItem = RowOps.cpuRowsPerItem(rows: rows, cols: classes, computeUnits: environment.context.device.info.computeUnits)
+            try kernel.setArguments(logits, targets, upstream, grad, errorFlag, Int32(rows), Int32(classes), ignore, useIgnore,
+                                    Int32(perItem))
+            return [LaunchStep(kernel: kernel, global: [RowOps.ceilDiv(rows, perItem)], local: environment.cpuFriendlyLocal,
+                               variant: name, label: label, flops: 6 * elements, bytes: 8 * elements + 4 * Double(rows))]
+        }
+        let kernel = try program.kernel("ce_grad_wg")
+        let group = RowOps.groupSize(for: kernel, cols: max(classes, rows))
+        try kernel.setArguments(logits, targets, upstream, grad, errorFlag, Int32(rows), Int32(classes), ignore, useIgnore,
+                                KernelArgument.localBytes(group * 4))
+        return [LaunchStep(kernel: kernel, global: [rows * group], local: [group],
+                           variant: name, label: label, flops: 6 * elements, bytes: 8 * elements + 4 * Double(rows))]
+    }
 }

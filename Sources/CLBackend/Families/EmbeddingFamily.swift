@@ -49,4 +49,30 @@ public final class EmbeddingFamily {
         return [LaunchStep(kernel: kernel, global: [dim, count], local: nil,
                            variant: name, label: label, flops: 0, bytes: bytes)]
     }
+
+    /// The backward of the gather: gradTable[v, :] = Σ over i with indices[i] == v of gradOutput[i, :]
+    /// (rows never indexed get 0), deterministic (each row summed by one work-item in index order).
+    /// Bad indices are skipped and flagged as in ``encode``.
+    public func encodeGrad(indices: CLBuffer<Int32>, gradOutput: CLBuffer<Float>, gradTable: CLBuffer<Float>, count: Int,
+                           vocab: Int, dim: Int, errorFlag: CLBuffer<Int32>, variant: Int? = nil) throws -> [LaunchStep] {
+        let family = Self.family
+        try RowOps.checkSizes(family, [("count", count), ("vocab", vocab), ("dim", dim), ("vocab*dim", vocab * dim),
+                                       ("count*dim", count * dim), ("count+1", count + 1)])
+        try RowOps.checkBuffer(family, "indices", indices, count)
+        try RowOps.checkBuffer(family, "gradOutput", gradOutput, count * dim)
+        try RowOps.checkBuffer(family, "gradTable", gradTable, vocab * dim)
+        try RowOps.checkBuffer(family, "errorFlag", errorFlag, 1)
+        let chosen = try RowOps.chooseVariant(variant, family: family, environment: environment,
+                                              automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
+        if vocab == 0 || dim == 0 { return [] }
+        let program = try environment.program(family)
+        let bytes = 4 * Double(count) * Double(vocab) + 4 * Double(count) * Double(dim) + 4 * Double(vocab) * Double(dim)
+        let label = "embedding grad [\(vocab), \(dim)] from \(count) rows"
+        let name = "\(family).\(chosen) (\(chosen == 1 ? "cpu" : "gpu"))"
+        let kernel = try program.kernel(chosen == 1 ? "embedding_grad_cpu" : "embedding_grad_gpu")
+        try kernel.setArguments(indices, gradOutput, gradTable, Int32(count), Int32(vocab), Int32(dim), errorFlag)
+        let global = chosen == 1 ? [RowOps.ceilDiv(dim, 16), vocab] : [dim, vocab]
+        return [LaunchStep(kernel: kernel, global: global, local: chosen == 1 && environment.deviceClass == .cpu ? [1, 1] : nil,
+                           variant: name, label: label, flops: Double(count) * Double(dim), bytes: bytes)]
+    }
 }

@@ -21,6 +21,8 @@ public final class CLPlan: Plan {
     private let buffers: [Int: DeviceBuffer]
     private let outputValues: [Int]
     private let outputShapes: [Shape]
+    /// End-of-run copies `value → variable` (value ids), one per assignment.
+    private let assignmentCopies: [(source: Int, target: Int, count: Int)]
     private let inputs: [(name: String, value: Int, shape: Shape, dtype: DType)]
     private let variables: [String: (value: Int, shape: Shape)]
     private var variablesSet: Set<String> = []
@@ -41,11 +43,14 @@ public final class CLPlan: Plan {
         static let sentinel: Float = -7.7777e33
     }
 
-    init(graph: Graph, outputs: [Tensor], options: CompileOptions, context: CLContext) throws {
+    init(graph: Graph, outputs: [Tensor], assignments: [Assignment], options: CompileOptions, context: CLContext) throws {
         self.context = context
+        for (i, t) in outputs.enumerated() where t.graph !== graph { throw PlanError.foreignOutput(index: i) }
+        try Assignment.validate(assignments, in: graph)
         let environment = FamilyEnvironment(context: context, forcedVariants: options.kernelVariants)
         let lowering = PlanLowering(graph: graph, options: options, environment: environment)
-        try lowering.lower(outputs: outputs)
+        // Assigned values stay alive to the end of the run, like outputs; variables are never shared.
+        try lowering.lower(outputs: outputs, keepAlive: assignments.map(\.value) + assignments.map(\.variable))
         self.lowering = lowering
         self.trace = options.trace || ProcessInfo.processInfo.environment["CLGRAPH_TRACE"].map { $0 != "0" && !$0.isEmpty } ?? false
 
@@ -79,7 +84,6 @@ public final class CLPlan: Plan {
             buffers[value.id] = buffer
             total += buffer.byteCount
         }
-        self.buffers = buffers
         self.guards = guards
         self.intermediateBytes = slotBuffers.reduce(0) { $0 + $1.byteCount }
         self.unsharedIntermediateBytes = unshared
@@ -90,6 +94,25 @@ public final class CLPlan: Plan {
         self.steps = steps
 
         self.outputValues = outputs.map { lowering.valueOfNode[$0.id]! }
+        // A value that is itself the target of another assignment (a swap, `a ← b, b ← a`) is first
+        // staged in a buffer of its own, so every copy reads the value from before the run.
+        let pairs = assignments.compactMap { assignment -> (source: Int, target: Int, count: Int)? in
+            let source = lowering.valueOfNode[assignment.value.id]!, target = lowering.valueOfNode[assignment.variable.id]!
+            return source == target ? nil : (source, target, assignment.variable.shape.count)
+        }
+        let targets = Set(pairs.map(\.target))
+        var staging: [(source: Int, target: Int, count: Int)] = []
+        var copies: [(source: Int, target: Int, count: Int)] = []
+        for pair in pairs {
+            guard targets.contains(pair.source) else { copies.append(pair); continue }
+            let id = -1 - staging.count  // staging buffers live outside the planned value ids
+            let dtype: DType = { if case .i32 = buffers[pair.source]! { return .i32 } else { return .f32 } }()
+            buffers[id] = try DeviceBuffer.allocate(dtype, count: pair.count, context: context)
+            staging.append((pair.source, id, pair.count))
+            copies.append((id, pair.target, pair.count))
+        }
+        self.assignmentCopies = staging + copies
+        self.buffers = buffers
         self.outputShapes = outputs.map(\.shape)
         var inputs: [(String, Int, Shape, DType)] = []
         var variables: [String: (Int, Shape)] = [:]
@@ -148,6 +171,13 @@ public final class CLPlan: Plan {
         var events: [CLEvent?] = []
         let started = DispatchTime.now().uptimeNanoseconds
         for step in steps { events.append(try step.enqueue(on: context, event: trace)) }
+        for copy in assignmentCopies {
+            switch (buffers[copy.source]!, buffers[copy.target]!) {
+            case (.f32(let source), .f32(let target)): try target.copy(from: source, count: copy.count)
+            case (.i32(let source), .i32(let target)): try target.copy(from: source, count: copy.count)
+            default: preconditionFailure("assignment between buffers of different dtypes")
+            }
+        }
 
         let reads: [Any] = try outputValues.enumerated().map { index, value -> Any in
             switch buffers[value]! {

@@ -37,9 +37,11 @@ final class PlanLowering {
         self.environment = environment
     }
 
-    func lower(outputs: [Tensor]) throws {
-        let outputIDs = Set(outputs.map(\.id))
-        let live = liveNodes(from: outputs.map(\.id))
+    /// Lowers what `outputs` and `keepAlive` depend on; `keepAlive` values are treated like
+    /// outputs (own buffers, computed even if nothing reads them) but not read back.
+    func lower(outputs: [Tensor], keepAlive: [Tensor] = []) throws {
+        let outputIDs = Set(outputs.map(\.id) + keepAlive.map(\.id))
+        let live = liveNodes(from: Array(outputIDs))
         let biasAdds = matmulBiasAdds(live: live, outputs: outputIDs)
         let groups = ElementwiseFusion.groups(graph: graph, live: live, outputs: outputIDs, claimed: Set(biasAdds.keys))
         let fusedAway = Set(groups.values.flatMap { $0.members.dropLast() }).union(biasAdds.values.map(\.matmul))
@@ -64,7 +66,7 @@ final class PlanLowering {
                 }
             }
         }
-        for output in outputs {
+        for output in outputs + keepAlive {
             let id = value(of: output.id)
             values[id].isOutput = true
         }
@@ -242,6 +244,26 @@ final class PlanLowering {
                                              ignoreIndex: ignoreIndex, errorFlag: flag)
             }
 
+        case .embeddingGrad(let vocabularySize):
+            let count = inputShapes[0].count, dim = shape[1]
+            let flag = try CLBuffer<Int32>(context: environment.context, count: 1)
+            errorFlags.append(ErrorFlag(flag: flag, op: "embeddingGrad", indices: inputs[0], bound: vocabularySize))
+            emit(output, inputs) { [unowned self] buffers in
+                try self.embedding.encodeGrad(indices: buffers[inputs[0]]!.ints, gradOutput: buffers[inputs[1]]!.floats,
+                                              gradTable: buffers[output]!.floats, count: count, vocab: vocabularySize,
+                                              dim: dim, errorFlag: flag)
+            }
+
+        case .crossEntropyGrad(let ignoreIndex):
+            let logits = inputShapes[0]
+            let flag = try CLBuffer<Int32>(context: environment.context, count: 1)
+            errorFlags.append(ErrorFlag(flag: flag, op: "crossEntropyGrad", indices: inputs[1], bound: logits[1]))
+            emit(output, inputs) { [unowned self] buffers in
+                try self.crossEntropy.encodeGrad(logits: buffers[inputs[0]]!.floats, targets: buffers[inputs[1]]!.ints,
+                                                 upstream: buffers[inputs[2]]!.floats, grad: buffers[output]!.floats,
+                                                 rows: logits[0], classes: logits[1], ignoreIndex: ignoreIndex, errorFlag: flag)
+            }
+
         case .permute(let axes):
             let inputStrides = LayoutFamily.strides(inputShapes[0].dims)
             let isInt = node.dtype == .i32
@@ -403,5 +425,7 @@ func opName(_ op: Op) -> String {
     case .concat(let axis): return "concat[\(axis)]"
     case .crossEntropy: return "crossEntropy"
     case .attention(let causal, _): return causal ? "attention(causal)" : "attention"
+    case .embeddingGrad: return "embeddingGrad"
+    case .crossEntropyGrad: return "crossEntropyGrad"
     }
 }

@@ -1,0 +1,58 @@
+import Foundation
+import CLBackend
+import Testing
+import TensorGraph
+
+/// End-of-run assignments (`variable ← value`): the state updates training steps are made of.
+@Suite struct AssignmentTests {
+    /// w ← w + x, and w·2 read during the run, on both backends: reads see the value from before
+    /// the run; the variable holds the update afterwards; running twice accumulates.
+    @Test(arguments: ["reference", "opencl"])
+    func updatesApplyAfterTheRun(backendName: String) throws {
+        let backend: any Backend = backendName == "opencl" ? OpenCLBackend(context: TestDevice.context) : ReferenceBackend()
+        let graph = Graph()
+        let w = try graph.variable("w", [5])
+        let x = try graph.input("x", [5])
+        let doubled = try w * graph.constant(2)
+        let plan = try backend.compile(graph, outputs: [doubled], assignments: [try Assignment(w, try (w + x).tanh())],
+                                       options: CompileOptions())
+        let w0: [Float] = [0.1, -0.2, 0.3, 0.4, -0.5], xs: [Float] = [1, 2, -3, 0.5, 0]
+        try plan.setVariable("w", TensorData(shape: [5], floats: w0))
+        let first = try plan.run(["x": TensorData(shape: [5], floats: xs)])[0].floats
+        #expect(first == w0.map { $0 * 2 })
+        let w1 = zip(w0, xs).map { Float(tanh(Double($0 + $1))) }
+        let after = try plan.variable("w").floats
+        for (a, b) in zip(after, w1) { #expect(abs(a - b) < 1e-6) }
+        _ = try plan.run(["x": TensorData(shape: [5], floats: xs)])
+        let w2 = zip(w1, xs).map { Float(tanh(Double($0 + $1))) }
+        for (a, b) in zip(try plan.variable("w").floats, w2) { #expect(abs(a - b) < 1e-6) }
+    }
+
+    /// Several variables updated from each other's old values (a swap) see only old values.
+    @Test(arguments: ["reference", "opencl"])
+    func simultaneousUpdatesReadOldValues(backendName: String) throws {
+        let backend: any Backend = backendName == "opencl" ? OpenCLBackend(context: TestDevice.context) : ReferenceBackend()
+        let graph = Graph()
+        let a = try graph.variable("a", [3]), b = try graph.variable("b", [3])
+        let plan = try backend.compile(graph, outputs: [], assignments: [try Assignment(a, b), try Assignment(b, a)],
+                                       options: CompileOptions())
+        try plan.setVariable("a", TensorData(shape: [3], floats: [1, 2, 3]))
+        try plan.setVariable("b", TensorData(shape: [3], floats: [4, 5, 6]))
+        _ = try plan.run([:])
+        #expect(try plan.variable("a").floats == [4, 5, 6])
+        #expect(try plan.variable("b").floats == [1, 2, 3])
+    }
+
+    @Test func badAssignmentsAreRefused() throws {
+        let graph = Graph()
+        let w = try graph.variable("w", [3])
+        let x = try graph.input("x", [4])
+        #expect(throws: GraphError.self) { try Assignment(w, x) }
+        #expect(throws: GraphError.self) { try Assignment(x, x) }
+        let twice = [try Assignment(w, w * graph.constant(2)), try Assignment(w, w + graph.constant(1))]
+        #expect(throws: PlanError.self) { try ReferenceBackend().compile(graph, outputs: [], assignments: twice, options: CompileOptions()) }
+        #expect(throws: PlanError.self) {
+            try OpenCLBackend(context: TestDevice.context).compile(graph, outputs: [], assignments: twice, options: CompileOptions())
+        }
+    }
+}
