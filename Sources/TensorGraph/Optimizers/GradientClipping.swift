@@ -1,0 +1,17 @@
+/// Scales every gradient by `min(1, maxNorm / (‖g‖ + 1e-6))`, where ‖g‖ is the L2 norm of all
+/// gradients together (PyTorch's `clip_grad_norm_`). Graph ops only: the norm never leaves the device.
+public func clipByGlobalNorm(_ gradients: [Tensor], maxNorm: Float) throws -> [Tensor] {
+    guard let graph = gradients.first?.graph else { return [] }
+    guard maxNorm > 0 else {
+        throw GraphError(op: "clipByGlobalNorm", shapes: gradients.map(\.shape), expected: "a positive maximum norm",
+                         message: "maxNorm \(maxNorm)")
+    }
+    var total: Tensor?
+    for g in gradients {
+        let squares = try (g * g).reshape([g.shape.count]).sum(axis: 0)
+        total = try total.map { try $0 + squares } ?? squares
+    }
+    let norm = try total!.sqrt()
+    let scale = try (graph.constant(maxNorm) / (norm + 1e-6)).minimum(graph.constant(1))
+    return try gradients.map { try $0 * scale }
+}
