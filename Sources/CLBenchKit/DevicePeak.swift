@@ -34,6 +34,20 @@ public struct DevicePeak: Codable, Sendable, Equatable {
         self.measuredAt = measuredAt
     }
 
+    /// Each figure the better of `self` and `other` (same device), dated now when anything improved.
+    public func bestOf(_ other: DevicePeak) -> DevicePeak {
+        guard other.device == device, other.driver == driver else { return self }
+        var best = self
+        best.fp32GFLOPS = max(fp32GFLOPS, other.fp32GFLOPS)
+        best.fp32MedianGFLOPS = max(fp32MedianGFLOPS, other.fp32MedianGFLOPS)
+        if other.copyGBps > copyGBps {
+            (best.copyGBps, best.readGBps, best.writeGBps) = (other.copyGBps, other.readGBps, other.writeGBps)
+            (best.bandwidthBufferBytes, best.bestLayout) = (other.bandwidthBufferBytes, other.bestLayout)
+        }
+        best.measuredAt = best == other ? other.measuredAt : measuredAt
+        return best
+    }
+
     /// The best of the three bandwidth figures: the denominator for "% of bandwidth".
     public var bandwidthGBps: Double { max(copyGBps, readGBps, writeGBps) }
 }
@@ -52,14 +66,20 @@ public enum DevicePeakCache {
         return try? decoder.decode(DevicePeak.self, from: data)
     }
 
-    public static func store(_ peak: DevicePeak, for device: DeviceInfo) {
+    /// Stores `peak`, keeping for each figure the best of it and the figure already cached: a peak
+    /// is the best the device has shown, and a run on a busy machine (the hypervisor or other jobs
+    /// taking cores) must not lower the denominators of every later "% of peak". Returns what was stored.
+    @discardableResult
+    public static func store(_ peak: DevicePeak, for device: DeviceInfo) -> DevicePeak {
+        let stored = load(for: device).map { peak.bestOf($0) } ?? peak
         let file = url(for: device)
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        guard let data = try? encoder.encode(peak) else { return }
+        guard let data = try? encoder.encode(stored) else { return stored }
         try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         try? data.write(to: file, options: .atomic)
+        return stored
     }
 
     /// The cached peak, or a fresh measurement (stored) when there is none.

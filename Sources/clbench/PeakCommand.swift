@@ -30,6 +30,7 @@ struct Peak: ParsableCommand {
             let context = try CLContext(selecting: deviceOptions.device)
             let info = context.device.info
             let peak: DevicePeak
+            var best: DevicePeak?
             if cached, let stored = DevicePeakCache.load(for: info) {
                 peak = stored
             } else {
@@ -38,7 +39,7 @@ struct Peak: ParsableCommand {
                 let showProgress = !quiet && isatty(STDERR_FILENO) != 0
                 probe.progress = { if showProgress { FileHandle.standardError.write(Data("measuring \($0)…\n".utf8)) } }
                 peak = try probe.measure()
-                DevicePeakCache.store(peak, for: info)
+                best = DevicePeakCache.store(peak, for: info)
             }
             switch format {
             case .json: print(try jsonText(peak))
@@ -52,6 +53,10 @@ struct Peak: ParsableCommand {
                              peak.bestLayout, peak.bandwidthBufferBytes >> 20))
                 print(String(format: "read        %8.1f GB/s", peak.readGBps))
                 print(String(format: "write       %8.1f GB/s", peak.writeGBps))
+                if let best, best != peak {
+                    print(String(format: "cached peak (best seen, used for %% of peak): fp32 %.1f GFLOP/s, copy %.1f GB/s",
+                                 best.fp32GFLOPS, best.copyGBps))
+                }
             }
         }
     }

@@ -61,3 +61,18 @@ import Testing
         #expect(svg.hasPrefix("<svg") && svg.contains("v1") && svg.hasSuffix("</svg>\n"))
     }
 }
+
+@Suite struct DevicePeakTests {
+    static func peak(_ flops: Double, _ copy: Double, driver: String = "3.1") -> DevicePeak {
+        DevicePeak(device: "cpu", driver: driver, fp32GFLOPS: flops, fp32MedianGFLOPS: flops * 0.9, copyGBps: copy,
+                   readGBps: copy, writeGBps: copy / 2, bandwidthBufferBytes: 1 << 28, bestLayout: "chunked", measuredAt: Date())
+    }
+
+    /// A run on a busy machine must not lower the cached denominators of "% of peak".
+    @Test func theCacheKeepsTheBestOfEachFigure() {
+        let best = Self.peak(100, 40).bestOf(Self.peak(200, 20))
+        #expect(best.fp32GFLOPS == 200 && best.copyGBps == 40 && best.writeGBps == 20)
+        // another driver: no mixing
+        #expect(Self.peak(100, 40).bestOf(Self.peak(200, 80, driver: "4.0")).fp32GFLOPS == 100)
+    }
+}
