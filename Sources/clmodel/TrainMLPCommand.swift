@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import Models
+import TensorGraph
+
+struct TrainMLP: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mlp",
+        abstract: "Train the names MLP (Bengio 2003) with AdamW; defaults are the reference's hyperparameters.",
+        discussion: """
+            Prints `step N | train_loss X | val_loss Y | lr Z | ms/step W` every --log-every steps (train_loss is the
+            mean batch loss since the previous line; val_loss every --eval-every steps) and ends with `test_loss T`.
+            """)
+
+    @Option(help: "Folder with train.txt, val.txt and test.txt (the names splits).")
+    var data: String
+    @Option(help: "Training steps in total (a resumed run continues to this count).")
+    var steps: Int = 50_000
+    @Option(help: "Windows per batch.")
+    var batch: Int = 128
+    @Option(help: "Peak learning rate (cosine decay to --final-lr over --steps).")
+    var lr: Float = 7e-4
+    @Option(help: "Learning rate at the last step.")
+    var finalLr: Float = 0
+    @Option(help: "Linear warm-up steps.")
+    var warmup: Int = 0
+    @Option(help: "AdamW decoupled weight decay (applied to every parameter).")
+    var weightDecay: Float = 1e-4
+    @Option(help: "Clip gradients to this global L2 norm (default: no clipping).")
+    var gradientClip: Float?
+    @Option(help: "Context characters.")
+    var context: Int = 3
+    @Option(help: "Embedding width.")
+    var embedding: Int = 48
+    @Option(help: "Hidden units.")
+    var hidden: Int = 512
+    @Option(help: "Seed of the reference initialisation.")
+    var seed: UInt64 = 1337
+    @Option(help: "Print a log line every this many steps.")
+    var logEvery: Int = 1000
+    @Option(help: "Evaluate the validation split every this many steps (and at the end).")
+    var evalEvery: Int = 5000
+    @Option(help: "Write the checkpoint (safetensors, with optimizer state) here at each evaluation and at the end.")
+    var checkpoint: String = "mlp.safetensors"
+    @Option(help: "Resume from this checkpoint (weights, AdamW moments and step).")
+    var resume: String?
+    @Option(help: "Draw the train/val loss curves to this SVG file.")
+    var lossPlot: String?
+    @Flag(help: "No live progress line on stderr.")
+    var quiet = false
+    @OptionGroup var runOptions: RunOptions
+
+    func validate() throws {
+        for (name, value) in [("--steps", steps), ("--batch", batch), ("--log-every", logEvery), ("--eval-every", evalEvery),
+                              ("--context", context), ("--embedding", embedding), ("--hidden", hidden)] where value <= 0 {
+            throw ValidationError("\(name) must be positive, got \(value)")
+        }
+        guard lr > 0, finalLr >= 0, weightDecay >= 0, warmup >= 0 else {
+            throw ValidationError("--lr must be positive; --final-lr, --weight-decay and --warmup not negative")
+        }
+        if let gradientClip, gradientClip <= 0 { throw ValidationError("--gradient-clip must be positive") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            var model = MLPConfiguration(vocabulary: CharVocabulary.names.count, context: context, embedding: embedding, hidden: hidden)
+            var parameters = MLPModel.initialParameters(model, seed: seed)
+            var optimizerState: [String: TensorData] = [:]
+            var startStep = 0
+            if let resume {
+                let (loadedModel, loaded) = try loadMLP(resume)
+                guard loaded.kind == "mlp" else {
+                    throw ValidationError("\(resume) holds a '\(loaded.kind)' checkpoint, not an MLP")
+                }
+                (model, parameters, optimizerState, startStep) = (loadedModel, loaded.parameters, loaded.optimizerState, loaded.step)
+                print("resumed from \(resume) at step \(startStep)")
+            }
+            var training = MLPTrainingConfiguration()
+            training.steps = steps
+            training.batchSize = batch
+            training.learningRate = lr
+            training.finalLearningRate = finalLr
+            training.warmupSteps = warmup
+            training.weightDecay = weightDecay
+            training.gradientClip = gradientClip
+
+            let vocabulary = CharVocabulary.names
+            let split = { (name: String) in try TokenStream(contentsOf: "\(data)/\(name).txt", vocabulary: vocabulary) }
+            let (train, validation, test) = (try split("train"), try split("val"), try split("test"))
+            let backend = try runOptions.backend()
+            let trainer = try MLPTrainer(model: model, training: training, data: train, backend: backend,
+                                         parameters: parameters, optimizerState: optimizerState, step: startStep)
+            let evaluator = try MLPEvaluator(model, batchSize: batch, backend: backend)
+            let configurationJSON = String(decoding: try JSONEncoder().encode(model), as: UTF8.self)
+            func evaluate(_ stream: TokenStream) throws -> Double {
+                try evaluator.setParameters(try trainer.parameters())
+                return try evaluator.loss(of: stream)
+            }
+            func save() throws {
+                try Checkpoint(kind: "mlp", configurationJSON: configurationJSON, vocabulary: vocabulary, step: trainer.step,
+                               parameters: try trainer.parameters(), optimizerState: try trainer.optimizerState())
+                    .write(to: checkpoint)
+            }
+
+            print("device: \(backend.name)")
+            print("model: context \(model.context), embedding \(model.embedding), hidden \(model.hidden), vocabulary \(model.vocabulary); "
+                  + "AdamW lr \(lr) → \(finalLr) cosine over \(steps) steps, weight decay \(weightDecay), batch \(batch)")
+            var lines: [TrainingLogLine] = []
+            if startStep == 0 {
+                let line = TrainingLogLine(step: 0, trainLoss: .nan, validationLoss: try evaluate(validation),
+                                           learningRate: Double(trainer.learningRate), millisecondsPerStep: 0)
+                print(String(format: "step 0 | val_loss %.4f | lr %.3e", line.validationLoss!, line.learningRate))
+                lines.append(line)
+            }
+            let progress = TrainProgress(totalSteps: steps, quiet: quiet)
+            var meter = TrainingMeter()
+            let clock = ContinuousClock()
+            while trainer.step < steps {
+                let learningRate = trainer.learningRate
+                let started = clock.now
+                let loss = try trainer.trainStep()
+                let elapsed = clock.now - started
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                guard loss.isFinite else {
+                    progress.clear()
+                    throw ValidationError("training diverged at step \(trainer.step): loss \(loss); lower --lr or set --gradient-clip")
+                }
+                meter.record(loss: Double(loss), seconds: seconds)
+                if trainer.step % 50 == 0 { progress.show(step: trainer.step, loss: loss, learningRate: learningRate, millisecondsPerStep: seconds * 1e3) }
+                let evaluating = trainer.step % evalEvery == 0 || trainer.step == steps
+                if trainer.step % logEvery == 0 || evaluating {
+                    progress.clear()
+                    let line = meter.line(step: trainer.step, validationLoss: evaluating ? try evaluate(validation) : nil,
+                                          learningRate: Double(learningRate))
+                    print(line.formatted)
+                    fflush(stdout)
+                    lines.append(line)
+                    if evaluating { try save() }
+                }
+            }
+            if lines.last?.step != trainer.step || startStep == steps { try save() }
+            print(String(format: "test_loss %.4f", try evaluate(test)))
+            print("checkpoint: \(checkpoint)")
+            if let lossPlot {
+                try LossCurveSVG.render(lines, title: "names MLP — \(backend.name)").write(toFile: lossPlot, atomically: true, encoding: .utf8)
+                print("loss plot: \(lossPlot)")
+            }
+        }
+    }
+}
