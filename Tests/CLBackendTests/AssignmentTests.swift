@@ -43,6 +43,23 @@ import TensorGraph
         #expect(try plan.variable("b").floats == [1, 2, 3])
     }
 
+    /// The update is computed before another read of the variable: it must not overwrite the
+    /// variable in place (the later read sees the old value), on both backends.
+    @Test(arguments: ["reference", "opencl"])
+    func updateBeforeALaterReadKeepsTheOldValueForTheRead(backendName: String) throws {
+        let backend: any Backend = backendName == "opencl" ? OpenCLBackend(context: TestDevice.context) : ReferenceBackend()
+        let graph = Graph()
+        let w = try graph.variable("w", [40])
+        let tripled = try w * 3                       // the update, lowered first
+        let later = try (w + 1).exp()                 // reads w after the update's kernel
+        let plan = try backend.compile(graph, outputs: [later], assignments: [try Assignment(w, tripled)], options: CompileOptions())
+        let w0 = (0..<40).map { Float($0) / 40 }
+        try plan.setVariable("w", TensorData(shape: [40], floats: w0))
+        let out = try plan.run([:])[0].floats
+        for (a, x) in zip(out, w0) { #expect(abs(a - Float(Foundation.exp(Double(x) + 1))) < 1e-5) }
+        #expect(try plan.variable("w").floats == w0.map { $0 * 3 })
+    }
+
     @Test func badAssignmentsAreRefused() throws {
         let graph = Graph()
         let w = try graph.variable("w", [3])
@@ -78,6 +95,12 @@ import TensorGraph
             return try plan.variable("p").floats + plan.variable("optimizer/p.v").floats
         }
         let device = try run(OpenCLBackend(context: TestDevice.context)), reference = try run(ReferenceBackend())
+        // p, m and v are all written in place by their update kernels: no copies at the end of the run.
+        let graph = Graph()
+        let p = try graph.variable("p", [4])
+        let update = try adamW(parameters: [p], gradients: [try p.tanh()], configuration: AdamWConfiguration())
+        let plan = try OpenCLBackend(context: TestDevice.context).compilePlan(graph, outputs: [], assignments: update.assignments)
+        #expect(plan.endOfRunCopies == 0)
         #expect(nmse(reference, device) < 1e-10)
     }
 }

@@ -21,7 +21,7 @@ public final class CLPlan: Plan {
     private let buffers: [Int: DeviceBuffer]
     private let outputValues: [Int]
     private let outputShapes: [Shape]
-    /// End-of-run copies `value → variable` (value ids), one per assignment.
+    /// End-of-run copies `value → variable` (value ids), one per assignment not computed in place.
     private let assignmentCopies: [(source: Int, target: Int, count: Int)]
     private let inputs: [(name: String, value: Int, shape: Shape, dtype: DType)]
     private let variables: [String: (value: Int, shape: Shape)]
@@ -30,6 +30,8 @@ public final class CLPlan: Plan {
     /// Every input of the graph, used by the outputs or not (feeding an unused one is fine).
     private let inputNames: Set<String>
     private let trace: Bool
+    /// Buffer copies at the end of each run for assignments that could not be computed in place.
+    public var endOfRunCopies: Int { assignmentCopies.count }
     /// Runs completed (for tests and traces).
     public private(set) var runCount = 0
 
@@ -54,6 +56,14 @@ public final class CLPlan: Plan {
         self.lowering = lowering
         self.trace = options.trace || ProcessInfo.processInfo.environment["CLGRAPH_TRACE"].map { $0 != "0" && !$0.isEmpty } ?? false
 
+        let outputValues = outputs.map { lowering.valueOfNode[$0.id]! }
+        let pairs = assignments.compactMap { assignment -> (source: Int, target: Int, count: Int)? in
+            let source = lowering.valueOfNode[assignment.value.id]!, target = lowering.valueOfNode[assignment.variable.id]!
+            return source == target ? nil : (source, target, assignment.variable.shape.count)
+        }
+        let inPlace = options.guardElements > 0 ? [:]
+            : InPlaceAssignments.targets(copies: pairs.map { ($0.source, $0.target) }, ops: lowering.ops, readBack: Set(outputValues))
+
         let assignment = MemoryPlanner.plan(ops: lowering.ops, values: lowering.values)
         var slotBuffers: [DeviceBuffer] = []
         for slot in assignment.slots {
@@ -64,7 +74,7 @@ public final class CLPlan: Plan {
         var total = slotBuffers.reduce(0) { $0 + $1.byteCount }
         var unshared = 0
         let alignment = max(context.device.info.baseAddressAlignmentBytes / 4, 1)
-        for value in lowering.values {
+        for value in lowering.values where inPlace[value.id] == nil {
             if value.role == .intermediate { unshared += value.count * 4 }
             if let slot = assignment.slotOfValue[value.id] {
                 buffers[value.id] = slotBuffers[slot]
@@ -84,6 +94,7 @@ public final class CLPlan: Plan {
             buffers[value.id] = buffer
             total += buffer.byteCount
         }
+        for (value, variable) in inPlace { buffers[value] = buffers[variable] }
         self.guards = guards
         self.intermediateBytes = slotBuffers.reduce(0) { $0 + $1.byteCount }
         self.unsharedIntermediateBytes = unshared
@@ -93,17 +104,13 @@ public final class CLPlan: Plan {
         for op in lowering.ops { steps += try op.encode(buffers) }
         self.steps = steps
 
-        self.outputValues = outputs.map { lowering.valueOfNode[$0.id]! }
+        self.outputValues = outputValues
         // A value that is itself the target of another assignment (a swap, `a ← b, b ← a`) is first
         // staged in a buffer of its own, so every copy reads the value from before the run.
-        let pairs = assignments.compactMap { assignment -> (source: Int, target: Int, count: Int)? in
-            let source = lowering.valueOfNode[assignment.value.id]!, target = lowering.valueOfNode[assignment.variable.id]!
-            return source == target ? nil : (source, target, assignment.variable.shape.count)
-        }
         let targets = Set(pairs.map(\.target))
         var staging: [(source: Int, target: Int, count: Int)] = []
         var copies: [(source: Int, target: Int, count: Int)] = []
-        for pair in pairs {
+        for pair in pairs where inPlace[pair.source] == nil {
             guard targets.contains(pair.source) else { copies.append(pair); continue }
             let id = -1 - staging.count  // staging buffers live outside the planned value ids
             let dtype: DType = { if case .i32 = buffers[pair.source]! { return .i32 } else { return .f32 } }()
@@ -221,7 +228,7 @@ public final class CLPlan: Plan {
     }
 
     private func printTrace(events: [CLEvent?], wallMilliseconds: Double) throws {
-        var lines = ["plan run \(runCount): \(steps.count) launches, 1 synchronisation, \(String(format: "%.3f", wallMilliseconds)) ms wall"]
+        var lines = ["plan run \(runCount): \(steps.count) launches, \(assignmentCopies.count) end-of-run copies, 1 synchronisation, \(String(format: "%.3f", wallMilliseconds)) ms wall"]
         var kernelTotal = 0.0
         for (step, event) in zip(steps, events) {
             guard let event else { continue }

@@ -62,5 +62,8 @@ struct LoweredOp {
     let label: String
     let inputs: [Int]
     let output: Int
+    /// Each output element depends only on the same-position elements of the inputs, so the
+    /// output may overwrite an input of its own shape (a generated elementwise kernel).
+    var isElementwise = false
     let encode: (_ buffers: [Int: DeviceBuffer]) throws -> [LaunchStep]
 }

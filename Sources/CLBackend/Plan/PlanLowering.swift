@@ -148,7 +148,7 @@ final class PlanLowering {
             + " -> \(root.shape)"
         let count = root.shape.count
         let environment = self.environment
-        ops.append(LoweredOp(label: label, inputs: leafValues.map(\.1), output: output) { buffers in
+        ops.append(LoweredOp(label: label, inputs: leafValues.map(\.1), output: output, isElementwise: true) { buffers in
             let variant = environment.variant(for: "elementwise", automatic: environment.deviceClass == .cpu ? 2 : 1)
             let kernel = try environment.context.program(family: "fused-elementwise", source: kernelSource.source)
                 .kernel(variant == 2 ? "fused_vec16" : "fused")
