@@ -69,6 +69,20 @@ import TensorGraph
         #expect(throws: GraphError.self) { try gradients(of: embedding(table, idx), wrt: [table]) }
     }
 
+    /// A wrt tensor may be an intermediate (its own gradient, and its inputs' through it) or the loss itself.
+    @Test func wrtIntermediateAndLoss() throws {
+        let g = Graph()
+        let x = try g.input("x", [3])
+        let h = try x * 2
+        let loss = try (h * h).sum(axis: 0)
+        let grads = try gradients(of: loss, wrt: [h, x, loss])
+        let out = try ReferenceBackend().compile(g, outputs: grads, options: CompileOptions())
+            .run(["x": TensorData(shape: [3], floats: [1, -2, 0.5])])
+        #expect(out[0].floats == [4, -8, 2])      // 2h
+        #expect(out[1].floats == [8, -16, 4])     // 2h · 2
+        #expect(out[2].floats == [1])
+    }
+
     /// The README's example: forward + backward + SGD update as one plan; the loss goes down.
     @Test func readmeTrainingStepLowersTheLoss() throws {
         let graph = Graph()
