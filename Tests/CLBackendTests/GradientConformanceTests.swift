@@ -88,6 +88,24 @@ import Testing
             [try attention(q: x[0], k: x[1], v: x[2], causal: true), try attention(q: x[0], k: x[1], v: x[2], causal: false),
              try attention(q: x[3], k: x[1], v: x[2], causal: true, scale: 0.3)]
         },
+        gradientCase("block", "pre-norm transformer block B2 T5 C8, 2 heads, tied logits", [
+            .init("wte", [11, 8], .uniform(-1, 1)), .init("ln.g", [8], .uniform(0.5, 1.5)), .init("ln.b", [8], .uniform(-0.5, 0.5)),
+            .init("qkv", [24, 8], .uniform(-0.5, 0.5)), .init("proj", [8, 8], .uniform(-0.5, 0.5)), .init("rms.g", [8], .uniform(0.5, 1.5)),
+            .init("fc", [16, 8], .uniform(-0.5, 0.5)), .init("fc2", [8, 16], .uniform(-0.5, 0.5)),
+            .init("idx", [2, 5], .indices(11)), .init("t", [10], .targets(11, ignore: -1, ignoreFraction: 0.2)),
+        ]) { x in
+            let (b, t, c, heads) = (2, 5, 8, 2)
+            let input = try embedding(x[0], x[8])
+            let qkv = try linear(input.layerNorm(gain: x[1], bias: x[2]), weight: x[3], bias: nil)
+            func head(_ k: Int) throws -> Tensor {
+                try qkv.slice(axis: 2, start: k * c, end: (k + 1) * c).reshape([b, t, heads, c / heads]).permute([0, 2, 1, 3])
+            }
+            let y = try attention(q: head(0), k: head(1), v: head(2), causal: true).permute([0, 2, 1, 3]).reshape([b, t, c])
+            let r1 = try input + linear(y, weight: x[4], bias: nil)
+            let r2 = try r1 + linear(linear(r1.rmsNorm(gain: x[5]), weight: x[6], bias: nil).gelu(), weight: x[7], bias: nil)
+            let logits = try r2.reshape([b * t, c]).matmul(x[0], transposeB: true)
+            return [try crossEntropy(logits: logits, targets: x[9], ignoreIndex: -1)]
+        },
     ]
 
     @Test(arguments: cases.indices) func gradientsMatchTheReference(index: Int) throws {
