@@ -68,4 +68,46 @@ import TensorGraph
         #expect(throws: GraphError.self) { try gradients(of: loss, wrt: [idx]) }
         #expect(throws: GraphError.self) { try gradients(of: embedding(table, idx), wrt: [table]) }
     }
+
+    /// A wrt tensor may be an intermediate (its own gradient, and its inputs' through it) or the loss itself.
+    @Test func wrtIntermediateAndLoss() throws {
+        let g = Graph()
+        let x = try g.input("x", [3])
+        let h = try x * 2
+        let loss = try (h * h).sum(axis: 0)
+        let grads = try gradients(of: loss, wrt: [h, x, loss])
+        let out = try ReferenceBackend().compile(g, outputs: grads, options: CompileOptions())
+            .run(["x": TensorData(shape: [3], floats: [1, -2, 0.5])])
+        #expect(out[0].floats == [4, -8, 2])      // 2h
+        #expect(out[1].floats == [8, -16, 4])     // 2h · 2
+        #expect(out[2].floats == [1])
+    }
+
+    /// The README's example: forward + backward + SGD update as one plan; the loss goes down.
+    @Test func readmeTrainingStepLowersTheLoss() throws {
+        let graph = Graph()
+        let x = try graph.input("x", [4, 3])
+        let w1 = try graph.variable("w1", [8, 3]), b1 = try graph.variable("b1", [8])
+        let w2 = try graph.variable("w2", [2, 8]), b2 = try graph.variable("b2", [2])
+        let hidden = try linear(x, weight: w1, bias: b1).tanh()
+        let logits = try linear(hidden, weight: w2, bias: b2)
+        let y = try graph.input("y", [4], dtype: .i32)
+        let loss = try crossEntropy(logits: logits, targets: y)
+        let params = [w1, b1, w2, b2]
+        let grads = try gradients(of: loss, wrt: params)
+        let update = try sgd(parameters: params, gradients: grads, momentum: 0.9)
+        let step = try ReferenceBackend().compile(graph, outputs: [loss], assignments: update.assignments, options: CompileOptions())
+        var rng = XorShiftRandom(seed: 3)
+        for p in params { try step.setVariable(variableName(p), TensorData(shape: p.shape, floats: rng.uniformArray(count: p.shape.count, lo: -0.5, hi: 0.5))) }
+        for (name, value) in update.initialState() { try step.setVariable(name, value) }
+        let feeds = ["x": TensorData(shape: [4, 3], floats: rng.uniformArray(count: 12, lo: -1, hi: 1)), "y": ints([4], [0, 1, 1, 0])]
+        var losses: [Float] = []
+        for n in 1...20 { losses.append(try step.run(feeds.merging(update.feeds(step: n, learningRate: 0.1)) { a, _ in a })[0].floats[0]) }
+        #expect(losses.last! < losses.first! * 0.8, "losses \(losses)")
+    }
+
+    private func variableName(_ t: Tensor) -> String {
+        if case .variable(let name) = t.node.op { return name }
+        return ""
+    }
 }

@@ -16,7 +16,7 @@ extension Tensor {
 
     /// The inverse of broadcasting: sums `self` over the axes where `target` is 1 or missing, giving
     /// exactly `target`'s shape. Adjacent summed (or kept) axes are merged by a reshape first, so a
-    /// bias gradient `[B, T, C] → [C]` is one reduction of `[B·T, C]` over axis 0.
+    /// bias gradient `[B, T, C] → [C]` is one reduction of `[B·T, C]` over axis 0 (and no reshape after).
     func sumToShape(_ target: Shape) throws -> Tensor {
         if shape == target { return self }
         let rank = shape.rank
@@ -36,8 +36,9 @@ extension Tensor {
         var t = self
         let grouped = Shape(groups.map(\.size))
         if grouped != shape { t = try t.reshape(grouped) }
-        for (axis, group) in groups.enumerated() where group.summed {
-            t = try t.sum(axis: axis, keepDims: true)
+        // Last axis first, so the remaining axis numbers stay valid without keepDims.
+        for (axis, group) in groups.enumerated().reversed() where group.summed {
+            t = try t.sum(axis: axis)
         }
         return t.shape == target ? t : try t.reshape(target)
     }
