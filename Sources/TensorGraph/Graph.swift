@@ -38,12 +38,12 @@ public final class Graph {
         try declare(name, shape, op: .variable(name: name), dtype: .f32)
     }
 
-    /// A constant filled with `value` (stored as `[value]` when the shape has one element,
-    /// otherwise the value repeated `shape.count` times).
+    /// A constant filled with `value`, stored once as `[value]` whatever the shape: backends
+    /// repeat it, and fused elementwise kernels take it as a scalar argument (so `x + zeros`,
+    /// the broadcast autograd uses, costs no buffer).
     public func constant(_ value: Float, shape: Shape = []) -> Tensor {
         precondition(shape.dims.allSatisfy { $0 > 0 }, "constant: dimensions must be positive, got \(shape)")
-        let data = shape.count == 1 ? [value] : [Float](repeating: value, count: shape.count)
-        return append(.constant(data), inputs: [], shape: shape, dtype: .f32)
+        return append(.constant([value]), inputs: [], shape: shape, dtype: .f32)
     }
 
     /// A constant with the given values in row-major order.
