@@ -95,12 +95,13 @@ import TensorGraph
             return try plan.variable("p").floats + plan.variable("optimizer/p.v").floats
         }
         let device = try run(OpenCLBackend(context: TestDevice.context)), reference = try run(ReferenceBackend())
-        // p, m and v are all written in place by their update kernels: no copies at the end of the run.
+        // One fused kernel computes m, v and p, writing all three in place: one launch, no copies.
         let graph = Graph()
         let p = try graph.variable("p", [4])
         let update = try adamW(parameters: [p], gradients: [try p.tanh()], configuration: AdamWConfiguration())
         let plan = try OpenCLBackend(context: TestDevice.context).compilePlan(graph, outputs: [], assignments: update.assignments)
         #expect(plan.endOfRunCopies == 0)
+        #expect(plan.steps.count == 2, "\(plan.steps.map(\.label))")   // tanh (the gradient) + the update
         #expect(nmse(reference, device) < 1e-10)
     }
 }

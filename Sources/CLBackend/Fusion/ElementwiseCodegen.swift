@@ -16,6 +16,8 @@ struct ElementwiseKernelSource {
     }
 
     enum Argument {
+        /// An extra output buffer (a member written besides the root).
+        case output(NodeID)
         case leaf(NodeID, LeafAccess)
         case scalar(Float)
     }
@@ -81,6 +83,10 @@ struct ElementwiseKernelSource {
         }
 
         // The expressions, shared by the scalar and the float16 forms.
+        for extra in group.extraOutputs {
+            parameters.append("__global float *out\(arguments.count)")
+            arguments.append(.output(extra))
+        }
         var expressions: [(name: String, text: String)] = []
         var names: [NodeID: String] = [:]
         for leaf in group.leaves { names[leaf] = reads[leaf]!.access == nil ? reads[leaf]!.name : "a_" + reads[leaf]!.name }
@@ -99,6 +105,10 @@ struct ElementwiseKernelSource {
             names[member] = "t\(position)"
         }
         let result = names[group.root]!
+        let extraStores: [(buffer: String, value: String)] = arguments.enumerated().compactMap { index, argument in
+            if case .output(let node) = argument { return ("out\(index)", names[node]!) }
+            return nil
+        }
 
         /// Loads, body and store for lane type `type` ("float" at element `i`, "float16" at `base`).
         func block(vector: Bool, indent: String) -> String {
@@ -130,7 +140,9 @@ struct ElementwiseKernelSource {
             for expression in expressions {
                 lines.append("\(indent)const \(type) \(expression.name) = \(expression.text.replacingOccurrences(of: "(T)", with: "(\(type))"));")
             }
-            lines.append(vector ? "\(indent)vstore16(\(result), 0, out + base);" : "\(indent)out[i] = \(result);")
+            for (buffer, value) in [("out", result)] + extraStores {
+                lines.append(vector ? "\(indent)vstore16(\(value), 0, \(buffer) + base);" : "\(indent)\(buffer)[i] = \(value);")
+            }
             return lines.joined(separator: "\n")
         }
         func gatherArgument(_ access: LeafAccess, _ input: String) -> String {

@@ -1,13 +1,17 @@
 import TensorGraph
 
 /// A fusion group: a tree of elementwise nodes computed by one generated kernel. The root is
-/// materialised; every other member has exactly one consumer, inside the group.
+/// materialised; every other member has exactly one consumer, inside the group. Members that
+/// are also plan outputs (or assignment values) are written too, as extra outputs of the same
+/// kernel: an optimizer's new moments, computed on the way to the new weights, cost no launch.
 struct ElementwiseGroup {
     let root: NodeID
     /// Members in topological order (root last).
     let members: [NodeID]
     /// Nodes read from memory: inputs of members that are not themselves members.
     let leaves: [NodeID]
+    /// Members other than the root that are written out (same element count as the root).
+    var extraOutputs: [NodeID] = []
 }
 
 enum ElementwiseFusion {
@@ -34,9 +38,20 @@ enum ElementwiseFusion {
         for node in graph.nodes where live.contains(node.id) {
             for input in node.inputs { consumers[input, default: []].append(node.id) }
         }
+        var memo: [NodeID: Bool] = [:]
+        /// The element count of the group root `id` ends up in.
+        func rootCount(_ id: NodeID) -> Int {
+            fusesIntoConsumer(id) ? rootCount(consumers[id]![0]) : graph.node(id).shape.count
+        }
         func fusesIntoConsumer(_ id: NodeID) -> Bool {
-            guard isFusable(id), !outputs.contains(id), let users = consumers[id], users.count == 1 else { return false }
-            return isFusable(users[0])
+            if let known = memo[id] { return known }
+            var result = false
+            if isFusable(id), let users = consumers[id], users.count == 1, isFusable(users[0]) {
+                // An output joins its consumer's group only as a full-size extra output.
+                result = !outputs.contains(id) || graph.node(id).shape.count == rootCount(users[0])
+            }
+            memo[id] = result
+            return result
         }
         var groups: [NodeID: ElementwiseGroup] = [:]
         for node in graph.nodes where live.contains(node.id) && isFusable(node.id) && !fusesIntoConsumer(node.id) {
@@ -54,7 +69,8 @@ enum ElementwiseFusion {
                 members.append(id)
             }
             visit(node.id)
-            groups[node.id] = ElementwiseGroup(root: node.id, members: members, leaves: leaves)
+            groups[node.id] = ElementwiseGroup(root: node.id, members: members, leaves: leaves,
+                                               extraOutputs: members.filter { $0 != node.id && outputs.contains($0) })
         }
         return groups
     }

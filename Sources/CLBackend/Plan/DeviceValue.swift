@@ -62,6 +62,8 @@ struct LoweredOp {
     let label: String
     let inputs: [Int]
     let output: Int
+    /// Further values the same launch writes (extra outputs of a fused elementwise group).
+    var extraOutputs: [Int] = []
     /// Each output element depends only on the same-position elements of the inputs, so the
     /// output may overwrite an input of its own shape (a generated elementwise kernel).
     var isElementwise = false

@@ -14,7 +14,8 @@ enum InPlaceAssignments {
         let sourceCounts = Dictionary(copies.map { ($0.source, 1) }, uniquingKeysWith: +)
         let copiedFrom = Set(copies.map(\.source))
         for copy in copies where sourceCounts[copy.source] == 1 && !readBack.contains(copy.target) && !copiedFrom.contains(copy.target) {
-            guard let producer = ops.firstIndex(where: { $0.output == copy.source }), ops[producer].isElementwise else { continue }
+            guard let producer = ops.firstIndex(where: { $0.output == copy.source || $0.extraOutputs.contains(copy.source) }),
+                  ops[producer].isElementwise else { continue }
             let laterReader = ops.indices.contains { $0 > producer && ops[$0].inputs.contains(copy.target) }
             if !laterReader { result[copy.source] = copy.target }
         }

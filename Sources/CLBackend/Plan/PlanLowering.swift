@@ -144,11 +144,17 @@ final class PlanLowering {
         let valueByLeaf = Dictionary(leafValues, uniquingKeysWith: { first, _ in first })
         let output = newIntermediate(count: root.shape.count)
         valueOfNode[root.id] = output
+        var extraValues: [NodeID: Int] = [:]
+        for extra in group.extraOutputs {
+            extraValues[extra] = newIntermediate(count: root.shape.count)
+            valueOfNode[extra] = extraValues[extra]
+        }
         let label = "fused \(group.members.count) ops " + group.members.map { opName(graph.node($0).op) }.joined(separator: "·")
-            + " -> \(root.shape)"
+            + " -> \(root.shape)" + (group.extraOutputs.isEmpty ? "" : " (+\(group.extraOutputs.count) outputs)")
         let count = root.shape.count
         let environment = self.environment
-        ops.append(LoweredOp(label: label, inputs: leafValues.map(\.1), output: output, isElementwise: true) { buffers in
+        ops.append(LoweredOp(label: label, inputs: leafValues.map(\.1), output: output,
+                             extraOutputs: group.extraOutputs.map { extraValues[$0]! }, isElementwise: true) { buffers in
             let variant = environment.variant(for: "elementwise", automatic: environment.deviceClass == .cpu ? 2 : 1)
             let kernel = try environment.context.program(family: "fused-elementwise", source: kernelSource.source)
                 .kernel(variant == 2 ? "fused_vec16" : "fused")
@@ -159,6 +165,8 @@ final class PlanLowering {
                 switch argument {
                 case .scalar(let value):
                     arguments.append(value)
+                case .output(let node):
+                    arguments.append(buffers[extraValues[node]!]!.floats)
                 case .leaf(let node, let access):
                     arguments.append(buffers[valueByLeaf[node]!]!.floats)
                     switch access {
@@ -171,13 +179,13 @@ final class PlanLowering {
                 }
             }
             try kernel.setArguments(arguments)
-            let leafReads = Double(kernelSource.arguments.count)
+            let leafReads = Double(kernelSource.arguments.count - extraValues.count), writes = Double(1 + extraValues.count)
             let items = (count + perItem - 1) / perItem
             let local = variant == 2 ? 1 : 64
             return [LaunchStep(kernel: kernel, global: [(items + local - 1) / local * local], local: [local],
                                variant: variant == 2 ? "elementwise.2 (generated, fused, cpu float16)"
                                    : "elementwise.1 (generated, fused)", label: label,
-                               flops: Double(count * group.members.count), bytes: Double(count) * 4 * (1 + leafReads))]
+                               flops: Double(count * group.members.count), bytes: Double(count) * 4 * (writes + leafReads))]
         })
     }
 
