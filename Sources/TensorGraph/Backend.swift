@@ -57,6 +57,18 @@ public protocol Plan: AnyObject {
     func variable(_ name: String) throws -> TensorData
     /// Peak device (or host) memory the plan's intermediate buffers need.
     var peakMemoryBytes: Int { get }
+    /// Starts a run without waiting for it or reading its outputs (state updates still apply, in
+    /// order); errors it raises surface at the next ``synchronize()`` or ``run(_:)``.
+    func enqueue(_ feeds: [String: TensorData]) throws
+    /// Waits for every enqueued run.
+    func synchronize() throws
+}
+
+extension Plan {
+    /// Default: a synchronous run whose outputs are dropped.
+    public func enqueue(_ feeds: [String: TensorData]) throws { _ = try run(feeds) }
+    /// Default: nothing is ever pending.
+    public func synchronize() throws {}
 }
 
 /// Errors from compiling or running a ``Plan``.
@@ -73,6 +85,8 @@ public enum PlanError: Error, CustomStringConvertible, Equatable {
     case variableNotSet(name: String)
     /// An embedding index or cross-entropy target outside `0..<bound`.
     case indexOutOfRange(op: String, index: Int32, bound: Int)
+    /// Like ``indexOutOfRange(op:index:bound:)``, raised by one of several runs enqueued without waiting.
+    case indexOutOfRangeInEnqueuedRuns(op: String, bound: Int, runs: Int)
     /// A guard region around output `output` was overwritten.
     case guardViolation(output: Int, detail: String)
     /// A feed names no input of the graph.
@@ -94,6 +108,8 @@ public enum PlanError: Error, CustomStringConvertible, Equatable {
         case .unknownVariable(let n): return "unknown variable \"\(n)\""
         case .variableNotSet(let n): return "variable \"\(n)\" has not been set: call setVariable first"
         case .indexOutOfRange(let op, let i, let b): return "\(op): index \(i) is outside 0..<\(b)"
+        case .indexOutOfRangeInEnqueuedRuns(let op, let b, let runs):
+            return "\(op): an index outside 0..<\(b) in one of the last \(runs) enqueued runs"
         case .guardViolation(let o, let d): return "output \(o): guard region overwritten: \(d)"
         case .unknownInput(let n): return "feed \"\(n)\" names no input of the graph"
         case .variableShape(let n, let e, let g): return "variable \"\(n)\": expected shape \(e), got \(g)"

@@ -115,20 +115,28 @@ struct TrainMLP: ParsableCommand {
             let progress = TrainProgress(totalSteps: steps, quiet: quiet)
             var meter = TrainingMeter()
             let clock = ContinuousClock()
+            // Steps are enqueued back to back; the host waits only every `syncEvery` steps (for the
+            // progress line and the divergence check) and at log and evaluation points.
+            let syncEvery = min(100, logEvery)
+            var intervalStart = clock.now, intervalSteps = 0
             while trainer.step < steps {
                 let learningRate = trainer.learningRate
-                let started = clock.now
-                let loss = try trainer.trainStep()
-                let elapsed = clock.now - started
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-                guard loss.isFinite else {
-                    progress.clear()
-                    throw ValidationError("training diverged at step \(trainer.step): loss \(loss); lower --lr or set --gradient-clip")
-                }
-                meter.record(loss: Double(loss), seconds: seconds)
-                if trainer.step % 50 == 0 { progress.show(step: trainer.step, loss: loss, learningRate: learningRate, millisecondsPerStep: seconds * 1e3) }
+                try trainer.enqueueStep()
+                intervalSteps += 1
                 let evaluating = trainer.step % evalEvery == 0 || trainer.step == steps
-                if trainer.step % logEvery == 0 || evaluating {
+                let logging = trainer.step % logEvery == 0 || evaluating
+                guard logging || trainer.step % syncEvery == 0 else { continue }
+                let lossSum = try trainer.takeLossSum()
+                let elapsed = clock.now - intervalStart
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                guard lossSum.isFinite else {
+                    progress.clear()
+                    throw ValidationError("training diverged before step \(trainer.step): loss \(lossSum); lower --lr or set --gradient-clip")
+                }
+                meter.record(lossSum: lossSum, steps: intervalSteps, seconds: seconds)
+                progress.show(step: trainer.step, loss: Float(lossSum / Double(intervalSteps)), learningRate: learningRate,
+                              millisecondsPerStep: seconds * 1e3 / Double(intervalSteps))
+                if logging {
                     progress.clear()
                     let line = meter.line(step: trainer.step, validationLoss: evaluating ? try evaluate(validation) : nil,
                                           learningRate: Double(learningRate))
@@ -137,6 +145,8 @@ struct TrainMLP: ParsableCommand {
                     lines.append(line)
                     if evaluating { try save() }
                 }
+                intervalStart = clock.now
+                intervalSteps = 0
             }
             if lines.last?.step != trainer.step || startStep == steps { try save() }
             print(String(format: "test_loss %.4f", try evaluate(test)))

@@ -104,4 +104,25 @@ import TensorGraph
         #expect(plan.steps.count == 2, "\(plan.steps.map(\.label))")   // tanh (the gradient) + the update
         #expect(nmse(reference, device) < 1e-10)
     }
+
+    /// Runs enqueued without waiting apply their updates in order; a bad index raised by one of
+    /// them surfaces at the next synchronisation, and the plan stays usable.
+    @Test func enqueuedRunsApplyInOrderAndReportErrorsLater() throws {
+        let graph = Graph()
+        let table = try graph.variable("table", [4, 2])
+        let index = try graph.input("i", [1], dtype: .i32)
+        let counter = try graph.variable("counter", [1])
+        let picked = try embedding(table, index).sum(axis: -1)
+        let plan = try OpenCLBackend(context: TestDevice.context).compile(
+            graph, outputs: [picked], assignments: [try Assignment(counter, try counter * 2 + 1)], options: CompileOptions())
+        try plan.setVariable("table", TensorData(shape: [4, 2], floats: [1, 2, 3, 4, 5, 6, 7, 8]))
+        try plan.setVariable("counter", TensorData(shape: [1], floats: [0]))
+        for _ in 0..<5 { try plan.enqueue(["i": TensorData(shape: [1], ints: [2])]) }
+        try plan.synchronize()
+        #expect(try plan.variable("counter").floats == [31])
+        try plan.enqueue(["i": TensorData(shape: [1], ints: [9])])
+        try plan.enqueue(["i": TensorData(shape: [1], ints: [1])])
+        #expect(throws: PlanError.indexOutOfRangeInEnqueuedRuns(op: "embedding", bound: 4, runs: 2)) { try plan.synchronize() }
+        #expect(try plan.run(["i": TensorData(shape: [1], ints: [3])])[0].floats == [15])
+    }
 }

@@ -60,4 +60,20 @@ import Testing
             #expect(try resumed.parameters()[name]!.floats == value.floats, "\(name) differs after resuming")
         }
     }
+
+    /// Enqueued steps (no wait per step) give the same weights and the same loss sum as waited-for steps.
+    @Test func enqueuedStepsMatchSynchronousSteps() throws {
+        let waited = try Self.trainer(OpenCLBackend()), enqueued = try Self.trainer(OpenCLBackend())
+        var losses = 0.0
+        for _ in 0..<5 { losses += Double(try waited.trainStep()) }
+        for _ in 0..<5 { try enqueued.enqueueStep() }
+        let sum = try enqueued.takeLossSum()
+        #expect(abs(sum - losses) < 1e-4 * abs(losses), "sum \(sum) vs \(losses)")
+        let waitedSum = try waited.takeLossSum()   // waited-for steps add to the device sum too
+        #expect(abs(waitedSum - losses) < 1e-4 * abs(losses), "waited sum \(waitedSum) vs \(losses)")
+        for (name, value) in try waited.parameters() {
+            #expect(try enqueued.parameters()[name]!.floats == value.floats, "\(name) differs")
+        }
+        #expect(try enqueued.takeLossSum() == 0)   // reset by the previous take
+    }
 }

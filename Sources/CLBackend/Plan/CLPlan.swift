@@ -32,6 +32,8 @@ public final class CLPlan: Plan {
     private let trace: Bool
     /// Buffer copies at the end of each run for assignments that could not be computed in place.
     public var endOfRunCopies: Int { assignmentCopies.count }
+    /// Runs enqueued by ``enqueue(_:)`` and not yet synchronised.
+    private var pendingRuns = 0
     /// Runs completed (for tests and traces).
     public private(set) var runCount = 0
 
@@ -102,6 +104,7 @@ public final class CLPlan: Plan {
 
         var steps: [LaunchStep] = []
         for op in lowering.ops { steps += try op.encode(buffers) }
+        for flag in lowering.errorFlags { try flag.flag.fill(0) }
         self.steps = steps
 
         self.outputValues = outputValues
@@ -158,34 +161,9 @@ public final class CLPlan: Plan {
     // MARK: Running
 
     public func run(_ feeds: [String: TensorData]) throws -> [TensorData] {
-        for name in variables.keys where !variablesSet.contains(name) { throw PlanError.variableNotSet(name: name) }
-        for name in feeds.keys where !inputNames.contains(name) { throw PlanError.unknownInput(name: name) }
-        for input in inputs {
-            guard let feed = feeds[input.name] else { throw PlanError.missingInput(name: input.name) }
-            guard feed.shape == input.shape else {
-                throw PlanError.inputShape(name: input.name, expected: input.shape, got: feed.shape)
-            }
-            guard feed.dtype == input.dtype else {
-                throw PlanError.inputDType(name: input.name, expected: input.dtype, got: feed.dtype)
-            }
-            switch buffers[input.value]! {
-            case .f32(let buffer): try buffer.enqueueUpload(feed.floats)
-            case .i32(let buffer): try buffer.enqueueUpload(feed.ints)
-            }
-        }
-        for flag in lowering.errorFlags { try flag.flag.fill(0) }
-
-        var events: [CLEvent?] = []
+        if pendingRuns > 0 { try synchronize() }  // errors of enqueued runs surface first
         let started = DispatchTime.now().uptimeNanoseconds
-        for step in steps { events.append(try step.enqueue(on: context, event: trace)) }
-        for copy in assignmentCopies {
-            switch (buffers[copy.source]!, buffers[copy.target]!) {
-            case (.f32(let source), .f32(let target)): try target.copy(from: source, count: copy.count)
-            case (.i32(let source), .i32(let target)): try target.copy(from: source, count: copy.count)
-            default: preconditionFailure("assignment between buffers of different dtypes")
-            }
-        }
-
+        let events = try enqueueWork(feeds)
         let reads: [Any] = try outputValues.enumerated().map { index, value -> Any in
             switch buffers[value]! {
             case .f32(let buffer): return try buffer.enqueueDownload(count: outputShapes[index].count)
@@ -196,19 +174,78 @@ public final class CLPlan: Plan {
         try context.finish()  // the one synchronisation of the run
         let wall = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         runCount += 1
-
-        for (flag, read) in zip(lowering.errorFlags, flagReads) {
-            let position = read.values(count: 1)[0]
-            guard position != 0 else { continue }
-            let index = try buffers[flag.indices]!.ints.download(offset: Int(position) - 1, count: 1)[0]
-            throw PlanError.indexOutOfRange(op: flag.op, index: index, bound: flag.bound)
-        }
+        try checkErrorFlags(flagReads, runs: 1)
         try checkGuards()
         if trace { try printTrace(events: events, wallMilliseconds: wall) }
 
         return zip(reads, outputShapes).map { read, shape in
             if let floats = read as? PendingRead<Float> { return TensorData(shape: shape, floats: floats.values(count: shape.count)) }
             return TensorData(shape: shape, ints: (read as! PendingRead<Int32>).values(count: shape.count))
+        }
+    }
+
+    /// Enqueues a run (inputs, kernels, state updates) without waiting for it or reading outputs:
+    /// training steps whose loss nobody asked for run back to back, the host preparing the next
+    /// while the device works. Errors such runs raise surface at the next ``synchronize()`` or ``run(_:)``.
+    public func enqueue(_ feeds: [String: TensorData]) throws {
+        _ = try enqueueWork(feeds)
+        pendingRuns += 1
+    }
+
+    /// Waits for every enqueued run and reports what they raised (bad indices, guard violations).
+    public func synchronize() throws {
+        let flagReads = try lowering.errorFlags.map { try $0.flag.enqueueDownload(count: 1) }
+        try context.finish()
+        let runs = pendingRuns
+        runCount += runs
+        pendingRuns = 0
+        try checkErrorFlags(flagReads, runs: runs)
+        try checkGuards()
+    }
+
+    /// Validates the feeds, enqueues their uploads, every launch and the end-of-run copies.
+    private func enqueueWork(_ feeds: [String: TensorData]) throws -> [CLEvent?] {
+        for name in variables.keys where !variablesSet.contains(name) { throw PlanError.variableNotSet(name: name) }
+        for name in feeds.keys where !inputNames.contains(name) { throw PlanError.unknownInput(name: name) }
+        for input in inputs {
+            guard let feed = feeds[input.name] else { throw PlanError.missingInput(name: input.name) }
+            guard feed.shape == input.shape else {
+                throw PlanError.inputShape(name: input.name, expected: input.shape, got: feed.shape)
+            }
+            guard feed.dtype == input.dtype else {
+                throw PlanError.inputDType(name: input.name, expected: input.dtype, got: feed.dtype)
+            }
+        }
+        for input in inputs {
+            let feed = feeds[input.name]!
+            switch buffers[input.value]! {
+            case .f32(let buffer): try buffer.enqueueUpload(feed.floats)
+            case .i32(let buffer): try buffer.enqueueUpload(feed.ints)
+            }
+        }
+        var events: [CLEvent?] = []
+        for step in steps { events.append(try step.enqueue(on: context, event: trace)) }
+        for copy in assignmentCopies {
+            switch (buffers[copy.source]!, buffers[copy.target]!) {
+            case (.f32(let source), .f32(let target)): try target.copy(from: source, count: copy.count)
+            case (.i32(let source), .i32(let target)): try target.copy(from: source, count: copy.count)
+            default: preconditionFailure("assignment between buffers of different dtypes")
+            }
+        }
+        return events
+    }
+
+    /// Error flags stay zero until a kernel raises one; a raised flag is reset and reported. After
+    /// several enqueued runs the offending index is no longer in the buffer, so only the op and the
+    /// bound are reported.
+    private func checkErrorFlags(_ reads: [PendingRead<Int32>], runs: Int) throws {
+        for (flag, read) in zip(lowering.errorFlags, reads) {
+            let position = read.values(count: 1)[0]
+            guard position != 0 else { continue }
+            try flag.flag.fill(0)
+            guard runs == 1 else { throw PlanError.indexOutOfRangeInEnqueuedRuns(op: flag.op, bound: flag.bound, runs: runs) }
+            let index = try buffers[flag.indices]!.ints.download(offset: Int(position) - 1, count: 1)[0]
+            throw PlanError.indexOutOfRange(op: flag.op, index: index, bound: flag.bound)
         }
     }
 

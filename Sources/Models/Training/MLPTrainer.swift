@@ -55,7 +55,11 @@ public final class MLPTrainer {
         if let clip = training.gradientClip { grads = try clipByGlobalNorm(grads, maxNorm: clip) }
         update = try adamW(parameters: weights, gradients: grads, configuration: AdamWConfiguration(
             beta1: training.beta1, beta2: training.beta2, epsilon: training.epsilon, weightDecay: training.weightDecay))
-        plan = try backend.compile(built.graph, outputs: [loss], assignments: update.assignments, options: options)
+        // The batch losses are summed on the device, so steps need not wait for their loss.
+        let lossSum = try built.graph.variable(Self.lossSumName, [])
+        plan = try backend.compile(built.graph, outputs: [loss],
+                                   assignments: update.assignments + [try Assignment(lossSum, lossSum + loss)], options: options)
+        try plan.setVariable(Self.lossSumName, TensorData(scalar: 0))
         stateNames = update.stateVariables.map(\.name)
 
         for name in names {
@@ -69,23 +73,46 @@ public final class MLPTrainer {
         }
     }
 
+    static let lossSumName = "training.loss_sum"
+
     /// The learning rate of the next step.
     public var learningRate: Float { training.schedule.rate(atStep: step) }
 
-    /// Runs one training step on the next batch; returns its loss (before the update).
+    /// Runs one training step on the next batch and waits for it; returns its loss (before the update).
     @discardableResult
     public func trainStep() throws -> Float {
-        let batch = batches.batch(step)
-        var feeds = update.feeds(step: step + 1, learningRate: learningRate)
-        feeds["contexts"] = TensorData(shape: [training.batchSize, model.context], ints: batch.contexts)
-        feeds["targets"] = TensorData(shape: [training.batchSize], ints: batch.targets)
-        let loss = try plan.run(feeds)[0].floats[0]
+        let loss = try plan.run(feeds())[0].floats[0]
         step += 1
         return loss
     }
 
-    /// The current weights (downloaded from the device).
+    /// Enqueues one training step without waiting for it: the loss is added to a sum on the
+    /// device (read with ``takeLossSum()``), so consecutive steps run with no host round trip.
+    public func enqueueStep() throws {
+        try plan.enqueue(feeds())
+        step += 1
+    }
+
+    /// Waits for the enqueued steps and returns the sum of the batch losses since the last call
+    /// (steps run with ``trainStep()`` included), resetting it.
+    public func takeLossSum() throws -> Double {
+        try plan.synchronize()
+        let sum = try plan.variable(Self.lossSumName).floats[0]
+        try plan.setVariable(Self.lossSumName, TensorData(scalar: 0))
+        return Double(sum)
+    }
+
+    private func feeds() -> [String: TensorData] {
+        let batch = batches.batch(step)
+        var feeds = update.feeds(step: step + 1, learningRate: learningRate)
+        feeds["contexts"] = TensorData(shape: [training.batchSize, model.context], ints: batch.contexts)
+        feeds["targets"] = TensorData(shape: [training.batchSize], ints: batch.targets)
+        return feeds
+    }
+
+    /// The current weights (downloaded from the device, after the enqueued steps).
     public func parameters() throws -> [String: TensorData] {
+        try plan.synchronize()
         var result: [String: TensorData] = [:]
         for name in model.parameterShapes.map(\.name) { result[name] = try plan.variable(name) }
         return result
@@ -93,6 +120,7 @@ public final class MLPTrainer {
 
     /// The AdamW moments, named without the `optimizer/` prefix (as checkpoints store them).
     public func optimizerState() throws -> [String: TensorData] {
+        try plan.synchronize()
         var result: [String: TensorData] = [:]
         for name in stateNames { result[String(name.dropFirst("optimizer/".count))] = try plan.variable(name) }
         return result

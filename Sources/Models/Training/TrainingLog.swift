@@ -40,9 +40,14 @@ public struct TrainingMeter: Sendable {
 
     /// Records one training step.
     public mutating func record(loss: Double, seconds stepSeconds: Double) {
-        lossSum += loss
-        seconds += stepSeconds
-        steps += 1
+        record(lossSum: loss, steps: 1, seconds: stepSeconds)
+    }
+
+    /// Records `count` steps whose losses add up to `lossSum`, run in `seconds` of wall time.
+    public mutating func record(lossSum sum: Double, steps count: Int, seconds interval: Double) {
+        lossSum += sum
+        seconds += interval
+        steps += count
     }
 
     /// Steps recorded since the last `line`.
