@@ -81,6 +81,20 @@ inline float hsum16(const float16 v) {
     return c.x + c.y;
 }
 
+/* (max, Σ exp(x − max)) of one row, float16 chunks and a scalar tail (CPU kernels). */
+inline float2 row_max_expsum(const __global float *xr, const int classes) {
+    const int n16 = classes & ~15;
+    float16 m16 = (float16)(-FLT_MAX);
+    for (int j = 0; j < n16; j += 16) m16 = fmax(m16, vload16(0, xr + j));
+    float m = hmax16(m16);
+    for (int j = n16; j < classes; ++j) m = fmax(m, xr[j]);
+    float16 s16 = (float16)(0.0f);
+    float s = 0.0f;
+    for (int j = 0; j < n16; j += 16) s16 += exp_nonpos16(vload16(0, xr + j) - m);
+    for (int j = n16; j < classes; ++j) s += exp_nonpos(xr[j] - m);
+    return (float2)(m, hsum16(s16) + s);
+}
+
 /* 1 when row r counts; records bad targets. */
 inline int ce_row_counts(const int r, const int t, const int classes, const int ignore_index, const int use_ignore,
                          __global int *error_flag) {
@@ -97,22 +111,14 @@ __kernel void ce_rows_cpu(__global const float *logits, __global const int *targ
                           const int use_ignore, const int rows_per_item) {
     const int first = (int)get_global_id(0) * rows_per_item;
     const int last = min(rows, first + rows_per_item);
-    const int n16 = classes & ~15;
     for (int r = first; r < last; ++r) {
         const int t = targets[r];
         const int counts = ce_row_counts(r, t, classes, ignore_index, use_ignore, error_flag);
         float row_loss = 0.0f;
         if (counts) {
             const __global float *xr = logits + (size_t)r * (size_t)classes;
-            float16 m16 = (float16)(-FLT_MAX);
-            for (int j = 0; j < n16; j += 16) m16 = fmax(m16, vload16(0, xr + j));
-            float m = hmax16(m16);
-            for (int j = n16; j < classes; ++j) m = fmax(m, xr[j]);
-            float16 s16 = (float16)(0.0f);
-            float s = 0.0f;
-            for (int j = 0; j < n16; j += 16) s16 += exp_nonpos16(vload16(0, xr + j) - m);
-            for (int j = n16; j < classes; ++j) s += exp_nonpos(xr[j] - m);
-            row_loss = (m + log(hsum16(s16) + s)) - xr[t];
+            const float2 ms = row_max_expsum(xr, classes);
+            row_loss = (ms.x + log(ms.y)) - xr[t];
         }
         scratch[r] = row_loss;
         scratch[rows + r] = (float)counts;
@@ -219,15 +225,8 @@ __kernel void ce_grad_cpu(__global const float *logits, __global const int *targ
             for (int j = 0; j < classes; ++j) gr[j] = 0.0f;
             continue;
         }
-        float16 m16 = (float16)(-FLT_MAX);
-        for (int j = 0; j < n16; j += 16) m16 = fmax(m16, vload16(0, xr + j));
-        float m = hmax16(m16);
-        for (int j = n16; j < classes; ++j) m = fmax(m, xr[j]);
-        float16 s16 = (float16)(0.0f);
-        float s = 0.0f;
-        for (int j = 0; j < n16; j += 16) s16 += exp_nonpos16(vload16(0, xr + j) - m);
-        for (int j = n16; j < classes; ++j) s += exp_nonpos(xr[j] - m);
-        const float k = scale / (hsum16(s16) + s);
+        const float2 ms = row_max_expsum(xr, classes);
+        const float m = ms.x, k = scale / ms.y;
         for (int j = 0; j < n16; j += 16) vstore16(exp_nonpos16(vload16(0, xr + j) - m) * k, 0, gr + j);
         for (int j = n16; j < classes; ++j) gr[j] = exp_nonpos(xr[j] - m) * k;
         gr[t] -= scale;

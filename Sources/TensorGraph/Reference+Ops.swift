@@ -295,14 +295,20 @@ public enum ReferenceOps {
             let target = t[row]
             if let ignore, target == ignore { continue }
             guard target >= 0, Int(target) < c else { throw PlanError.indexOutOfRange(op: "crossEntropy", index: target, bound: c) }
-            var m = -Double.infinity
-            for j in 0..<c { m = Swift.max(m, Double(x[row * c + j])) }
-            var s = 0.0
-            for j in 0..<c { s += Foundation.exp(Double(x[row * c + j]) - m) }
+            let (m, s) = maxAndExpSum(x, row * c, c)
             total += m + Foundation.log(s) - Double(x[row * c + Int(target)])
             counted += 1
         }
         return TensorData(shape: [], floats: [counted > 0 ? Float(total / Double(counted)) : 0])
+    }
+
+    /// The row's maximum and Σ exp(x − max), in Double, over `count` values from `offset`.
+    private static func maxAndExpSum(_ x: [Float], _ offset: Int, _ count: Int) -> (Double, Double) {
+        var m = -Double.infinity
+        for j in 0..<count { m = Swift.max(m, Double(x[offset + j])) }
+        var s = 0.0
+        for j in 0..<count { s += Foundation.exp(Double(x[offset + j]) - m) }
+        return (m, s)
     }
 
     private static func crossEntropyGrad(_ logits: TensorData, _ targets: TensorData, upstream: Float,
@@ -317,10 +323,7 @@ public enum ReferenceOps {
             let target = t[row]
             if let ignore, target == ignore { continue }
             guard target >= 0, Int(target) < c else { throw PlanError.indexOutOfRange(op: "crossEntropyGrad", index: target, bound: c) }
-            var m = -Double.infinity
-            for j in 0..<c { m = Swift.max(m, Double(x[row * c + j])) }
-            var s = 0.0
-            for j in 0..<c { s += Foundation.exp(Double(x[row * c + j]) - m) }
+            let (m, s) = maxAndExpSum(x, row * c, c)
             for j in 0..<c {
                 let p = Foundation.exp(Double(x[row * c + j]) - m) / s
                 r[row * c + j] = Float((p - (j == Int(target) ? 1 : 0)) * scale)
