@@ -105,25 +105,25 @@ __kernel void qmatmul_cpu(__global const float* x, __global const uchar* w, cons
         for (int t = 0; t < BT; t++) acc[r][t] = (float16)(0.0f);
 
     for (int b = 0; b < nb; b++) {
-        float16 xa[BT], xb[BT];
-#pragma unroll
-        for (int t = 0; t < BT; t++) {
-            xa[t] = vload16(0, xr[t] + b * 32);
-            xb[t] = vload16(1, xr[t] + b * 32);
-        }
 #if BT == 1
+        const float16 xa = vload16(0, xr[0] + b * 32), xb = vload16(1, xr[0] + b * 32);
 #if QBITS == 4
-        const float16 xs = (xa[0] + xb[0]) * (-8.0f);
+        /* Σ(q−8)·x = Σq·x − 8·Σx; the high nibbles are used in place (16·q, no shift), so their
+         * x is pre-scaled by 1/16. */
+        const float16 xs = (xa + xb) * (-8.0f);
+        const float16 xb16 = xb * 0.0625f;
 #endif
 #pragma unroll
         for (int r = 0; r < ROWS; r++) {
             const size_t blk = rowBase[r] + b;
+#if QBITS == 4
+            const uchar16 p = vload16(0, q + blk * QB);
+            const float16 part = fma(convert_float16(p & (uchar16)(15)), xa,
+                                     fma(convert_float16(p & (uchar16)(0xF0)), xb16, xs));
+#else
             float16 w0, w1;
             LOAD_Q(q, blk, w0, w1);
-#if QBITS == 4
-            float16 part = fma(w0, xa[0], fma(w1, xb[0], xs));
-#else
-            float16 part = fma(w0, xa[0], w1 * xb[0]);
+            const float16 part = fma(w0, xa, w1 * xb);
 #endif
             acc[r][0] = fma((float16)(vload_half(blk, d)), part, acc[r][0]);
         }
@@ -141,8 +141,11 @@ __kernel void qmatmul_cpu(__global const float* x, __global const uchar* w, cons
             w0 *= scale;
             w1 *= scale;
 #endif
+            /* x is re-read from L1 for each weight row: holding BT·32 floats in registers as well
+             * as the accumulators spilled on AVX2 (16 vector registers). */
 #pragma unroll
-            for (int t = 0; t < BT; t++) acc[r][t] = fma(w0, xa[t], fma(w1, xb[t], acc[r][t]));
+            for (int t = 0; t < BT; t++)
+                acc[r][t] = fma(w0, vload16(0, xr[t] + b * 32), fma(w1, vload16(1, xr[t] + b * 32), acc[r][t]));
         }
 #endif
     }

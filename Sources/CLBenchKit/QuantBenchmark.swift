@@ -25,8 +25,25 @@ public enum QuantBenchmark {
         ["f32"] + QuantFormat.allCases.flatMap { format in quantVariants.map { "\(format.rawValue).\($0)" } }
     }
 
+    /// Tuning knobs of ``QuantMatmulFamily`` variant 1 (nil: the family's defaults).
+    /// Each (rows, tile) pair adds its own variant, named `<format>.1 r<rows>t<tile>`, so settings
+    /// are compared in the same interleaved rounds.
+    public struct Tuning: Sendable {
+        public var rowsPerItem: [Int]
+        public var batchTile: [Int]
+        public init(rowsPerItem: [Int] = [], batchTile: [Int] = []) {
+            self.rowsPerItem = rowsPerItem
+            self.batchTile = batchTile
+        }
+        var settings: [(rows: Int?, tile: Int?)] {
+            let rows: [Int?] = rowsPerItem.isEmpty ? [nil] : rowsPerItem
+            let tiles: [Int?] = batchTile.isEmpty ? [nil] : batchTile
+            return rows.flatMap { r in tiles.map { (r, $0) } }
+        }
+    }
+
     public static func cases(context: CLContext, rows n: Int, cols k: Int, batch m: Int, quantVariants: [Int],
-                             sampledRows: Int = 8) throws -> [BenchmarkCase] {
+                             tuning: Tuning = Tuning(), sampledRows: Int = 8) throws -> [BenchmarkCase] {
         let environment = FamilyEnvironment(context: context)
         var random = SplitMix(seed: UInt64(n * 1_000_003 + k * 1009 + m))
         let xValues = (0..<(m * k)).map { _ in random.uniform() }
@@ -67,11 +84,16 @@ public enum QuantBenchmark {
             let w = try CLBuffer<UInt8>(context: context, values: device)
             let weightBytes = Double(device.count)
             for variant in quantVariants {
+              for setting in tuning.settings {
                 let family = QuantMatmulFamily(environment: environment)
+                if let rows = setting.rows { family.rowsPerItem = rows; family.rowsPerItemBatched = rows }
+                if let tile = setting.tile { family.batchTile = tile }
+                let tag = setting.rows == nil && setting.tile == nil ? ""
+                    : " r\(setting.rows.map(String.init) ?? "-")t\(setting.tile.map(String.init) ?? "-")"
                 let y = try CLBuffer<Float>(context: context, count: m * n)
                 let steps = try family.encode(x: x, weights: w, y: y, format: format, m: m, n: n, k: k, variant: variant)
                 cases.append(BenchmarkCase(
-                    variant: "\(format.rawValue).\(variant)",
+                    variant: "\(format.rawValue).\(variant)" + tag,
                     description: steps.map(\.variant).joined(separator: " + ") + ": "
                         + (QuantMatmulFamily.variants[variant] ?? "") + suffix,
                     flops: flops, bytes: weightBytes + activationBytes, roofline: .memory,
@@ -85,6 +107,7 @@ public enum QuantBenchmark {
                         // … and the reported error is the quantization error against the f32 weights.
                         return ValidationOutcome(reference: exact, actual: actual, bound: bound(format))
                     }))
+              }
             }
         }
         return cases

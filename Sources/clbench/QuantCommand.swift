@@ -19,7 +19,18 @@ struct Quant: ParsableCommand {
     @Option(help: "Quantized kernel variants, comma-separated (default: the one for this device class; 1 cpu, 2 gpu).")
     var variant: String?
 
+    @Option(help: "Tuning: weight rows per work-item of the cpu variant, comma-separated (each a variant; default: the family's).")
+    var rowsPerItem: String?
+    @Option(help: "Tuning: rows of x per work-item of the cpu variant when the batch is above 1, comma-separated.")
+    var batchTile: String?
+
     func validate() throws {
+        if let rowsPerItem, try !positiveList(rowsPerItem, name: "--rows-per-item").allSatisfy({ $0 <= 16 }) {
+            throw ValidationError("--rows-per-item values must be in 1...16")
+        }
+        if let batchTile, try !positiveList(batchTile, name: "--batch-tile").allSatisfy({ $0 <= 16 }) {
+            throw ValidationError("--batch-tile values must be in 1...16")
+        }
         guard rows > 0, cols > 0 else { throw ValidationError("--rows and --cols must be positive") }
         guard cols % 32 == 0 else { throw ValidationError("--cols (\(cols)) must be a multiple of 32: q8_0/q4_0 blocks hold 32 values along K") }
         _ = try positiveList(batch, name: "--batch")
@@ -41,7 +52,10 @@ struct Quant: ParsableCommand {
             let variants = try variant.map { try positiveList($0, name: "--variant") } ?? [automatic]
             var reports: [BenchmarkReport] = []
             for m in batches {
-                let cases = try QuantBenchmark.cases(context: context, rows: rows, cols: cols, batch: m, quantVariants: variants)
+                let cases = try QuantBenchmark.cases(context: context, rows: rows, cols: cols, batch: m, quantVariants: variants,
+                                                    tuning: QuantBenchmark.Tuning(
+                                                        rowsPerItem: try rowsPerItem.map { try positiveList($0, name: "--rows-per-item") } ?? [],
+                                                        batchTile: try batchTile.map { try positiveList($0, name: "--batch-tile") } ?? []))
                 reports.append(BenchmarkReport(
                     benchmark: "quant", device: DeviceSummary(info: context.device.info, peak: harness.peak),
                     params: ["rows": "\(rows)", "cols": "\(cols)", "batch": "\(m)"],

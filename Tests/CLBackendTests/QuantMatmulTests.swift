@@ -54,6 +54,32 @@ import Testing
         }
     }
 
+    /// Awkward work-item tiles (3 weight rows × 3 rows of x, 5 × 2) leave partial tiles at both edges.
+    @Test(arguments: [QuantFormat.q8_0, .q4_0])
+    func oddTilesMatchTheReference(format: QuantFormat) throws {
+        let context = TestDevice.context
+        var random = TestRandom(seed: 5)
+        for (rows, tile) in [(3, 3), (5, 2)] {
+            let family = QuantMatmulFamily(environment: TestDevice.environment)
+            family.rowsPerItem = rows
+            family.rowsPerItemBatched = rows
+            family.batchTile = tile
+            for (m, n, k) in [(1, 7, 64), (7, 11, 96), (4, 13, 32)] {
+                let x = random.floats(m * k)
+                let llama = Quantization.quantize(random.floats(n * k), format: format)
+                let expected = reference(x, Quantization.dequantize(llama, format: format), nil, m: m, n: n, k: k)
+                let y = try CLBuffer<Float>(context: context, count: m * n)
+                let weights = try CLBuffer<UInt8>(context: context, values: QuantMatmulFamily.deviceLayout(llama, format: format))
+                for step in try family.encode(x: try CLBuffer<Float>(context: context, values: x), weights: weights, y: y,
+                                              format: format, m: m, n: n, k: k, variant: 1) {
+                    try step.enqueue(on: context)
+                }
+                let error = nmse(expected, try y.download())
+                #expect(error < 1e-10, "\(format) \(rows)×\(tile) [\(m), \(n), \(k)]: nmse \(error)")
+            }
+        }
+    }
+
     @Test func encodeRefusesBadSizes() throws {
         let context = TestDevice.context
         let family = QuantMatmulFamily(environment: TestDevice.environment)

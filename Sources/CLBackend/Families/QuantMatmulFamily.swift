@@ -15,9 +15,13 @@ public final class QuantMatmulFamily {
     ]
 
     public let environment: FamilyEnvironment
-    /// Variant 1: weight rows per work-item for GEMV (M < `batchTileMinRows`) and for batched products.
-    public var rowsPerItem = 4
-    public var rowsPerItemBatched = 4
+    /// Variant 1: weight rows per work-item for GEMV (M < `batchTileMinRows`) and for batched
+    /// products; `nil` picks per format. Measured with `clbench quant --rows-per-item 1,2,4
+    /// --batch-tile 4,8` at 4096² on a loaded 2-core AVX2 pocl machine (differences near the noise):
+    /// GEMV q8_0 best at 1 row, q4_0 at 2; batch 8 q8_0 best at 1 row × 4, q4_0 at 2 × 4. More rows or
+    /// a taller tile spill on AVX2's 16 vector registers (float16 accumulators take two each).
+    public var rowsPerItem: Int?
+    public var rowsPerItemBatched: Int?
     /// Variant 1: rows of x per work-item once M reaches `batchTileMinRows` (one dequantized block
     /// then feeds `batchTile` dot products).
     public var batchTile = 4
@@ -104,7 +108,8 @@ public final class QuantMatmulFamily {
         switch chosen {
         case 1:
             let batched = m >= batchTileMinRows
-            let rows = batched ? rowsPerItemBatched : rowsPerItem, tile = batched ? batchTile : 1
+            let automaticRows = format == .q8_0 ? 1 : 2
+            let rows = (batched ? rowsPerItemBatched : rowsPerItem) ?? automaticRows, tile = batched ? batchTile : 1
             let program = try environment.program(Self.family, defines: ["QBITS": bits, "ROWS": "\(rows)", "BT": "\(tile)"])
             let kernel = try program.kernel("qmatmul_cpu")
             try kernel.setArguments(arguments)
