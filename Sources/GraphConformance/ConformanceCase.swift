@@ -14,6 +14,8 @@ public struct ConformanceCase: Sendable {
     public let build: @Sendable (Graph) throws -> [Tensor]
     /// Random inputs for the graph's inputs (indices always valid).
     public let feeds: @Sendable (inout XorShiftRandom) -> [String: TensorData]
+    /// Values for the graph's variables (e.g. quantized weights), set on both plans before the run.
+    public var variables: @Sendable (inout XorShiftRandom) -> [String: TensorData] = { _ in [:] }
 
     /// Creates a case.
     public init(op: String, label: String, nmseBound: Double, isLarge: Bool = false,

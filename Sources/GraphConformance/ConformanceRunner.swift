@@ -44,13 +44,19 @@ public enum ConformanceRunner {
         do { outputs = try c.build(graph) } catch { return failure("build: \(error)") }
         var rng = XorShiftRandom(seed: seed)
         let feeds = c.feeds(&rng)
+        let variables = c.variables(&rng)
+        func compile(_ backend: any Backend, _ options: CompileOptions) throws -> any Plan {
+            let plan = try backend.compile(graph, outputs: outputs, options: options)
+            for (name, value) in variables { try plan.setVariable(name, value) }
+            return plan
+        }
         let expected: [TensorData]
         do {
-            expected = try ReferenceBackend().compile(graph, outputs: outputs, options: CompileOptions()).run(feeds)
+            expected = try compile(ReferenceBackend(), CompileOptions()).run(feeds)
         } catch { return failure("reference: \(error)") }
         let actual: [TensorData]
         do {
-            actual = try backend.compile(graph, outputs: outputs, options: options).run(feeds)
+            actual = try compile(backend, options).run(feeds)
         } catch { return failure("\(backend.name): \(error)") }
         guard actual.count == expected.count else {
             return failure("\(backend.name) returned \(actual.count) outputs, expected \(expected.count)")

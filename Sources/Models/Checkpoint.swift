@@ -24,14 +24,22 @@ public struct Checkpoint: Sendable {
 
     public func write(to path: String) throws {
         var tensors: [String: SafeTensors.Entry] = [:]
-        for (name, value) in parameters { tensors[name] = SafeTensors.Entry(floats: value.floats, shape: value.shape.dims) }
+        var quantMetadata: [String: String] = [:]
+        for (name, value) in parameters {
+            if let (entry, metadata) = QuantizedCheckpointEntry.encode(value) {
+                tensors[name] = entry
+                quantMetadata[QuantizedCheckpointEntry.metadataPrefix + name] = metadata
+            } else {
+                tensors[name] = SafeTensors.Entry(floats: value.floats, shape: value.shape.dims)
+            }
+        }
         for (name, value) in optimizerState {
             tensors["optimizer/" + name] = SafeTensors.Entry(floats: value.floats, shape: value.shape.dims)
         }
         try SafeTensors.write(tensors, metadata: [
             "format": "pt", "clgraph.kind": kind, "clgraph.config": configurationJSON,
             "clgraph.vocabulary": String(vocabulary.characters), "clgraph.step": String(step),
-        ], to: path)
+        ].merging(quantMetadata) { first, _ in first }, to: path)
     }
 
     /// Reads a checkpoint; `expectedShapes` (name → shape) are checked when given. Files written by
@@ -41,7 +49,9 @@ public struct Checkpoint: Sendable {
         var parameters: [String: TensorData] = [:]
         var optimizerState: [String: TensorData] = [:]
         for (name, entry) in tensors {
-            let value = TensorData(shape: Shape(entry.shape), floats: try entry.floats())
+            let value = try QuantizedCheckpointEntry.decode(entry, metadata: metadata[QuantizedCheckpointEntry.metadataPrefix + name],
+                                                            name: name, path: path)
+                ?? TensorData(shape: Shape(entry.shape), floats: try entry.floats())
             if name.hasPrefix("optimizer/") { optimizerState[String(name.dropFirst("optimizer/".count))] = value }
             else { parameters[name] = value }
         }

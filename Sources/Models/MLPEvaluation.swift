@@ -7,10 +7,12 @@ public final class MLPEvaluator {
     public let batchSize: Int
     private let plan: any Plan
 
-    public init(_ configuration: MLPConfiguration, batchSize: Int = 128, backend: any Backend) throws {
+    /// `weightFormats` names the weights that are quantized (``ModelQuantization/formats(of:)`` of a quantized checkpoint).
+    public init(_ configuration: MLPConfiguration, batchSize: Int = 128, backend: any Backend,
+                weightFormats: [String: QuantFormat] = [:]) throws {
         self.configuration = configuration
         self.batchSize = batchSize
-        let model = try MLPModel.build(configuration, batch: batchSize)
+        let model = try MLPModel.build(configuration, batch: batchSize, weightFormats: weightFormats)
         let targets = try model.graph.input("targets", [batchSize], dtype: .i32)
         let loss = try crossEntropy(logits: model.logits, targets: targets)
         plan = try backend.compile(model.graph, outputs: [loss], options: CompileOptions())

@@ -36,9 +36,13 @@ public enum MLPModel {
     }
 
     /// Builds the forward graph for `batch` rows. Inputs: "contexts" (i32 [batch, context]).
-    public static func build(_ configuration: MLPConfiguration, batch: Int, in graph: TensorGraph.Graph = TensorGraph.Graph()) throws -> Graph {
+    /// `weightFormats` declares weight matrices as quantized variables (see ``ModelQuantization``).
+    public static func build(_ configuration: MLPConfiguration, batch: Int, in graph: TensorGraph.Graph = TensorGraph.Graph(),
+                             weightFormats: [String: QuantFormat] = [:]) throws -> Graph {
         var parameters: [String: Tensor] = [:]
-        for (name, shape) in configuration.parameterShapes { parameters[name] = try graph.variable(name, shape) }
+        for (name, shape) in configuration.parameterShapes {
+            parameters[name] = try graph.variable(name, shape, dtype: weightFormats[name]?.dtype ?? .f32)
+        }
         let contexts = try graph.input("contexts", [batch, configuration.context], dtype: .i32)
         let embedded = try embedding(parameters["embedding.weight"]!, contexts)
             .reshape([batch, configuration.context * configuration.embedding])

@@ -29,13 +29,22 @@ public final class Graph {
     /// - Throws: ``GraphError`` when the name is already used by an input or variable, or a
     ///   dimension is not positive.
     public func input(_ name: String, _ shape: Shape, dtype: DType = .f32) throws -> Tensor {
-        try declare(name, shape, op: .input(name: name), dtype: dtype)
+        guard !dtype.isQuantized else {
+            throw GraphError(op: "input", shapes: [shape], expected: "an f32 or i32 input (quantized weights are variables)",
+                             message: "input \"\(name)\" declared \(dtype.rawValue)")
+        }
+        return try declare(name, shape, op: .input(name: name), dtype: dtype)
     }
 
-    /// Declares persistent plan state (weights) under `name`, f32, set with ``Plan/setVariable(_:_:)``.
-    /// - Throws: ``GraphError`` when the name is already used or a dimension is not positive.
-    public func variable(_ name: String, _ shape: Shape) throws -> Tensor {
-        try declare(name, shape, op: .variable(name: name), dtype: .f32)
+    /// Declares persistent plan state (weights) under `name`, set with ``Plan/setVariable(_:_:)``.
+    ///
+    /// `dtype` may be `.q8_0` / `.q4_0` for a quantized weight `[N, K]` (K a multiple of 32) that
+    /// only `matmul(transposeB: true)` / ``linear(_:weight:bias:)`` read.
+    /// - Throws: ``GraphError`` when the name is already used, a dimension is not positive, or a
+    ///   quantized variable's last axis is not a multiple of 32.
+    public func variable(_ name: String, _ shape: Shape, dtype: DType = .f32) throws -> Tensor {
+        try validateQuantizedVariable(name, shape, dtype)
+        return try declare(name, shape, op: .variable(name: name), dtype: dtype)
     }
 
     /// A constant filled with `value`, stored once as `[value]` whatever the shape: backends

@@ -372,6 +372,7 @@ extension TensorData {
         switch storage {
         case .f32(let f): self.init(shape: shape, floats: f)
         case .i32(let i): self.init(shape: shape, ints: i)
+        case .quantized(let format, let bytes): self.init(shape: shape, format: format, bytes: bytes)
         }
     }
 }

@@ -17,7 +17,9 @@ public func inferShape(_ op: Op, _ shapes: [Shape], _ dtypes: [DType]) throws ->
     }
     func requireF32(_ indices: [Int]) throws {
         for i in indices where dtypes[i] != .f32 {
-            throw fail("operand \(i) \(shapes[i]) has dtype \(dtypes[i].rawValue)", "f32 operands (i32 is only for embedding indices and crossEntropy targets)")
+            let why = dtypes[i].isQuantized ? "quantized weights are only B of matmul(transposeB: true) / linear"
+                : "i32 is only for embedding indices and crossEntropy targets"
+            throw fail("operand \(i) \(shapes[i]) has dtype \(dtypes[i].rawValue)", "f32 operands (\(why))")
         }
     }
     func axis(_ a: Int, _ s: Shape) throws -> Int {
@@ -50,7 +52,9 @@ public func inferShape(_ op: Op, _ shapes: [Shape], _ dtypes: [DType]) throws ->
         return (op, s, .f32)
 
     case .matmul(let tA, let tB):
-        try arity(2); try requireF32([0, 1])
+        try arity(2)
+        if dtypes[1].isQuantized { try checkQuantizedMatmul(shapes, dtypes, transposeA: tA, transposeB: tB, fail: fail) }
+        try requireF32(dtypes[1].isQuantized ? [0] : [0, 1])
         let a = shapes[0], b = shapes[1]
         let what = "cannot multiply \(a)\(tA ? "ᵀ" : "") by \(b)\(tB ? "ᵀ" : "")"
         guard a.rank >= 2, b.rank >= 2 else { throw fail(what, "both operands of rank 2 or more") }
@@ -119,6 +123,7 @@ public func inferShape(_ op: Op, _ shapes: [Shape], _ dtypes: [DType]) throws ->
             throw fail("cannot reshape \(s) to \(target)", "element counts must match (\(s.count) vs \(resolved.count))")
         }
         // Reshape moves no data, so i32 index tensors may be reshaped (e.g. targets [B, T] -> [B*T]).
+        if dtypes[0].isQuantized { try requireF32([0]) }
         return (.reshape(resolved), resolved, dtypes[0])
 
     case .permute(let axes):

@@ -1,9 +1,12 @@
-/// Concrete host data for one tensor: a shape and f32 or i32 elements in row-major order.
+/// Concrete host data for one tensor: a shape and f32 or i32 elements in row-major order, or
+/// llama.cpp-layout quantized blocks (see ``QuantFormat``).
 public struct TensorData: Equatable, Sendable {
     /// The elements, by dtype.
     public enum Storage: Equatable, Sendable {
         case f32([Float])
         case i32([Int32])
+        /// Blocks of 32 along the last axis, in llama.cpp's byte layout.
+        case quantized(QuantFormat, bytes: [UInt8])
     }
     /// The shape.
     public var shape: Shape
@@ -32,14 +35,16 @@ public struct TensorData: Equatable, Sendable {
         switch storage {
         case .f32: return .f32
         case .i32: return .i32
+        case .quantized(let format, _): return format.dtype
         }
     }
 
-    /// The elements as floats (i32 converted).
+    /// The elements as floats (i32 converted, quantized blocks dequantized).
     public var floats: [Float] {
         switch storage {
         case .f32(let f): return f
         case .i32(let i): return i.map(Float.init)
+        case .quantized(let format, let bytes): return Quantization.dequantize(bytes, format: format)
         }
     }
 
@@ -47,6 +52,7 @@ public struct TensorData: Equatable, Sendable {
     public var ints: [Int32] {
         switch storage {
         case .i32(let i): return i
+        case .quantized: return floats.map { Int32($0.rounded(.towardZero)) }
         case .f32(let f):
             return f.map { $0.isFinite ? Int32(clamping: Int64($0.clamped(-2.2e9, 2.2e9))) : 0 }
         }

@@ -36,7 +36,8 @@ struct Eval: ParsableCommand {
                 vocabulary = .names
             }
             let stream = try TokenStream(contentsOf: "\(data)/\(split).txt", vocabulary: vocabulary)
-            let evaluator = try MLPEvaluator(configuration, batchSize: batch, backend: try runOptions.backend())
+            let evaluator = try MLPEvaluator(configuration, batchSize: batch, backend: try runOptions.backend(),
+                                             weightFormats: ModelQuantization.formats(of: parameters))
             try evaluator.setParameters(parameters)
             print(String(format: "%@_loss %.4f", split, try evaluator.loss(of: stream)))
         }

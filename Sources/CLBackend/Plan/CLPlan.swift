@@ -149,13 +149,13 @@ public final class CLPlan: Plan {
         guard value.shape == variable.shape else {
             throw PlanError.inputShape(name: name, expected: variable.shape, got: value.shape)
         }
-        try buffers[variable.value]!.floats.upload(value.floats)
+        try buffers[variable.value]!.uploadVariable(value, name: name, dtype: lowering.values[variable.value].dtype)
         variablesSet.insert(name)
     }
 
     public func variable(_ name: String) throws -> TensorData {
         guard let variable = variables[name] else { throw PlanError.unknownVariable(name: name) }
-        return TensorData(shape: variable.shape, floats: try buffers[variable.value]!.floats.download(count: variable.shape.count))
+        return try buffers[variable.value]!.downloadVariable(shape: variable.shape, dtype: lowering.values[variable.value].dtype)
     }
 
     // MARK: Running
@@ -168,6 +168,7 @@ public final class CLPlan: Plan {
             switch buffers[value]! {
             case .f32(let buffer): return try buffer.enqueueDownload(count: outputShapes[index].count)
             case .i32(let buffer): return try buffer.enqueueDownload(count: outputShapes[index].count)
+            case .bytes: throw PlanError.unsupported(op: "output \(index)", detail: "a quantized variable is not an output; read it with variable(_:)")
             }
         }
         let flagReads = try lowering.errorFlags.map { try $0.flag.enqueueDownload(count: 1) }
@@ -221,6 +222,7 @@ public final class CLPlan: Plan {
             switch buffers[input.value]! {
             case .f32(let buffer): try buffer.enqueueUpload(feed.floats)
             case .i32(let buffer): try buffer.enqueueUpload(feed.ints)
+            case .bytes: preconditionFailure("inputs are never quantized")
             }
         }
         var events: [CLEvent?] = []

@@ -5,6 +5,8 @@ import TensorGraph
 enum DeviceBuffer {
     case f32(CLBuffer<Float>)
     case i32(CLBuffer<Int32>)
+    /// A quantized weight in the device layout of `QuantMatmulFamily`.
+    case bytes(CLBuffer<UInt8>)
 
     var floats: CLBuffer<Float> {
         guard case .f32(let buffer) = self else { preconditionFailure("expected an f32 buffer") }
@@ -20,6 +22,7 @@ enum DeviceBuffer {
         switch self {
         case .f32(let buffer): return buffer
         case .i32(let buffer): return buffer
+        case .bytes(let buffer): return buffer
         }
     }
 
@@ -27,12 +30,16 @@ enum DeviceBuffer {
         switch self {
         case .f32(let buffer): return buffer.byteCount
         case .i32(let buffer): return buffer.byteCount
+        case .bytes(let buffer): return buffer.byteCount
         }
     }
 
     static func allocate(_ dtype: DType, count: Int, context: CLContext) throws -> DeviceBuffer {
         switch dtype {
         case .i32: return .i32(try CLBuffer<Int32>(context: context, count: count))
+        case .q8_0, .q4_0:
+            let bytes = QuantMatmulFamily.deviceByteCount(format: dtype.quantFormat!, elements: count)
+            return .bytes(try CLBuffer<UInt8>(context: context, count: bytes))
         default: return .f32(try CLBuffer<Float>(context: context, count: count))
         }
     }

@@ -17,8 +17,8 @@ final class PlanLowering {
     let options: CompileOptions
     let environment: FamilyEnvironment
     private(set) var values: [PlannedValue] = []
-    private(set) var ops: [LoweredOp] = []
-    private(set) var valueOfNode: [NodeID: Int] = [:]
+    var ops: [LoweredOp] = []
+    var valueOfNode: [NodeID: Int] = [:]
     private(set) var errorFlags: [ErrorFlag] = []
 
     // One instance per family per plan: they own scratch and stride tables the steps read.
@@ -30,6 +30,7 @@ final class PlanLowering {
     lazy var crossEntropy = CrossEntropyFamily(environment: environment)
     lazy var attention = AttentionFamily(environment: environment)
     lazy var layout = LayoutFamily(environment: environment)
+    lazy var quantMatmul = QuantMatmulFamily(environment: environment)
 
     init(graph: Graph, options: CompileOptions, environment: FamilyEnvironment) {
         self.graph = graph
@@ -90,7 +91,7 @@ final class PlanLowering {
         return values.count - 1
     }
 
-    private func newIntermediate(count: Int, dtype: DType = .f32) -> Int {
+    func newIntermediate(count: Int, dtype: DType = .f32) -> Int {
         values.append(PlannedValue(id: values.count, count: count, dtype: dtype, role: .intermediate))
         return values.count - 1
     }
@@ -127,7 +128,7 @@ final class PlanLowering {
         return live
     }
 
-    private func describe(_ node: Node) -> String {
+    func describe(_ node: Node) -> String {
         let operands = node.inputs.map { graph.node($0).shape.description }.joined(separator: ", ")
         return "\(opName(node.op)) (\(operands)) -> \(node.shape)"
     }
@@ -319,6 +320,7 @@ final class PlanLowering {
     /// A matmul node, optionally with a bias row fused in; the result is the value of `producing`.
     private func lowerMatmul(_ node: Node, bias: NodeID?, producing result: Node) throws {
         guard case let .matmul(transposeA, transposeB) = node.op else { preconditionFailure("not a matmul") }
+        if graph.node(node.inputs[1]).dtype.isQuantized { return lowerQuantizedMatmul(node, bias: bias, producing: result) }
         let inputs = node.inputs.map { value(of: $0) }
         let biasValue = bias.map { value(of: $0) }
         let a = graph.node(node.inputs[0]).shape, b = graph.node(node.inputs[1]).shape

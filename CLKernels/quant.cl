@@ -1,0 +1,246 @@
+/* quant — matmul with llama.cpp block-quantized weights (q8_0, q4_0), and f32 → quantized.
+ *
+ * Y[M, N] = X[M, K] · Wᵀ (+ bias over rows), W [N, K] quantized in blocks of 32 along K.
+ * The weights are never expanded to floats in memory: each kernel dequantizes a block in
+ * registers inside the dot product.
+ *
+ * Device layout (chosen on upload by QuantMatmulFamily; the host repacks llama.cpp's
+ * interleaved 34/18-byte blocks into it): one byte buffer holding
+ *   [ nb fp16 scales (2 bytes each), zero-padded to a multiple of 16 bytes ]
+ *   [ nb blocks of quants, QB bytes each: q8_0 32 int8, q4_0 16 bytes of nibbles ]
+ * with nb = N·K/32, block (n, b) at index n·(K/32) + b, and `qoff` the byte offset of the quants.
+ * Separating scales from quants makes every block's quants 16-byte aligned, so they load as one
+ * or two aligned char16/uchar16 vectors (llama.cpp's 34-byte blocks leave them 2 bytes off).
+ * q4_0 nibbles keep llama.cpp's order: byte j of a block holds element j (low nibble) and
+ * element j + 16 (high nibble), so the low nibbles of a uchar16 are elements 0..15 and the high
+ * nibbles 16..31 — two float16 vectors without any shuffle.
+ *
+ * Variants:
+ *   1. cpu (pocl / CPU drivers)   qmatmul_cpu: no local memory, no barriers, local size [1,1],
+ *                                 many work-groups. A work-item owns ROWS weight rows × BT rows of
+ *                                 X; per block it loads X's 32 values as two float16 (reused by
+ *                                 every weight row), converts the row's quants with
+ *                                 convert_float16 and accumulates with fma in float16
+ *                                 accumulators; horizontal sums once at the end. For BT = 1
+ *                                 (GEMV) the fp16 scale is applied once per block (fma of d with
+ *                                 the block's partial dot product), and q4_0's −8 offset is folded
+ *                                 into −8·Σx per block; for BT > 1 a block is dequantized once
+ *                                 (d·(q−8)) and reused by the BT rows of X. Rows past N / M are
+ *                                 clamped for loads and not stored.
+ *   2. gpu (work-group per output) qmatmul_gpu: a work-group of WG items computes one output
+ *                                 y[m, n]: items stride over the row's blocks, partial sums are
+ *                                 reduced in local memory (tree, barriers). Global (N·WG, M).
+ *                                 Slow on pocl (local memory and barriers are emulated).
+ *   quantize (any device)         quantize_q8_0 / quantize_q4_0: one block per work-item, f32 →
+ *                                 the device layout above, bit-exact with the host reference
+ *                                 (llama.cpp's rounding: q8_0 round-half-away, q4_0
+ *                                 min(15, trunc(x/d + 8.5)); FP_CONTRACT off so no fma changes
+ *                                 the rounding; scales stored round-to-nearest-even).
+ *
+ * -D parameters (defaults in brackets):
+ *   QBITS [8]   8 for q8_0, 4 for q4_0.
+ *   ROWS [4]    variant 1: weight rows per work-item.
+ *   BT [1]      variant 1: rows of X per work-item.
+ *   WG [64]     variant 2: work-group size (a power of two).
+ */
+
+#ifndef QBITS
+#define QBITS 8
+#endif
+#ifndef ROWS
+#define ROWS 4
+#endif
+#ifndef BT
+#define BT 1
+#endif
+#ifndef WG
+#define WG 64
+#endif
+
+#if QBITS == 8
+#define QB 32
+#else
+#define QB 16
+#endif
+
+/* The 32 quants of block `blk` as two float16, unscaled: int8 values for q8_0, raw nibbles
+ * 0..15 (offset 8 not yet removed) for q4_0. */
+#if QBITS == 8
+#define LOAD_Q(q, blk, w0, w1)                                                   \
+    {                                                                            \
+        const __global char* p_ = (const __global char*)((q) + (size_t)(blk) * QB); \
+        w0 = convert_float16(vload16(0, p_));                                    \
+        w1 = convert_float16(vload16(1, p_));                                    \
+    }
+#else
+#define LOAD_Q(q, blk, w0, w1)                                                   \
+    {                                                                            \
+        const uchar16 p_ = vload16(0, (q) + (size_t)(blk) * QB);                 \
+        w0 = convert_float16(p_ & (uchar16)(15));                                \
+        w1 = convert_float16(p_ >> (uchar16)(4));                                \
+    }
+#endif
+
+__kernel void qmatmul_cpu(__global const float* x, __global const uchar* w, const int qoff,
+                          __global const float* bias, const int hasBias, __global float* y,
+                          const int M, const int N, const int K) {
+    const int n0 = get_global_id(0) * ROWS;
+    const int m0 = get_global_id(1) * BT;
+    if (n0 >= N || m0 >= M) return;
+    const int nb = K / 32;
+    const __global half* d = (const __global half*)w;
+    const __global uchar* q = w + qoff;
+
+    size_t rowBase[ROWS];
+#pragma unroll
+    for (int r = 0; r < ROWS; r++) rowBase[r] = (size_t)min(n0 + r, N - 1) * nb;
+    const __global float* xr[BT];
+#pragma unroll
+    for (int t = 0; t < BT; t++) xr[t] = x + (size_t)min(m0 + t, M - 1) * K;
+
+    float16 acc[ROWS][BT];
+#pragma unroll
+    for (int r = 0; r < ROWS; r++)
+#pragma unroll
+        for (int t = 0; t < BT; t++) acc[r][t] = (float16)(0.0f);
+
+    for (int b = 0; b < nb; b++) {
+#if BT == 1
+        const float16 xa = vload16(0, xr[0] + b * 32), xb = vload16(1, xr[0] + b * 32);
+#if QBITS == 4
+        /* Σ(q−8)·x = Σq·x − 8·Σx; the high nibbles are used in place (16·q, no shift), so their
+         * x is pre-scaled by 1/16. */
+        const float16 xs = (xa + xb) * (-8.0f);
+        const float16 xb16 = xb * 0.0625f;
+#endif
+#pragma unroll
+        for (int r = 0; r < ROWS; r++) {
+            const size_t blk = rowBase[r] + b;
+#if QBITS == 4
+            const uchar16 p = vload16(0, q + blk * QB);
+            const float16 part = fma(convert_float16(p & (uchar16)(15)), xa,
+                                     fma(convert_float16(p & (uchar16)(0xF0)), xb16, xs));
+#else
+            float16 w0, w1;
+            LOAD_Q(q, blk, w0, w1);
+            const float16 part = fma(w0, xa, w1 * xb);
+#endif
+            acc[r][0] = fma((float16)(vload_half(blk, d)), part, acc[r][0]);
+        }
+#else
+#pragma unroll
+        for (int r = 0; r < ROWS; r++) {
+            const size_t blk = rowBase[r] + b;
+            const float scale = vload_half(blk, d);
+            float16 w0, w1;
+            LOAD_Q(q, blk, w0, w1);
+#if QBITS == 4
+            w0 = (w0 - 8.0f) * scale;
+            w1 = (w1 - 8.0f) * scale;
+#else
+            w0 *= scale;
+            w1 *= scale;
+#endif
+            /* x is re-read from L1 for each weight row: holding BT·32 floats in registers as well
+             * as the accumulators spilled on AVX2 (16 vector registers). */
+#pragma unroll
+            for (int t = 0; t < BT; t++)
+                acc[r][t] = fma(w0, vload16(0, xr[t] + b * 32), fma(w1, vload16(1, xr[t] + b * 32), acc[r][t]));
+        }
+#endif
+    }
+
+#pragma unroll
+    for (int t = 0; t < BT; t++) {
+        const int m = m0 + t;
+        if (m >= M) break;
+#pragma unroll
+        for (int r = 0; r < ROWS; r++) {
+            const int n = n0 + r;
+            if (n >= N) break;
+            float16 a = acc[r][t];
+            float8 h8 = a.lo + a.hi;
+            float4 h4 = h8.lo + h8.hi;
+            float2 h2 = h4.lo + h4.hi;
+            float s = h2.x + h2.y;
+            if (hasBias) s += bias[n];
+            y[(size_t)m * N + n] = s;
+        }
+    }
+}
+
+__kernel void qmatmul_gpu(__global const float* x, __global const uchar* w, const int qoff,
+                          __global const float* bias, const int hasBias, __global float* y,
+                          const int M, const int N, const int K) {
+    __local float partial[WG];
+    const int n = get_group_id(0);
+    const int m = get_global_id(1);
+    const int lid = get_local_id(0);
+    const int nb = K / 32;
+    const __global half* d = (const __global half*)w;
+    const __global uchar* q = w + qoff;
+    const __global float* xr = x + (size_t)m * K;
+    float s = 0.0f;
+    if (n < N && m < M) {
+        for (int b = lid; b < nb; b += WG) {
+            const size_t blk = (size_t)n * nb + b;
+            const __global uchar* p = q + blk * QB;
+            float dot = 0.0f;
+#if QBITS == 8
+            for (int j = 0; j < 32; j++) dot = fma((float)((const __global char*)p)[j], xr[b * 32 + j], dot);
+#else
+            for (int j = 0; j < 16; j++) {
+                const uchar v = p[j];
+                dot = fma((float)((int)(v & 15) - 8), xr[b * 32 + j], dot);
+                dot = fma((float)((int)(v >> 4) - 8), xr[b * 32 + j + 16], dot);
+            }
+#endif
+            s = fma(vload_half(blk, d), dot, s);
+        }
+    }
+    partial[lid] = s;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int stride = WG / 2; stride > 0; stride >>= 1) {
+        if (lid < stride) partial[lid] += partial[lid + stride];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0 && n < N && m < M) y[(size_t)m * N + n] = partial[0] + (hasBias ? bias[n] : 0.0f);
+}
+
+#pragma OPENCL FP_CONTRACT OFF
+
+__kernel void quantize_q8_0(__global const float* x, __global uchar* w, const int qoff, const int nblocks) {
+    const int blk = get_global_id(0);
+    if (blk >= nblocks) return;
+    const float16 a = vload16(0, x + (size_t)blk * 32), b = vload16(1, x + (size_t)blk * 32);
+    const float16 m16 = fmax(fabs(a), fabs(b));
+    const float8 m8 = fmax(m16.lo, m16.hi);
+    const float4 m4 = fmax(m8.lo, m8.hi);
+    const float2 m2 = fmax(m4.lo, m4.hi);
+    const float amax = fmax(m2.x, m2.y);
+    const float dd = amax / 127.0f;
+    const float id = dd != 0.0f ? 1.0f / dd : 0.0f;
+    vstore_half_rte(dd, blk, (__global half*)w);
+    __global char* p = (__global char*)(w + qoff + (size_t)blk * 32);
+    vstore16(convert_char16_sat(round(a * id)), 0, p);
+    vstore16(convert_char16_sat(round(b * id)), 1, p);
+}
+
+__kernel void quantize_q4_0(__global const float* x, __global uchar* w, const int qoff, const int nblocks) {
+    const int blk = get_global_id(0);
+    if (blk >= nblocks) return;
+    const __global float* xb = x + (size_t)blk * 32;
+    float amax = 0.0f, mx = 0.0f;
+    for (int j = 0; j < 32; j++) {
+        const float v = xb[j];
+        if (fabs(v) > amax) { amax = fabs(v); mx = v; }
+    }
+    const float dd = mx / -8.0f;
+    const float id = dd != 0.0f ? 1.0f / dd : 0.0f;
+    vstore_half_rte(dd, blk, (__global half*)w);
+    const float16 a = vload16(0, xb) * id, b = vload16(1, xb) * id;
+    /* x/d + 8.5 lies in [0.5, 16.5]: truncation toward zero is the conversion's default. */
+    const uchar16 lo = convert_uchar16_sat(min(convert_int16(a + 8.5f), (int16)(15)));
+    const uchar16 hi = convert_uchar16_sat(min(convert_int16(b + 8.5f), (int16)(15)));
+    vstore16(lo | (hi << (uchar16)(4)), 0, w + qoff + (size_t)blk * 16);
+}

@@ -1,0 +1,151 @@
+import CLRuntime
+import Foundation
+import TensorGraph
+
+/// Matrix products with block-quantized weights (`q8_0`, `q4_0`): the kernels of `CLKernels/quant.cl`.
+///
+/// Weights live on the device in the layout the `.cl` header describes: all fp16 scales first
+/// (padded to 16 bytes), then every block's quants, 16-byte aligned. ``deviceLayout(_:format:)``
+/// and ``llamaLayout(_:format:elements:)`` convert from and to llama.cpp's interleaved blocks.
+public final class QuantMatmulFamily {
+    public static let family = "quant"
+    public static let variants: [Int: String] = [
+        1: "cpu: ROWS weight rows × BT rows of x per work-item, blocks dequantized in registers into float16 fma dot products, local size [1] (pocl/CPU)",
+        2: "gpu: a work-group per output, items stride over blocks, local-memory tree reduction (GPU)",
+    ]
+
+    public let environment: FamilyEnvironment
+    /// Variant 1: weight rows per work-item for GEMV (M < `batchTileMinRows`) and for batched
+    /// products; `nil` picks per format. Measured with `clbench quant --rows-per-item 1,2,4
+    /// --batch-tile 4,8` at 4096² on a loaded 2-core AVX2 pocl machine (differences near the noise):
+    /// GEMV q8_0 best at 1 row, q4_0 at 2; batch 8 q8_0 best at 1 row × 4, q4_0 at 2 × 4. More rows or
+    /// a taller tile spill on AVX2's 16 vector registers (float16 accumulators take two each).
+    public var rowsPerItem: Int?
+    public var rowsPerItemBatched: Int?
+    /// Variant 1: rows of x per work-item once M reaches `batchTileMinRows` (one dequantized block
+    /// then feeds `batchTile` dot products).
+    public var batchTile = 4
+    public var batchTileMinRows = 2
+    /// Variant 2: work-group size.
+    public var gpuGroupSize = 64
+
+    public init(environment: FamilyEnvironment) { self.environment = environment }
+
+    /// The variant used when none is asked for.
+    public var automaticVariant: Int { environment.variant(for: Self.family, automatic: environment.deviceClass == .cpu ? 1 : 2) }
+
+    // MARK: Device layout
+
+    /// Byte offset of the quants in the device layout (the scales, padded to 16 bytes).
+    public static func quantOffset(blocks: Int) -> Int { (blocks * 2 + 15) / 16 * 16 }
+
+    /// Bytes of the device layout for `elements` values (a multiple of 32).
+    public static func deviceByteCount(format: QuantFormat, elements: Int) -> Int {
+        let blocks = elements / QuantFormat.blockSize
+        return quantOffset(blocks: blocks) + blocks * format.quantBytesPerBlock
+    }
+
+    /// llama.cpp's interleaved blocks → the device layout (scales first, then aligned quants).
+    public static func deviceLayout(_ bytes: [UInt8], format: QuantFormat) -> [UInt8] {
+        let blocks = bytes.count / format.blockBytes
+        let qb = format.quantBytesPerBlock, offset = quantOffset(blocks: blocks)
+        var out = [UInt8](repeating: 0, count: offset + blocks * qb)
+        bytes.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                for b in 0..<blocks {
+                    let s = b * format.blockBytes
+                    target[2 * b] = source[s]
+                    target[2 * b + 1] = source[s + 1]
+                    for j in 0..<qb { target[offset + b * qb + j] = source[s + 2 + j] }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The device layout → llama.cpp's interleaved blocks.
+    public static func llamaLayout(_ bytes: [UInt8], format: QuantFormat, elements: Int) -> [UInt8] {
+        let blocks = elements / QuantFormat.blockSize
+        let qb = format.quantBytesPerBlock, offset = quantOffset(blocks: blocks)
+        var out = [UInt8](repeating: 0, count: blocks * format.blockBytes)
+        for b in 0..<blocks {
+            let t = b * format.blockBytes
+            out[t] = bytes[2 * b]
+            out[t + 1] = bytes[2 * b + 1]
+            for j in 0..<qb { out[t + 2 + j] = bytes[offset + b * qb + j] }
+        }
+        return out
+    }
+
+    // MARK: Products
+
+    /// y[M, N] = x[M, K] · Wᵀ (+ bias), W [N, K] in the device layout of `format`.
+    /// - Throws: `CLError.sizeMismatch` naming the operand when K is not a multiple of 32 or a buffer is too small.
+    public func encode(x: CLBuffer<Float>, weights: CLBuffer<UInt8>, y: CLBuffer<Float>, bias: CLBuffer<Float>? = nil,
+                       format: QuantFormat, m: Int, n: Int, k: Int, variant: Int? = nil) throws -> [LaunchStep] {
+        let what = "quantized matmul [\(m), \(k)]x\(format.rawValue) [\(n), \(k)]ᵀ"
+        guard m > 0, n > 0, k > 0, k % QuantFormat.blockSize == 0 else {
+            throw CLError.sizeMismatch(operation: what, detail: "M, N, K must be positive and K (\(k)) a multiple of 32")
+        }
+        guard m * k <= Int(Int32.max), n * k <= Int(Int32.max), m * n <= Int(Int32.max) else {
+            throw CLError.sizeMismatch(operation: what, detail: "a matrix over 2^31 elements")
+        }
+        func check(_ name: String, _ have: Int, _ need: Int) throws {
+            guard have >= need else { throw CLError.sizeMismatch(operation: what, detail: "\(name) holds \(have), needs \(need)") }
+        }
+        try check("x (elements)", x.count, m * k)
+        try check("W (bytes)", weights.count, Self.deviceByteCount(format: format, elements: n * k))
+        try check("y (elements)", y.count, m * n)
+        if let bias { try check("bias (elements)", bias.count, n) }
+        let chosen = variant ?? automaticVariant
+        let qoff = Int32(Self.quantOffset(blocks: n * k / QuantFormat.blockSize))
+        let bits = format == .q8_0 ? "8" : "4"
+        let weightBytes = Double(Self.deviceByteCount(format: format, elements: n * k))
+        let bytes = weightBytes + 4 * Double(m * k + m * n + (bias == nil ? 0 : n))
+        let flops = 2 * Double(m) * Double(n) * Double(k)
+        let arguments: [any KernelArgumentConvertible] = [x, weights, qoff, bias ?? y, Int32(bias == nil ? 0 : 1), y,
+                                                         Int32(m), Int32(n), Int32(k)]
+        switch chosen {
+        case 1:
+            let batched = m >= batchTileMinRows
+            let automaticRows = format == .q8_0 ? 1 : 2
+            let rows = (batched ? rowsPerItemBatched : rowsPerItem) ?? automaticRows, tile = batched ? batchTile : 1
+            let program = try environment.program(Self.family, defines: ["QBITS": bits, "ROWS": "\(rows)", "BT": "\(tile)"])
+            let kernel = try program.kernel("qmatmul_cpu")
+            try kernel.setArguments(arguments)
+            return [LaunchStep(kernel: kernel, global: [(n + rows - 1) / rows, (m + tile - 1) / tile], local: [1, 1],
+                               variant: "quant.1 (cpu \(format.rawValue), \(rows) rows × \(tile))", label: what,
+                               flops: flops, bytes: bytes)]
+        case 2:
+            let group = gpuGroupSize
+            let program = try environment.program(Self.family, defines: ["QBITS": bits, "WG": "\(group)"])
+            let kernel = try program.kernel("qmatmul_gpu")
+            try kernel.setArguments(arguments)
+            return [LaunchStep(kernel: kernel, global: [n * group, m], local: [group, 1],
+                               variant: "quant.2 (gpu \(format.rawValue), work-group per output)", label: what,
+                               flops: flops, bytes: bytes)]
+        default:
+            throw CLError.sizeMismatch(operation: what, detail: "no variant \(chosen); variants are \(Self.variants.keys.sorted())")
+        }
+    }
+
+    /// Quantizes `elements` floats (a multiple of 32, blocks along the last axis) into `output` in the device layout.
+    public func encodeQuantize(input: CLBuffer<Float>, output: CLBuffer<UInt8>, format: QuantFormat,
+                               elements: Int) throws -> [LaunchStep] {
+        let what = "quantize \(elements) values to \(format.rawValue)"
+        guard elements > 0, elements % QuantFormat.blockSize == 0 else {
+            throw CLError.sizeMismatch(operation: what, detail: "the count must be a positive multiple of 32")
+        }
+        guard input.count >= elements, output.count >= Self.deviceByteCount(format: format, elements: elements) else {
+            throw CLError.sizeMismatch(operation: what, detail: "input holds \(input.count) floats, output \(output.count) bytes; need \(elements) and \(Self.deviceByteCount(format: format, elements: elements))")
+        }
+        let blocks = elements / QuantFormat.blockSize
+        let kernel = try environment.program(Self.family).kernel("quantize_" + format.rawValue)
+        try kernel.setArguments(input, output, Int32(Self.quantOffset(blocks: blocks)), Int32(blocks))
+        let local = environment.deviceClass == .cpu ? 1 : 64
+        let items = environment.deviceClass == .cpu ? blocks : (blocks + 63) / 64 * 64
+        return [LaunchStep(kernel: kernel, global: [items], local: [local], variant: "quant.quantize (\(format.rawValue))",
+                           label: what, flops: Double(elements * 3),
+                           bytes: Double(elements * 4 + Self.deviceByteCount(format: format, elements: elements)))]
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import CLBackend
+import CLBenchKit
+import CLRuntime
+import Foundation
+
+struct Quant: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "q8_0 / q4_0 weights against f32: y = x·Wᵀ time, GB/s of weight traffic, speedup, quantization error.")
+
+    @OptionGroup var benchmark: BenchmarkOptions
+
+    @Option(help: "Rows of W (N, the outputs).")
+    var rows: Int = 4096
+    @Option(help: "Columns of W (K, the inputs; a multiple of 32).")
+    var cols: Int = 4096
+    @Option(help: "Rows of x (batch sizes), comma-separated; one report each.")
+    var batch: String = "1"
+    @Option(help: "Quantized kernel variants, comma-separated (default: the one for this device class; 1 cpu, 2 gpu).")
+    var variant: String?
+
+    @Option(help: "Tuning: weight rows per work-item of the cpu variant, comma-separated (each a variant; default: the family's).")
+    var rowsPerItem: String?
+    @Option(help: "Tuning: rows of x per work-item of the cpu variant when the batch is above 1, comma-separated.")
+    var batchTile: String?
+
+    func validate() throws {
+        if let rowsPerItem, try !positiveList(rowsPerItem, name: "--rows-per-item").allSatisfy({ $0 <= 16 }) {
+            throw ValidationError("--rows-per-item values must be in 1...16")
+        }
+        if let batchTile, try !positiveList(batchTile, name: "--batch-tile").allSatisfy({ $0 <= 16 }) {
+            throw ValidationError("--batch-tile values must be in 1...16")
+        }
+        guard rows > 0, cols > 0 else { throw ValidationError("--rows and --cols must be positive") }
+        guard cols % 32 == 0 else { throw ValidationError("--cols (\(cols)) must be a multiple of 32: q8_0/q4_0 blocks hold 32 values along K") }
+        _ = try positiveList(batch, name: "--batch")
+        if let variant {
+            let numbers = try positiveList(variant, name: "--variant")
+            guard numbers.allSatisfy({ QuantMatmulFamily.variants[$0] != nil }) else {
+                throw ValidationError("--variant: quant variants are \(QuantMatmulFamily.variants.keys.sorted())")
+            }
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let context = try CLContext(selecting: benchmark.deviceOptions.device)
+            let batches = try positiveList(batch, name: "--batch")
+            try checkFits(context: context, elements: rows * cols * 2 + batches.max()! * (rows + cols) * 8)
+            let harness = try benchmark.makeHarness(context: context)
+            let automatic = QuantMatmulFamily(environment: FamilyEnvironment(context: context)).automaticVariant
+            let variants = try variant.map { try positiveList($0, name: "--variant") } ?? [automatic]
+            var reports: [BenchmarkReport] = []
+            for m in batches {
+                let cases = try QuantBenchmark.cases(context: context, rows: rows, cols: cols, batch: m, quantVariants: variants,
+                                                    tuning: QuantBenchmark.Tuning(
+                                                        rowsPerItem: try rowsPerItem.map { try positiveList($0, name: "--rows-per-item") } ?? [],
+                                                        batchTile: try batchTile.map { try positiveList($0, name: "--batch-tile") } ?? []))
+                reports.append(BenchmarkReport(
+                    benchmark: "quant", device: DeviceSummary(info: context.device.info, peak: harness.peak),
+                    params: ["rows": "\(rows)", "cols": "\(cols)", "batch": "\(m)"],
+                    results: try harness.measure(cases)))
+            }
+            try benchmark.emit(reports, extraColumns: ["batch", "weight_bytes"])
+        }
+    }
+}
