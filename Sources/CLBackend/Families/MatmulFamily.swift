@@ -212,7 +212,7 @@ public final class MatmulFamily {
 
     private func encodeBlocked(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape s: MatmulShape,
                                bias: CLBuffer<Float>?, tuning t: MatmulTuning) throws -> [LaunchStep] {
-        let program = try environment.program(Self.family, defines: ["TM": "\(t.rowsPerTile)"])
+        let program = try environment.program(Self.family, defines: t.defines)
         let (rowsPerTile, packMinRows, packMinRowsTransposedB) = (t.rowsPerTile, t.packMinRows, t.packMinRowsTransposedB)
         let panels = (s.n + 31) / 32
         let bBatches = s.broadcastB ? 1 : s.batch
@@ -221,8 +221,9 @@ public final class MatmulFamily {
 
         if s.m < packMinRowsTransposedB && s.transposeB {
             // Few rows of x·Wᵀ: dot products along K straight from B [N, K]; a pack would cost more than the product.
-            let (dotRows, dotColumns) = s.m >= 4 ? (4, 4) : (1, 8)
-            let kernel = try program.kernel("matmul_dot_" + (s.transposeA ? "tt" : "nt") + (dotRows == 4 ? "_r4" : ""))
+            let tile = s.m >= 4
+            let (dotRows, dotColumns) = tile ? (t.dotRows, t.dotCols) : (1, 8)
+            let kernel = try program.kernel("matmul_dot_" + (s.transposeA ? "tt" : "nt") + (tile ? "_tile" : ""))
             try kernel.setArguments(a, b, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
                                     Int64(s.broadcastB ? 0 : s.k * s.n))
             let columnGroups = (s.n + dotColumns - 1) / dotColumns, rowGroups = (s.m + dotRows - 1) / dotRows

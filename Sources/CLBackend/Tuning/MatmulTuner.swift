@@ -82,6 +82,16 @@ public struct MatmulTuner {
                 t.rowTilesPerItem = rt
                 list.append(t)
             }
+            if shape.transposeB && shape.m >= 4 {
+                // The dot path's tile and vector width (register pressure differs per ISA).
+                for (r, c) in [(4, 4), (2, 4), (4, 2), (2, 8), (8, 2), (4, 8), (1, 8)] {
+                    for w in [8, 16] {
+                        var t = noPack
+                        (t.dotRows, t.dotCols, t.dotWidth) = (r, c, w)
+                        list.append(t)
+                    }
+                }
+            }
         } else {
             for (tsm, tsn, tsk, wptm, wptn) in [(64, 64, 16, 4, 4), (32, 32, 16, 2, 2), (64, 64, 8, 4, 4), (128, 64, 16, 8, 4),
                                                 (64, 128, 16, 4, 8), (128, 128, 8, 8, 8), (32, 64, 16, 4, 4), (16, 16, 16, 1, 1)] {
@@ -110,6 +120,11 @@ public struct MatmulTuner {
             }
             for rt in [t.rowTilesPerItem - 1, t.rowTilesPerItem + 1, t.rowTilesPerItem * 2] where (1...16).contains(rt) {
                 add { $0.rowTilesPerItem = rt }
+            }
+            if shape.transposeB && shape.m >= 4 && shape.m < t.packMinRowsTransposedB {
+                for r in [t.dotRows - 1, t.dotRows + 1] where (1...8).contains(r) { add { $0.dotRows = r } }
+                for c in [t.dotCols - 1, t.dotCols + 1] where (1...16).contains(c) { add { $0.dotCols = c } }
+                add { $0.dotWidth = t.dotWidth == 16 ? 8 : 16 }
             }
         } else {
             for tsk in [t.tsk / 2, t.tsk * 2] where (4...32).contains(tsk) { add { $0.tsk = tsk } }

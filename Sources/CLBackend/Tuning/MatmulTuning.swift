@@ -20,17 +20,22 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
     public var packMinRows: Int
     /// Variant 2: pack (transpose) B [N, K] only when M reaches this; below, dot products along K.
     public var packMinRowsTransposedB: Int
+    /// Variant 2 dot path (B [N, K], few rows): rows × columns per work-item and vector width (8 or 16).
+    public var dotRows: Int, dotCols: Int, dotWidth: Int
     /// Variant 3 tile geometry.
     public var tsm: Int, tsn: Int, tsk: Int, wptm: Int, wptn: Int
 
     public init(variant: Int, rowsPerTile: Int = 8, kBlock: Int = 128, rowTilesPerItem: Int = 4, packMinRows: Int = 64,
-                packMinRowsTransposedB: Int = 48, tsm: Int = 64, tsn: Int = 64, tsk: Int = 16, wptm: Int = 4, wptn: Int = 4) {
+                packMinRowsTransposedB: Int = 48, dotRows: Int = 4, dotCols: Int = 4, dotWidth: Int = 16, tsm: Int = 64, tsn: Int = 64, tsk: Int = 16, wptm: Int = 4, wptn: Int = 4) {
         self.variant = variant
         self.rowsPerTile = rowsPerTile
         self.kBlock = kBlock
         self.rowTilesPerItem = rowTilesPerItem
         self.packMinRows = packMinRows
         self.packMinRowsTransposedB = packMinRowsTransposedB
+        self.dotRows = dotRows
+        self.dotCols = dotCols
+        self.dotWidth = dotWidth
         self.tsm = tsm
         self.tsn = tsn
         self.tsk = tsk
@@ -51,14 +56,15 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
     /// (`CompileOptions.kernelVariants["matmul.tuning"] = 1`): small tiles and K blocks so
     /// awkward sizes cross every edge path.
     public static let conformanceConfigurations: [Int: MatmulTuning] = [
-        1: MatmulTuning(variant: 2, rowsPerTile: 4, kBlock: 16, rowTilesPerItem: 3, packMinRows: 2, packMinRowsTransposedB: 96),
+        1: MatmulTuning(variant: 2, rowsPerTile: 4, kBlock: 16, rowTilesPerItem: 3, packMinRows: 2, packMinRowsTransposedB: 96,
+                        dotRows: 3, dotCols: 5, dotWidth: 8),
         2: MatmulTuning(variant: 3, tsm: 32, tsn: 16, tsk: 8, wptm: 2, wptn: 4),
     ]
 
     /// The `-D` macros of this configuration's variant.
     public var defines: [String: String] {
         switch variant {
-        case 2: return ["TM": "\(rowsPerTile)"]
+        case 2: return ["TM": "\(rowsPerTile)", "DOT_ROWS": "\(dotRows)", "DOT_COLS": "\(dotCols)", "DOT_W": "\(dotWidth)"]
         case 3: return ["TSM": "\(tsm)", "TSN": "\(tsn)", "TSK": "\(tsk)", "WPTM": "\(wptm)", "WPTN": "\(wptn)"]
         default: return [:]
         }
@@ -72,6 +78,9 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
         guard [1, 2, 3].contains(variant) else { try fail("variant \(variant) is not 1, 2 or 3") }
         guard (1...32).contains(rowsPerTile) else { try fail("rowsPerTile \(rowsPerTile) is outside 1...32") }
         guard kBlock >= 1, rowTilesPerItem >= 1 else { try fail("kBlock \(kBlock) and rowTilesPerItem \(rowTilesPerItem) must be ≥ 1") }
+        guard (1...8).contains(dotRows), (1...16).contains(dotCols), dotWidth == 8 || dotWidth == 16 else {
+            try fail("dot tile \(dotRows)×\(dotCols) must be within 8×16 and DOT_W \(dotWidth) 8 or 16")
+        }
         guard packMinRows >= 0, packMinRowsTransposedB >= 0 else { try fail("pack thresholds must be ≥ 0") }
         guard tsm > 0, tsn > 0, tsk > 0, wptm > 0, wptn > 0, tsm % wptm == 0, tsn % wptn == 0 else {
             try fail("tile TSM \(tsm) TSN \(tsn) TSK \(tsk) must be positive multiples of WPTM \(wptm) / WPTN \(wptn)")
@@ -84,7 +93,7 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
     public var description: String {
         switch variant {
         case 2:
-            return "v2 TM=\(rowsPerTile) KB=\(kBlock) RT=\(rowTilesPerItem) pack≥\(Self.threshold(packMinRows)) packT≥\(Self.threshold(packMinRowsTransposedB))"
+            return "v2 TM=\(rowsPerTile) KB=\(kBlock) RT=\(rowTilesPerItem) pack≥\(Self.threshold(packMinRows)) packT≥\(Self.threshold(packMinRowsTransposedB)) dot=\(dotRows)x\(dotCols)w\(dotWidth)"
         case 3: return "v3 TSM=\(tsm) TSN=\(tsn) TSK=\(tsk) WPTM=\(wptm) WPTN=\(wptn)"
         default: return "v\(variant)"
         }
