@@ -64,7 +64,8 @@ struct MatmulTuningTests {
     @Test("non-default tuned configurations against the reference on awkward sizes", arguments: [1, 2])
     func tunedConfigurations(configuration: Int) throws {
         let tuning = try #require(MatmulTuning.conformanceConfigurations[configuration])
-        #expect(tuning != MatmulTuning.defaults(for: .cpu) && tuning != MatmulTuning.defaults(for: .gpu))
+        #expect(tuning != MatmulTuning.defaults(for: .cpu) && tuning != MatmulTuning.defaults(for: .gpu)
+                && tuning != MatmulTuning.defaults(for: TestDevice.context.device.info))
         let family = MatmulFamily(environment: TestDevice.environment)
         family.tuning = tuning
         for (index, size) in Self.awkward.enumerated() {

@@ -72,7 +72,7 @@ public final class MatmulFamily {
     public static let tuningOption = "matmul.tuning"
 
     /// The defaults of this device class.
-    public var defaultTuning: MatmulTuning { MatmulTuning.defaults(for: environment.deviceClass) }
+    public var defaultTuning: MatmulTuning { MatmulTuning.defaults(for: environment.context.device.info) }
 
     /// The configuration `encode` uses for `shape` and where it came from.
     public func resolvedTuning(for shape: MatmulShape) -> (tuning: MatmulTuning, source: String) {

@@ -58,10 +58,10 @@ public struct MatmulTuner {
 
     /// The fixed candidate set for `shape` on this device class (defaults first).
     public func fixedCandidates(for shape: MatmulShape) -> [MatmulTuning] {
-        let base = MatmulTuning.defaults(for: environment.deviceClass)
+        let base = MatmulTuning.defaults(for: environment.context.device.info)
         var list = [base]
         if base.variant == 2 {
-            for tm in [4, 8, 12, 16] {
+            for tm in [2, 4, 8, 16] {
                 for kb in [64, 128, 256] {
                     var t = base
                     t.rowsPerTile = tm
@@ -218,7 +218,7 @@ public struct MatmulTuner {
             return try family.encode(a: a, b: b, c: c, shape: shape, variant: t.variant)
         }
 
-        let defaults = MatmulTuning.defaults(for: environment.deviceClass)
+        let defaults = MatmulTuning.defaults(for: environment.context.device.info)
         let fixed = prepare(fixedCandidates(for: shape))
         guard fixed.contains(where: { $0.tuning == defaults }) else {
             throw CLError.sizeMismatch(operation: "matmul tune \(shape.description)",

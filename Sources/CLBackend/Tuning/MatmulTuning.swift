@@ -52,6 +52,21 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
         }
     }
 
+    /// The defaults for a device: its class's, with narrower register tiles on CPUs whose native
+    /// float vector is 8 wide (AVX2: 16 vector registers, half of AVX-512's 32 at half the width, so
+    /// TM = 8 rows of two float16 accumulators spill). Measured with `clbench tune matmul` on pocl
+    /// "pthread-haswell" (AVX2, loaded 2-core EPYC): TM = 2 won every class with M ≥ 128, 1.1-2.4×
+    /// over TM = 8 (1024³ 2.4×, 128×512×144 x·Wᵀ 2.3×); the dot tile drops to 4×4 float8.
+    public static func defaults(for device: DeviceInfo) -> MatmulTuning {
+        let deviceClass = DeviceClass(device)
+        var tuning = defaults(for: deviceClass)
+        if deviceClass == .cpu, let width = device.nativeVectorWidths["float"], width > 0, width <= 8 {
+            tuning.rowsPerTile = 2
+            tuning.dotWidth = 8
+        }
+        return tuning
+    }
+
     /// A deliberately non-default, valid configuration per variant, for conformance runs
     /// (`CompileOptions.kernelVariants["matmul.tuning"] = 1`): small tiles and K blocks so
     /// awkward sizes cross every edge path.
