@@ -31,6 +31,8 @@
  *                               _nn reads A [M, K] (broadcast scalars), _tn reads A [K, M];
  *                               _r1 / _r4 are 1- and 4-row tiles for M < TM (few wasted rows).
  *                               Which path runs is a tuning choice (packMinRows, packMinRowsTransposedB).
+ *                               Work-items walk sweeps of panelGroup panels × all row tiles (B panels
+ *                               of a sweep stay in cache; A streams once per sweep): tuned, runtime arg.
  *   3. gpu local-memory tiled   matmul_tiled: a work-group of (TSN/WPTN)×(TSM/WPTM) items stages
  *                               TSM×TSK of A and TSK×TSN of B in local memory (rows padded by
  *                               LPAD floats against bank conflicts), barriers, each item keeps a
@@ -196,14 +198,22 @@ inline void store_c_row(__global float *row, const int n0, const int N, const fl
 /* The blocked kernel body, specialised by row-tile height ROWS, A layout TRANS_A and B source:
  * DIRECT 0 reads the packed panels [panel][K][32] (bStride = floats per packed batch), DIRECT 1
  * reads B [K, N] in place (bStride = K·N, or 0 when shared; the last panel masked at N).
- * Launch: global [ceil(N/32), ceil(ceil(M/ROWS)/rowTiles), batch], local [1, 1, 1]. */
+ * Launch: global [ceil(N/32)·rowGroups, 1, batch] (rowGroups = ceil(ceil(M/ROWS)/rowTiles)), local [1, 1, 1]. */
 #define MATMUL_BLOCKED(NAME, ROWS, TRANS_A, DIRECT)                                                \
 __kernel void NAME(__global const float *a, __global const float *b, __global float *c,            \
                    __global const float *bias, const int hasBias,                                  \
                    const int M, const int N, const int K, const long bStride,                     \
-                   const int rowTiles, const int kBlock) {                                         \
-    const int panel = get_global_id(0);                                                            \
-    const int rowStart = get_global_id(1) * rowTiles * ROWS;                                       \
+                   const int rowTiles, const int kBlock, const int rowGroups, const int panelGroup) { \
+    /* Work-item order: sweeps of panelGroup panels × every row group, panels fastest, so the  \
+     * panels of a sweep stay in cache while A streams once per sweep (panelGroup ≥ panels: one \
+     * sweep, all panels per row group; large N then re-streams all of B per row group). */     \
+    const int nPanels = (N + 31) / 32;                                                             \
+    const int sweepPanels = min(panelGroup, nPanels);                                              \
+    const int sweep = get_global_id(0) / (sweepPanels * rowGroups);                                \
+    const int within = get_global_id(0) - sweep * sweepPanels * rowGroups;                         \
+    const int width = min(sweepPanels, nPanels - sweep * sweepPanels);                             \
+    const int panel = sweep * sweepPanels + within % width;                                        \
+    const int rowStart = (within / width) * rowTiles * ROWS;                                       \
     const size_t bt = get_global_id(2);                                                            \
     const int n0 = panel * 32;                                                                     \
     const __global float *ab = a + bt * (size_t)M * (size_t)K;                                     \

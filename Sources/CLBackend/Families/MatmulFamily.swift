@@ -262,13 +262,14 @@ public final class MatmulFamily {
         let groups = (tiles + rowTiles - 1) / rowTiles
         let kBlockLength = balancedKBlock(s.k, kBlock: t.kBlock)
         try kernel.setArguments(a, source, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
-                                Int64(bStride), Int32(rowTiles), Int32(kBlockLength))
+                                Int64(bStride), Int32(rowTiles), Int32(kBlockLength), Int32(groups),
+                                Int32(min(t.panelGroup, panels)))
         let kBlocks = (s.k + kBlockLength - 1) / kBlockLength
         let cTraffic = Double(s.cCount) * Double(2 * kBlocks - 1)   // partial sums go through C between K blocks
         let aReads = Double(s.aCount) * Double(panels)               // each panel's work-items read their A rows
         let bReads = Double(direct ? s.k * s.n * bBatches : panelFloats * bBatches)
         let bytes = 4.0 * (aReads + bReads + cTraffic + biasBytes * Double(panels > 0 ? 1 : 0))
-        steps.append(LaunchStep(kernel: kernel, global: [panels, groups, s.batch], local: [1, 1, 1],
+        steps.append(LaunchStep(kernel: kernel, global: [panels * groups, 1, s.batch], local: [1, 1, 1],
                                 variant: variantNames[2]! + (direct ? " direct" : ""), label: s.description,
                                 flops: flops(s, bias: bias != nil), bytes: bytes))
         return steps

@@ -82,6 +82,14 @@ public struct MatmulTuner {
                 t.rowTilesPerItem = rt
                 list.append(t)
             }
+            // Work-item order: sweeps of a few B panels (matters once B outgrows the cache).
+            if shape.n > 256 {
+                for pg in [2, 4, 8, 16] where pg < (shape.n + 31) / 32 {
+                    var t = base
+                    t.panelGroup = pg
+                    list.append(t)
+                }
+            }
             if shape.transposeB && shape.m >= 4 {
                 // The dot path's tile and vector width (register pressure differs per ISA).
                 for (r, c) in [(4, 4), (2, 4), (4, 2), (2, 8), (8, 2), (4, 8), (1, 8)] {
@@ -120,6 +128,9 @@ public struct MatmulTuner {
             }
             for rt in [t.rowTilesPerItem - 1, t.rowTilesPerItem + 1, t.rowTilesPerItem * 2] where (1...16).contains(rt) {
                 add { $0.rowTilesPerItem = rt }
+            }
+            if t.panelGroup < (shape.n + 31) / 32 {
+                for pg in [t.panelGroup / 2, t.panelGroup * 2] where pg >= 1 { add { $0.panelGroup = pg } }
             }
             if shape.transposeB && shape.m >= 4 && shape.m < t.packMinRowsTransposedB {
                 for r in [t.dotRows - 1, t.dotRows + 1] where (1...8).contains(r) { add { $0.dotRows = r } }

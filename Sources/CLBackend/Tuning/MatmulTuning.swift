@@ -20,19 +20,22 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
     public var packMinRows: Int
     /// Variant 2: pack (transpose) B [N, K] only when M reaches this; below, dot products along K.
     public var packMinRowsTransposedB: Int
+    /// Variant 2: B panels per sweep of the work-item order (each sweep covers every row tile).
+    public var panelGroup: Int
     /// Variant 2 dot path (B [N, K], few rows): rows × columns per work-item and vector width (8 or 16).
     public var dotRows: Int, dotCols: Int, dotWidth: Int
     /// Variant 3 tile geometry.
     public var tsm: Int, tsn: Int, tsk: Int, wptm: Int, wptn: Int
 
     public init(variant: Int, rowsPerTile: Int = 8, kBlock: Int = 128, rowTilesPerItem: Int = 4, packMinRows: Int = 64,
-                packMinRowsTransposedB: Int = 48, dotRows: Int = 4, dotCols: Int = 4, dotWidth: Int = 16, tsm: Int = 64, tsn: Int = 64, tsk: Int = 16, wptm: Int = 4, wptn: Int = 4) {
+                packMinRowsTransposedB: Int = 48, panelGroup: Int = 1 << 20, dotRows: Int = 4, dotCols: Int = 4, dotWidth: Int = 16, tsm: Int = 64, tsn: Int = 64, tsk: Int = 16, wptm: Int = 4, wptn: Int = 4) {
         self.variant = variant
         self.rowsPerTile = rowsPerTile
         self.kBlock = kBlock
         self.rowTilesPerItem = rowTilesPerItem
         self.packMinRows = packMinRows
         self.packMinRowsTransposedB = packMinRowsTransposedB
+        self.panelGroup = panelGroup
         self.dotRows = dotRows
         self.dotCols = dotCols
         self.dotWidth = dotWidth
@@ -71,7 +74,7 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
     /// (`CompileOptions.kernelVariants["matmul.tuning"] = 1`): small tiles and K blocks so
     /// awkward sizes cross every edge path.
     public static let conformanceConfigurations: [Int: MatmulTuning] = [
-        1: MatmulTuning(variant: 2, rowsPerTile: 4, kBlock: 16, rowTilesPerItem: 3, packMinRows: 2, packMinRowsTransposedB: 96,
+        1: MatmulTuning(variant: 2, rowsPerTile: 4, kBlock: 16, rowTilesPerItem: 3, packMinRows: 2, packMinRowsTransposedB: 96, panelGroup: 2,
                         dotRows: 3, dotCols: 5, dotWidth: 8),
         2: MatmulTuning(variant: 3, tsm: 32, tsn: 16, tsk: 8, wptm: 2, wptn: 4),
     ]
@@ -92,7 +95,7 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
         }
         guard [1, 2, 3].contains(variant) else { try fail("variant \(variant) is not 1, 2 or 3") }
         guard (1...32).contains(rowsPerTile) else { try fail("rowsPerTile \(rowsPerTile) is outside 1...32") }
-        guard kBlock >= 1, rowTilesPerItem >= 1 else { try fail("kBlock \(kBlock) and rowTilesPerItem \(rowTilesPerItem) must be ≥ 1") }
+        guard kBlock >= 1, rowTilesPerItem >= 1, panelGroup >= 1 else { try fail("kBlock \(kBlock) and rowTilesPerItem \(rowTilesPerItem) must be ≥ 1") }
         guard (1...8).contains(dotRows), (1...16).contains(dotCols), dotWidth == 8 || dotWidth == 16 else {
             try fail("dot tile \(dotRows)×\(dotCols) must be within 8×16 and DOT_W \(dotWidth) 8 or 16")
         }
@@ -108,13 +111,15 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
     public var description: String {
         switch variant {
         case 2:
-            return "v2 TM=\(rowsPerTile) KB=\(kBlock) RT=\(rowTilesPerItem) pack≥\(Self.threshold(packMinRows)) packT≥\(Self.threshold(packMinRowsTransposedB)) dot=\(dotRows)x\(dotCols)w\(dotWidth)"
+            return "v2 TM=\(rowsPerTile) KB=\(kBlock) RT=\(rowTilesPerItem) PG=\(Self.threshold(panelGroup, all: 1 << 20)) pack≥\(Self.threshold(packMinRows)) packT≥\(Self.threshold(packMinRowsTransposedB)) dot=\(dotRows)x\(dotCols)w\(dotWidth)"
         case 3: return "v3 TSM=\(tsm) TSN=\(tsn) TSK=\(tsk) WPTM=\(wptm) WPTN=\(wptn)"
         default: return "v\(variant)"
         }
     }
 
-    private static func threshold(_ value: Int) -> String { value >= Int(Int32.max) ? "never" : "\(value)" }
+    private static func threshold(_ value: Int, all: Int = Int(Int32.max)) -> String {
+        value >= all ? (all == Int(Int32.max) ? "never" : "all") : "\(value)"
+    }
 }
 
 /// The classes of matmul shape tuned separately: each has its own winner in the cache.

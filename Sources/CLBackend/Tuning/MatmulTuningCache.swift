@@ -3,7 +3,8 @@ import Foundation
 
 /// One device's tuned matmul winners, as stored in its cache file.
 ///
-/// The file is keyed by device name, driver version and a hash of `matmul.cl`: a file whose key
+/// The file is keyed by device name, driver version and a hash of `matmul.cl` (and of the
+/// device's default configuration, which winners are measured against): a file whose key
 /// differs from the running device and kernel source is ignored (with a warning) and rewritten by
 /// the next tune, so a driver upgrade or a kernel edit never runs stale parameters.
 public struct MatmulTuningTable: Codable, Sendable, Equatable {
@@ -47,7 +48,7 @@ public struct MatmulTuningTable: Codable, Sendable, Equatable {
 
     /// An empty table keyed for `device` and the current `matmul.cl`.
     public init(device: DeviceInfo) {
-        self.init(deviceName: device.name, driverVersion: device.driverVersion, sourceHash: MatmulTuningCache.sourceHash())
+        self.init(deviceName: device.name, driverVersion: device.driverVersion, sourceHash: MatmulTuningCache.sourceHash(for: device))
     }
 
     /// The winner for `shape`'s class, if tuned.
@@ -69,10 +70,11 @@ public enum MatmulTuningCache {
         FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
     }
 
-    /// FNV-1a of the matmul kernel source, hex.
-    public static func sourceHash() -> String {
+    /// FNV-1a of the matmul kernel source and of the device's default configuration, hex: a
+    /// winner is chosen against the defaults, so new defaults (or kernels) call for a new tune.
+    public static func sourceHash(for device: DeviceInfo) -> String {
         let source = KernelSourceLookup.source(MatmulFamily.family) ?? ""
-        return hex(fnv1a(Array(source.utf8)))
+        return hex(fnv1a(Array((source + "\n// defaults: \(MatmulTuning.defaults(for: device))").utf8)))
     }
 
     /// The cache file for `device` in `directory` (default: the program cache's folder).
