@@ -55,6 +55,8 @@ struct TuneMatmul: ParsableCommand {
     var dryRun = false
     @Flag(help: "No progress on stderr.")
     var quiet = false
+    @Flag(help: "List every timed candidate's median on stderr.")
+    var verbose = false
 
     func validate() throws {
         let given = [m, n, k].compactMap { $0 }
@@ -126,6 +128,11 @@ struct TuneMatmul: ParsableCommand {
                            outcome.winner.description, outcome.winnerMs, outcome.winnerGFLOPS, outcome.defaultMs,
                            outcome.defaultGFLOPS, outcome.tried, outcome.rejected.count, Date().timeIntervalSince(started)))
                 for reason in outcome.rejected { say("  rejected \(reason)") }
+                if verbose {
+                    for (tuning, ms) in outcome.scores {
+                        say(String(format: "    %10.4f ms %7.1f GFLOP/s  %@", ms, outcome.flops / (ms * 1e6), tuning.description))
+                    }
+                }
                 outcomes.append(outcome)
                 table.entries[outcome.shapeClass.description] = outcome.entry()
                 if !dryRun {

@@ -34,6 +34,8 @@ public struct MatmulTuner {
         public var rejected: [String]
         /// The winner's NMSE against the float64 reference (checked before timing).
         public var winnerNMSE: Double
+        /// Every timed candidate's latest median (ms), fastest first.
+        public var scores: [(tuning: MatmulTuning, ms: Double)]
         public var flops: Double { 2 * Double(shape.batch) * Double(shape.m) * Double(shape.n) * Double(shape.k) }
         public var winnerGFLOPS: Double { flops / (winnerMs * 1e6) }
         public var defaultGFLOPS: Double { flops / (defaultMs * 1e6) }
@@ -255,7 +257,8 @@ public struct MatmulTuner {
         let winner = bestMs < defaultMs * 0.97 ? best : defaults
         return Outcome(shapeClass: MatmulShapeClass(shape), shape: shape, winner: winner,
                        winnerMs: winner == defaults ? defaultMs : bestMs, defaults: defaults, defaultMs: defaultMs,
-                       tried: tried, rejected: rejected, winnerNMSE: errors[winner] ?? .nan)
+                       tried: tried, rejected: rejected, winnerNMSE: errors[winner] ?? .nan,
+                       scores: scores.map { ($0.key, $0.value) }.sorted { $0.ms < $1.ms })
     }
 
     // MARK: Reference
