@@ -86,7 +86,7 @@ public struct MatmulTuner {
             }
             // Work-item order: sweeps of a few B panels (matters once B outgrows the cache).
             if shape.n > 256 {
-                for pg in [2, 4, 8, 16] where pg < (shape.n + 31) / 32 {
+                for pg in [2, 4, 8, 16, 1 << 20] where pg < (shape.n + 31) / 32 || pg == 1 << 20 {
                     var t = base
                     t.panelGroup = pg
                     list.append(t)
