@@ -23,13 +23,16 @@
  *                               through C between K blocks).
  *      b. few rows, B [K, N]    matmul_direct_{nn,tn}[_r1]: the same kernel reading B's rows in
  *                               place (no pack step; the last panel masked at N).
- *      c. few rows, B [N, K]    matmul_dot_{nt,tt}[_r4]: x·Wᵀ / GEMV: 1 row × 8 columns (M < 4) or
- *                               4 rows × 4 columns per work-item, float16 dot products along K
- *                               straight from B (each B chunk reused by the rows), scalar K tail.
+ *      c. few rows, B [N, K]    matmul_dot_{nt,tt}[_tile]: x·Wᵀ / GEMV: 1 row × 8 columns (M < 4) or
+ *                               DOT_ROWS × DOT_COLS per work-item (_tile), DOT_W-wide dot products
+ *                               along K straight from B (each B chunk reused by the rows), scalar K tail.
  *                               Edges: rows past M are clamped for loads and not stored; columns
  *                               past N are zero in the packed panel (clamped in c) and masked on store.
  *                               _nn reads A [M, K] (broadcast scalars), _tn reads A [K, M];
  *                               _r1 / _r4 are 1- and 4-row tiles for M < TM (few wasted rows).
+ *                               Which path runs is a tuning choice (packMinRows, packMinRowsTransposedB).
+ *                               Work-items walk sweeps of panelGroup panels × all row tiles (B panels
+ *                               of a sweep stay in cache; A streams once per sweep): tuned, runtime arg.
  *   3. gpu local-memory tiled   matmul_tiled: a work-group of (TSN/WPTN)×(TSM/WPTM) items stages
  *                               TSM×TSK of A and TSK×TSN of B in local memory (rows padded by
  *                               LPAD floats against bank conflicts), barriers, each item keeps a
@@ -39,6 +42,10 @@
  *
  * -D parameters (defaults in brackets):
  *   TM [8]            variant 2: rows per register tile (2·TM float16 accumulators live).
+ *   DOT_ROWS [4], DOT_COLS [4], DOT_W [16]   variant 2 dot path (c, _tile kernels): rows × columns
+ *                     per work-item and the vector width (8 or 16) of the dot products.
+ *   All of these, the runtime K block / row tiles per item / pack thresholds, and the variant
+ *   itself are tuned per device and shape class by `clbench tune matmul` (MatmulTuning).
  *   TSM [64], TSN [64], TSK [16], WPTM [4], WPTN [4], LPAD [1]   variant 3 tile geometry;
  *                     the work-group must be (TSN/WPTN, TSM/WPTM, 1).
  * Runtime arguments carry sizes, transposes, batch strides, and for variant 2 the number of row
@@ -47,6 +54,15 @@
 
 #ifndef TM
 #define TM 8
+#endif
+#ifndef DOT_ROWS
+#define DOT_ROWS 4
+#endif
+#ifndef DOT_COLS
+#define DOT_COLS 4
+#endif
+#ifndef DOT_W
+#define DOT_W 16
 #endif
 #ifndef TSM
 #define TSM 64
@@ -182,14 +198,22 @@ inline void store_c_row(__global float *row, const int n0, const int N, const fl
 /* The blocked kernel body, specialised by row-tile height ROWS, A layout TRANS_A and B source:
  * DIRECT 0 reads the packed panels [panel][K][32] (bStride = floats per packed batch), DIRECT 1
  * reads B [K, N] in place (bStride = K·N, or 0 when shared; the last panel masked at N).
- * Launch: global [ceil(N/32), ceil(ceil(M/ROWS)/rowTiles), batch], local [1, 1, 1]. */
+ * Launch: global [ceil(N/32)·rowGroups, 1, batch] (rowGroups = ceil(ceil(M/ROWS)/rowTiles)), local [1, 1, 1]. */
 #define MATMUL_BLOCKED(NAME, ROWS, TRANS_A, DIRECT)                                                \
 __kernel void NAME(__global const float *a, __global const float *b, __global float *c,            \
                    __global const float *bias, const int hasBias,                                  \
                    const int M, const int N, const int K, const long bStride,                     \
-                   const int rowTiles, const int kBlock) {                                         \
-    const int panel = get_global_id(0);                                                            \
-    const int rowStart = get_global_id(1) * rowTiles * ROWS;                                       \
+                   const int rowTiles, const int kBlock, const int rowGroups, const int panelGroup) { \
+    /* Work-item order: sweeps of panelGroup panels × every row group, panels fastest, so the  \
+     * panels of a sweep stay in cache while A streams once per sweep (panelGroup ≥ panels: one \
+     * sweep, all panels per row group; large N then re-streams all of B per row group). */     \
+    const int nPanels = (N + 31) / 32;                                                             \
+    const int sweepPanels = min(panelGroup, nPanels);                                              \
+    const int sweep = get_global_id(0) / (sweepPanels * rowGroups);                                \
+    const int within = get_global_id(0) - sweep * sweepPanels * rowGroups;                         \
+    const int width = min(sweepPanels, nPanels - sweep * sweepPanels);                             \
+    const int panel = sweep * sweepPanels + within % width;                                        \
+    const int rowStart = (within / width) * rowTiles * ROWS;                                       \
     const size_t bt = get_global_id(2);                                                            \
     const int n0 = panel * 32;                                                                     \
     const __global float *ab = a + bt * (size_t)M * (size_t)K;                                     \
@@ -246,9 +270,29 @@ MATMUL_BLOCKED(matmul_direct_nn_r4, 4, 0, 1)
 MATMUL_BLOCKED(matmul_direct_tn_r4, 4, 1, 1)
 
 /* Small M with B [N, K] (x·Wᵀ for a few rows, GEMV): no pack, B read in place.
- * Work-item: DR rows × DC columns, float16 dot products along K (each B chunk reused by DR rows),
- * scalar K tail. Rows past M and columns past N are clamped for loads and not stored.
+ * Work-item: DR rows × DC columns, DOT_W-wide dot products along K (each B chunk reused by DR
+ * rows, each A chunk by DC columns), scalar K tail. Rows past M and columns past N are clamped
+ * for loads and not stored. DR·DC accumulators of DOT_W floats must fit the register file
+ * (AVX-512: 16 float16; AVX2 has half the vector registers: smaller tiles or DOT_W 8).
  * Launch: global [ceil(N/DC), ceil(M/DR), batch], local [1, 1, 1]. */
+#if DOT_W == 16
+#define DOTV float16
+#define DOT_VLOAD vload16
+#define DOT_HSUM(v) dot_hsum16(v)
+#elif DOT_W == 8
+#define DOTV float8
+#define DOT_VLOAD vload8
+#define DOT_HSUM(v) dot_hsum8(v)
+#else
+#error "DOT_W must be 8 or 16"
+#endif
+
+inline float dot_hsum8(const float8 v) {
+    const float4 q = v.lo + v.hi;
+    return (q.x + q.y) + (q.z + q.w);
+}
+inline float dot_hsum16(const float16 v) { return dot_hsum8(v.lo + v.hi); }
+
 #define MATMUL_DOT(NAME, DR, DC, TRANS_A)                                                          \
 __kernel void NAME(__global const float *a, __global const float *b, __global float *c,            \
                    __global const float *bias, const int hasBias,                                  \
@@ -260,32 +304,32 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
     const __global float *bb = b + bt * (size_t)bStride;                                           \
     const __global float *brow[DC];                                                                \
     int rr[DR];                                                                                    \
-    float16 acc[DR][DC];                                                                           \
+    DOTV acc[DR][DC];                                                                              \
     _Pragma("unroll")                                                                              \
     for (int j = 0; j < DC; ++j) brow[j] = bb + (size_t)min(n0 + j, N - 1) * K;                    \
     _Pragma("unroll")                                                                              \
     for (int i = 0; i < DR; ++i) {                                                                 \
         rr[i] = min(r0 + i, M - 1);                                                                \
         _Pragma("unroll")                                                                          \
-        for (int j = 0; j < DC; ++j) acc[i][j] = (float16)(0.0f);                                  \
+        for (int j = 0; j < DC; ++j) acc[i][j] = (DOTV)(0.0f);                                     \
     }                                                                                              \
-    const int kFull = K & ~15;                                                                     \
-    for (int k = 0; k < kFull; k += 16) {                                                          \
-        float16 av[DR];                                                                            \
+    const int kFull = K - K % DOT_W;                                                               \
+    for (int k = 0; k < kFull; k += DOT_W) {                                                       \
+        DOTV av[DR];                                                                               \
         _Pragma("unroll")                                                                          \
         for (int i = 0; i < DR; ++i) {                                                             \
             if (TRANS_A) {                                                                         \
-                float t[16];                                                                       \
+                float t[DOT_W];                                                                    \
                 _Pragma("unroll")                                                                  \
-                for (int q = 0; q < 16; ++q) t[q] = ab[(size_t)(k + q) * M + rr[i]];               \
-                av[i] = vload16(0, t);                                                             \
+                for (int q = 0; q < DOT_W; ++q) t[q] = ab[(size_t)(k + q) * M + rr[i]];            \
+                av[i] = DOT_VLOAD(0, t);                                                           \
             } else {                                                                               \
-                av[i] = vload16(0, ab + (size_t)rr[i] * K + k);                                    \
+                av[i] = DOT_VLOAD(0, ab + (size_t)rr[i] * K + k);                                  \
             }                                                                                      \
         }                                                                                          \
         _Pragma("unroll")                                                                          \
         for (int j = 0; j < DC; ++j) {                                                             \
-            const float16 bv = vload16(0, brow[j] + k);                                            \
+            const DOTV bv = DOT_VLOAD(0, brow[j] + k);                                             \
             _Pragma("unroll")                                                                      \
             for (int i = 0; i < DR; ++i) acc[i][j] = fma(av[i], bv, acc[i][j]);                    \
         }                                                                                          \
@@ -294,11 +338,7 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
     for (int i = 0; i < DR; ++i) {                                                                 \
         float sums[DC];                                                                            \
         _Pragma("unroll")                                                                          \
-        for (int j = 0; j < DC; ++j) {                                                             \
-            const float8 h = acc[i][j].lo + acc[i][j].hi;                                          \
-            const float4 q = h.lo + h.hi;                                                          \
-            sums[j] = (q.x + q.y) + (q.z + q.w);                                                   \
-        }                                                                                          \
+        for (int j = 0; j < DC; ++j) sums[j] = DOT_HSUM(acc[i][j]);                                \
         for (int k = kFull; k < K; ++k) {                                                          \
             const float av = TRANS_A ? ab[(size_t)k * M + rr[i]] : ab[(size_t)rr[i] * K + k];      \
             _Pragma("unroll")                                                                      \
@@ -315,8 +355,8 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
 
 MATMUL_DOT(matmul_dot_nt, 1, 8, 0)
 MATMUL_DOT(matmul_dot_tt, 1, 8, 1)
-MATMUL_DOT(matmul_dot_nt_r4, 4, 4, 0)
-MATMUL_DOT(matmul_dot_tt_r4, 4, 4, 1)
+MATMUL_DOT(matmul_dot_nt_tile, DOT_ROWS, DOT_COLS, 0)
+MATMUL_DOT(matmul_dot_tt_tile, DOT_ROWS, DOT_COLS, 1)
 
 /* ---------------------------------------------------------------- variant 3: GPU tiled */
 

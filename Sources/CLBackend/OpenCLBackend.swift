@@ -51,6 +51,10 @@ public final class OpenCLBackend: Backend {
                 result.append(("\(family).\(number)", options))
             }
         }
+        // One tuned (non-default) matmul configuration, as a cache winner would run.
+        var tuned = CompileOptions()
+        tuned.kernelVariants = [MatmulFamily.family: 2, MatmulFamily.tuningOption: 1]
+        result.append(("matmul.2 tuned", tuned))
         var unfused = CompileOptions()
         unfused.attention = .unfused
         result.append(("attention unfused", unfused))

@@ -3,12 +3,16 @@ import CLRuntime
 import Foundation
 
 /// `clbench matmul`: every matmul variant on one shape, validated against a float64 product.
+///
+/// Numbered variants run with their device-class defaults; when the device's tuning cache holds
+/// a winner for the shape's class, a `matmul.tuned` row runs that configuration beside them.
 public enum MatmulBenchmark {
     /// Rows validated exactly (float64) per check; all rows when the product is small.
     static let sampledRows = 48
 
     public static func cases(context: CLContext, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
-                             variants: [Int], forcedVariants: [String: Int] = [:]) throws -> [BenchmarkCase] {
+                             variants: [Int], forcedVariants: [String: Int] = [:],
+                             tuned: MatmulTuningTable? = nil) throws -> [BenchmarkCase] {
         let environment = FamilyEnvironment(context: context, forcedVariants: forcedVariants)
         var random = SplitMix(seed: UInt64(m * 1_000_003 + n * 1009 + k))
         let aValues = (0..<(m * k)).map { _ in random.uniform() }
@@ -21,14 +25,21 @@ public enum MatmulBenchmark {
         let flops = 2.0 * Double(m) * Double(n) * Double(k)
         let bytes = 4.0 * Double(m * k + k * n + m * n)
 
-        return try variants.map { variant in
+        // nil: a numbered variant with its defaults; else the tuned configuration.
+        var runs: [(variant: Int, tuning: MatmulTuning?)] = variants.map { ($0, nil) }
+        if let winner = tuned?.tuning(for: shape) { runs.append((winner.variant, winner)) }
+        return try runs.map { run in
             let family = MatmulFamily(environment: environment)
+            family.tuned = nil
+            family.tuning = run.tuning
             let c = try CLBuffer<Float>(context: context, count: m * n)
-            let steps = try family.encode(a: a, b: b, c: c, shape: shape, variant: variant)
-            let description = (MatmulFamily.variants[variant] ?? "variant \(variant)")
+            let steps = try family.encode(a: a, b: b, c: c, shape: shape, variant: run.variant)
+            let name = run.tuning == nil ? "matmul.\(run.variant)" : "matmul.tuned"
+            let description = (run.tuning.map { "tuned for \(MatmulShapeClass(shape)): \($0)" }
+                               ?? MatmulFamily.variants[run.variant] ?? "variant \(run.variant)")
                 + (rows.count < m ? " (validated on \(rows.count) sampled rows)" : "")
             return BenchmarkCase(
-                variant: "matmul.\(variant)", description: description, flops: flops, bytes: bytes, roofline: .compute,
+                variant: name, description: description, flops: flops, bytes: bytes, roofline: .compute,
                 extra: ["m": Double(m), "n": Double(n), "k": Double(k), "launches": Double(steps.count)],
                 enqueue: { _ = family; return try steps.map { try $0.enqueue(on: context, event: true) } },
                 validate: {

@@ -6,7 +6,12 @@ import Foundation
 
 struct Matmul: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "SGEMM variants: time, GFLOP/s, % of peak, error against a float64 reference.")
+        abstract: "SGEMM variants: time, GFLOP/s, % of peak, error against a float64 reference.",
+        discussion: """
+            Numbered variants run with their device-class defaults. When `clbench tune matmul` has stored a \
+            winner for the shape's class (square-large, tall-skinny, gemv, batched × layout), a 'matmul.tuned' \
+            row runs it beside them. The tuning cache is only read here.
+            """)
 
     @OptionGroup var benchmark: BenchmarkOptions
 
@@ -24,6 +29,8 @@ struct Matmul: ParsableCommand {
     var transposeB = false
     @Option(help: "Variants to run, comma-separated (default: all; the scalar variant 1 only up to 1 GFLOP per run).")
     var variant: String?
+    @Flag(help: "No 'matmul.tuned' row even when the device's tuning cache has a winner for the shape's class.")
+    var noTuned = false
 
     func validate() throws {
         let given = [m, n, k].compactMap { $0 }
@@ -42,6 +49,7 @@ struct Matmul: ParsableCommand {
         try reportingErrors {
             let context = try CLContext(selecting: benchmark.deviceOptions.device)
             let harness = try benchmark.makeHarness(context: context)
+            let tuned = noTuned ? nil : MatmulTuningCache.shared(for: context.device.info)
             let squares = try positiveList(sizes, name: "--sizes").map { ($0, $0, $0) }
             let shapes: [(Int, Int, Int)] = m.map { [($0, n!, k!)] } ?? squares
             var reports: [BenchmarkReport] = []
@@ -51,14 +59,21 @@ struct Matmul: ParsableCommand {
                 let flops = 2.0 * Double(m) * Double(n) * Double(k)
                 let variants = explicit ?? MatmulFamily.variants.keys.sorted().filter { $0 != 1 || flops <= 1e9 }
                 let cases = try MatmulBenchmark.cases(context: context, m: m, n: n, k: k, transposeA: transposeA,
-                                                      transposeB: transposeB, variants: variants)
-                let results = try harness.measure(cases)
+                                                      transposeB: transposeB, variants: variants, tuned: tuned)
+                var results = try harness.measure(cases)
+                if benchmark.format == .table {
+                    // The table's fixed columns lack these; JSON and CSV carry them as min_ms / max_abs_error.
+                    for index in results.indices {
+                        results[index].extra["min_ms"] = results[index].minMs
+                        results[index].extra["max_err"] = results[index].maxAbsError
+                    }
+                }
                 reports.append(BenchmarkReport(
                     benchmark: "matmul", device: DeviceSummary(info: context.device.info, peak: harness.peak),
                     params: ["m": "\(m)", "n": "\(n)", "k": "\(k)", "transpose_a": "\(transposeA)", "transpose_b": "\(transposeB)"],
                     results: results))
             }
-            try benchmark.emit(reports)
+            try benchmark.emit(reports, extraColumns: benchmark.format == .table ? ["min_ms", "max_err"] : [])
         }
     }
 }

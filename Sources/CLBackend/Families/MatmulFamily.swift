@@ -53,27 +53,78 @@ public final class MatmulFamily {
     ]
 
     public let environment: FamilyEnvironment
-    /// Variant 2 row-tile height (the `TM` macro) and about how long a K block is: tuner knobs.
-    public var rowsPerTile = 8
-    public var kBlock = 128
+    /// Tuning used for every shape when set (the tuner, tests, conformance); when nil each shape
+    /// gets its class's winner from `tuned`, else `MatmulTuning.defaults` for the device class.
+    public var tuning: MatmulTuning?
+    /// Tuned winners per shape class: by default the device's cache file (read once per process;
+    /// normal runs never write it). Set to nil to ignore the cache.
+    public var tuned: MatmulTuningTable?
+
+    public init(environment: FamilyEnvironment) {
+        self.environment = environment
+        if let forced = environment.forcedVariants[Self.tuningOption] {
+            tuning = MatmulTuning.conformanceConfigurations[forced]
+        }
+        tuned = MatmulTuningCache.shared(for: environment.context.device.info)
+    }
+
+    /// `CompileOptions.kernelVariants` key selecting one of `MatmulTuning.conformanceConfigurations`.
+    public static let tuningOption = "matmul.tuning"
+
+    /// The defaults of this device class.
+    public var defaultTuning: MatmulTuning { MatmulTuning.defaults(for: environment.context.device.info) }
+
+    /// The configuration `encode` uses for `shape` and where it came from.
+    public func resolvedTuning(for shape: MatmulShape) -> (tuning: MatmulTuning, source: String) {
+        if let tuning { return (tuning, "explicit") }
+        if let cached = tuned?.tuning(for: shape) { return (cached, "tuned \(MatmulShapeClass(shape))") }
+        return (defaultTuning, "default")
+    }
+
+    private func editTuning(_ change: (inout MatmulTuning) -> Void) {
+        var value = tuning ?? defaultTuning
+        change(&value)
+        tuning = value
+    }
+
+    /// Variant 2 row-tile height (the `TM` macro); setting it (or any knob below) fixes `tuning`.
+    public var rowsPerTile: Int {
+        get { (tuning ?? defaultTuning).rowsPerTile }
+        set { editTuning { $0.rowsPerTile = newValue } }
+    }
+    /// Variant 2: about how long a K block is.
+    public var kBlock: Int {
+        get { (tuning ?? defaultTuning).kBlock }
+        set { editTuning { $0.kBlock = newValue } }
+    }
     /// Variant 2 packs B [K, N] into panels only when M reaches this many rows; below it the
     /// blocked kernel reads B's rows in place (measured on pocl at N = K = 1024: in-place rows
     /// are as fast up to M ≈ 128-256 and 1.5x slower at 1024, where the pack pays).
-    public var packMinRows = 64
+    public var packMinRows: Int {
+        get { (tuning ?? defaultTuning).packMinRows }
+        set { editTuning { $0.packMinRows = newValue } }
+    }
     /// Variant 2 packs (transposes) B [N, K] only when M reaches this many rows; below it the
-    /// product runs as dot products along K straight from B (at N = K = 1024 the dot kernel
-    /// was 2-8x faster up to M = 32, even at M = 64, behind at M = 128 and 128×512×144).
-    public var packMinRowsTransposedB = 48
+    /// product runs as dot products along K straight from B.
+    public var packMinRowsTransposedB: Int {
+        get { (tuning ?? defaultTuning).packMinRowsTransposedB }
+        set { editTuning { $0.packMinRowsTransposedB = newValue } }
+    }
     /// Variant 2: most row tiles one work-item walks per K block (reuses the L1-resident panel slice).
-    public var rowTilesPerItem = 4
+    public var rowTilesPerItem: Int {
+        get { (tuning ?? defaultTuning).rowTilesPerItem }
+        set { editTuning { $0.rowTilesPerItem = newValue } }
+    }
     /// Variant 3 tile geometry (`TSM`, `TSN`, `TSK`, `WPTM`, `WPTN`).
-    public var gpuTile = (tsm: 64, tsn: 64, tsk: 16, wptm: 4, wptn: 4)
+    public var gpuTile: (tsm: Int, tsn: Int, tsk: Int, wptm: Int, wptn: Int) {
+        get { let t = tuning ?? defaultTuning; return (t.tsm, t.tsn, t.tsk, t.wptm, t.wptn) }
+        set { editTuning { $0.tsm = newValue.tsm; $0.tsn = newValue.tsn; $0.tsk = newValue.tsk; $0.wptm = newValue.wptm; $0.wptn = newValue.wptn } }
+    }
 
-    public init(environment: FamilyEnvironment) { self.environment = environment }
-
-    /// The variant `encode` uses for `shape` when none is asked for.
+    /// The variant `encode` uses for `shape` when none is asked for: the forced one, else the
+    /// tuned (or default) configuration's.
     public func automaticVariant(for shape: MatmulShape) -> Int {
-        environment.variant(for: Self.family, automatic: environment.deviceClass == .cpu ? 2 : 3)
+        environment.variant(for: Self.family, automatic: resolvedTuning(for: shape).tuning.variant)
     }
 
     /// C[b] = A[b]·B[b] (+ bias broadcast over rows, bias has n elements). All row-major, contiguous.
@@ -86,11 +137,26 @@ public final class MatmulFamily {
         if shape.k == 0 { chosen = 1 }
         switch chosen {
         case 1: return try encodeSimple(a: a, b: b, c: c, shape: shape, bias: bias)
-        case 2: return try encodeBlocked(a: a, b: b, c: c, shape: shape, bias: bias)
-        case 3: return try encodeTiled(a: a, b: b, c: c, shape: shape, bias: bias)
+        case 2, 3:
+            var t = resolvedTuning(for: shape).tuning
+            // A configuration tuned for the other variant still carries that variant's defaults.
+            if t.variant != chosen { t = Self.merged(t, variant: chosen, defaults: defaultTuning) }
+            try t.validate(maxWorkGroupSize: environment.context.device.info.maxWorkGroupSize)
+            return chosen == 2 ? try encodeBlocked(a: a, b: b, c: c, shape: shape, bias: bias, tuning: t)
+                               : try encodeTiled(a: a, b: b, c: c, shape: shape, bias: bias, tuning: t)
         default:
             throw CLError.sizeMismatch(operation: "matmul", detail: "no variant \(chosen); variants are \(Self.variants.keys.sorted())")
         }
+    }
+
+    static func merged(_ t: MatmulTuning, variant: Int, defaults: MatmulTuning) -> MatmulTuning {
+        var result = t
+        result.variant = variant
+        if t.variant == 3 && variant == 2 {
+            (result.rowsPerTile, result.kBlock, result.rowTilesPerItem) = (defaults.rowsPerTile, defaults.kBlock, defaults.rowTilesPerItem)
+            (result.packMinRows, result.packMinRowsTransposedB) = (defaults.packMinRows, defaults.packMinRowsTransposedB)
+        }
+        return result
     }
 
     private func validate(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape: MatmulShape,
@@ -139,14 +205,15 @@ public final class MatmulFamily {
 
     /// The K block variant 2 uses: about `kBlock`, balanced so no short block is left over
     /// (K = 144 runs as one block of 144, not 128 + 16).
-    func balancedKBlock(_ k: Int) -> Int {
+    func balancedKBlock(_ k: Int, kBlock: Int) -> Int {
         let blocks = max(1, Int((Double(k) / Double(max(kBlock, 1))).rounded()))
         return (k + blocks - 1) / blocks
     }
 
     private func encodeBlocked(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape s: MatmulShape,
-                               bias: CLBuffer<Float>?) throws -> [LaunchStep] {
-        let program = try environment.program(Self.family, defines: ["TM": "\(rowsPerTile)"])
+                               bias: CLBuffer<Float>?, tuning t: MatmulTuning) throws -> [LaunchStep] {
+        let program = try environment.program(Self.family, defines: t.defines)
+        let (rowsPerTile, packMinRows, packMinRowsTransposedB) = (t.rowsPerTile, t.packMinRows, t.packMinRowsTransposedB)
         let panels = (s.n + 31) / 32
         let bBatches = s.broadcastB ? 1 : s.batch
         let biasArgument = Int32(bias == nil ? 0 : 1)
@@ -154,8 +221,9 @@ public final class MatmulFamily {
 
         if s.m < packMinRowsTransposedB && s.transposeB {
             // Few rows of x·Wᵀ: dot products along K straight from B [N, K]; a pack would cost more than the product.
-            let (dotRows, dotColumns) = s.m >= 4 ? (4, 4) : (1, 8)
-            let kernel = try program.kernel("matmul_dot_" + (s.transposeA ? "tt" : "nt") + (dotRows == 4 ? "_r4" : ""))
+            let tile = s.m >= 4
+            let (dotRows, dotColumns) = tile ? (t.dotRows, t.dotCols) : (1, 8)
+            let kernel = try program.kernel("matmul_dot_" + (s.transposeA ? "tt" : "nt") + (tile ? "_tile" : ""))
             try kernel.setArguments(a, b, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
                                     Int64(s.broadcastB ? 0 : s.k * s.n))
             let columnGroups = (s.n + dotColumns - 1) / dotColumns, rowGroups = (s.m + dotRows - 1) / dotRows
@@ -189,18 +257,19 @@ public final class MatmulFamily {
         let kernel = try program.kernel(name)
         let tiles = (s.m + rows - 1) / rows
         // Enough work-items to spread over the cores (≥ 32 where the shape allows), else fewer row tiles each.
-        var rowTiles = max(1, min(rowTilesPerItem, tiles))
+        var rowTiles = max(1, min(t.rowTilesPerItem, tiles))
         while rowTiles > 1 && panels * ((tiles + rowTiles - 1) / rowTiles) * s.batch < 32 { rowTiles -= 1 }
         let groups = (tiles + rowTiles - 1) / rowTiles
-        let kBlockLength = balancedKBlock(s.k)
+        let kBlockLength = balancedKBlock(s.k, kBlock: t.kBlock)
         try kernel.setArguments(a, source, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
-                                Int64(bStride), Int32(rowTiles), Int32(kBlockLength))
+                                Int64(bStride), Int32(rowTiles), Int32(kBlockLength), Int32(groups),
+                                Int32(min(t.panelGroup, panels)))
         let kBlocks = (s.k + kBlockLength - 1) / kBlockLength
         let cTraffic = Double(s.cCount) * Double(2 * kBlocks - 1)   // partial sums go through C between K blocks
         let aReads = Double(s.aCount) * Double(panels)               // each panel's work-items read their A rows
         let bReads = Double(direct ? s.k * s.n * bBatches : panelFloats * bBatches)
         let bytes = 4.0 * (aReads + bReads + cTraffic + biasBytes * Double(panels > 0 ? 1 : 0))
-        steps.append(LaunchStep(kernel: kernel, global: [panels, groups, s.batch], local: [1, 1, 1],
+        steps.append(LaunchStep(kernel: kernel, global: [panels * groups, 1, s.batch], local: [1, 1, 1],
                                 variant: variantNames[2]! + (direct ? " direct" : ""), label: s.description,
                                 flops: flops(s, bias: bias != nil), bytes: bytes))
         return steps
@@ -209,8 +278,7 @@ public final class MatmulFamily {
     // MARK: Variant 3
 
     private func encodeTiled(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape s: MatmulShape,
-                             bias: CLBuffer<Float>?) throws -> [LaunchStep] {
-        let t = gpuTile
+                             bias: CLBuffer<Float>?, tuning t: MatmulTuning) throws -> [LaunchStep] {
         let program = try environment.program(Self.family, defines: [
             "TSM": "\(t.tsm)", "TSN": "\(t.tsn)", "TSK": "\(t.tsk)", "WPTM": "\(t.wptm)", "WPTN": "\(t.wptn)",
         ])

@@ -1,0 +1,156 @@
+import CLRuntime
+import Foundation
+
+/// One device's tuned matmul winners, as stored in its cache file.
+///
+/// The file is keyed by device name, driver version and a hash of `matmul.cl` (and of the
+/// device's default configuration, which winners are measured against): a file whose key
+/// differs from the running device and kernel source is ignored (with a warning) and rewritten by
+/// the next tune, so a driver upgrade or a kernel edit never runs stale parameters.
+public struct MatmulTuningTable: Codable, Sendable, Equatable {
+    /// One shape class's winner and what it was measured on.
+    public struct Entry: Codable, Sendable, Equatable {
+        public var tuning: MatmulTuning
+        /// The shape it was measured on, "batch×m×n×k".
+        public var shape: String
+        /// Kernel-time medians of the winner and of the defaults on that shape.
+        public var medianMs: Double
+        public var defaultMedianMs: Double
+        public var gflops: Double
+        public var tunedAt: String
+
+        public init(tuning: MatmulTuning, shape: String, medianMs: Double, defaultMedianMs: Double, gflops: Double,
+                    tunedAt: String) {
+            self.tuning = tuning
+            self.shape = shape
+            self.medianMs = medianMs
+            self.defaultMedianMs = defaultMedianMs
+            self.gflops = gflops
+            self.tunedAt = tunedAt
+        }
+    }
+
+    public static let formatVersion = 1
+    public var formatVersion: Int
+    public var deviceName: String
+    public var driverVersion: String
+    public var sourceHash: String
+    /// Winners by `MatmulShapeClass.description` (e.g. `tall-skinny.nt`).
+    public var entries: [String: Entry]
+
+    public init(deviceName: String, driverVersion: String, sourceHash: String, entries: [String: Entry] = [:]) {
+        self.formatVersion = Self.formatVersion
+        self.deviceName = deviceName
+        self.driverVersion = driverVersion
+        self.sourceHash = sourceHash
+        self.entries = entries
+    }
+
+    /// An empty table keyed for `device` and the current `matmul.cl`.
+    public init(device: DeviceInfo) {
+        self.init(deviceName: device.name, driverVersion: device.driverVersion, sourceHash: MatmulTuningCache.sourceHash(for: device))
+    }
+
+    /// The winner for `shape`'s class, if tuned.
+    public func tuning(for shape: MatmulShape) -> MatmulTuning? { entries[MatmulShapeClass(shape).description]?.tuning }
+
+    /// Whether this table was made for `device` and the current kernel source.
+    public func matches(_ other: MatmulTuningTable) -> Bool {
+        formatVersion == other.formatVersion && deviceName == other.deviceName && driverVersion == other.driverVersion
+            && sourceHash == other.sourceHash
+    }
+}
+
+/// The per-device tuning cache files in `CLGRAPH_CACHE_DIR` (beside the program cache):
+/// `matmul-tuning-<hash of device, platform>.json`. Normal runs only read them; `clbench tune
+/// matmul` writes them (atomically: temporary file, then rename).
+public enum MatmulTuningCache {
+    /// Where warnings go (stderr by default; tests capture them).
+    nonisolated(unsafe) public static var warn: (String) -> Void = { message in
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    }
+
+    /// FNV-1a of the matmul kernel source and of the device's default configuration, hex: a
+    /// winner is chosen against the defaults, so new defaults (or kernels) call for a new tune.
+    public static func sourceHash(for device: DeviceInfo) -> String {
+        let source = KernelSourceLookup.source(MatmulFamily.family) ?? ""
+        return hex(fnv1a(Array((source + "\n// defaults: \(MatmulTuning.defaults(for: device))").utf8)))
+    }
+
+    /// The cache file for `device` in `directory` (default: the program cache's folder).
+    public static func url(for device: DeviceInfo, directory: URL = ProgramCache.cacheDirectory()) -> URL {
+        let identity = "\(device.name)|\(device.platformName)|\(device.vendor)"
+        return directory.appendingPathComponent("matmul-tuning-\(hex(fnv1a(Array(identity.utf8)))).json")
+    }
+
+    /// The table in `url` if it exists, parses and matches `device` and the current source; else nil,
+    /// with a warning for a corrupt or mismatched file (a missing file is silent).
+    public static func load(device: DeviceInfo, url: URL) -> MatmulTuningTable? {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        let table: MatmulTuningTable
+        do {
+            table = try JSONDecoder().decode(MatmulTuningTable.self, from: data)
+        } catch {
+            warn("ignoring corrupt matmul tuning cache \(url.path) (\(error)); using defaults until `clbench tune matmul` rewrites it")
+            return nil
+        }
+        let expected = MatmulTuningTable(device: device)
+        guard table.matches(expected) else {
+            warn("ignoring matmul tuning cache \(url.path): made for device '\(table.deviceName)', driver '\(table.driverVersion)', "
+                 + "matmul.cl \(table.sourceHash) (format \(table.formatVersion)); this is '\(expected.deviceName)', driver "
+                 + "'\(expected.driverVersion)', matmul.cl \(expected.sourceHash); using defaults until `clbench tune matmul` rewrites it")
+            return nil
+        }
+        for (key, entry) in table.entries {
+            guard MatmulShapeClass(key: key) != nil, (try? entry.tuning.validate()) != nil else {
+                warn("ignoring matmul tuning cache \(url.path): bad entry '\(key)' (\(entry.tuning)); using defaults")
+                return nil
+            }
+        }
+        return table
+    }
+
+    /// Writes `table` to `url` atomically, creating the folder.
+    public static func save(_ table: MatmulTuningTable, url: URL) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(table).write(to: url, options: .atomic)
+    }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var loaded: [String: MatmulTuningTable?] = [:]
+
+    /// The table for `device` from the default cache folder, read once per process (a missing,
+    /// corrupt or mismatched file gives nil: defaults).
+    public static func shared(for device: DeviceInfo) -> MatmulTuningTable? {
+        let url = url(for: device)
+        lock.lock()
+        defer { lock.unlock() }
+        if let table = loaded[url.path] { return table }
+        let table = load(device: device, url: url)
+        loaded[url.path] = table
+        return table
+    }
+
+    /// Replaces the in-process copy (after a tune wrote the file).
+    public static func setShared(_ table: MatmulTuningTable?, for device: DeviceInfo) {
+        lock.lock()
+        loaded[url(for: device).path] = table
+        lock.unlock()
+    }
+
+    static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+
+    static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}
