@@ -38,7 +38,7 @@ struct LayerNorm: ParsableCommand {
             let forms = allForms ? 2 : 1
             for width in widths {
                 // Inputs x, r and their adversarial copies, and per variant an output (plus the residual sum).
-                try checkFits(context: context, elements: rows * width * (4 + forms * 7))
+                try checkFits(context: context, elements: rows * width * (5 + forms * 7))
             }
             let harness = try benchmark.makeHarness(context: context)
             var reports: [BenchmarkReport] = []
@@ -49,12 +49,16 @@ struct LayerNorm: ParsableCommand {
                 configuration.eps = eps
                 configuration.allForms = allForms
                 let results = try harness.measure(try LayerNormBenchmark.cases(context: context, configuration))
+                var params = ["rows": "\(rows)", "cols": "\(width)", "eps": "\(eps)"]
+                let annotated = LayerNormBenchmark.annotate(results, peak: harness.peak, params: &params)
                 reports.append(BenchmarkReport(
                     benchmark: "layernorm", device: DeviceSummary(info: context.device.info, peak: harness.peak),
-                    params: ["rows": "\(rows)", "cols": "\(width)", "eps": "\(eps)", "copy_gbps": String(format: "%.2f", harness.peak.copyGBps)],
-                    results: LayerNormBenchmark.annotate(results, peak: harness.peak)))
+                    params: params, results: annotated))
             }
-            try benchmark.emit(reports, extraColumns: ["percent_of_copy_bw", "adversarial_nmse"])
+            try benchmark.emit(reports, extraColumns: ["percent_of_copy_bw", "percent_of_same_run_copy", "adversarial_nmse"])
+            if benchmark.format == .table {
+                for report in reports { if let line = LayerNormBenchmark.summary(report) { print(line) } }
+            }
         }
     }
 }

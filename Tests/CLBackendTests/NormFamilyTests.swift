@@ -237,4 +237,49 @@ import Testing
         #expect(NormFamily.variants.keys.sorted() == [1, 2, 3, 4])
         #expect(NormFamily.extraVariants.keys.sorted() == Array(5...10))
     }
+
+    /// Every CPU kernel with non-temporal output stores forced on (large outputs use them), on
+    /// awkward shapes: unaligned rows must fall back to plain stores, guards must stay intact.
+    @Test(arguments: [1, 2, 5, 7, 9, 0])
+    func streamingStoresMatchReference(variant: Int) throws {
+        let family = NormFamily(environment: TestDevice.environment)
+        family.streamingStoreBytes = 0
+        var random = TestRandom(seed: 28)
+        let context = TestDevice.context
+        for (rows, cols) in Self.awkwardShapes {
+            let x = random.floats(rows * cols, -1, 2), r = random.floats(rows * cols, -1, 1)
+            let g = random.floats(cols, 0.5, 1.5), b = random.floats(cols, -0.5, 0.5)
+            let output = try RowOpsGuarded<Float>(count: rows * cols, sentinel: -999)
+            let xb = try CLBuffer(context: context, values: x), rb = try CLBuffer(context: context, values: r)
+            let gb = try CLBuffer(context: context, values: g), bb = try CLBuffer(context: context, values: b)
+            let steps: [LaunchStep]
+            let reference: [Double]
+            switch variant {
+            case 1, 2:
+                steps = try family.encodeLayerNorm(input: xb, gain: gb, bias: bb, output: output.view, rows: rows, cols: cols,
+                                                   eps: 1e-5, variant: variant)
+                reference = Self.layerNormReference(x, g, b, rows: rows, cols: cols, eps: 1e-5)
+            case 5:
+                steps = try family.encodeLayerNormOnePass(input: xb, gain: gb, bias: bb, output: output.view, rows: rows,
+                                                          cols: cols, eps: 1e-5, variant: 5)
+                reference = Self.layerNormReference(x, g, b, rows: rows, cols: cols, eps: 1e-5)
+            case 7:
+                steps = try family.encodeResidualLayerNorm(input: xb, residual: rb, gain: gb, bias: bb, output: output.view,
+                                                           rows: rows, cols: cols, eps: 1e-5, variant: 7)
+                reference = Self.layerNormReference(zip(x, r).map { $0 + $1 }, g, b, rows: rows, cols: cols, eps: 1e-5)
+            case 9:
+                steps = try family.encodeProportionsNorm(input: xb, gain: gb, output: output.view, rows: rows, cols: cols,
+                                                         eps: 1e-5, variant: 9)
+                reference = Self.proportionsReference(x, g, rows: rows, cols: cols, eps: 1e-5)
+            default:
+                steps = try family.encodeRMSNorm(input: xb, gain: gb, output: output.view, rows: rows, cols: cols, eps: 1e-5,
+                                                 variant: 1)
+                reference = Self.rmsNormReference(x, g, rows: rows, cols: cols, eps: 1e-5)
+            }
+            try RowOpsTestRun.run(steps)
+            withExtendedLifetime((xb, rb, gb, bb)) {}
+            let comment = "streaming stores, variant \(variant == 0 ? "rmsnorm.1" : "\(variant)") [\(rows), \(cols)]"
+            RowOpsTestRun.compare(reference, try output.read(comment), comment)
+        }
+    }
 }

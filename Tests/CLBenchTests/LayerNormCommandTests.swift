@@ -38,10 +38,12 @@ import Testing
             for kind in ["twopass", "welford", "onepass", "rmsnorm", "residual", "proportions"] {
                 #expect(names.contains("\(kind)-cpu") && names.contains("\(kind)-gpu"), "\(kind) missing: \(names)")
             }
+            #expect(!names.contains(LayerNormBenchmark.copyVariant))
+            #expect(report.params["same_run_copy_gbps"].flatMap(Double.init).map { $0 > 0 } == true, "\(report.params)")
             for result in report.results {
                 #expect(result.valid, "\(result.variant): \(result.failure ?? "")")
                 #expect(result.extra["adversarial_nmse"]?.isFinite == true, "\(result.variant)")
-                #expect(result.extra["percent_of_copy_bw"] != nil)
+                #expect(result.extra["percent_of_copy_bw"] != nil && result.extra["percent_of_same_run_copy"] != nil)
             }
             // The adversarial column shows the one-pass variance's cancellation; it must not fail the run.
             let adversarial = Dictionary(uniqueKeysWithValues: report.results.map { ($0.variant, $0.extra["adversarial_nmse"] ?? 0) })
