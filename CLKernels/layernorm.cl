@@ -19,7 +19,8 @@
  *   2. layernorm_welford_cpu  CPU. Like 1 but mean and M2 in one pass: 2 x 16 per-lane Welford
  *                             accumulators (even and odd float16 chunks, equal counts per lane),
  *                             merged with Chan's formula, then the scalar tail by Welford updates;
- *                             pass 2 writes.
+ *                             pass 2 writes, and gathers the next row's Welford state as it goes
+ *                             (one loop per row in steady state); streaming stores as 1.
  *   3. layernorm_twopass_wg   GPU. One work-group per row, strided coalesced loads, two tree
  *                             reductions in local memory (sum, then centred sum of squares).
  *   4. layernorm_welford_wg   GPU. One work-group per row, per-item scalar Welford, then a tree of
@@ -158,57 +159,91 @@ __kernel void layernorm_twopass_cpu(__global const float *x, __global const floa
     STREAM_FENCE();
 }
 
+/* Welford state of one row: 2 x 16 lane accumulators (even and odd float16 chunks), so the chain
+   through the running mean is half as long; `pairs` chunk pairs have been added to each set. */
+typedef struct { float16 ma, m2a, mb, m2b; } welford16;
+
+inline void welford_pair(welford16 *w, const float16 va, const float16 vb, const float16 inv) {
+    const float16 da = va - w->ma, db = vb - w->mb;
+    w->ma = fma(da, inv, w->ma);
+    w->mb = fma(db, inv, w->mb);
+    w->m2a = fma(da, va - w->ma, w->m2a);
+    w->m2b = fma(db, vb - w->mb, w->m2b);
+}
+
+/* Finishes a row's statistics: the odd chunk, Chan merges of the two sets and of the 16 lanes,
+   then the scalar tail by Welford updates. Returns (mean, M2). */
+inline float2 welford_finish(welford16 w, const __global float *xr, const int cols) {
+    const int n16 = cols & ~15, steps = n16 >> 4, pairs = steps >> 1;
+    float na = (float)pairs;
+    if (steps & 1) {
+        const float16 va = vload16(steps - 1, xr);
+        const float16 da = va - w.ma;
+        na += 1.0f;
+        w.ma = fma(da, (float16)(1.0f / na), w.ma);
+        w.m2a = fma(da, va - w.ma, w.m2a);
+    }
+    float16 mean16 = w.ma, m2_16 = w.m2a;
+    if (pairs > 0) {
+        const float nb = (float)pairs, n = na + nb;
+        const float16 delta = w.mb - w.ma;
+        mean16 = fma(delta, (float16)(nb / n), w.ma);
+        m2_16 = w.m2a + w.m2b + delta * delta * (na * nb / n);
+    }
+    /* merge 16 lanes of equal count `steps`: mean = average, M2 = sum M2 + steps * sum (mean_i - mean)^2 */
+    float mean = hsum16(mean16) * (1.0f / 16.0f);
+    const float16 dm = mean16 - mean;
+    float m2 = hsum16(m2_16) + (float)steps * hsum16(dm * dm);
+    float count = (float)n16;
+    for (int j = n16; j < cols; ++j) {
+        const float v = xr[j];
+        count += 1.0f;
+        const float d = v - mean;
+        mean += d / count;
+        m2 = fma(d, v - mean, m2);
+    }
+    return (float2)(mean, m2);
+}
+
+inline welford16 welford_zero(void) {
+    welford16 w;
+    w.ma = w.m2a = w.mb = w.m2b = (float16)(0.0f);
+    return w;
+}
+
 __kernel void layernorm_welford_cpu(__global const float *x, __global const float *g, __global const float *b,
                                     __global float *y, const int rows, const int cols, const float eps,
                                     const int rows_per_item) {
     const int first = (int)get_global_id(0) * rows_per_item;
     const int last = min(rows, first + rows_per_item);
-    const int n16 = cols & ~15;
-    const int steps = n16 >> 4;
-    const int pairs = steps >> 1;
+    if (first >= last) return;
+    const int n16 = cols & ~15, steps = n16 >> 4, pairs = steps >> 1;
+    /* As in variant 1, the statistics of row r+1 are gathered inside the write loop of row r. */
+    welford16 w = welford_zero();
+    const __global float *x0 = x + (size_t)first * (size_t)cols;
+    for (int k = 0; k < pairs; ++k)
+        welford_pair(&w, vload16(2 * k, x0), vload16(2 * k + 1, x0), (float16)(1.0f / (float)(k + 1)));
+    float2 stats = welford_finish(w, x0, cols);
     for (int r = first; r < last; ++r) {
         const __global float *xr = x + (size_t)r * (size_t)cols;
-        /* Two independent sets of 16 lane accumulators (even and odd float16 chunks) halve the
-           dependency chain through the running mean; merged by Chan's formula below. */
-        float16 ma = (float16)(0.0f), m2a = (float16)(0.0f), mb = (float16)(0.0f), m2b = (float16)(0.0f);
-        for (int k = 0; k < pairs; ++k) {
-            const float16 inv = (float16)(1.0f / (float)(k + 1));
-            const float16 va = vload16(2 * k, xr), vb = vload16(2 * k + 1, xr);
-            const float16 da = va - ma, db = vb - mb;
-            ma = fma(da, inv, ma);
-            mb = fma(db, inv, mb);
-            m2a = fma(da, va - ma, m2a);
-            m2b = fma(db, vb - mb, m2b);
+        __global float *yr = y + (size_t)r * (size_t)cols;
+        const float mean = stats.x, rstd = rsqrt(stats.y / (float)cols + eps);
+        if (r + 1 < last) {
+            const __global float *xn = xr + cols;
+            w = welford_zero();
+            for (int k = 0; k < pairs; ++k) {
+                const int j = 32 * k;
+                welford_pair(&w, vload16(2 * k, xn), vload16(2 * k + 1, xn), (float16)(1.0f / (float)(k + 1)));
+                STORE16(fma((vload16(0, xr + j) - mean) * rstd, vload16(0, g + j), vload16(0, b + j)), yr + j);
+                STORE16(fma((vload16(0, xr + j + 16) - mean) * rstd, vload16(0, g + j + 16), vload16(0, b + j + 16)), yr + j + 16);
+            }
+            for (int j = 32 * pairs; j < n16; j += 16)
+                STORE16(fma((vload16(0, xr + j) - mean) * rstd, vload16(0, g + j), vload16(0, b + j)), yr + j);
+            for (int j = n16; j < cols; ++j) yr[j] = fma((xr[j] - mean) * rstd, g[j], b[j]);
+            stats = welford_finish(w, xn, cols);
+        } else {
+            ln_write(xr, yr, g, b, cols, mean, rstd);
         }
-        float na = (float)pairs;
-        if (steps & 1) {
-            const float16 va = vload16(steps - 1, xr);
-            const float16 da = va - ma;
-            na += 1.0f;
-            ma = fma(da, (float16)(1.0f / na), ma);
-            m2a = fma(da, va - ma, m2a);
-        }
-        float16 mean16 = ma, m2_16 = m2a;
-        if (pairs > 0) {
-            const float nb = (float)pairs, n = na + nb;
-            const float16 delta = mb - ma;
-            mean16 = fma(delta, (float16)(nb / n), ma);
-            m2_16 = m2a + m2b + delta * delta * (na * nb / n);
-        }
-        /* merge 16 lanes of equal count `steps`: mean = average, M2 = sum M2 + steps * sum (mean_i - mean)^2 */
-        float mean = hsum16(mean16) * (1.0f / 16.0f);
-        const float16 dm = mean16 - mean;
-        float m2 = hsum16(m2_16) + (float)steps * hsum16(dm * dm);
-        float count = (float)n16;
-        for (int j = n16; j < cols; ++j) {
-            const float v = xr[j];
-            count += 1.0f;
-            const float d = v - mean;
-            mean += d / count;
-            m2 = fma(d, v - mean, m2);
-        }
-        const float rstd = rsqrt(m2 / (float)cols + eps);
-        ln_write(xr, y + (size_t)r * (size_t)cols, g, b, cols, mean, rstd);
     }
     STREAM_FENCE();
 }

@@ -63,7 +63,10 @@ struct All: ParsableCommand {
             }
             if show { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
             try ReportFormatting.json(reports).write(toFile: output, atomically: true, encoding: .utf8)
-            for report in reports { print(ReportFormatting.table(report)) ; print() }
+            for report in reports {
+                let columns = report.benchmark == "layernorm" ? ["percent_of_same_run_copy", "adversarial_nmse"] : []
+                print(ReportFormatting.table(report, extraColumns: columns)); print()
+            }
             print("wrote \(output)")
             let status = BenchmarkReport.exitStatus(reports)
             if status != 0 { throw ExitCode(status) }

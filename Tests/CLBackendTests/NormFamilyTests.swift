@@ -282,4 +282,36 @@ import Testing
             RowOpsTestRun.compare(reference, try output.read(comment), comment)
         }
     }
+
+    /// Enough rows that each CPU work-item gets several (rows ≥ 32 per compute unit): variants 1 and 2
+    /// gather the next row's statistics inside the current row's write loop, so the hand-over between
+    /// rows, and a last work-item with a partial chunk of rows, must be right; with and without
+    /// streaming stores.
+    @Test(arguments: [1, 2], [false, true])
+    func multiRowWorkItemsMatchReference(variant: Int, streaming: Bool) throws {
+        let family = NormFamily(environment: TestDevice.environment)
+        if streaming { family.streamingStoreBytes = 0 }
+        var random = TestRandom(seed: 29)
+        let context = TestDevice.context
+        for (rows, cols) in [(67, 33), (200, 7), (131, 1000), (97, 1), (64, 16), (150, 48)] {
+            let x = random.floats(rows * cols, -1, 3)
+            let g = random.floats(cols, 0.5, 1.5), b = random.floats(cols, -0.5, 0.5)
+            let output = try RowOpsGuarded<Float>(count: rows * cols, sentinel: -999)
+            let xb = try CLBuffer(context: context, values: x), gb = try CLBuffer(context: context, values: g)
+            let bb = try CLBuffer(context: context, values: b)
+            let steps = try family.encodeLayerNorm(input: xb, gain: gb, bias: bb, output: output.view,
+                                                   rows: rows, cols: cols, eps: 1e-5, variant: variant)
+            try RowOpsTestRun.run(steps)
+            withExtendedLifetime((xb, gb, bb)) {}
+            let comment = "layernorm variant \(variant) [\(rows), \(cols)] streaming \(streaming)"
+            RowOpsTestRun.compare(Self.layerNormReference(x, g, b, rows: rows, cols: cols, eps: 1e-5),
+                                  try output.read(comment), comment)
+            // In place (the plan may alias input and output).
+            let inPlace = try CLBuffer(context: context, values: x)
+            try RowOpsTestRun.run(try family.encodeLayerNorm(input: inPlace, gain: gb, bias: bb, output: inPlace,
+                                                             rows: rows, cols: cols, eps: 1e-5, variant: variant))
+            RowOpsTestRun.compare(Self.layerNormReference(x, g, b, rows: rows, cols: cols, eps: 1e-5),
+                                  try inPlace.download(), "in place: " + comment)
+        }
+    }
 }
