@@ -32,8 +32,9 @@
  *   7. layernorm_residual_cpu CPU. s = x + r, then variant 1's two-pass on s; with WRITE_SUM=1 pass 1
  *                             stores s and passes 2-3 re-read it from cache, else they recompute x + r.
  *   8. layernorm_residual_wg  GPU. Variant 7's math in variant 3's work-group-per-row form.
- *   9. propnorm_cpu           CPU. Proportions norm: pass 1 float16 sum of |x|, pass 2 write, with
- *                             tanh as a vectorisable rational function (abs error <= 3.5e-7).
+ *   9. propnorm_cpu           CPU. Proportions norm: pass 1 float16 sum of |x|, pass 2 write (which
+ *                             also sums the next row's |x|, as in 1), with tanh as a vectorisable
+ *                             rational function (abs error <= 3.5e-7); streaming stores as 1.
  *  10. propnorm_wg            GPU. Proportions norm, work-group per row, one tree sum.
  *   rmsnorm_cpu / rmsnorm_wg  sum of squares (float16 lanes / tree), then write.
  *
@@ -505,22 +506,45 @@ __kernel void layernorm_residual_wg(__global const float *x, __global const floa
 inline float16 tanh_rational(const float16 z) { float16 t; TANH_RATIONAL(float16, z, t); return t; }
 inline float tanh_rational1(const float z) { float t; TANH_RATIONAL(float, z, t); return t; }
 
+inline float row_abs_sum(const __global float *xr, const int cols) {
+    const int n16 = cols & ~15;
+    float16 a16 = (float16)(0.0f);
+    float a = 0.0f;
+    for (int j = 0; j < n16; j += 16) a16 += fabs(vload16(0, xr + j));
+    for (int j = n16; j < cols; ++j) a += fabs(xr[j]);
+    return hsum16(a16) + a;
+}
+
 __kernel void propnorm_cpu(__global const float *x, __global const float *g, __global float *y,
                            const int rows, const int cols, const float eps, const int rows_per_item) {
     const int first = (int)get_global_id(0) * rows_per_item;
     const int last = min(rows, first + rows_per_item);
+    if (first >= last) return;
     const int n16 = cols & ~15;
+    /* As in variant 1, the next row's sum of |x| is gathered inside this row's write loop. */
+    float magnitude = row_abs_sum(x + (size_t)first * (size_t)cols, cols);
     for (int r = first; r < last; ++r) {
         const __global float *xr = x + (size_t)r * (size_t)cols;
         __global float *yr = y + (size_t)r * (size_t)cols;
-        float16 a16 = (float16)(0.0f);
-        float a = 0.0f;
-        for (int j = 0; j < n16; j += 16) a16 += fabs(vload16(0, xr + j));
-        for (int j = n16; j < cols; ++j) a += fabs(xr[j]);
         /* u / 4 = x * quarter */
-        const float quarter = 0.25f / ((hsum16(a16) + a) / (float)cols + eps);
-        for (int j = 0; j < n16; j += 16) STORE16(4.0f * tanh_rational(vload16(0, xr + j) * quarter) * vload16(0, g + j), yr + j);
-        for (int j = n16; j < cols; ++j) yr[j] = 4.0f * tanh_rational1(xr[j] * quarter) * g[j];
+        const float quarter = 0.25f / (magnitude / (float)cols + eps);
+        if (r + 1 < last) {
+            const __global float *xn = xr + cols;
+            float16 a16 = (float16)(0.0f);
+            for (int j = 0; j < n16; j += 16) {
+                a16 += fabs(vload16(0, xn + j));
+                STORE16(4.0f * tanh_rational(vload16(0, xr + j) * quarter) * vload16(0, g + j), yr + j);
+            }
+            float a = 0.0f;
+            for (int j = n16; j < cols; ++j) {
+                a += fabs(xn[j]);
+                yr[j] = 4.0f * tanh_rational1(xr[j] * quarter) * g[j];
+            }
+            magnitude = hsum16(a16) + a;
+        } else {
+            for (int j = 0; j < n16; j += 16) STORE16(4.0f * tanh_rational(vload16(0, xr + j) * quarter) * vload16(0, g + j), yr + j);
+            for (int j = n16; j < cols; ++j) yr[j] = 4.0f * tanh_rational1(xr[j] * quarter) * g[j];
+        }
     }
     STREAM_FENCE();
 }

@@ -283,11 +283,11 @@ import Testing
         }
     }
 
-    /// Enough rows that each CPU work-item gets several (rows ≥ 32 per compute unit): variants 1 and 2
-    /// gather the next row's statistics inside the current row's write loop, so the hand-over between
+    /// Enough rows that each CPU work-item gets several (rows ≥ 32 per compute unit): variants 1, 2
+    /// and 9 gather the next row's statistics inside the current row's write loop, so the hand-over between
     /// rows, and a last work-item with a partial chunk of rows, must be right; with and without
     /// streaming stores.
-    @Test(arguments: [1, 2], [false, true])
+    @Test(arguments: [1, 2, 9], [false, true])
     func multiRowWorkItemsMatchReference(variant: Int, streaming: Bool) throws {
         let family = NormFamily(environment: TestDevice.environment)
         if streaming { family.streamingStoreBytes = 0 }
@@ -299,19 +299,22 @@ import Testing
             let output = try RowOpsGuarded<Float>(count: rows * cols, sentinel: -999)
             let xb = try CLBuffer(context: context, values: x), gb = try CLBuffer(context: context, values: g)
             let bb = try CLBuffer(context: context, values: b)
-            let steps = try family.encodeLayerNorm(input: xb, gain: gb, bias: bb, output: output.view,
-                                                   rows: rows, cols: cols, eps: 1e-5, variant: variant)
-            try RowOpsTestRun.run(steps)
+            func encode(_ input: CLBuffer<Float>, _ output: CLBuffer<Float>) throws -> [LaunchStep] {
+                variant == 9
+                    ? try family.encodeProportionsNorm(input: input, gain: gb, output: output, rows: rows, cols: cols, eps: 1e-5)
+                    : try family.encodeLayerNorm(input: input, gain: gb, bias: bb, output: output, rows: rows, cols: cols,
+                                                 eps: 1e-5, variant: variant)
+            }
+            let reference = variant == 9 ? Self.proportionsReference(x, g, rows: rows, cols: cols, eps: 1e-5)
+                : Self.layerNormReference(x, g, b, rows: rows, cols: cols, eps: 1e-5)
+            try RowOpsTestRun.run(try encode(xb, output.view))
             withExtendedLifetime((xb, gb, bb)) {}
-            let comment = "layernorm variant \(variant) [\(rows), \(cols)] streaming \(streaming)"
-            RowOpsTestRun.compare(Self.layerNormReference(x, g, b, rows: rows, cols: cols, eps: 1e-5),
-                                  try output.read(comment), comment)
+            let comment = "variant \(variant) [\(rows), \(cols)] streaming \(streaming)"
+            RowOpsTestRun.compare(reference, try output.read(comment), comment)
             // In place (the plan may alias input and output).
             let inPlace = try CLBuffer(context: context, values: x)
-            try RowOpsTestRun.run(try family.encodeLayerNorm(input: inPlace, gain: gb, bias: bb, output: inPlace,
-                                                             rows: rows, cols: cols, eps: 1e-5, variant: variant))
-            RowOpsTestRun.compare(Self.layerNormReference(x, g, b, rows: rows, cols: cols, eps: 1e-5),
-                                  try inPlace.download(), "in place: " + comment)
+            try RowOpsTestRun.run(try encode(inPlace, inPlace))
+            RowOpsTestRun.compare(reference, try inPlace.download(), "in place: " + comment)
         }
     }
 }
