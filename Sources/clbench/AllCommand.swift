@@ -51,9 +51,22 @@ struct All: ParsableCommand {
                                                params: ["batch": "1", "heads": "8", "seq": "\(seq)", "head_dim": "64", "causal": "true"],
                                                results: try harness.measure(try AttentionBenchmark.cases(context: context, configuration))))
             }
+            for cols in [256, 768] {
+                say("layernorm 512x\(cols)")
+                var configuration = LayerNormBenchmark.Configuration()
+                configuration.rows = 512
+                configuration.cols = cols
+                let results = try harness.measure(try LayerNormBenchmark.cases(context: context, configuration))
+                var params = ["rows": "512", "cols": "\(cols)", "eps": "\(configuration.eps)"]
+                let annotated = LayerNormBenchmark.annotate(results, peak: peak, params: &params)
+                reports.append(BenchmarkReport(benchmark: "layernorm", device: device, params: params, results: annotated))
+            }
             if show { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
             try ReportFormatting.json(reports).write(toFile: output, atomically: true, encoding: .utf8)
-            for report in reports { print(ReportFormatting.table(report)) ; print() }
+            for report in reports {
+                let columns = report.benchmark == "layernorm" ? ["percent_of_same_run_copy", "adversarial_nmse"] : []
+                print(ReportFormatting.table(report, extraColumns: columns)); print()
+            }
             print("wrote \(output)")
             let status = BenchmarkReport.exitStatus(reports)
             if status != 0 { throw ExitCode(status) }

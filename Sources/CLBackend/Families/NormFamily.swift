@@ -4,6 +4,9 @@ import CLRuntime
 ///
 /// Variants 1–4 select the layernorm kernel; rmsnorm has no mean to compute, so 1 and 2 run
 /// `rmsnorm_cpu` and 3 and 4 run `rmsnorm_wg`. `input` and `output` may be the same buffer.
+/// Variants 5–10 (``extraVariants``) belong to separate entry points that plans do not use:
+/// one-pass layernorm (5 CPU, 6 GPU), layernorm fused with the residual add (7, 8) and the
+/// "proportions" norm (9, 10); ``variants`` (what `CompileOptions.kernelVariants` selects) stays 1–4.
 public final class NormFamily {
     public static let family = "layernorm"
     public static let variants: [Int: String] = [
@@ -13,12 +16,39 @@ public final class NormFamily {
         4: "gpu welford: work-group per row, per-item Welford, tree of Chan merges (rmsnorm: as 3)",
     ]
 
+    /// Variants of the extra entry points (`encodeLayerNormOnePass`, `encodeResidualLayerNorm`,
+    /// `encodeProportionsNorm`); odd numbers are CPU-flavoured, even ones GPU-flavoured.
+    public static let extraVariants: [Int: String] = [
+        5: "cpu one-pass: float16 sum and sum of squares in one pass, var = E[x²]−E[x]² (cancels when |mean| ≫ std)",
+        6: "gpu one-pass: work-group per row, E[x²]−E[x]² from two tree sums (cancels when |mean| ≫ std)",
+        7: "cpu residual-fused: s = x + r (optionally stored), then two-pass layernorm of s, rows in cache",
+        8: "gpu residual-fused: work-group per row, s = x + r, two tree sums",
+        9: "cpu proportions: float16 mean |x|, then y = g·4·tanh(x/(mean|x|+eps)/4)",
+        10: "gpu proportions: work-group per row, one tree sum of |x|, then the tanh write",
+    ]
+
     public let environment: FamilyEnvironment
 
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
+    /// Outputs at least this large (bytes) are written with non-temporal stores on CPU devices:
+    /// far beyond the caches, the store then skips the read-for-ownership of each line (one DRAM
+    /// read and one write per element, like a copy; ~1.4x faster at 4096×4096 on pocl). Smaller
+    /// outputs keep plain stores so the next op finds them in cache.
+    public static let defaultStreamingStoreBytes = 8 << 20
+
+    /// The streaming-store threshold of this instance (tests lower it to exercise that path on small shapes).
+    public var streamingStoreBytes = NormFamily.defaultStreamingStoreBytes
+
+    /// `-D` definitions for an output of `elements` floats (empty below the streaming threshold,
+    /// so small sizes share one program).
+    func storeDefines(outputElements elements: Int) -> [String: String] {
+        environment.deviceClass == .cpu && elements * 4 >= streamingStoreBytes ? ["STREAM_STORES": "1"] : [:]
+    }
+
     private func shortName(_ variant: Int) -> String {
-        "\(Self.family).\(variant) (\(Self.variants[variant]!.prefix(while: { $0 != ":" })))"
+        let text = Self.variants[variant] ?? Self.extraVariants[variant] ?? ""
+        return "\(Self.family).\(variant) (\(text.prefix(while: { $0 != ":" })))"
     }
 
     private func prepare(input: CLBuffer<Float>, output: CLBuffer<Float>, params: [(String, CLBuffer<Float>)],
@@ -41,7 +71,8 @@ public final class NormFamily {
         let chosen = try prepare(input: input, output: output, params: [("gain", gain), ("bias", bias)],
                                  rows: rows, cols: cols, eps: eps, variant: variant)
         if rows == 0 || cols == 0 { return [] }
-        let program = try environment.program(Self.family, extraOptions: RowOps.fastMath)
+        let program = try environment.program(Self.family, defines: storeDefines(outputElements: rows * cols),
+                                              extraOptions: RowOps.fastMath)
         let elements = Double(rows) * Double(cols)
         // sum (1) + centred square (3) + normalise and affine (4)
         let flops = 8 * elements
@@ -77,7 +108,8 @@ public final class NormFamily {
         let chosen = try prepare(input: input, output: output, params: [("gain", gain)],
                                  rows: rows, cols: cols, eps: eps, variant: variant)
         if rows == 0 || cols == 0 { return [] }
-        let program = try environment.program(Self.family, extraOptions: RowOps.fastMath)
+        let program = try environment.program(Self.family, defines: storeDefines(outputElements: rows * cols),
+                                              extraOptions: RowOps.fastMath)
         let elements = Double(rows) * Double(cols)
         // square-accumulate (2) + two multiplies (2)
         let flops = 4 * elements
@@ -96,5 +128,117 @@ public final class NormFamily {
         try kernel.setArguments(common + [KernelArgument.localBytes(group * 4)])
         return [LaunchStep(kernel: kernel, global: [rows * group], local: [group],
                            variant: shortName(chosen), label: label, flops: flops, bytes: bytes)]
+    }
+
+    // MARK: - Extra entry points (variants 5–10)
+
+    /// The variant of an extra entry point: explicit, else the environment's forced `layernorm`
+    /// variant when it is one of `pair`, else the device class's member of `pair` (CPU, GPU).
+    private func chooseExtra(_ explicit: Int?, pair: (cpu: Int, gpu: Int), what: String) throws -> Int {
+        let allowed = [pair.cpu, pair.gpu]
+        let forced = environment.forcedVariants[Self.family].flatMap { allowed.contains($0) ? $0 : nil }
+        let chosen = explicit ?? forced ?? (environment.deviceClass == .cpu ? pair.cpu : pair.gpu)
+        guard allowed.contains(chosen) else {
+            throw RowOpsError.invalidShape(family: Self.family,
+                                           detail: "\(what) has variants \(pair.cpu) (cpu) and \(pair.gpu) (gpu), not \(chosen)")
+        }
+        return chosen
+    }
+
+    private func checkCommon(rows: Int, cols: Int, eps: Float, buffers: [(String, CLBuffer<Float>, Int)]) throws {
+        let family = Self.family
+        try RowOps.checkSizes(family, [("rows", rows), ("cols", cols), ("rows*cols", rows * cols)])
+        guard eps >= 0, eps.isFinite else {
+            throw RowOpsError.invalidShape(family: family, detail: "eps \(eps) must be finite and >= 0")
+        }
+        for (name, buffer, needed) in buffers { try RowOps.checkBuffer(family, name, buffer, needed) }
+    }
+
+    private func rowStep(_ program: CLProgram, cpuKernel: String, gpuKernel: String, cpu: Bool,
+                         arguments: [any KernelArgumentConvertible], rows: Int, cols: Int, variant: Int,
+                         label: String, flops: Double, bytes: Double) throws -> LaunchStep {
+        if cpu {
+            let kernel = try program.kernel(cpuKernel)
+            let perItem = RowOps.cpuRowsPerItem(rows: rows, cols: cols, computeUnits: environment.context.device.info.computeUnits)
+            try kernel.setArguments(arguments + [Int32(perItem)])
+            return LaunchStep(kernel: kernel, global: [RowOps.ceilDiv(rows, perItem)], local: environment.cpuFriendlyLocal,
+                              variant: shortName(variant), label: label, flops: flops, bytes: bytes)
+        }
+        let kernel = try program.kernel(gpuKernel)
+        let group = RowOps.groupSize(for: kernel, cols: cols)
+        try kernel.setArguments(arguments + [KernelArgument.localBytes(group * 4)])
+        return LaunchStep(kernel: kernel, global: [rows * group], local: [group],
+                          variant: shortName(variant), label: label, flops: flops, bytes: bytes)
+    }
+
+    /// Layernorm with the one-pass variance E[x²]−E[x]² (variants 5 CPU, 6 GPU).
+    ///
+    /// Same result as ``encodeLayerNorm(input:gain:bias:output:rows:cols:eps:variant:)`` on centred
+    /// data, but it loses every digit of the variance when a row's mean is large against its spread
+    /// (1e4 + N(0,1) in float32); it exists to measure that trade, not for models.
+    public func encodeLayerNormOnePass(input: CLBuffer<Float>, gain: CLBuffer<Float>, bias: CLBuffer<Float>,
+                                       output: CLBuffer<Float>, rows: Int, cols: Int, eps: Float,
+                                       variant: Int? = nil) throws -> [LaunchStep] {
+        try checkCommon(rows: rows, cols: cols, eps: eps,
+                        buffers: [("input", input, rows * cols), ("output", output, rows * cols), ("gain", gain, cols), ("bias", bias, cols)])
+        let chosen = try chooseExtra(variant, pair: (5, 6), what: "one-pass layernorm")
+        if rows == 0 || cols == 0 { return [] }
+        let program = try environment.program(Self.family, defines: storeDefines(outputElements: rows * cols),
+                                              extraOptions: RowOps.fastMath)
+        let elements = Double(rows) * Double(cols)
+        // sum + square-accumulate (3) + normalise and affine (4)
+        return [try rowStep(program, cpuKernel: "layernorm_onepass_cpu", gpuKernel: "layernorm_onepass_wg", cpu: chosen == 5,
+                            arguments: [input, gain, bias, output, Int32(rows), Int32(cols), eps], rows: rows, cols: cols,
+                            variant: chosen, label: "layernorm one-pass [\(rows), \(cols)] eps \(eps)",
+                            flops: 7 * elements, bytes: 8 * elements + 8 * Double(cols))]
+    }
+
+    /// y = layernorm(x + residual) and, when `sum` is given, sum = x + residual (variants 7 CPU, 8 GPU).
+    ///
+    /// One launch replaces the elementwise add and the layernorm of a pre-norm transformer block;
+    /// `sum` (the next residual stream) may be the same buffer as `input` or `residual`, and
+    /// `output` may alias either input.
+    public func encodeResidualLayerNorm(input: CLBuffer<Float>, residual: CLBuffer<Float>, gain: CLBuffer<Float>,
+                                        bias: CLBuffer<Float>, output: CLBuffer<Float>, sum: CLBuffer<Float>? = nil,
+                                        rows: Int, cols: Int, eps: Float, variant: Int? = nil) throws -> [LaunchStep] {
+        var buffers: [(String, CLBuffer<Float>, Int)] = [("input", input, rows * cols), ("residual", residual, rows * cols),
+                                                         ("output", output, rows * cols), ("gain", gain, cols), ("bias", bias, cols)]
+        if let sum { buffers.append(("sum", sum, rows * cols)) }
+        try checkCommon(rows: rows, cols: cols, eps: eps, buffers: buffers)
+        let chosen = try chooseExtra(variant, pair: (7, 8), what: "residual layernorm")
+        if rows == 0 || cols == 0 { return [] }
+        let writeSum = sum != nil
+        let program = try environment.program(Self.family,
+                                              defines: storeDefines(outputElements: rows * cols).merging(["WRITE_SUM": writeSum ? "1" : "0"]) { $1 },
+                                              extraOptions: RowOps.fastMath)
+        let elements = Double(rows) * Double(cols)
+        // add (1) + layernorm (8)
+        let bytes = (writeSum ? 16 : 12) * elements + 8 * Double(cols)
+        // Without `sum` the kernel never touches that argument: bind `output` in its place.
+        return [try rowStep(program, cpuKernel: "layernorm_residual_cpu", gpuKernel: "layernorm_residual_wg", cpu: chosen == 7,
+                            arguments: [input, residual, gain, bias, output, sum ?? output, Int32(rows), Int32(cols), eps],
+                            rows: rows, cols: cols, variant: chosen,
+                            label: "residual layernorm [\(rows), \(cols)] eps \(eps)\(writeSum ? " +sum" : "")",
+                            flops: 9 * elements, bytes: bytes)]
+    }
+
+    /// The "proportions" norm (variants 9 CPU, 10 GPU): u = x / (mean_j |x_j| + eps), y = gain ⊙ 4·tanh(u/4).
+    ///
+    /// Rescales each row by its mean magnitude without centring; 4·tanh(u/4) ≈ u for small u and
+    /// compresses magnitudes beyond ~4 softly towards 4.
+    public func encodeProportionsNorm(input: CLBuffer<Float>, gain: CLBuffer<Float>, output: CLBuffer<Float>,
+                                      rows: Int, cols: Int, eps: Float, variant: Int? = nil) throws -> [LaunchStep] {
+        try checkCommon(rows: rows, cols: cols, eps: eps,
+                        buffers: [("input", input, rows * cols), ("output", output, rows * cols), ("gain", gain, cols)])
+        let chosen = try chooseExtra(variant, pair: (9, 10), what: "proportions norm")
+        if rows == 0 || cols == 0 { return [] }
+        let program = try environment.program(Self.family, defines: storeDefines(outputElements: rows * cols),
+                                              extraOptions: RowOps.fastMath)
+        let elements = Double(rows) * Double(cols)
+        // |x| accumulate (1) + scale, tanh (counted as 1), two multiplies (4)
+        return [try rowStep(program, cpuKernel: "propnorm_cpu", gpuKernel: "propnorm_wg", cpu: chosen == 9,
+                            arguments: [input, gain, output, Int32(rows), Int32(cols), eps], rows: rows, cols: cols,
+                            variant: chosen, label: "proportions norm [\(rows), \(cols)] eps \(eps)",
+                            flops: 5 * elements, bytes: 8 * elements + 4 * Double(cols))]
     }
 }
