@@ -61,6 +61,14 @@ struct All: ParsableCommand {
                 let annotated = LayerNormBenchmark.annotate(results, peak: peak, params: &params)
                 reports.append(BenchmarkReport(benchmark: "layernorm", device: device, params: params, results: annotated))
             }
+            for batch in [1, 8] {
+                say("quant 1024x1024 batch \(batch)")
+                let automatic = DeviceClass(context.device.info) == .gpu ? 2 : 1
+                let cases = try QuantBenchmark.cases(context: context, rows: 1024, cols: 1024, batch: batch, quantVariants: [automatic])
+                reports.append(BenchmarkReport(benchmark: "quant", device: device,
+                                               params: ["rows": "1024", "cols": "1024", "batch": "\(batch)"],
+                                               results: try harness.measure(cases)))
+            }
             if show { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
             try ReportFormatting.json(reports).write(toFile: output, atomically: true, encoding: .utf8)
             for report in reports {
