@@ -24,11 +24,26 @@
  *                         query per work-item; K and V tiles of KT keys staged in local memory by
  *                         cooperative contiguous (coalesced) loads between barriers; online softmax
  *                         per query over each tile. Runs on pocl, but local memory/barriers are slow there.
+ *   4. attention_regblocked  CPU, register-blocked like a GEMM. A pre-pass (attention_pack_k)
+ *                         stores K transposed in blocks of KB keys: kt [BH, ceil(Tk/KB), D, KB], keys past
+ *                         Tk zero. A work-item owns QB4 queries of one head; per key block the QB4×KB
+ *                         scores are float16 accumulators (lane = key) built by fma over D with the
+ *                         kt row as a vector and the (pre-scaled) q element broadcast — no horizontal
+ *                         adds. Online softmax in base 2 (scale·log2 e folded into q, exp2): one max,
+ *                         one rescale of the accumulators per query per key block, not per key. P·V
+ *                         accumulates into QB4 × ceil(DV/16) float16 registers with the probability
+ *                         broadcast. Key blocks past the last query's causal limit are skipped; only
+ *                         blocks crossing the diagonal are masked. Local size [1, 1].
+ *                         Masked scores are -FLT_MAX, not -inf, so the variant is safe under
+ *                         -cl-fast-relaxed-math (finite-math-only).
  *
  * -D parameters:
  *   D   head dimension of q, k (>= 1)            DV  value dimension of v, out (>= 1)
  *   QB  queries per work-item in variant 2 (1..4, default 4)
  *   KT  keys per local-memory tile in variant 3 (default 32; KT·(D+DV)·4 bytes of local memory)
+ *   QB4 queries per work-item in variant 4 (1..8, default 4)
+ *   KB  keys per block in variant 4 and its pre-pass (16 or 32, default 16)
+ *   NATIVE_EXP  when 1, variant 4 uses native_exp2 instead of exp2 (default 0)
  */
 
 #ifndef D
@@ -42,6 +57,15 @@
 #endif
 #ifndef KT
 #define KT 32
+#endif
+#ifndef QB4
+#define QB4 4
+#endif
+#ifndef KB
+#define KB 16
+#endif
+#ifndef NATIVE_EXP
+#define NATIVE_EXP 0
 #endif
 
 #define DC ((D + 15) / 16)     /* float16 chunks per q/k row (last one partial when DREM != 0) */
@@ -261,5 +285,140 @@ __kernel void attention_tiled(__global const float *q, __global const float *k, 
         __global float *o = out + ((size_t)bh * Tq + i) * DV;
         const float inv = 1.0f / l;
         for (int c = 0; c < DV; ++c) o[c] = acc[c] * inv;
+    }
+}
+
+/* ------------------------------------------------------------------ variant 4: CPU register-blocked */
+
+#define KBC (KB / 16)          /* float16 chunks per key block */
+#if NATIVE_EXP
+#define EXP2(x) native_exp2(x)
+#else
+#define EXP2(x) exp2(x)
+#endif
+
+/* kt [BH, NB, D, KB] = k [BH, Tk, D] transposed per block of KB keys; keys past Tk are zero.
+ * Launch [NB, BH], local [1, 1]. Rows are read with vload16 and the block turned in private memory
+ * (scattered scalar global writes are slow on pocl). */
+__kernel void attention_pack_k(__global const float *k, __global float *kt, const int Tk) {
+    const int blk = get_global_id(0);
+    const int bh = get_global_id(1);
+    const int nb = get_global_size(0);
+    const int k0 = blk * KB;
+    const int nk = min(KB, Tk - k0);
+    const __global float *src = k + ((size_t)bh * Tk + k0) * D;
+    __global float *dst = kt + ((size_t)bh * nb + blk) * (size_t)(D * KB);
+    for (int c = 0; c < DC; ++c) {
+        float t[KB * 16];                          /* t[j*16 + e] = k[k0 + j][c*16 + e] */
+        for (int j = 0; j < KB; ++j) {
+            const float16 r = j < nk ? LOAD_CHUNK(src + (size_t)j * D, c, DC, DREM) : (float16)(0.0f);
+            vstore16(r, j, t);
+        }
+        const int ne = (DREM != 0 && c == DC - 1) ? DREM : 16;
+        for (int e = 0; e < ne; ++e) {
+            for (int h = 0; h < KBC; ++h) {
+                float col[16];
+                for (int jj = 0; jj < 16; ++jj) col[jj] = t[(h * 16 + jj) * 16 + e];
+                vstore16(vload16(0, col), (c * 16 + e) * KBC + h, dst);
+            }
+        }
+    }
+}
+
+__kernel void attention_regblocked(__global const float *q, __global const float *kt, __global const float *v,
+                                   __global float *out, const int Tq, const int Tk, const int causal,
+                                   const float scale) {
+    const int i0 = get_global_id(0) * QB4;
+    const int bh = get_global_id(1);
+    if (i0 >= Tq) return;
+    const int off = Tk - Tq;
+    const int nb = (Tk + KB - 1) / KB;
+    const __global float *ktbase = kt + (size_t)bh * nb * (size_t)(D * KB);
+    const __global float *vbase = v + (size_t)bh * Tk * DV;
+    const float qscale = scale * M_LOG2E_F;
+
+    /* Queries past Tq (last work-item) repeat row Tq − 1 and are not stored. */
+    float qs[QB4][D];
+    int lim[QB4];
+    for (int qi = 0; qi < QB4; ++qi) {
+        const int iq = min(i0 + qi, Tq - 1);
+        lim[qi] = causal ? iq + off : Tk - 1;
+        const __global float *qr = q + ((size_t)bh * Tq + iq) * D;
+        for (int d = 0; d < D; ++d) qs[qi][d] = qr[d] * qscale;
+    }
+    const int kend = lim[QB4 - 1] + 1;     /* limits grow with the query index */
+    const int lmin = lim[0];
+
+    float16 acc[QB4][DVC];
+    float m[QB4], l[QB4];
+    for (int qi = 0; qi < QB4; ++qi) {
+        m[qi] = -FLT_MAX;
+        l[qi] = 0.0f;
+        for (int c = 0; c < DVC; ++c) acc[qi][c] = (float16)(0.0f);
+    }
+    const int16 iota = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+    for (int kb = 0; kb < kend; kb += KB) {
+        const __global float *kp = ktbase + (size_t)(kb / KB) * (D * KB);
+        float16 s[QB4][KBC];
+        for (int qi = 0; qi < QB4; ++qi)
+            for (int h = 0; h < KBC; ++h) s[qi][h] = (float16)(0.0f);
+        for (int d = 0; d < D; ++d) {
+            for (int h = 0; h < KBC; ++h) {
+                const float16 kv = vload16(d * KBC + h, kp);
+                for (int qi = 0; qi < QB4; ++qi) s[qi][h] = fma((float16)(qs[qi][d]), kv, s[qi][h]);
+            }
+        }
+        if (kb + KB - 1 > lmin)            /* the block crosses some query's limit (or Tk) */
+            for (int qi = 0; qi < QB4; ++qi)
+                for (int h = 0; h < KBC; ++h)
+                    s[qi][h] = select(s[qi][h], (float16)(-FLT_MAX), (kb + h * 16 + iota) > (int16)(lim[qi]));
+
+        float pa[QB4][KB];                 /* probabilities of this block, per query */
+        for (int qi = 0; qi < QB4; ++qi) {
+            float16 bmax = s[qi][0];
+            for (int h = 1; h < KBC; ++h) bmax = fmax(bmax, s[qi][h]);
+            const float mnew = fmax(m[qi], hmax16(bmax));
+            const float alpha = EXP2(m[qi] - mnew);
+            m[qi] = mnew;
+            float16 psum = (float16)(0.0f);
+            for (int h = 0; h < KBC; ++h) {
+                const float16 p = EXP2(s[qi][h] - mnew);
+                psum += p;
+                vstore16(p, h, pa[qi]);
+            }
+            l[qi] = fma(l[qi], alpha, hsum16(psum));
+            for (int c = 0; c < DVC; ++c) acc[qi][c] *= alpha;
+        }
+
+        const int nk = min(KB, kend - kb);
+        if (nk == KB) {
+            for (int j = 0; j < KB; ++j) {
+                const __global float *vr = vbase + (size_t)(kb + j) * DV;
+                for (int c = 0; c < DVC; ++c) {
+                    const float16 vv = LOAD_CHUNK(vr, c, DVC, DVREM);
+                    for (int qi = 0; qi < QB4; ++qi) acc[qi][c] = fma((float16)(pa[qi][j]), vv, acc[qi][c]);
+                }
+            }
+        } else {
+            for (int j = 0; j < nk; ++j) {
+                const __global float *vr = vbase + (size_t)(kb + j) * DV;
+                for (int c = 0; c < DVC; ++c) {
+                    const float16 vv = LOAD_CHUNK(vr, c, DVC, DVREM);
+                    for (int qi = 0; qi < QB4; ++qi) acc[qi][c] = fma((float16)(pa[qi][j]), vv, acc[qi][c]);
+                }
+            }
+        }
+    }
+
+    for (int qi = 0; qi < QB4; ++qi) {
+        if (i0 + qi >= Tq) break;
+        __global float *o = out + ((size_t)bh * Tq + i0 + qi) * DV;
+        const float inv = 1.0f / l[qi];
+        for (int c = 0; c < DVC; ++c) {
+            const float16 r = acc[qi][c] * inv;
+            if (DVREM != 0 && c == DVC - 1) store_tail(r, o + c * 16, DVREM);
+            else vstore16(r, c, o);
+        }
     }
 }

@@ -99,7 +99,7 @@ struct AttentionFamilyTests {
             #expect(error <= 1e-7, "variant \(variant) \(c): NMSE \(error)")
             #expect(!out.contains { !$0.isFinite }, "variant \(variant) \(c): non-finite output")
             #expect(guardsIntact, "variant \(variant) \(c): wrote outside the output")
-            #expect(steps.count == 1 && steps[0].variant.hasPrefix("attention.\(variant)"))
+            #expect(steps.count == (variant == 4 ? 2 : 1) && steps.allSatisfy { $0.variant.hasPrefix("attention.\(variant)") })
         }
     }
 
@@ -199,6 +199,63 @@ struct AttentionBench {
                 print(String(format: "BENCH B1 H8 T%d D64 %@ %@: min %.3f ms, median %.3f ms, %.1f GFLOP/s (median)",
                              t, causal ? "causal" : "full  ", step.variant, lo, median, step.flops / median / 1e6))
             }
+        }
+    }
+}
+
+/// Variant 4 block-size / build-option exploration in interleaved rounds, off by default:
+/// `CLGRAPH_ATTENTION4=4x16,4x32f,2x16fn swift test -c release --filter AttentionBlockingBench`
+/// (QxK, `f` = -cl-fast-relaxed-math, `n` = native_exp2, `v2` = variant 2 for comparison).
+@Suite("AttentionBlockingBench", .enabled(if: ProcessInfo.processInfo.environment["CLGRAPH_ATTENTION4"] != nil))
+struct AttentionBlockingBench {
+    @Test func rounds() throws {
+        let context = TestDevice.context
+        let env = ProcessInfo.processInfo.environment
+        let specs = (env["CLGRAPH_ATTENTION4"] ?? "").split(separator: ",").map(String.init)
+        let t = Int(env["CLGRAPH_ATTENTION4_T"] ?? "256") ?? 256
+        let causal = env["CLGRAPH_ATTENTION4_FULL"] == nil
+        let shape = AttentionShape(batchHeads: 8, queries: t, keys: t, headDim: 64, valueDim: 64, causal: causal, scale: 0.125)
+        var random = TestRandom(seed: 11)
+        let n = 8 * t * 64
+        let qv = random.floats(n), kv = random.floats(n), vv = random.floats(n)
+        let q = try CLBuffer<Float>(context: context, values: qv)
+        let k = try CLBuffer<Float>(context: context, values: kv)
+        let v = try CLBuffer<Float>(context: context, values: vv)
+        let expected = AttentionFamilyTests.reference(qv, kv, vv, shape)
+        var configs: [(String, [LaunchStep], CLBuffer<Float>)] = []
+        for spec in specs {
+            let out = try CLBuffer<Float>(context: context, count: n)
+            let family = AttentionFamily(environment: TestDevice.environment)
+            if spec == "v2" {
+                configs.append((spec, try family.encode(q: q, k: k, v: v, output: out, shape: shape, variant: 2), out))
+                continue
+            }
+            let parts = spec.split(separator: "x")
+            let qb = Int(parts[0])!
+            let rest = String(parts[1])
+            let kb = Int(rest.prefix { $0.isNumber })!
+            let blocking = AttentionFamily.RegisterBlocking(queries: qb, keys: kb, fastMath: rest.contains("f"),
+                                                            nativeExp: rest.contains("n"))
+            configs.append((spec, try family.encode(q: q, k: k, v: v, output: out, shape: shape, variant: 4, blocking: blocking), out))
+        }
+        var medians = [[Double]](repeating: [], count: configs.count)
+        for round in 0..<6 {
+            for (index, config) in configs.enumerated() {
+                var times: [Double] = []
+                for _ in 0..<(round == 0 ? 3 : 10) {
+                    let events = try config.1.map { try $0.enqueue(on: context, event: true)! }
+                    try context.finish()
+                    times.append(try events.map { try $0.profilingTimes().durationMilliseconds }.reduce(0, +))
+                }
+                times.sort()
+                if round > 0 { medians[index].append(times[times.count / 2]) }
+            }
+        }
+        for (index, config) in configs.enumerated() {
+            let m = medians[index].sorted()
+            let error = nmse(expected, try config.2.download())
+            print(String(format: "BLOCK T%d %@ %-8@ median of round medians %.3f ms (min round %.3f), NMSE %.2e",
+                         t, causal ? "causal" : "full", config.0, m[m.count / 2], m[0], error))
         }
     }
 }
