@@ -375,11 +375,12 @@ __kernel void attention_regblocked(__global const float *q, __global const float
                     s[qi][h] = select(s[qi][h], (float16)(-FLT_MAX), (kb + h * 16 + iota) > (int16)(lim[qi]));
 
         float pa[QB4][KB];                 /* probabilities of this block, per query */
+        float alpha[QB4];                  /* rescale of the accumulators, applied in the P·V pass */
         for (int qi = 0; qi < QB4; ++qi) {
             float16 bmax = s[qi][0];
             for (int h = 1; h < KBC; ++h) bmax = fmax(bmax, s[qi][h]);
             const float mnew = fmax(m[qi], hmax16(bmax));
-            const float alpha = EXP2(m[qi] - mnew);
+            alpha[qi] = EXP2(m[qi] - mnew);
             m[qi] = mnew;
             float16 psum = (float16)(0.0f);
             for (int h = 0; h < KBC; ++h) {
@@ -387,27 +388,28 @@ __kernel void attention_regblocked(__global const float *q, __global const float
                 psum += p;
                 vstore16(p, h, pa[qi]);
             }
-            l[qi] = fma(l[qi], alpha, hsum16(psum));
-            for (int c = 0; c < DVC; ++c) acc[qi][c] *= alpha;
+            l[qi] = fma(l[qi], alpha[qi], hsum16(psum));
         }
 
+        /* P·V chunk by chunk of DV, keys innermost: the QB4 accumulators of a chunk stay in
+         * registers for the whole block (AVX2 has only 16 vector registers). */
         const int nk = min(KB, kend - kb);
-        if (nk == KB) {
-            for (int j = 0; j < KB; ++j) {
-                const __global float *vr = vbase + (size_t)(kb + j) * DV;
-                for (int c = 0; c < DVC; ++c) {
-                    const float16 vv = LOAD_CHUNK(vr, c, DVC, DVREM);
-                    for (int qi = 0; qi < QB4; ++qi) acc[qi][c] = fma((float16)(pa[qi][j]), vv, acc[qi][c]);
+        const __global float *vb = vbase + (size_t)kb * DV;
+        for (int c = 0; c < DVC; ++c) {
+            float16 a[QB4];
+            for (int qi = 0; qi < QB4; ++qi) a[qi] = acc[qi][c] * alpha[qi];
+            if (nk == KB) {
+                for (int j = 0; j < KB; ++j) {
+                    const float16 vv = LOAD_CHUNK(vb + (size_t)j * DV, c, DVC, DVREM);
+                    for (int qi = 0; qi < QB4; ++qi) a[qi] = fma((float16)(pa[qi][j]), vv, a[qi]);
+                }
+            } else {
+                for (int j = 0; j < nk; ++j) {
+                    const float16 vv = LOAD_CHUNK(vb + (size_t)j * DV, c, DVC, DVREM);
+                    for (int qi = 0; qi < QB4; ++qi) a[qi] = fma((float16)(pa[qi][j]), vv, a[qi]);
                 }
             }
-        } else {
-            for (int j = 0; j < nk; ++j) {
-                const __global float *vr = vbase + (size_t)(kb + j) * DV;
-                for (int c = 0; c < DVC; ++c) {
-                    const float16 vv = LOAD_CHUNK(vr, c, DVC, DVREM);
-                    for (int qi = 0; qi < QB4; ++qi) acc[qi][c] = fma((float16)(pa[qi][j]), vv, acc[qi][c]);
-                }
-            }
+            for (int qi = 0; qi < QB4; ++qi) acc[qi][c] = a[qi];
         }
     }
 

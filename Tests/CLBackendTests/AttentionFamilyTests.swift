@@ -63,7 +63,8 @@ struct AttentionFamilyTests {
 
     /// Runs one variant; returns the output and whether the guard regions around it stayed intact.
     static func run(_ variant: Int?, _ q: [Float], _ k: [Float], _ v: [Float], _ shape: AttentionShape,
-                    environment: FamilyEnvironment = TestDevice.environment) throws -> (out: [Float], guardsIntact: Bool, steps: [LaunchStep]) {
+                    environment: FamilyEnvironment = TestDevice.environment,
+                    blocking: AttentionFamily.RegisterBlocking? = nil) throws -> (out: [Float], guardsIntact: Bool, steps: [LaunchStep]) {
         let context = TestDevice.context
         let count = shape.batchHeads * shape.queries * shape.valueDim
         let guardFloats = 2 * context.device.info.baseAddressAlignmentBytes / MemoryLayout<Float>.stride
@@ -76,7 +77,7 @@ struct AttentionFamilyTests {
         let kb = try CLBuffer<Float>(context: context, values: k)
         let vb = try CLBuffer<Float>(context: context, values: v)
         let steps = try AttentionFamily(environment: environment).encode(q: qb, k: kb, v: vb, output: output,
-                                                                         shape: shape, variant: variant)
+                                                                         shape: shape, variant: variant, blocking: blocking)
         for step in steps { try step.enqueue(on: context) }
         try context.finish()
         let all = try backing.download()
@@ -114,7 +115,7 @@ struct AttentionFamilyTests {
         #expect(forced.steps[0].variant.hasPrefix("attention.1"))
         // Equal keys: uniform softmax, output = v row.
         #expect(forced.out.allSatisfy { abs($0 - 0.5) < 1e-6 })
-        #expect(AttentionFamily.automaticVariant(for: .cpu) == 2 && AttentionFamily.automaticVariant(for: .gpu) == 3)
+        #expect(AttentionFamily.automaticVariant(for: .cpu) == 4 && AttentionFamily.automaticVariant(for: .gpu) == 3)
     }
 
     @Test("flop and byte counts")
@@ -148,6 +149,74 @@ struct AttentionFamilyTests {
         #expect(throws: CLError.self) {
             try family.encode(q: buffer, k: buffer, v: buffer, output: buffer,
                               shape: AttentionCase(bh: 1, tq: 2, tk: 2, d: 2, dv: 2, causal: false).shape, variant: 9)
+        }
+    }
+}
+
+/// Variant 4 (register-blocked, K packed transposed by a pre-pass) on awkward shapes: T not a
+/// multiple of the key block or the query block, D below, at and past one float16 chunk.
+@Suite("AttentionRegisterBlocked")
+struct AttentionRegisterBlockedTests {
+    static let cases: [AttentionCase] = {
+        var result: [AttentionCase] = []
+        for t in [1, 5, 17, 33, 65] {
+            for d in [1, 7, 64] {
+                for causal in [false, true] { result.append(AttentionCase(bh: 2, tq: t, tk: t, d: d, dv: d, causal: causal)) }
+            }
+        }
+        // Tq ≠ Tk (causal aligned at the end), D ≠ Dv, one query against a long cache, peaky softmax.
+        result += [
+            AttentionCase(bh: 3, tq: 5, tk: 33, d: 7, dv: 64, causal: true),
+            AttentionCase(bh: 3, tq: 5, tk: 33, d: 64, dv: 7, causal: false),
+            AttentionCase(bh: 2, tq: 17, tk: 65, d: 64, dv: 64, causal: true),
+            AttentionCase(bh: 2, tq: 33, tk: 17, d: 7, dv: 1, causal: false),   // Tq > Tk
+            AttentionCase(bh: 1, tq: 1, tk: 65, d: 64, dv: 64, causal: true),
+            AttentionCase(bh: 2, tq: 33, tk: 33, d: 64, dv: 64, causal: true, scale: 4),
+        ]
+        return result
+    }()
+
+    static func check(_ c: AttentionCase, blocking: AttentionFamily.RegisterBlocking? = nil) throws {
+        var random = TestRandom(seed: UInt64(c.bh * 1_000_003 + c.tq * 10_007 + c.tk * 101 + c.d * 7 + c.dv))
+        let q = random.floats(c.bh * c.tq * c.d)
+        let k = random.floats(c.bh * c.tk * c.d)
+        let v = random.floats(c.bh * c.tk * c.dv)
+        let expected = AttentionFamilyTests.reference(q, k, v, c.shape)
+        let (out, guardsIntact, steps) = try AttentionFamilyTests.run(4, q, k, v, c.shape, blocking: blocking)
+        let error = nmse(expected, out)
+        let name = blocking.map { "\($0)" } ?? "default"
+        #expect(error <= 1e-7, "\(c) \(name): NMSE \(error)")
+        #expect(!out.contains { !$0.isFinite }, "\(c) \(name): non-finite output")
+        #expect(guardsIntact, "\(c) \(name): wrote outside the output")
+        #expect(steps.count == 2 && steps.allSatisfy { $0.variant.hasPrefix("attention.4") })
+    }
+
+    @Test("matches a double-precision materialised softmax", arguments: cases)
+    func matchesReference(_ c: AttentionCase) throws { try Self.check(c) }
+
+    @Test("every block size and build option", arguments: [
+        AttentionFamily.RegisterBlocking(queries: 1, keys: 16),
+        AttentionFamily.RegisterBlocking(queries: 3, keys: 32),
+        AttentionFamily.RegisterBlocking(queries: 8, keys: 16),
+        AttentionFamily.RegisterBlocking(queries: 2, keys: 16, fastMath: true),
+        AttentionFamily.RegisterBlocking(queries: 5, keys: 32, fastMath: true, nativeExp: true),
+    ])
+    func blockings(_ blocking: AttentionFamily.RegisterBlocking) throws {
+        try Self.check(AttentionCase(bh: 2, tq: 13, tk: 37, d: 7, dv: 19, causal: true), blocking: blocking)
+        try Self.check(AttentionCase(bh: 2, tq: 37, tk: 37, d: 7, dv: 19, causal: false), blocking: blocking)
+    }
+
+    @Test("rejects block sizes it has no code for")
+    func rejectsBadBlocking() throws {
+        let buffer = try CLBuffer<Float>(context: TestDevice.context, count: 64)
+        let family = AttentionFamily(environment: TestDevice.environment)
+        for bad in [AttentionFamily.RegisterBlocking(queries: 0, keys: 16), AttentionFamily.RegisterBlocking(queries: 9, keys: 16),
+                    AttentionFamily.RegisterBlocking(queries: 2, keys: 24)] {
+            #expect(throws: CLError.self) {
+                try family.encode(q: buffer, k: buffer, v: buffer, output: buffer,
+                                  shape: AttentionCase(bh: 1, tq: 2, tk: 2, d: 2, dv: 2, causal: false).shape,
+                                  variant: 4, blocking: bad)
+            }
         }
     }
 }

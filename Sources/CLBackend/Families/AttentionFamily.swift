@@ -73,8 +73,9 @@ public final class AttentionFamily {
 
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
-    /// The automatic variant for a device class: .cpu → 2, .gpu → 3.
-    public static func automaticVariant(for deviceClass: DeviceClass) -> Int { deviceClass == .gpu ? 3 : 2 }
+    /// The automatic variant for a device class: .cpu → 4 (measured fastest on pocl, see
+    /// `CLKernels/attention.cl`), .gpu → 3.
+    public static func automaticVariant(for deviceClass: DeviceClass) -> Int { deviceClass == .gpu ? 3 : 4 }
 
     /// out = softmax(scale·q·kᵀ + causal mask)·v, never materialising the Tq×Tk score matrix.
     /// q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, Dv], out [BH, Tq, Dv], contiguous row-major.
@@ -189,11 +190,11 @@ public final class AttentionFamily {
         ]
     }
 
-    /// Queries per work-item for variant 4: four keeps 4 × DV/16 accumulators plus the scores in
-    /// AVX-512 registers for DV <= 64; wider rows get fewer; one query gets one.
+    /// Queries per work-item for variant 4: two for DV <= 64, one for wider rows. Measured on pocl
+    /// with AVX2 (16 vector registers), B8 T256 D64: 2×16 ran ~1.6× faster than 4×16 and 8×16,
+    /// which spill; 4 might win with AVX-512's 32 registers (not measured).
     static func queriesPerItem4(queries: Int, dv: Int) -> Int {
-        let chunks = (dv + 15) / 16
-        let preferred = chunks <= 4 ? 4 : (chunks <= 8 ? 2 : 1)
+        let preferred = (dv + 15) / 16 <= 4 ? 2 : 1
         return min(preferred, max(1, queries))
     }
 
