@@ -95,7 +95,7 @@ public enum AttentionBenchmark {
             let output = try CLBuffer<Float>(context: context, count: bh * t * d)
             let steps = try family.encode(q: q, k: k, v: v, output: output, shape: shape, variant: 4, blocking: blocking)
             cases.append(makeCase(variant: "fused-4-\(blockingName(blocking))",
-                                  description: "variant 4 with \(blocking.queries) queries x \(blocking.keys) keys per block"
+                                  description: "variant 4 with \(blocking.groups) x \(blocking.queries) queries x \(blocking.keys) keys per block"
                                       + (blocking.fastMath ? ", -cl-fast-relaxed-math" : "") + (blocking.nativeExp ? ", native_exp2" : ""),
                                   fused: true, bytes: ioBytes, scratch: packedKBytes(variant: 4, steps: steps),
                                   output: output, steps: steps))
@@ -109,9 +109,9 @@ public enum AttentionBenchmark {
         return pack.bytes / 2   // the pack step reads K and writes the same-sized (padded) copy
     }
 
-    /// "4x16fn": queries x keys, f = fast math, n = native exp.
+    /// "2x16g8fn": queries x keys, g groups, f = fast math, n = native exp.
     public static func blockingName(_ b: AttentionFamily.RegisterBlocking) -> String {
-        "\(b.queries)x\(b.keys)" + (b.fastMath ? "f" : "") + (b.nativeExp ? "n" : "")
+        "\(b.queries)x\(b.keys)" + (b.groups > 1 ? "g\(b.groups)" : "") + (b.fastMath ? "f" : "") + (b.nativeExp ? "n" : "")
     }
 
     /// Parses "4x16,8x32f,4x16fn".
@@ -120,12 +120,19 @@ public enum AttentionBenchmark {
             let parts = item.split(separator: "x", maxSplits: 1)
             let rest = parts.count == 2 ? String(parts[1]) : ""
             let digits = rest.prefix { $0.isNumber }
-            let flags = rest.dropFirst(digits.count)
-            guard parts.count == 2, let queries = Int(parts[0]), let keys = Int(digits),
-                  (1...8).contains(queries), keys == 16 || keys == 32, flags.allSatisfy({ $0 == "f" || $0 == "n" }) else {
+            var flags = rest.dropFirst(digits.count)
+            var groups = 1
+            if flags.first == "g" {
+                let groupDigits = flags.dropFirst().prefix { $0.isNumber }
+                guard let value = Int(groupDigits) else { throw AttentionBenchmarkError.badBlocking(String(item)) }
+                groups = value
+                flags = flags.dropFirst(1 + groupDigits.count)
+            }
+            guard parts.count == 2, let queries = Int(parts[0]), let keys = Int(digits), (1...8).contains(queries),
+                  keys == 16 || keys == 32, (1...16).contains(groups), flags.allSatisfy({ $0 == "f" || $0 == "n" }) else {
                 throw AttentionBenchmarkError.badBlocking(String(item))
             }
-            return AttentionFamily.RegisterBlocking(queries: queries, keys: keys, fastMath: flags.contains("f"),
+            return AttentionFamily.RegisterBlocking(queries: queries, keys: keys, groups: groups, fastMath: flags.contains("f"),
                                                     nativeExp: flags.contains("n"))
         }
     }
@@ -166,7 +173,7 @@ public enum AttentionBenchmarkError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .badBlocking(let item):
-            return "--blocking: '\(item)' is not QxK[f][n] with Q in 1...8 and K 16 or 32 (e.g. 4x16, 8x32fn)"
+            return "--blocking: '\(item)' is not QxK[gG][f][n] with Q in 1...8, K 16 or 32, G in 1...16 (e.g. 4x16, 2x16g8, 8x32fn)"
         }
     }
 }

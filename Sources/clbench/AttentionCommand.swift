@@ -23,7 +23,7 @@ struct Attention: ParsableCommand {
     var causal = true
     @Flag(help: "Also run the kernels written for the other device class (GPU-style kernels on a CPU and vice versa).")
     var allForms = false
-    @Option(help: "Extra rows of fused variant 4 with these blockings, comma-separated QxK[f][n]: Q queries per work-item (1-8), K keys per block (16|32), f = -cl-fast-relaxed-math, n = native_exp2 (e.g. 4x16,8x32f).")
+    @Option(help: "Extra rows of fused variant 4 with these blockings, comma-separated QxK[gG][f][n]: Q queries per register group (1-8), K keys per block (16|32), G groups per work-item (1-16), f = -cl-fast-relaxed-math, n = native_exp2 (e.g. 2x16,2x16g8,8x32f).")
     var blocking: String?
 
     func validate() throws {

@@ -200,6 +200,8 @@ struct AttentionRegisterBlockedTests {
         AttentionFamily.RegisterBlocking(queries: 8, keys: 16),
         AttentionFamily.RegisterBlocking(queries: 2, keys: 16, fastMath: true),
         AttentionFamily.RegisterBlocking(queries: 5, keys: 32, fastMath: true, nativeExp: true),
+        AttentionFamily.RegisterBlocking(queries: 2, keys: 16, groups: 3),
+        AttentionFamily.RegisterBlocking(queries: 3, keys: 32, groups: 16),
     ])
     func blockings(_ blocking: AttentionFamily.RegisterBlocking) throws {
         try Self.check(AttentionCase(bh: 2, tq: 13, tk: 37, d: 7, dv: 19, causal: true), blocking: blocking)
@@ -211,7 +213,7 @@ struct AttentionRegisterBlockedTests {
         let buffer = try CLBuffer<Float>(context: TestDevice.context, count: 64)
         let family = AttentionFamily(environment: TestDevice.environment)
         for bad in [AttentionFamily.RegisterBlocking(queries: 0, keys: 16), AttentionFamily.RegisterBlocking(queries: 9, keys: 16),
-                    AttentionFamily.RegisterBlocking(queries: 2, keys: 24)] {
+                    AttentionFamily.RegisterBlocking(queries: 2, keys: 24), AttentionFamily.RegisterBlocking(queries: 2, keys: 16, groups: 17)] {
             #expect(throws: CLError.self) {
                 try family.encode(q: buffer, k: buffer, v: buffer, output: buffer,
                                   shape: AttentionCase(bh: 1, tq: 2, tk: 2, d: 2, dv: 2, causal: false).shape,

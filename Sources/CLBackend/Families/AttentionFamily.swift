@@ -51,14 +51,17 @@ public final class AttentionFamily {
         public var queries: Int
         /// Keys per block (16 or 32).
         public var keys: Int
+        /// Groups of `queries` per work-item (1...16): each key block, once in L1, serves them all.
+        public var groups: Int
         /// Build with `-cl-fast-relaxed-math`.
         public var fastMath: Bool
         /// `native_exp2` instead of `exp2`.
         public var nativeExp: Bool
 
-        public init(queries: Int, keys: Int = 16, fastMath: Bool = false, nativeExp: Bool = false) {
+        public init(queries: Int, keys: Int = 16, groups: Int = 1, fastMath: Bool = false, nativeExp: Bool = false) {
             self.queries = queries
             self.keys = keys
+            self.groups = groups
             self.fastMath = fastMath
             self.nativeExp = nativeExp
         }
@@ -160,16 +163,17 @@ public final class AttentionFamily {
     private func encodeRegisterBlocked(q: CLBuffer<Float>, k: CLBuffer<Float>, v: CLBuffer<Float>, output: CLBuffer<Float>,
                                        shape: AttentionShape, blocking: RegisterBlocking) throws -> [LaunchStep] {
         let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dv = shape.valueDim
-        guard (1...8).contains(blocking.queries), blocking.keys == 16 || blocking.keys == 32 else {
+        guard (1...8).contains(blocking.queries), blocking.keys == 16 || blocking.keys == 32, (1...16).contains(blocking.groups) else {
             throw CLError.sizeMismatch(operation: "attention.4",
-                                       detail: "queries per item \(blocking.queries) (need 1...8), keys per block \(blocking.keys) (need 16 or 32)")
+                                       detail: "queries per group \(blocking.queries) (need 1...8), keys per block \(blocking.keys) (need 16 or 32), groups \(blocking.groups) (need 1...16)")
         }
         let qb = blocking.queries, kb = blocking.keys
+        let qg = max(1, min(blocking.groups, (tq + qb - 1) / qb))   // no empty groups for short Tq
         let blocks = (tk + kb - 1) / kb
         guard bh * blocks * kb * d <= Int(Int32.max) else {
             throw CLError.sizeMismatch(operation: "attention.4", detail: "shape \(shape) too large for 32-bit indices")
         }
-        let defines = ["D": "\(d)", "DV": "\(dv)", "QB4": "\(qb)", "KB": "\(kb)", "NATIVE_EXP": blocking.nativeExp ? "1" : "0"]
+        let defines = ["D": "\(d)", "DV": "\(dv)", "QB4": "\(qb)", "KB": "\(kb)", "QG": "\(qg)", "NATIVE_EXP": blocking.nativeExp ? "1" : "0"]
         let program = try environment.program(Self.family, defines: defines,
                                               extraOptions: blocking.fastMath ? "-cl-fast-relaxed-math" : "")
         let packed = try CLBuffer<Float>(context: environment.context, count: bh * blocks * kb * d)
@@ -179,12 +183,12 @@ public final class AttentionFamily {
         try main.setArguments(q, packed, v, output, Int32(tq), Int32(tk), Int32(shape.causal ? 1 : 0), shape.scale)
 
         let label = "attention [\(bh)x\(tq)x\(d)]·[\(bh)x\(tk)x\(d)]ᵀ·[\(bh)x\(tk)x\(dv)]\(shape.causal ? " causal" : "")"
-        let variant = "attention.4 (cpu register-blocked QB\(qb) KB\(kb)\(blocking.fastMath ? " fast-math" : "")\(blocking.nativeExp ? " native-exp" : ""))"
+        let variant = "attention.4 (cpu register-blocked QB\(qb) KB\(kb) QG\(qg)\(blocking.fastMath ? " fast-math" : "")\(blocking.nativeExp ? " native-exp" : ""))"
         return [
             LaunchStep(kernel: pack, global: [blocks, bh], local: [1, 1], variant: variant,
                        label: "attention pack kᵀ [\(bh)x\(tk)x\(d)]", flops: 0,
                        bytes: 4.0 * Double(bh) * Double(tk * d + blocks * kb * d)),
-            LaunchStep(kernel: main, global: [(tq + qb - 1) / qb, bh], local: [1, 1], variant: variant, label: label,
+            LaunchStep(kernel: main, global: [(tq + qb * qg - 1) / (qb * qg), bh], local: [1, 1], variant: variant, label: label,
                        flops: 2.0 * Double(d + dv) * Double(shape.visiblePairs),
                        bytes: 4.0 * Double(bh) * Double(tq * d + blocks * kb * d + tk * dv + tq * dv)),
         ]
