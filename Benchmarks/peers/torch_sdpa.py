@@ -10,7 +10,8 @@ Same problem as `clbench attention`: q, k, v [B, H, T, D] uniform in [0, 1), sca
 causal by default. Times are wall-clock medians of `--iters` runs after warm-up (a CPU op has no
 separate kernel time, so kernel_median_ms repeats the wall median). FLOP are counted like
 clbench: 4·D per visible (query, key) pair. Validated against a float64 materialised softmax.
-`--threads` sets torch's intra-op threads (default: torch's own choice).
+`--threads` sets torch's intra-op threads (default: torch's own choice); the variant is named
+torch-sdpa-<threads>t.
 """
 import argparse
 import json
@@ -86,12 +87,13 @@ def main():
             "params": {"batch": str(b), "heads": str(h), "seq": str(t), "head_dim": str(d),
                        "causal": "true" if causal else "false"},
             "results": [{
-                "variant": "torch-sdpa", "description": f"torch {torch.__version__} F.scaled_dot_product_attention (CPU)",
+                "variant": f"torch-sdpa-{torch.get_num_threads()}t", "description": f"torch {torch.__version__} F.scaled_dot_product_attention (CPU)",
                 "median_ms": median, "min_ms": min(times), "max_ms": max(times), "kernel_median_ms": median,
                 "gflops": gflops, "gbps": io_bytes / (median / 1e3) / 1e9,
                 "percent_of_peak": 100 * gflops / peak["fp32GFLOPS"] if peak.get("fp32GFLOPS") else 0.0,
                 "nmse": nmse, "max_abs_error": float(error.abs().max()), "valid": nmse <= 1e-9,
                 "speedup_vs_baseline": 1.0, "fused": True, "scratch_bytes": 0.0,
+                "batch": b, "heads": h, "seq": t, "head_dim": d,
             }],
             "clgraph_version": "peer", "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         })
