@@ -83,7 +83,7 @@ public final class AttentionFamily {
     /// out = softmax(scale·q·kᵀ + causal mask)·v, never materialising the Tq×Tk score matrix.
     /// q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, Dv], out [BH, Tq, Dv], contiguous row-major.
     /// Variant 4 returns two steps (pack Kᵀ, then attention) and owns a scratch buffer of
-    /// ceil(Tk/16)·16·D floats per head; `blocking` overrides its block sizes (ignored by 1–3).
+    /// ceil(Tk/KB)·KB·D floats per head (KB = 16 by default); `blocking` overrides its block sizes (ignored by 1–3).
     public func encode(q: CLBuffer<Float>, k: CLBuffer<Float>, v: CLBuffer<Float>, output: CLBuffer<Float>,
                        shape: AttentionShape, variant: Int? = nil,
                        blocking: RegisterBlocking? = nil) throws -> [LaunchStep] {
