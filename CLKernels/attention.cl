@@ -35,10 +35,14 @@
  *                         broadcast. Key blocks past the last query's causal limit are skipped; only
  *                         blocks crossing the diagonal are masked. Local size [1, 1]. Optionally QG
  *                         groups of QB4 queries per work-item share each key block from L1.
- *                         Measured on pocl/AVX2 (2 cores, loaded), B1 H8 T256 D64 causal: QB4 2 × KB 16
- *                         ~1.9–2.0 ms against variant 2's ~3.2 ms; QB4 4 or 8 spill AVX2's 16 vector
- *                         registers and ran no faster than variant 2; KB 32, QG 4–16,
- *                         -cl-fast-relaxed-math and native_exp2 gave no gain (none is the default).
+ *                         The small loops over queries and chunks carry _Pragma("unroll"): without it
+ *                         pocl's LLVM kept QB4 >= 3 accumulators in stack memory (load-fma-store per
+ *                         step) and 2×16 was the best; with it 4×16 wins (8 independent fma chains).
+ *                         Measured on pocl/AVX2 (2 cores, loaded), B1 H8 T256 D64: 4×16 causal ~1.5–1.9
+ *                         ms kernel median against variant 2's ~3.2–3.6 ms; 5×16 and 6×16 no better,
+ *                         8×16 slower; KB 32, QG 4–16, -cl-fast-relaxed-math and native_exp2 gave no
+ *                         consistent gain (none is the default). Splitting the d and key sums into two
+ *                         accumulator sets (more chains at 2×16) made it ~1.7× slower.
  *                         Masked scores are -FLT_MAX, not -inf, so the variant is safe under
  *                         -cl-fast-relaxed-math (finite-math-only).
  *
@@ -374,11 +378,15 @@ __kernel void attention_regblocked(__global const float *q, __global const float
             const int gend = lim[r0 + QB4 - 1] + 1;   /* keys this group needs */
             if (kb >= gend) continue;                 /* causal: this group is done, later ones need more */
             float16 s[QB4][KBC];
+            _Pragma("unroll")
             for (int qi = 0; qi < QB4; ++qi)
+                _Pragma("unroll")
                 for (int h = 0; h < KBC; ++h) s[qi][h] = (float16)(0.0f);
             for (int d = 0; d < D; ++d) {
+                _Pragma("unroll")
                 for (int h = 0; h < KBC; ++h) {
                     const float16 kv = vload16(d * KBC + h, kp);
+                    _Pragma("unroll")
                     for (int qi = 0; qi < QB4; ++qi) s[qi][h] = fma((float16)(qs[r0 + qi][d]), kv, s[qi][h]);
                 }
             }
@@ -409,18 +417,22 @@ __kernel void attention_regblocked(__global const float *q, __global const float
             const int nk = min(KB, gend - kb);
             for (int c = 0; c < DVC; ++c) {
                 float16 a[QB4];
+                _Pragma("unroll")
                 for (int qi = 0; qi < QB4; ++qi) a[qi] = acc[r0 + qi][c] * alpha[qi];
                 if (nk == KB) {
                     for (int j = 0; j < KB; ++j) {
                         const float16 vv = LOAD_CHUNK(vb + (size_t)j * DV, c, DVC, DVREM);
+                        _Pragma("unroll")
                         for (int qi = 0; qi < QB4; ++qi) a[qi] = fma((float16)(pa[qi][j]), vv, a[qi]);
                     }
                 } else {
                     for (int j = 0; j < nk; ++j) {
                         const float16 vv = LOAD_CHUNK(vb + (size_t)j * DV, c, DVC, DVREM);
+                        _Pragma("unroll")
                         for (int qi = 0; qi < QB4; ++qi) a[qi] = fma((float16)(pa[qi][j]), vv, a[qi]);
                     }
                 }
+                _Pragma("unroll")
                 for (int qi = 0; qi < QB4; ++qi) acc[r0 + qi][c] = a[qi];
             }
         }
