@@ -24,11 +24,37 @@
  *                         query per work-item; K and V tiles of KT keys staged in local memory by
  *                         cooperative contiguous (coalesced) loads between barriers; online softmax
  *                         per query over each tile. Runs on pocl, but local memory/barriers are slow there.
+ *   4. attention_regblocked  CPU, register-blocked like a GEMM. A pre-pass (attention_pack_k)
+ *                         stores K transposed in blocks of KB keys: kt [BH, ceil(Tk/KB), D, KB], keys past
+ *                         Tk zero. A work-item owns QB4 queries of one head; per key block the QB4×KB
+ *                         scores are float16 accumulators (lane = key) built by fma over D with the
+ *                         kt row as a vector and the (pre-scaled) q element broadcast — no horizontal
+ *                         adds. Online softmax in base 2 (scale·log2 e folded into q, exp2): one max,
+ *                         one rescale of the accumulators per query per key block, not per key. P·V
+ *                         accumulates into QB4 × ceil(DV/16) float16 registers with the probability
+ *                         broadcast. Key blocks past the last query's causal limit are skipped; only
+ *                         blocks crossing the diagonal are masked. Local size [1, 1]. Optionally QG
+ *                         groups of QB4 queries per work-item share each key block from L1.
+ *                         The small loops over queries and chunks carry _Pragma("unroll"): without it
+ *                         pocl's LLVM kept QB4 >= 3 accumulators in stack memory (load-fma-store per
+ *                         step) and 2×16 was the best; with it 4×16 wins (8 independent fma chains).
+ *                         Measured on pocl/AVX2 (2 cores, loaded), B1 H8 T256 D64: 4×16 causal ~1.5–1.9
+ *                         ms kernel median against variant 2's ~3.2–3.6 ms; 5×16 and 6×16 no better,
+ *                         8×16 slower; KB 32, QG 4–16, -cl-fast-relaxed-math and native_exp2 gave no
+ *                         consistent gain (none is the default). Splitting the d and key sums into two
+ *                         accumulator sets (more chains at 2×16) made it ~1.7× slower.
+ *                         Masked scores are -FLT_MAX, not -inf, so the variant is safe under
+ *                         -cl-fast-relaxed-math (finite-math-only).
  *
  * -D parameters:
  *   D   head dimension of q, k (>= 1)            DV  value dimension of v, out (>= 1)
  *   QB  queries per work-item in variant 2 (1..4, default 4)
  *   KT  keys per local-memory tile in variant 3 (default 32; KT·(D+DV)·4 bytes of local memory)
+ *   QB4 queries per work-item in variant 4 (1..8, default 4)
+ *   KB  keys per block in variant 4 and its pre-pass (16 or 32, default 16)
+ *   QG  groups of QB4 queries per work-item in variant 4 (default 1): a key block, once in L1,
+ *       serves QG·QB4 queries (the groups' accumulators live in private memory between blocks)
+ *   NATIVE_EXP  when 1, variant 4 uses native_exp2 instead of exp2 (default 0)
  */
 
 #ifndef D
@@ -42,6 +68,18 @@
 #endif
 #ifndef KT
 #define KT 32
+#endif
+#ifndef QB4
+#define QB4 4
+#endif
+#ifndef KB
+#define KB 16
+#endif
+#ifndef QG
+#define QG 1
+#endif
+#ifndef NATIVE_EXP
+#define NATIVE_EXP 0
 #endif
 
 #define DC ((D + 15) / 16)     /* float16 chunks per q/k row (last one partial when DREM != 0) */
@@ -261,5 +299,153 @@ __kernel void attention_tiled(__global const float *q, __global const float *k, 
         __global float *o = out + ((size_t)bh * Tq + i) * DV;
         const float inv = 1.0f / l;
         for (int c = 0; c < DV; ++c) o[c] = acc[c] * inv;
+    }
+}
+
+/* ------------------------------------------------------------------ variant 4: CPU register-blocked */
+
+#define KBC (KB / 16)          /* float16 chunks per key block */
+#if NATIVE_EXP
+#define EXP2(x) native_exp2(x)
+#else
+#define EXP2(x) exp2(x)
+#endif
+
+/* kt [BH, NB, D, KB] = k [BH, Tk, D] transposed per block of KB keys; keys past Tk are zero.
+ * Launch [NB, BH], local [1, 1]. Rows are read with vload16 and the block turned in private memory
+ * (scattered scalar global writes are slow on pocl). */
+__kernel void attention_pack_k(__global const float *k, __global float *kt, const int Tk) {
+    const int blk = get_global_id(0);
+    const int bh = get_global_id(1);
+    const int nb = get_global_size(0);
+    const int k0 = blk * KB;
+    const int nk = min(KB, Tk - k0);
+    const __global float *src = k + ((size_t)bh * Tk + k0) * D;
+    __global float *dst = kt + ((size_t)bh * nb + blk) * (size_t)(D * KB);
+    for (int c = 0; c < DC; ++c) {
+        float t[KB * 16];                          /* t[j*16 + e] = k[k0 + j][c*16 + e] */
+        for (int j = 0; j < KB; ++j) {
+            const float16 r = j < nk ? LOAD_CHUNK(src + (size_t)j * D, c, DC, DREM) : (float16)(0.0f);
+            vstore16(r, j, t);
+        }
+        const int ne = (DREM != 0 && c == DC - 1) ? DREM : 16;
+        for (int e = 0; e < ne; ++e) {
+            for (int h = 0; h < KBC; ++h) {
+                float col[16];
+                for (int jj = 0; jj < 16; ++jj) col[jj] = t[(h * 16 + jj) * 16 + e];
+                vstore16(vload16(0, col), (c * 16 + e) * KBC + h, dst);
+            }
+        }
+    }
+}
+
+__kernel void attention_regblocked(__global const float *q, __global const float *kt, __global const float *v,
+                                   __global float *out, const int Tq, const int Tk, const int causal,
+                                   const float scale) {
+    const int i0 = get_global_id(0) * (QG * QB4);
+    const int bh = get_global_id(1);
+    if (i0 >= Tq) return;
+    const int off = Tk - Tq;
+    const int nb = (Tk + KB - 1) / KB;
+    const __global float *ktbase = kt + (size_t)bh * nb * (size_t)(D * KB);
+    const __global float *vbase = v + (size_t)bh * Tk * DV;
+    const float qscale = scale * M_LOG2E_F;
+
+    /* The item's QG·QB4 queries, as QG groups of QB4 held in registers while a group runs.
+     * Queries past Tq (last work-item) repeat row Tq − 1 and are not stored. */
+    float qs[QG * QB4][D];
+    int lim[QG * QB4];
+    float16 acc[QG * QB4][DVC];
+    float m[QG * QB4], l[QG * QB4];
+    for (int r = 0; r < QG * QB4; ++r) {
+        const int iq = min(i0 + r, Tq - 1);
+        lim[r] = causal ? iq + off : Tk - 1;
+        const __global float *qr = q + ((size_t)bh * Tq + iq) * D;
+        for (int d = 0; d < D; ++d) qs[r][d] = qr[d] * qscale;
+        m[r] = -FLT_MAX;
+        l[r] = 0.0f;
+        for (int c = 0; c < DVC; ++c) acc[r][c] = (float16)(0.0f);
+    }
+    const int kend = lim[QG * QB4 - 1] + 1;    /* limits grow with the query index */
+    const int16 iota = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+    for (int kb = 0; kb < kend; kb += KB) {
+        /* The key block (kt and v rows) is reused from L1 by every group. */
+        const __global float *kp = ktbase + (size_t)(kb / KB) * (D * KB);
+        const __global float *vb = vbase + (size_t)kb * DV;
+        for (int g = 0; g < QG; ++g) {
+            const int r0 = g * QB4;
+            const int gend = lim[r0 + QB4 - 1] + 1;   /* keys this group needs */
+            if (kb >= gend) continue;                 /* causal: this group is done, later ones need more */
+            float16 s[QB4][KBC];
+            _Pragma("unroll")
+            for (int qi = 0; qi < QB4; ++qi)
+                _Pragma("unroll")
+                for (int h = 0; h < KBC; ++h) s[qi][h] = (float16)(0.0f);
+            for (int d = 0; d < D; ++d) {
+                _Pragma("unroll")
+                for (int h = 0; h < KBC; ++h) {
+                    const float16 kv = vload16(d * KBC + h, kp);
+                    _Pragma("unroll")
+                    for (int qi = 0; qi < QB4; ++qi) s[qi][h] = fma((float16)(qs[r0 + qi][d]), kv, s[qi][h]);
+                }
+            }
+            if (kb + KB - 1 > lim[r0])         /* the block crosses some query's limit (or Tk) */
+                for (int qi = 0; qi < QB4; ++qi)
+                    for (int h = 0; h < KBC; ++h)
+                        s[qi][h] = select(s[qi][h], (float16)(-FLT_MAX), (kb + h * 16 + iota) > (int16)(lim[r0 + qi]));
+
+            float pa[QB4][KB];                 /* probabilities of this block, per query */
+            float alpha[QB4];                  /* rescale of the accumulators, applied in the P·V pass */
+            for (int qi = 0; qi < QB4; ++qi) {
+                float16 bmax = s[qi][0];
+                for (int h = 1; h < KBC; ++h) bmax = fmax(bmax, s[qi][h]);
+                const float mnew = fmax(m[r0 + qi], hmax16(bmax));
+                alpha[qi] = EXP2(m[r0 + qi] - mnew);
+                m[r0 + qi] = mnew;
+                float16 psum = (float16)(0.0f);
+                for (int h = 0; h < KBC; ++h) {
+                    const float16 p = EXP2(s[qi][h] - mnew);
+                    psum += p;
+                    vstore16(p, h, pa[qi]);
+                }
+                l[r0 + qi] = fma(l[r0 + qi], alpha[qi], hsum16(psum));
+            }
+
+            /* P·V chunk by chunk of DV, keys innermost: the QB4 accumulators of a chunk stay in
+             * registers for the whole block (AVX2 has only 16 vector registers). */
+            const int nk = min(KB, gend - kb);
+            for (int c = 0; c < DVC; ++c) {
+                float16 a[QB4];
+                _Pragma("unroll")
+                for (int qi = 0; qi < QB4; ++qi) a[qi] = acc[r0 + qi][c] * alpha[qi];
+                if (nk == KB) {
+                    for (int j = 0; j < KB; ++j) {
+                        const float16 vv = LOAD_CHUNK(vb + (size_t)j * DV, c, DVC, DVREM);
+                        _Pragma("unroll")
+                        for (int qi = 0; qi < QB4; ++qi) a[qi] = fma((float16)(pa[qi][j]), vv, a[qi]);
+                    }
+                } else {
+                    for (int j = 0; j < nk; ++j) {
+                        const float16 vv = LOAD_CHUNK(vb + (size_t)j * DV, c, DVC, DVREM);
+                        _Pragma("unroll")
+                        for (int qi = 0; qi < QB4; ++qi) a[qi] = fma((float16)(pa[qi][j]), vv, a[qi]);
+                    }
+                }
+                _Pragma("unroll")
+                for (int qi = 0; qi < QB4; ++qi) acc[r0 + qi][c] = a[qi];
+            }
+        }
+    }
+
+    for (int r = 0; r < QG * QB4; ++r) {
+        if (i0 + r >= Tq) break;
+        __global float *o = out + ((size_t)bh * Tq + i0 + r) * DV;
+        const float inv = 1.0f / l[r];
+        for (int c = 0; c < DVC; ++c) {
+            const float16 r16 = acc[r][c] * inv;
+            if (DVREM != 0 && c == DVC - 1) store_tail(r16, o + c * 16, DVREM);
+            else vstore16(r16, c, o);
+        }
     }
 }

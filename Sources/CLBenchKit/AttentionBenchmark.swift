@@ -10,6 +10,8 @@ public enum AttentionBenchmark {
         public var causal = true
         /// Run every device flavour (GPU-style kernels on a CPU and vice versa), not only the device's own.
         public var allForms = false
+        /// Extra rows of variant 4 with these block sizes / build options (exploration and tuning).
+        public var blockings: [AttentionFamily.RegisterBlocking] = []
         public init() {}
     }
 
@@ -73,17 +75,66 @@ public enum AttentionBenchmark {
                 fused: false, bytes: ioBytes + 4 * scoreBytes, scratch: scoreBytes, output: output, steps: steps))
         }
 
-        let fusedVariants = configuration.allForms ? AttentionFamily.variants.keys.sorted()
-            : [1, AttentionFamily.automaticVariant(for: deviceClass)]
+        // The scalar baseline, the previous CPU kernel and the automatic choice for this device.
+        var fusedVariants = configuration.allForms ? AttentionFamily.variants.keys.sorted()
+            : (deviceClass == .cpu ? [1, 2, 4] : [1, 3])
+        if !fusedVariants.contains(AttentionFamily.automaticVariant(for: deviceClass)) {
+            fusedVariants.append(AttentionFamily.automaticVariant(for: deviceClass))
+        }
         for variant in fusedVariants {
             let family = AttentionFamily(environment: FamilyEnvironment(context: context))
             let output = try CLBuffer<Float>(context: context, count: bh * t * d)
             let steps = try family.encode(q: q, k: k, v: v, output: output, shape: shape, variant: variant)
-            let name = [1: "fused-scalar", 2: "fused-cpu-blocked", 3: "fused-gpu-tiled"][variant] ?? "fused-\(variant)"
+            let name = [1: "fused-scalar", 2: "fused-cpu-blocked", 3: "fused-gpu-tiled", 4: "fused-cpu-regblocked"][variant]
+                ?? "fused-\(variant)"
             cases.append(makeCase(variant: name, description: AttentionFamily.variants[variant] ?? "", fused: true,
-                                  bytes: ioBytes, scratch: 0, output: output, steps: steps))
+                                  bytes: ioBytes, scratch: packedKBytes(variant: variant, steps: steps), output: output, steps: steps))
+        }
+        for blocking in configuration.blockings {
+            let family = AttentionFamily(environment: FamilyEnvironment(context: context))
+            let output = try CLBuffer<Float>(context: context, count: bh * t * d)
+            let steps = try family.encode(q: q, k: k, v: v, output: output, shape: shape, variant: 4, blocking: blocking)
+            cases.append(makeCase(variant: "fused-4-\(blockingName(blocking))",
+                                  description: "variant 4 with \(blocking.groups) x \(blocking.queries) queries x \(blocking.keys) keys per block"
+                                      + (blocking.fastMath ? ", -cl-fast-relaxed-math" : "") + (blocking.nativeExp ? ", native_exp2" : ""),
+                                  fused: true, bytes: ioBytes, scratch: packedKBytes(variant: 4, steps: steps),
+                                  output: output, steps: steps))
         }
         return cases
+    }
+
+    /// Variant 4's scratch: K packed transposed (O(T·D), zero-padded to whole key blocks); others need none.
+    static func packedKBytes(variant: Int, steps: [LaunchStep]) -> Double {
+        guard variant == 4, let pack = steps.first(where: { $0.label.hasPrefix("attention pack") }) else { return 0 }
+        return pack.bytes / 2   // the pack step reads K and writes the same-sized (padded) copy
+    }
+
+    /// "2x16g8fn": queries x keys, g groups, f = fast math, n = native exp.
+    public static func blockingName(_ b: AttentionFamily.RegisterBlocking) -> String {
+        "\(b.queries)x\(b.keys)" + (b.groups > 1 ? "g\(b.groups)" : "") + (b.fastMath ? "f" : "") + (b.nativeExp ? "n" : "")
+    }
+
+    /// Parses "4x16,8x32f,4x16fn".
+    public static func parseBlockings(_ text: String) throws -> [AttentionFamily.RegisterBlocking] {
+        try text.split(separator: ",").map { item in
+            let parts = item.split(separator: "x", maxSplits: 1)
+            let rest = parts.count == 2 ? String(parts[1]) : ""
+            let digits = rest.prefix { $0.isNumber }
+            var flags = rest.dropFirst(digits.count)
+            var groups = 1
+            if flags.first == "g" {
+                let groupDigits = flags.dropFirst().prefix { $0.isNumber }
+                guard let value = Int(groupDigits) else { throw AttentionBenchmarkError.badBlocking(String(item)) }
+                groups = value
+                flags = flags.dropFirst(1 + groupDigits.count)
+            }
+            guard parts.count == 2, let queries = Int(parts[0]), let keys = Int(digits), (1...8).contains(queries),
+                  keys == 16 || keys == 32, (1...16).contains(groups), flags.allSatisfy({ $0 == "f" || $0 == "n" }) else {
+                throw AttentionBenchmarkError.badBlocking(String(item))
+            }
+            return AttentionFamily.RegisterBlocking(queries: queries, keys: keys, groups: groups, fastMath: flags.contains("f"),
+                                                    nativeExp: flags.contains("n"))
+        }
     }
 
     /// softmax(scale·q·kᵀ + mask)·v in float64.
@@ -113,5 +164,16 @@ public enum AttentionBenchmark {
             }
         }
         return out
+    }
+}
+
+/// Bad `clbench attention` arguments.
+public enum AttentionBenchmarkError: Error, CustomStringConvertible {
+    case badBlocking(String)
+    public var description: String {
+        switch self {
+        case .badBlocking(let item):
+            return "--blocking: '\(item)' is not QxK[gG][f][n] with Q in 1...8, K 16 or 32, G in 1...16 (e.g. 4x16, 2x16g8, 8x32fn)"
+        }
     }
 }

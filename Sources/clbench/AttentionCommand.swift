@@ -23,12 +23,17 @@ struct Attention: ParsableCommand {
     var causal = true
     @Flag(help: "Also run the kernels written for the other device class (GPU-style kernels on a CPU and vice versa).")
     var allForms = false
+    @Option(help: "Extra rows of fused variant 4 with these blockings, comma-separated QxK[gG][f][n]: Q queries per register group (1-8), K keys per block (16|32), G groups per work-item (1-16), f = -cl-fast-relaxed-math, n = native_exp2 (e.g. 2x16,2x16g8,8x32f).")
+    var blocking: String?
 
     func validate() throws {
         guard seq > 0, batch > 0, heads > 0, headDim > 0 else {
             throw ValidationError("--seq, --batch, --heads and --head-dim must be positive")
         }
         if let seqs { _ = try positiveList(seqs, name: "--seqs") }
+        if let blocking {
+            do { _ = try AttentionBenchmark.parseBlockings(blocking) } catch { throw ValidationError("\(error)") }
+        }
     }
 
     func run() throws {
@@ -49,6 +54,7 @@ struct Attention: ParsableCommand {
                 configuration.headDim = headDim
                 configuration.causal = causal
                 configuration.allForms = allForms
+                configuration.blockings = try blocking.map(AttentionBenchmark.parseBlockings) ?? []
                 let results = try harness.measure(try AttentionBenchmark.cases(context: context, configuration))
                 reports.append(BenchmarkReport(
                     benchmark: "attention", device: DeviceSummary(info: context.device.info, peak: harness.peak),

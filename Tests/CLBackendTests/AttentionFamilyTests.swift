@@ -63,7 +63,8 @@ struct AttentionFamilyTests {
 
     /// Runs one variant; returns the output and whether the guard regions around it stayed intact.
     static func run(_ variant: Int?, _ q: [Float], _ k: [Float], _ v: [Float], _ shape: AttentionShape,
-                    environment: FamilyEnvironment = TestDevice.environment) throws -> (out: [Float], guardsIntact: Bool, steps: [LaunchStep]) {
+                    environment: FamilyEnvironment = TestDevice.environment,
+                    blocking: AttentionFamily.RegisterBlocking? = nil) throws -> (out: [Float], guardsIntact: Bool, steps: [LaunchStep]) {
         let context = TestDevice.context
         let count = shape.batchHeads * shape.queries * shape.valueDim
         let guardFloats = 2 * context.device.info.baseAddressAlignmentBytes / MemoryLayout<Float>.stride
@@ -76,7 +77,7 @@ struct AttentionFamilyTests {
         let kb = try CLBuffer<Float>(context: context, values: k)
         let vb = try CLBuffer<Float>(context: context, values: v)
         let steps = try AttentionFamily(environment: environment).encode(q: qb, k: kb, v: vb, output: output,
-                                                                         shape: shape, variant: variant)
+                                                                         shape: shape, variant: variant, blocking: blocking)
         for step in steps { try step.enqueue(on: context) }
         try context.finish()
         let all = try backing.download()
@@ -99,7 +100,7 @@ struct AttentionFamilyTests {
             #expect(error <= 1e-7, "variant \(variant) \(c): NMSE \(error)")
             #expect(!out.contains { !$0.isFinite }, "variant \(variant) \(c): non-finite output")
             #expect(guardsIntact, "variant \(variant) \(c): wrote outside the output")
-            #expect(steps.count == 1 && steps[0].variant.hasPrefix("attention.\(variant)"))
+            #expect(steps.count == (variant == 4 ? 2 : 1) && steps.allSatisfy { $0.variant.hasPrefix("attention.\(variant)") })
         }
     }
 
@@ -114,7 +115,7 @@ struct AttentionFamilyTests {
         #expect(forced.steps[0].variant.hasPrefix("attention.1"))
         // Equal keys: uniform softmax, output = v row.
         #expect(forced.out.allSatisfy { abs($0 - 0.5) < 1e-6 })
-        #expect(AttentionFamily.automaticVariant(for: .cpu) == 2 && AttentionFamily.automaticVariant(for: .gpu) == 3)
+        #expect(AttentionFamily.automaticVariant(for: .cpu) == 4 && AttentionFamily.automaticVariant(for: .gpu) == 3)
     }
 
     @Test("flop and byte counts")
@@ -148,6 +149,76 @@ struct AttentionFamilyTests {
         #expect(throws: CLError.self) {
             try family.encode(q: buffer, k: buffer, v: buffer, output: buffer,
                               shape: AttentionCase(bh: 1, tq: 2, tk: 2, d: 2, dv: 2, causal: false).shape, variant: 9)
+        }
+    }
+}
+
+/// Variant 4 (register-blocked, K packed transposed by a pre-pass) on awkward shapes: T not a
+/// multiple of the key block or the query block, D below, at and past one float16 chunk.
+@Suite("AttentionRegisterBlocked")
+struct AttentionRegisterBlockedTests {
+    static let cases: [AttentionCase] = {
+        var result: [AttentionCase] = []
+        for t in [1, 5, 17, 33, 65] {
+            for d in [1, 7, 64] {
+                for causal in [false, true] { result.append(AttentionCase(bh: 2, tq: t, tk: t, d: d, dv: d, causal: causal)) }
+            }
+        }
+        // Tq ≠ Tk (causal aligned at the end), D ≠ Dv, one query against a long cache, peaky softmax.
+        result += [
+            AttentionCase(bh: 3, tq: 5, tk: 33, d: 7, dv: 64, causal: true),
+            AttentionCase(bh: 3, tq: 5, tk: 33, d: 64, dv: 7, causal: false),
+            AttentionCase(bh: 2, tq: 17, tk: 65, d: 64, dv: 64, causal: true),
+            AttentionCase(bh: 2, tq: 33, tk: 17, d: 7, dv: 1, causal: false),   // Tq > Tk
+            AttentionCase(bh: 1, tq: 1, tk: 65, d: 64, dv: 64, causal: true),
+            AttentionCase(bh: 2, tq: 33, tk: 33, d: 64, dv: 64, causal: true, scale: 4),
+        ]
+        return result
+    }()
+
+    static func check(_ c: AttentionCase, blocking: AttentionFamily.RegisterBlocking? = nil) throws {
+        var random = TestRandom(seed: UInt64(c.bh * 1_000_003 + c.tq * 10_007 + c.tk * 101 + c.d * 7 + c.dv))
+        let q = random.floats(c.bh * c.tq * c.d)
+        let k = random.floats(c.bh * c.tk * c.d)
+        let v = random.floats(c.bh * c.tk * c.dv)
+        let expected = AttentionFamilyTests.reference(q, k, v, c.shape)
+        let (out, guardsIntact, steps) = try AttentionFamilyTests.run(4, q, k, v, c.shape, blocking: blocking)
+        let error = nmse(expected, out)
+        let name = blocking.map { "\($0)" } ?? "default"
+        #expect(error <= 1e-7, "\(c) \(name): NMSE \(error)")
+        #expect(!out.contains { !$0.isFinite }, "\(c) \(name): non-finite output")
+        #expect(guardsIntact, "\(c) \(name): wrote outside the output")
+        #expect(steps.count == 2 && steps.allSatisfy { $0.variant.hasPrefix("attention.4") })
+    }
+
+    @Test("matches a double-precision materialised softmax", arguments: cases)
+    func matchesReference(_ c: AttentionCase) throws { try Self.check(c) }
+
+    @Test("every block size and build option", arguments: [
+        AttentionFamily.RegisterBlocking(queries: 1, keys: 16),
+        AttentionFamily.RegisterBlocking(queries: 3, keys: 32),
+        AttentionFamily.RegisterBlocking(queries: 8, keys: 16),
+        AttentionFamily.RegisterBlocking(queries: 2, keys: 16, fastMath: true),
+        AttentionFamily.RegisterBlocking(queries: 5, keys: 32, fastMath: true, nativeExp: true),
+        AttentionFamily.RegisterBlocking(queries: 2, keys: 16, groups: 3),
+        AttentionFamily.RegisterBlocking(queries: 3, keys: 32, groups: 16),
+    ])
+    func blockings(_ blocking: AttentionFamily.RegisterBlocking) throws {
+        try Self.check(AttentionCase(bh: 2, tq: 13, tk: 37, d: 7, dv: 19, causal: true), blocking: blocking)
+        try Self.check(AttentionCase(bh: 2, tq: 37, tk: 37, d: 7, dv: 19, causal: false), blocking: blocking)
+    }
+
+    @Test("rejects block sizes it has no code for")
+    func rejectsBadBlocking() throws {
+        let buffer = try CLBuffer<Float>(context: TestDevice.context, count: 64)
+        let family = AttentionFamily(environment: TestDevice.environment)
+        for bad in [AttentionFamily.RegisterBlocking(queries: 0, keys: 16), AttentionFamily.RegisterBlocking(queries: 9, keys: 16),
+                    AttentionFamily.RegisterBlocking(queries: 2, keys: 24), AttentionFamily.RegisterBlocking(queries: 2, keys: 16, groups: 17)] {
+            #expect(throws: CLError.self) {
+                try family.encode(q: buffer, k: buffer, v: buffer, output: buffer,
+                                  shape: AttentionCase(bh: 1, tq: 2, tk: 2, d: 2, dv: 2, causal: false).shape,
+                                  variant: 4, blocking: bad)
+            }
         }
     }
 }
@@ -199,6 +270,70 @@ struct AttentionBench {
                 print(String(format: "BENCH B1 H8 T%d D64 %@ %@: min %.3f ms, median %.3f ms, %.1f GFLOP/s (median)",
                              t, causal ? "causal" : "full  ", step.variant, lo, median, step.flops / median / 1e6))
             }
+        }
+    }
+}
+
+/// Variant 4 block-size / build-option exploration in interleaved rounds, off by default:
+/// `CLGRAPH_ATTENTION4=4x16,4x32f,2x16fn swift test -c release --filter AttentionBlockingBench`
+/// (QxK, `f` = -cl-fast-relaxed-math, `n` = native_exp2, `v2` = variant 2 for comparison).
+@Suite("AttentionBlockingBench", .enabled(if: ProcessInfo.processInfo.environment["CLGRAPH_ATTENTION4"] != nil))
+struct AttentionBlockingBench {
+    @Test func rounds() throws {
+        let context = TestDevice.context
+        let env = ProcessInfo.processInfo.environment
+        let specs = (env["CLGRAPH_ATTENTION4"] ?? "").split(separator: ",").map(String.init)
+        let t = Int(env["CLGRAPH_ATTENTION4_T"] ?? "256") ?? 256
+        let causal = env["CLGRAPH_ATTENTION4_FULL"] == nil
+        let shape = AttentionShape(batchHeads: 8, queries: t, keys: t, headDim: 64, valueDim: 64, causal: causal, scale: 0.125)
+        var random = TestRandom(seed: 11)
+        let n = 8 * t * 64
+        let qv = random.floats(n), kv = random.floats(n), vv = random.floats(n)
+        let q = try CLBuffer<Float>(context: context, values: qv)
+        let k = try CLBuffer<Float>(context: context, values: kv)
+        let v = try CLBuffer<Float>(context: context, values: vv)
+        let expected = AttentionFamilyTests.reference(qv, kv, vv, shape)
+        var configs: [(String, [LaunchStep], CLBuffer<Float>)] = []
+        for spec in specs {
+            let out = try CLBuffer<Float>(context: context, count: n)
+            let family = AttentionFamily(environment: TestDevice.environment)
+            if spec == "v2" {
+                configs.append((spec, try family.encode(q: q, k: k, v: v, output: out, shape: shape, variant: 2), out))
+                continue
+            }
+            let parts = spec.split(separator: "x")
+            let qb = Int(parts[0])!
+            let rest = String(parts[1])
+            let kb = Int(rest.prefix { $0.isNumber })!
+            let blocking = AttentionFamily.RegisterBlocking(queries: qb, keys: kb, fastMath: rest.contains("f"),
+                                                            nativeExp: rest.contains("n"))
+            configs.append((spec, try family.encode(q: q, k: k, v: v, output: out, shape: shape, variant: 4, blocking: blocking), out))
+        }
+        var medians = [[Double]](repeating: [], count: configs.count)
+        var firstStep = [[Double]](repeating: [], count: configs.count)
+        for round in 0..<6 {
+            for (index, config) in configs.enumerated() {
+                var times: [Double] = [], firsts: [Double] = []
+                for _ in 0..<(round == 0 ? 3 : 10) {
+                    let events = try config.1.map { try $0.enqueue(on: context, event: true)! }
+                    try context.finish()
+                    let each = try events.map { try $0.profilingTimes().durationMilliseconds }
+                    times.append(each.reduce(0, +))
+                    firsts.append(each[0])
+                }
+                times.sort()
+                firsts.sort()
+                if round > 0 {
+                    medians[index].append(times[times.count / 2])
+                    firstStep[index].append(firsts[firsts.count / 2])
+                }
+            }
+        }
+        for (index, config) in configs.enumerated() {
+            let m = medians[index].sorted(), f = firstStep[index].sorted()
+            let error = nmse(expected, try config.2.download())
+            print(String(format: "BLOCK T%d %@ %-8@ median of round medians %.3f ms (min round %.3f; first step %.3f), NMSE %.2e",
+                         t, causal ? "causal" : "full", config.0, m[m.count / 2], m[0], f[f.count / 2], error))
         }
     }
 }
