@@ -29,10 +29,11 @@ extension CLBuffer {
         let bytes = values.count * MemoryLayout<Element>.stride
         let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
         values.withUnsafeBytes { staging.copyMemory(from: $0) }
-        context.retainUntilFinish(staging)
-        try check(clEnqueueWriteBuffer(context.queue, memoryObject, cl_bool(CL_FALSE), offset * MemoryLayout<Element>.stride,
-                                       bytes, staging.baseAddress, 0, nil, nil),
-                  "clEnqueueWriteBuffer")
+        try context.enqueueStaged(staging) {
+            try check(clEnqueueWriteBuffer(context.queue, memoryObject, cl_bool(CL_FALSE), offset * MemoryLayout<Element>.stride,
+                                           bytes, staging.baseAddress, 0, nil, nil),
+                      "clEnqueueWriteBuffer")
+        }
     }
 
     /// Enqueues a read of `count` elements from `offset` without waiting; the values are

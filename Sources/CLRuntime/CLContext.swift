@@ -14,6 +14,7 @@ public final class CLContext: @unchecked Sendable {
     public let programCache: ProgramCache?
 
     private let lock = NSLock()
+    private let stagingLock = NSLock()
     private var programs: [ProgramKey: CLProgram] = [:]
     /// Host staging of non-blocking uploads, freed once the queue has drained.
     private var staging: [UnsafeMutableRawBufferPointer] = []
@@ -69,19 +70,38 @@ public final class CLContext: @unchecked Sendable {
     }
 
     /// Blocks until every enqueued command has finished.
+    ///
+    /// Frees the host staging of uploads enqueued before the call. Staging is recorded in the same
+    /// critical section as its enqueue, so a snapshot taken before `clFinish` holds only uploads
+    /// that `clFinish` waits for, even when other threads enqueue on this context meanwhile.
     public func finish() throws {
-        try check(clFinish(queue), "clFinish")
-        lock.lock()
+        stagingLock.lock()
         let drained = staging
         staging.removeAll()
-        lock.unlock()
+        stagingLock.unlock()
+        do {
+            try check(clFinish(queue), "clFinish")
+        } catch {
+            stagingLock.lock()
+            staging += drained  // not known to be complete: keep it for a later finish
+            stagingLock.unlock()
+            throw error
+        }
         drained.forEach { $0.deallocate() }
     }
 
-    func retainUntilFinish(_ memory: UnsafeMutableRawBufferPointer) {
-        lock.lock()
+    /// Runs `enqueue` (a non-blocking write reading `memory`) and keeps `memory` until a later
+    /// `finish()`; on failure `memory` is freed.
+    func enqueueStaged(_ memory: UnsafeMutableRawBufferPointer, _ enqueue: () throws -> Void) throws {
+        stagingLock.lock()
+        defer { stagingLock.unlock() }
+        do {
+            try enqueue()
+        } catch {
+            memory.deallocate()
+            throw error
+        }
         staging.append(memory)
-        lock.unlock()
     }
 
     /// Submits enqueued commands to the device without waiting.
