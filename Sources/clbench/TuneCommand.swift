@@ -23,7 +23,7 @@ struct TuneMatmul: ParsableCommand {
             around the best one parameter at a time. A winner must beat the defaults by 3% measured beside \
             them, else the defaults are stored. The cache file lives in $CLGRAPH_CACHE_DIR (see the README), \
             keyed by device name, driver version and the hash of matmul.cl; plans and `clbench matmul` read it.
-            Default: the classes the models use, each on a representative shape (MLP 128×512×144, \
+            Default: the classes the models use, each on a representative shape (MLP 128×512×144 and dW1 512×144×128, \
             attention 8×256×256×64, 1024³, 1×512×512).
             """)
 

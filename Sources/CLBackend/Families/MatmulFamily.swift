@@ -138,12 +138,19 @@ public final class MatmulFamily {
         switch chosen {
         case 1: return try encodeSimple(a: a, b: b, c: c, shape: shape, bias: bias)
         case 2, 3:
-            var t = resolvedTuning(for: shape).tuning
+            let resolved = resolvedTuning(for: shape)
+            var t = resolved.tuning
             // A configuration tuned for the other variant still carries that variant's defaults.
             if t.variant != chosen { t = Self.merged(t, variant: chosen, defaults: defaultTuning) }
             try t.validate(maxWorkGroupSize: environment.context.device.info.maxWorkGroupSize)
-            return chosen == 2 ? try encodeBlocked(a: a, b: b, c: c, shape: shape, bias: bias, tuning: t)
-                               : try encodeTiled(a: a, b: b, c: c, shape: shape, bias: bias, tuning: t)
+            let steps = chosen == 2 ? try encodeBlocked(a: a, b: b, c: c, shape: shape, bias: bias, tuning: t)
+                                    : try encodeTiled(a: a, b: b, c: c, shape: shape, bias: bias, tuning: t)
+            guard resolved.source != "default" else { return steps }
+            // Traces show which configuration ran.
+            return steps.map {
+                LaunchStep(kernel: $0.kernel, global: $0.global, local: $0.local, variant: $0.variant + " [\(resolved.source)]",
+                           label: $0.label, flops: $0.flops, bytes: $0.bytes)
+            }
         default:
             throw CLError.sizeMismatch(operation: "matmul", detail: "no variant \(chosen); variants are \(Self.variants.keys.sorted())")
         }

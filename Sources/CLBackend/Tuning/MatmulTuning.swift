@@ -169,6 +169,9 @@ public struct MatmulShapeClass: Hashable, Sendable, CustomStringConvertible, Cod
     /// (MLP batch 128, hidden 512, 3×48 inputs; attention T 256, D 64 over 8 heads).
     public var representativeShape: MatmulShape {
         switch kind {
+        case .square where transposeA && !transposeB:
+            // The models' only large A-transposed product: the MLP's dW1 = dyᵀ·x.
+            return MatmulShape(m: 512, n: 144, k: 128, transposeA: true)
         case .square: return MatmulShape(m: 1024, n: 1024, k: 1024, transposeA: transposeA, transposeB: transposeB)
         case .tallSkinny: return MatmulShape(m: 128, n: 512, k: 144, transposeA: transposeA, transposeB: transposeB)
         case .gemv: return MatmulShape(m: 1, n: 512, k: 512, transposeA: transposeA, transposeB: transposeB)
@@ -178,10 +181,11 @@ public struct MatmulShapeClass: Hashable, Sendable, CustomStringConvertible, Cod
         }
     }
 
-    /// The classes and layouts the models produce: x·Wᵀ (nt), dW = dyᵀ·x (tn), dx = dy·W (nn);
-    /// attention Q·Kᵀ (batched nt) and P·V (batched nn).
+    /// The classes and layouts the models produce: x·Wᵀ (nt), dW = dyᵀ·x (tn; dW1 is 512 rows, so
+    /// square-large.tn), dx = dy·W (nn); attention Q·Kᵀ (batched nt) and P·V (batched nn).
     public static let modelClasses: [MatmulShapeClass] = [
         .init(kind: .square, transposeA: false, transposeB: false),
+        .init(kind: .square, transposeA: true, transposeB: false),
         .init(kind: .tallSkinny, transposeA: false, transposeB: true),
         .init(kind: .tallSkinny, transposeA: true, transposeB: false),
         .init(kind: .tallSkinny, transposeA: false, transposeB: false),
