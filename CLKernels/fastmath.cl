@@ -1,13 +1,23 @@
 /* fastmath — vectorisable math helpers, not a kernel family: the elementwise fusion prepends this
  * file to each generated kernel that uses them (see Sources/CLBackend/Fusion/ElementwiseCodegen.swift).
  *
- * No variants, no kernels.
+ * No variants, no kernels. pocl's built-in tanh and exp do not vectorise (each float16 lane becomes
+ * a scalar libm call): a fused tanh over 128×512 took 0.08–0.10 ms, more than the matmul before it
+ * moved in memory. These use only fma, rint, clamp, integer shifts and one divide, so float16 code
+ * stays in vector registers.
  *   tanh_fast_float / tanh_fast_float16: tanh as a [13/6] rational function of the argument clamped
  *     to ±7.9988 (Eigen's float coefficients; the same approximation layernorm.cl's proportions
- *     norm uses): only fma and one divide, so float16 code stays in vector registers. pocl's
- *     built-in tanh does not vectorise: a fused tanh over 128×512 took 0.08–0.10 ms, more than
- *     the matmul before it moved in memory. Max abs error 3.5e-7 over the real line; odd, and
- *     exact to float rounding near 0 (the result is z·p(z²)/q(z²)).
+ *     norm uses). Max abs error 3.5e-7 over the real line; odd, and exact to float rounding near 0
+ *     (the result is z·p(z²)/q(z²)).
+ *   exp_fast_float / exp_fast_float16: eˣ by Cody–Waite reduction x = k·ln2 + r (|r| ≤ ln2/2, ln2
+ *     split in two so k·ln2 is exact), Cephes' degree-7 polynomial for eʳ, and 2ᵏ built in the
+ *     exponent bits. The argument is clamped to [−87, 88] so 2ᵏ stays a normal float: the result
+ *     never overflows to inf (e⁸⁸ ≈ 1.7e38) nor flushes to 0. Relative error ≤ 2 ulp.
+ *   gelu_fast_*: GELU's tanh form rewritten without its cancellation: 0.5·(1 + tanh z) = 1/(1 + e⁻²ᶻ),
+ *     so gelu(x) = x / (1 + e⁻²ᶻ), z = √(2/π)(x + 0.044715x³). Computing 1 + tanh z in float loses
+ *     every digit where tanh z ≈ −1 (x ≲ −3: gelu(−3.5) ≈ −8e-4 came out with 1e-3 relative error
+ *     through the rational tanh); the quotient form keeps full relative precision there.
+ *   sigmoid_fast_*: 1/(1 + e⁻ˣ) through exp_fast.
  */
 #define TANH_FAST_BODY(T, z) \
     const T c = clamp((z), (T)(-7.99881172180175781f), (T)(7.99881172180175781f)), x2 = c * c; \
@@ -22,5 +32,29 @@
     q = fma(x2, q, (T)(4.89352518554385e-03f)); \
     return c * p / q;
 
+#define EXP_FAST_BODY(T, IT, x) \
+    const T c = clamp((x), (T)(-87.0f), (T)(88.0f)); \
+    const T k = rint(c * (T)(1.44269504088896341f)); \
+    T r = fma(k, (T)(-0.693359375f), c); \
+    r = fma(k, (T)(2.12194440e-4f), r); \
+    T p = fma(r, (T)(1.9875691500e-4f), (T)(1.3981999507e-3f)); \
+    p = fma(p, r, (T)(8.3334519073e-3f)); \
+    p = fma(p, r, (T)(4.1665795894e-2f)); \
+    p = fma(p, r, (T)(1.6666665459e-1f)); \
+    p = fma(p, r, (T)(5.0000001201e-1f)); \
+    p = fma(p, r * r, r) + (T)(1.0f); \
+    return p * as_##T((convert_##IT(k) + (IT)(127)) << 23);
+
 inline float tanh_fast_float(const float z) { TANH_FAST_BODY(float, z) }
 inline float16 tanh_fast_float16(const float16 z) { TANH_FAST_BODY(float16, z) }
+inline float exp_fast_float(const float x) { EXP_FAST_BODY(float, int, x) }
+inline float16 exp_fast_float16(const float16 x) { EXP_FAST_BODY(float16, int16, x) }
+
+#define GELU_FAST_BODY(T, x) \
+    const T z = (T)(0.7978845608028654f) * fma((T)(0.044715f) * (x) * (x), (x), (x)); \
+    return (x) / ((T)(1.0f) + exp_fast_##T((T)(-2.0f) * z));
+
+inline float gelu_fast_float(const float x) { GELU_FAST_BODY(float, x) }
+inline float16 gelu_fast_float16(const float16 x) { GELU_FAST_BODY(float16, x) }
+inline float sigmoid_fast_float(const float x) { return 1.0f / (1.0f + exp_fast_float(-x)); }
+inline float16 sigmoid_fast_float16(const float16 x) { return (float16)(1.0f) / ((float16)(1.0f) + exp_fast_float16(-x)); }
