@@ -18,8 +18,13 @@ public struct MLPTrainingConfiguration: Codable, Equatable, Sendable {
 
     public init() {}
 
-    public var schedule: LearningRateSchedule {
-        .cosine(peak: learningRate, final: finalLearningRate, steps: steps, warmup: warmupSteps)
+    public var schedule: LearningRateSchedule { optimizer.schedule }
+
+    /// The optimizer settings these hyperparameters stand for.
+    public var optimizer: OptimizerSettings {
+        OptimizerSettings(learningRate: learningRate, finalLearningRate: finalLearningRate, warmupSteps: warmupSteps,
+                          steps: steps, weightDecay: weightDecay, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                          gradientClip: gradientClip)
     }
 }
 
@@ -28,12 +33,8 @@ public struct MLPTrainingConfiguration: Codable, Equatable, Sendable {
 public final class MLPTrainer {
     public let model: MLPConfiguration
     public let training: MLPTrainingConfiguration
-    /// Steps completed (the next step is `step + 1`).
-    public private(set) var step: Int
-    private let plan: any Plan
-    private let update: OptimizerUpdate
+    private let plan: TrainingPlan
     private let batches: WindowBatches
-    private let stateNames: [String]
 
     /// - Parameters:
     ///   - parameters: initial weights (e.g. ``MLPModel/initialParameters(_:seed:)`` or a checkpoint's).
@@ -44,85 +45,43 @@ public final class MLPTrainer {
                 options: CompileOptions = CompileOptions()) throws {
         self.model = model
         self.training = training
-        self.step = step
         batches = try WindowBatches(stream: data, context: model.context, batchSize: training.batchSize)
         let built = try MLPModel.build(model, batch: training.batchSize)
         let targets = try built.graph.input("targets", [training.batchSize], dtype: .i32)
         let loss = try crossEntropy(logits: built.logits, targets: targets)
-        let names = model.parameterShapes.map(\.name)
-        let weights = names.map { built.parameters[$0]! }
-        var grads = try gradients(of: loss, wrt: weights)
-        if let clip = training.gradientClip { grads = try clipByGlobalNorm(grads, maxNorm: clip) }
-        update = try adamW(parameters: weights, gradients: grads, configuration: AdamWConfiguration(
-            beta1: training.beta1, beta2: training.beta2, epsilon: training.epsilon, weightDecay: training.weightDecay))
-        // The batch losses are summed on the device, so steps need not wait for their loss.
-        let lossSum = try built.graph.variable(Self.lossSumName, [])
-        plan = try backend.compile(built.graph, outputs: [loss],
-                                   assignments: update.assignments + [try Assignment(lossSum, lossSum + loss)], options: options)
-        try plan.setVariable(Self.lossSumName, TensorData(scalar: 0))
-        stateNames = update.stateVariables.map(\.name)
-
-        for name in names {
-            guard let value = parameters[name] else { throw PlanError.variableNotSet(name: name) }
-            try plan.setVariable(name, value)
-        }
-        let zeros = update.initialState()
-        for name in stateNames {
-            let short = String(name.dropFirst("optimizer/".count))
-            try plan.setVariable(name, optimizerState[short] ?? zeros[name]!)
-        }
+        plan = try TrainingPlan(graph: built.graph, loss: loss,
+                                parameters: model.parameterShapes.map { ($0.name, built.parameters[$0.name]!) },
+                                settings: training.optimizer, backend: backend, initialValues: parameters,
+                                optimizerState: optimizerState, step: step, options: options)
     }
 
-    static let lossSumName = "training.loss_sum"
+    /// Steps completed (the next step is `step + 1`).
+    public var step: Int { plan.step }
 
     /// The learning rate of the next step.
-    public var learningRate: Float { training.schedule.rate(atStep: step) }
+    public var learningRate: Float { plan.learningRate }
 
     /// Runs one training step on the next batch and waits for it; returns its loss (before the update).
     @discardableResult
-    public func trainStep() throws -> Float {
-        let loss = try plan.run(feeds())[0].floats[0]
-        step += 1
-        return loss
-    }
+    public func trainStep() throws -> Float { try plan.run(feeds()) }
 
     /// Enqueues one training step without waiting for it: the loss is added to a sum on the
     /// device (read with ``takeLossSum()``), so consecutive steps run with no host round trip.
-    public func enqueueStep() throws {
-        try plan.enqueue(feeds())
-        step += 1
-    }
+    public func enqueueStep() throws { try plan.enqueue(feeds()) }
 
     /// Waits for the enqueued steps and returns the sum of the batch losses since the last call
     /// (steps run with ``trainStep()`` included), resetting it.
-    public func takeLossSum() throws -> Double {
-        try plan.synchronize()
-        let sum = try plan.variable(Self.lossSumName).floats[0]
-        try plan.setVariable(Self.lossSumName, TensorData(scalar: 0))
-        return Double(sum)
-    }
+    public func takeLossSum() throws -> Double { try plan.takeLossSum() }
 
     private func feeds() -> [String: TensorData] {
         let batch = batches.batch(step)
-        var feeds = update.feeds(step: step + 1, learningRate: learningRate)
-        feeds["contexts"] = TensorData(shape: [training.batchSize, model.context], ints: batch.contexts)
-        feeds["targets"] = TensorData(shape: [training.batchSize], ints: batch.targets)
-        return feeds
+        return ["contexts": TensorData(shape: [training.batchSize, model.context], ints: batch.contexts),
+                "targets": TensorData(shape: [training.batchSize], ints: batch.targets)]
     }
 
     /// The current weights (downloaded from the device, after the enqueued steps).
-    public func parameters() throws -> [String: TensorData] {
-        try plan.synchronize()
-        var result: [String: TensorData] = [:]
-        for name in model.parameterShapes.map(\.name) { result[name] = try plan.variable(name) }
-        return result
-    }
+    public func parameters() throws -> [String: TensorData] { try plan.parameters() }
 
     /// The AdamW moments, named without the `optimizer/` prefix (as checkpoints store them).
-    public func optimizerState() throws -> [String: TensorData] {
-        try plan.synchronize()
-        var result: [String: TensorData] = [:]
-        for name in stateNames { result[String(name.dropFirst("optimizer/".count))] = try plan.variable(name) }
-        return result
-    }
+    public func optimizerState() throws -> [String: TensorData] { try plan.optimizerState() }
 }

@@ -27,8 +27,17 @@ public struct AdamWConfiguration: Sendable, Hashable {
 /// three per-step scalars (`optimizer.decay`, `optimizer.step_size`, `optimizer.sqrt_bias2`) are
 /// inputs computed on the host in double precision, so one compiled plan serves every step and
 /// any learning-rate schedule. The backend fuses each update into elementwise kernels.
-public func adamW(parameters: [Tensor], gradients: [Tensor], configuration c: AdamWConfiguration) throws -> OptimizerUpdate {
+///
+/// `decayed`, one flag per parameter, limits the weight decay to some of them (nanoGPT decays
+/// matrices and embeddings but not biases and norm gains); nil decays every parameter (PyTorch's
+/// default for one parameter group).
+public func adamW(parameters: [Tensor], gradients: [Tensor], configuration c: AdamWConfiguration,
+                  decayed: [Bool]? = nil) throws -> OptimizerUpdate {
     try checkPairs(parameters, gradients, optimizer: "adamW")
+    if let decayed, decayed.count != parameters.count {
+        throw GraphError(op: "adamW", shapes: [], expected: "one decay flag per parameter",
+                         message: "\(parameters.count) parameters, \(decayed.count) decay flags")
+    }
     guard let graph = parameters.first?.graph else {
         return OptimizerUpdate(assignments: [], stateVariables: []) { _, _ in [:] }
     }
@@ -37,14 +46,14 @@ public func adamW(parameters: [Tensor], gradients: [Tensor], configuration c: Ad
     let sqrtBias2 = try graph.input("optimizer.sqrt_bias2", [])
     var assignments: [Assignment] = []
     var state: [(String, Shape)] = []
-    for (p, g) in zip(parameters, gradients) {
+    for (index, (p, g)) in zip(parameters, gradients).enumerated() {
         let name = try parameterName(p, optimizer: "adamW")
         let m = try graph.variable("optimizer/\(name).m", p.shape)
         let v = try graph.variable("optimizer/\(name).v", p.shape)
         let newM = try m * c.beta1 + g * (1 - c.beta1)
         let newV = try v * c.beta2 + g * g * (1 - c.beta2)
         let denominator = try newV.sqrt() / sqrtBias2 + c.epsilon
-        let newP = try p * decay - stepSize * newM / denominator
+        let newP = try (decayed?[index] ?? true ? p * decay : p) - stepSize * newM / denominator
         assignments += [try Assignment(m, newM), try Assignment(v, newV), try Assignment(p, newP)]
         state += [("optimizer/\(name).m", p.shape), ("optimizer/\(name).v", p.shape)]
     }

@@ -1,0 +1,111 @@
+import TensorGraph
+
+/// A GPT-style decoder (pre-norm blocks, as makemore's and nanoGPT's): token embedding plus
+/// learned (or rotary) positions, `layers` × [norm → causal self-attention → residual; norm →
+/// GELU MLP 4× wide → residual], final norm, linear head without bias.
+public struct GPTConfiguration: Codable, Equatable, Sendable {
+    /// How positions enter the model.
+    public enum Positions: String, Codable, Sendable, CaseIterable {
+        /// A learned `[blockSize, embedding]` table added to the token embeddings (GPT-2).
+        case learned
+        /// Rotary embeddings (RoFormer, GPT-NeoX half rotation) applied to queries and keys; no table.
+        case rotary
+    }
+    /// Which row normalisation the blocks use.
+    public enum Norm: String, Codable, Sendable, CaseIterable {
+        case layerNorm = "layernorm"
+        case rmsNorm = "rmsnorm"
+    }
+
+    public var vocabulary: Int
+    /// The longest sequence the model sees (the positions table's rows; the KV cache's length).
+    public var blockSize: Int
+    public var layers = 4
+    public var heads = 4
+    public var embedding = 64
+    public var positions = Positions.learned
+    public var norm = Norm.layerNorm
+
+    public init(vocabulary: Int, blockSize: Int, layers: Int = 4, heads: Int = 4, embedding: Int = 64,
+                positions: Positions = .learned, norm: Norm = .layerNorm) {
+        self.vocabulary = vocabulary
+        self.blockSize = blockSize
+        self.layers = layers
+        self.heads = heads
+        self.embedding = embedding
+        self.positions = positions
+        self.norm = norm
+    }
+
+    /// Channels per head.
+    public var headSize: Int { embedding / heads }
+
+    /// Checks the numbers fit together; the message names the offending ones.
+    public func validate() throws {
+        guard vocabulary > 0, blockSize > 0, layers > 0, heads > 0, embedding > 0 else {
+            throw GraphError(op: "gpt", shapes: [], expected: "positive sizes",
+                             message: "vocabulary \(vocabulary), block \(blockSize), layers \(layers), heads \(heads), embedding \(embedding)")
+        }
+        guard embedding % heads == 0 else {
+            throw GraphError(op: "gpt", shapes: [], expected: "heads dividing the embedding",
+                             message: "embedding \(embedding) is not a multiple of heads \(heads)")
+        }
+        if positions == .rotary, headSize % 2 != 0 {
+            throw GraphError(op: "gpt", shapes: [], expected: "an even head size for rotary positions",
+                             message: "head size \(headSize) is odd")
+        }
+    }
+
+    /// Parameter names and shapes with makemore's / nanoGPT's PyTorch names (`weight` is [out, in]),
+    /// so safetensors checkpoints load in either framework.
+    public var parameterShapes: [(name: String, shape: Shape)] {
+        let c = embedding
+        var shapes: [(String, Shape)] = [("transformer.wte.weight", [vocabulary, c])]
+        if positions == .learned { shapes.append(("transformer.wpe.weight", [blockSize, c])) }
+        for layer in 0..<layers {
+            let p = "transformer.h.\(layer)."
+            shapes += normShapes(p + "ln_1")
+            shapes += [(p + "attn.c_attn.weight", [3 * c, c]), (p + "attn.c_attn.bias", [3 * c]),
+                       (p + "attn.c_proj.weight", [c, c]), (p + "attn.c_proj.bias", [c])]
+            shapes += normShapes(p + "ln_2")
+            shapes += [(p + "mlp.c_fc.weight", [4 * c, c]), (p + "mlp.c_fc.bias", [4 * c]),
+                       (p + "mlp.c_proj.weight", [c, 4 * c]), (p + "mlp.c_proj.bias", [c])]
+        }
+        shapes += normShapes("transformer.ln_f")
+        shapes.append(("lm_head.weight", [vocabulary, c]))
+        return shapes
+    }
+
+    private func normShapes(_ prefix: String) -> [(String, Shape)] {
+        norm == .layerNorm ? [(prefix + ".weight", [embedding]), (prefix + ".bias", [embedding])] : [(prefix + ".weight", [embedding])]
+    }
+
+    /// How many numbers the model learns.
+    public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.count } }
+
+    /// Whether AdamW's weight decay applies to a parameter: matrices and embeddings yes; biases and
+    /// norm gains no (nanoGPT's grouping).
+    public static func isDecayed(_ name: String, shape: Shape) -> Bool { shape.rank >= 2 }
+}
+
+extension GPTModel {
+    /// nanoGPT's initialisation from the reference xorshift* generator: every matrix and embedding
+    /// N(0, 0.02), the residual projections (`c_proj`) N(0, 0.02/√(2·layers)), biases 0, norm gains 1;
+    /// drawn in ``GPTConfiguration/parameterShapes`` order.
+    public static func initialParameters(_ configuration: GPTConfiguration, seed: UInt64 = 1337) -> [String: TensorData] {
+        var random = XorShiftRandom(seed: seed)
+        let residualStd = 0.02 / (2 * Double(configuration.layers)).squareRoot()
+        var values: [String: TensorData] = [:]
+        for (name, shape) in configuration.parameterShapes {
+            let floats: [Float]
+            if shape.rank >= 2 {
+                floats = random.normalArray(count: shape.count, std: name.hasSuffix("c_proj.weight") ? residualStd : 0.02)
+            } else {
+                let isGain = name.hasSuffix(".weight")
+                floats = [Float](repeating: isGain ? 1 : 0, count: shape.count)
+            }
+            values[name] = TensorData(shape: shape, floats: floats)
+        }
+        return values
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import TensorGraph
+
+/// Builds GPT graphs from ``GPTConfiguration``: the full-sequence forward (training, evaluation,
+/// prefill) and the one-token decode step that reads and extends a KV cache on the device.
+public enum GPTModel {
+    /// The graph of a full-sequence forward pass.
+    public struct Forward {
+        public let graph: Graph
+        /// i32 `[batch, sequence]` input "tokens".
+        public let tokens: Tensor
+        /// f32 `[batch·sequence, vocabulary]`, row `b·sequence + t` for position t of sequence b.
+        public let logits: Tensor
+        public let parameters: [String: Tensor]
+        /// Per layer, keys and values `[batch, heads, sequence, headSize]` (what a KV cache holds).
+        public let keys: [Tensor], values: [Tensor]
+        /// Per layer, the attention probabilities `[batch, heads, sequence, sequence]`, when asked for.
+        public let attentionMaps: [Tensor]
+    }
+
+    /// The name of the rotary tables' inputs ("rope.cos", "rope.sin", `[sequence, headSize/2]`).
+    public static let ropeInputs = ("rope.cos", "rope.sin")
+
+    /// Builds the forward pass for `batch` sequences of `sequence` tokens (≤ block size).
+    /// - Parameters:
+    ///   - attentionMaps: compute attention through explicit probabilities and output them
+    ///     (for inspection); otherwise the fused attention op, lowered as the plan's options say.
+    ///   - weightFormats: weight matrices declared quantized (see ``ModelQuantization``).
+    public static func forward(_ c: GPTConfiguration, batch: Int, sequence: Int, in graph: Graph = Graph(),
+                               attentionMaps: Bool = false, weightFormats: [String: QuantFormat] = [:]) throws -> Forward {
+        try c.validate()
+        guard sequence >= 1, sequence <= c.blockSize, batch >= 1 else {
+            throw GraphError(op: "gpt", shapes: [[batch, sequence]], expected: "1 ≤ sequence ≤ block size \(c.blockSize)",
+                             message: "cannot build a forward pass over \(sequence) positions")
+        }
+        let parameters = try declareParameters(c, in: graph, weightFormats: weightFormats)
+        let tokens = try graph.input("tokens", [batch, sequence], dtype: .i32)
+        let rows = batch * sequence
+        var x = try embedding(parameters["transformer.wte.weight"]!, tokens).reshape([rows, c.embedding])
+        if let wpe = parameters["transformer.wpe.weight"] {
+            let positions = try wpe.slice(axis: 0, start: 0, end: sequence)                   // [T, C]
+            x = try (x.reshape([batch, sequence, c.embedding]) + positions).reshape([rows, c.embedding])
+        }
+        let rope = c.positions == .rotary
+            ? (try graph.input(ropeInputs.0, [sequence, c.headSize / 2]), try graph.input(ropeInputs.1, [sequence, c.headSize / 2]))
+            : nil
+        var keys: [Tensor] = [], values: [Tensor] = [], maps: [Tensor] = []
+        for layer in 0..<c.layers {
+            let p = "transformer.h.\(layer)."
+            let qkv = try linear(try norm(x, p + "ln_1", c, parameters), weight: parameters[p + "attn.c_attn.weight"]!,
+                                 bias: parameters[p + "attn.c_attn.bias"]!)                       // [rows, 3C]
+            func heads(_ part: Int) throws -> Tensor {
+                let h = try qkv.slice(axis: 1, start: part * c.embedding, end: (part + 1) * c.embedding)
+                    .reshape([batch, sequence, c.heads, c.headSize]).permute([0, 2, 1, 3])  // [B, H, T, hs]
+                guard part < 2, let rope else { return h }
+                return try rotate(h, cos: rope.0, sin: rope.1)
+            }
+            let (q, k, v) = (try heads(0), try heads(1), try heads(2))
+            keys.append(k)
+            values.append(v)
+            let y: Tensor
+            if attentionMaps {
+                let probabilities = try causalProbabilities(q, k, headSize: c.headSize)
+                maps.append(probabilities)
+                y = try probabilities.matmul(v)
+            } else {
+                y = try attention(q: q, k: k, v: v, causal: true)
+            }
+            let merged = try y.permute([0, 2, 1, 3]).reshape([rows, c.embedding])
+            x = try x + linear(merged, weight: parameters[p + "attn.c_proj.weight"]!, bias: parameters[p + "attn.c_proj.bias"]!)
+            let hidden = try linear(try norm(x, p + "ln_2", c, parameters), weight: parameters[p + "mlp.c_fc.weight"]!,
+                                    bias: parameters[p + "mlp.c_fc.bias"]!).gelu()
+            x = try x + linear(hidden, weight: parameters[p + "mlp.c_proj.weight"]!, bias: parameters[p + "mlp.c_proj.bias"]!)
+        }
+        let logits = try linear(try norm(x, "transformer.ln_f", c, parameters), weight: parameters["lm_head.weight"]!, bias: nil)
+        return Forward(graph: graph, tokens: tokens, logits: logits, parameters: parameters, keys: keys, values: values,
+                       attentionMaps: maps)
+    }
+
+    /// The graph of one decode step.
+    public struct Decode {
+        public let graph: Graph
+        /// f32 `[batch, vocabulary]` for the fed token.
+        public let logits: Tensor
+        /// The cache writes: each layer's keys and values with the new position filled in.
+        public let cacheUpdates: [Assignment]
+        /// Cache variable names per layer (keys, values), `[batch, heads, blockSize, headSize]`.
+        public let cacheNames: [(keys: String, values: String)]
+    }
+
+    /// Names of the decode step's inputs.
+    public enum DecodeInput {
+        /// i32 `[batch, 1]`: the token at the current position.
+        public static let token = "decode.token"
+        /// i32 `[1]`: the current position (learned positions only).
+        public static let position = "decode.position"
+        /// f32 `[blockSize, 1]`: 1 at the current position, else 0 (which cache row is written).
+        public static let write = "decode.write"
+        /// f32 `[1, blockSize]`: 0 for positions ≤ the current one, −1e30 after (which rows are read).
+        public static let mask = "decode.mask"
+    }
+
+    /// Builds one decode step: embeds the token at the current position, writes its keys and values
+    /// into row `position` of each layer's cache (a variable, updated in place by the plan), attends
+    /// over cache rows `0...position`, and returns the next-token logits. Past tokens are never
+    /// recomputed; the cache length is the block size.
+    public static func decode(_ c: GPTConfiguration, batch: Int = 1, in graph: Graph = Graph(),
+                              weightFormats: [String: QuantFormat] = [:]) throws -> Decode {
+        try c.validate()
+        let parameters = try declareParameters(c, in: graph, weightFormats: weightFormats)
+        let token = try graph.input(DecodeInput.token, [batch, 1], dtype: .i32)
+        let write = try graph.input(DecodeInput.write, [c.blockSize, 1])
+        let mask = try graph.input(DecodeInput.mask, [1, c.blockSize])
+        var x = try embedding(parameters["transformer.wte.weight"]!, token).reshape([batch, c.embedding])
+        if let wpe = parameters["transformer.wpe.weight"] {
+            let position = try graph.input(DecodeInput.position, [1], dtype: .i32)
+            x = try x + embedding(wpe, position)                                               // [1, C] broadcast
+        }
+        let rope = c.positions == .rotary
+            ? (try graph.input(ropeInputs.0, [1, c.headSize / 2]), try graph.input(ropeInputs.1, [1, c.headSize / 2]))
+            : nil
+        var updates: [Assignment] = [], names: [(String, String)] = []
+        let scale = defaultAttentionScale(headSize: c.headSize)
+        for layer in 0..<c.layers {
+            let p = "transformer.h.\(layer)."
+            let qkv = try linear(try norm(x, p + "ln_1", c, parameters), weight: parameters[p + "attn.c_attn.weight"]!,
+                                 bias: parameters[p + "attn.c_attn.bias"]!)                       // [B, 3C]
+            func heads(_ part: Int) throws -> Tensor {
+                let h = try qkv.slice(axis: 1, start: part * c.embedding, end: (part + 1) * c.embedding)
+                    .reshape([batch, c.heads, 1, c.headSize])
+                guard part < 2, let rope else { return h }
+                return try rotate(h, cos: rope.0, sin: rope.1)
+            }
+            let (q, k, v) = (try heads(0), try heads(1), try heads(2))
+            let cacheShape: Shape = [batch, c.heads, c.blockSize, c.headSize]
+            let (keyName, valueName) = ("cache/\(layer).keys", "cache/\(layer).values")
+            let cachedKeys = try graph.variable(keyName, cacheShape), cachedValues = try graph.variable(valueName, cacheShape)
+            let keys = try select(write, k, cachedKeys), values = try select(write, v, cachedValues)
+            updates += [try Assignment(cachedKeys, keys), try Assignment(cachedValues, values)]
+            names.append((keyName, valueName))
+            let scores = try q.matmul(keys, transposeB: true) * scale + mask                 // [B, H, 1, block]
+            let y = try scores.softmax(axis: -1).matmul(values).reshape([batch, c.embedding])
+            x = try x + linear(y, weight: parameters[p + "attn.c_proj.weight"]!, bias: parameters[p + "attn.c_proj.bias"]!)
+            let hidden = try linear(try norm(x, p + "ln_2", c, parameters), weight: parameters[p + "mlp.c_fc.weight"]!,
+                                    bias: parameters[p + "mlp.c_fc.bias"]!).gelu()
+            x = try x + linear(hidden, weight: parameters[p + "mlp.c_proj.weight"]!, bias: parameters[p + "mlp.c_proj.bias"]!)
+        }
+        let logits = try linear(try norm(x, "transformer.ln_f", c, parameters), weight: parameters["lm_head.weight"]!, bias: nil)
+        return Decode(graph: graph, logits: logits, cacheUpdates: updates, cacheNames: names)
+    }
+
+    /// The rotary tables for positions `start ..< start + count`: cos and sin of `position · θᵢ`,
+    /// θᵢ = 10000^(−2i/headSize), each `[count, headSize/2]`.
+    public static func ropeTables(_ c: GPTConfiguration, start: Int = 0, count: Int) -> (cos: TensorData, sin: TensorData) {
+        let half = c.headSize / 2
+        var cosines = [Float](), sines = [Float]()
+        for position in start..<(start + count) {
+            for i in 0..<half {
+                let angle = Double(position) * Foundation.pow(10_000, -2 * Double(i) / Double(c.headSize))
+                cosines.append(Float(Foundation.cos(angle)))
+                sines.append(Float(Foundation.sin(angle)))
+            }
+        }
+        return (TensorData(shape: [count, half], floats: cosines), TensorData(shape: [count, half], floats: sines))
+    }
+
+    // MARK: pieces
+
+    static func declareParameters(_ c: GPTConfiguration, in graph: Graph, weightFormats: [String: QuantFormat]) throws -> [String: Tensor] {
+        var parameters: [String: Tensor] = [:]
+        for (name, shape) in c.parameterShapes {
+            parameters[name] = try graph.variable(name, shape, dtype: weightFormats[name]?.dtype ?? .f32)
+        }
+        return parameters
+    }
+
+    static func norm(_ x: Tensor, _ prefix: String, _ c: GPTConfiguration, _ parameters: [String: Tensor]) throws -> Tensor {
+        switch c.norm {
+        case .layerNorm: return try x.layerNorm(gain: parameters[prefix + ".weight"]!, bias: parameters[prefix + ".bias"]!)
+        case .rmsNorm: return try x.rmsNorm(gain: parameters[prefix + ".weight"]!)
+        }
+    }
+
+    /// Half rotation of `x` `[..., T, hs]` by the tables `[T, hs/2]`: (x₁, x₂) → (x₁cos − x₂sin, x₁sin + x₂cos).
+    static func rotate(_ x: Tensor, cos: Tensor, sin: Tensor) throws -> Tensor {
+        let half = x.shape[-1] / 2, axis = x.shape.rank - 1
+        let x1 = try x.slice(axis: axis, start: 0, end: half), x2 = try x.slice(axis: axis, start: half, end: 2 * half)
+        return try concat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], axis: axis)
+    }
+
+    /// softmax(q·kᵀ/√hs + causal mask) `[B, H, T, T]`, the probabilities the fused op never materialises.
+    static func causalProbabilities(_ q: Tensor, _ k: Tensor, headSize: Int) throws -> Tensor {
+        let t = q.shape[-2]
+        let mask = try q.graph.constant(causalMaskValues(queries: t, keys: t), shape: [t, t])
+        return try (q.matmul(k, transposeB: true) * defaultAttentionScale(headSize: headSize) + mask).softmax(axis: -1)
+    }
+}

@@ -1,0 +1,99 @@
+import TensorGraph
+
+/// Trains a GPT on a backend: forward, masked cross-entropy, backward, clipping and AdamW in one
+/// plan, one run per step (steps can be enqueued without waiting).
+public final class GPTTrainer {
+    public let model: GPTConfiguration
+    public let batchSize: Int
+    /// Seeds the training batches (batch `s` depends only on this and `s`, so resuming is exact).
+    public let dataSeed: UInt64
+    private let plan: TrainingPlan
+    private let source: any SequenceSource
+
+    public init(model: GPTConfiguration, settings: OptimizerSettings, batchSize: Int, data: any SequenceSource,
+                backend: any Backend, parameters: [String: TensorData], optimizerState: [String: TensorData] = [:],
+                step: Int = 0, dataSeed: UInt64 = 1, options: CompileOptions = CompileOptions()) throws {
+        self.model = model
+        self.batchSize = batchSize
+        self.dataSeed = dataSeed
+        self.source = data
+        let forward = try GPTModel.forward(model, batch: batchSize, sequence: data.length)
+        let targets = try forward.graph.input("targets", [batchSize * data.length], dtype: .i32)
+        let loss = try crossEntropy(logits: forward.logits, targets: targets, ignoreIndex: ignoredTarget)
+        let shapes = model.parameterShapes
+        plan = try TrainingPlan(graph: forward.graph, loss: loss, parameters: shapes.map { ($0.name, forward.parameters[$0.name]!) },
+                                decayed: shapes.map { GPTConfiguration.isDecayed($0.name, shape: $0.shape) },
+                                settings: settings, backend: backend, initialValues: parameters,
+                                optimizerState: optimizerState, step: step, options: options)
+    }
+
+    public var step: Int { plan.step }
+    public var learningRate: Float { plan.learningRate }
+
+    @discardableResult
+    public func trainStep() throws -> Float { try plan.run(feeds()) }
+
+    public func enqueueStep() throws { try plan.enqueue(feeds()) }
+
+    public func takeLossSum() throws -> Double { try plan.takeLossSum() }
+
+    public func parameters() throws -> [String: TensorData] { try plan.parameters() }
+
+    public func optimizerState() throws -> [String: TensorData] { try plan.optimizerState() }
+
+    private func feeds() -> [String: TensorData] {
+        let batch = SequenceBatch.training(source, batch: batchSize, step: step, seed: dataSeed)
+        return GPTModel.feeds(model, batch: batch, batchSize: batchSize, sequence: source.length)
+    }
+}
+
+extension GPTModel {
+    /// The inputs of a forward pass over `batch` (tokens, targets and, for rotary positions, the tables).
+    static func feeds(_ c: GPTConfiguration, batch: SequenceBatch, batchSize: Int, sequence: Int) -> [String: TensorData] {
+        var feeds = ["tokens": TensorData(shape: [batchSize, sequence], ints: batch.inputs),
+                     "targets": TensorData(shape: [batchSize * sequence], ints: batch.targets)]
+        if c.positions == .rotary {
+            let (cos, sin) = ropeTables(c, count: sequence)
+            feeds[ropeInputs.0] = cos
+            feeds[ropeInputs.1] = sin
+        }
+        return feeds
+    }
+}
+
+/// The loss of a split: the mean cross-entropy over every counted target of its evaluation examples
+/// (each name once; or the stream once in non-overlapping windows).
+public final class GPTEvaluator {
+    public let model: GPTConfiguration
+    public let batchSize: Int
+    public let sequence: Int
+    private let plan: any Plan
+
+    public init(_ model: GPTConfiguration, sequence: Int, batchSize: Int = 64, backend: any Backend,
+                weightFormats: [String: QuantFormat] = [:], options: CompileOptions = CompileOptions()) throws {
+        self.model = model
+        self.batchSize = batchSize
+        self.sequence = sequence
+        let forward = try GPTModel.forward(model, batch: batchSize, sequence: sequence, weightFormats: weightFormats)
+        let targets = try forward.graph.input("targets", [batchSize * sequence], dtype: .i32)
+        let loss = try crossEntropy(logits: forward.logits, targets: targets, ignoreIndex: ignoredTarget)
+        plan = try backend.compile(forward.graph, outputs: [loss], options: options)
+    }
+
+    public func setParameters(_ parameters: [String: TensorData]) throws {
+        for (name, value) in parameters { try plan.setVariable(name, value) }
+    }
+
+    public func loss(of source: some SequenceSource) throws -> Double {
+        precondition(source.length == sequence, "evaluator built for sequence \(sequence), data has \(source.length)")
+        var total = 0.0, counted = 0
+        let batches = (source.evaluationCount + batchSize - 1) / batchSize
+        for index in 0..<batches {
+            let batch = SequenceBatch.evaluation(source, batch: batchSize, index: index)
+            let loss = try plan.run(GPTModel.feeds(model, batch: batch, batchSize: batchSize, sequence: sequence))[0].floats[0]
+            total += Double(loss) * Double(batch.counted)
+            counted += batch.counted
+        }
+        return total / Double(max(counted, 1))
+    }
+}

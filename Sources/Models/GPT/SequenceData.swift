@@ -1,0 +1,142 @@
+import TensorGraph
+
+/// Fixed-length (input, target) token sequences for a GPT: random examples for training, a fixed
+/// list for evaluation. Targets of −1 are padding, ignored by the loss.
+public protocol SequenceSource: Sendable {
+    /// Tokens per example (the model's sequence length).
+    var length: Int { get }
+    /// A training example drawn with `random`.
+    func randomExample(_ random: inout XorShiftRandom) -> (inputs: [Int32], targets: [Int32])
+    /// How many evaluation examples there are.
+    var evaluationCount: Int { get }
+    /// Evaluation example `index`.
+    func evaluationExample(_ index: Int) -> (inputs: [Int32], targets: [Int32])
+}
+
+/// The padding target the loss skips.
+public let ignoredTarget: Int32 = -1
+
+/// One name per sequence, as makemore's CharDataset: inputs `[end, c₁, …, cₙ, end…]`, targets
+/// `[c₁, …, cₙ, end, −1…]`, where `end` (token 0, `\n`) both starts and ends a name.
+public struct NameSequences: SequenceSource {
+    public let names: [[Int32]]
+    public let length: Int
+    public let endToken: Int32
+
+    /// - Parameters:
+    ///   - stream: a split read as one stream, names separated by `endToken`.
+    ///   - length: the sequence length: the longest name (of every split) + 1.
+    public init(stream: TokenStream, length: Int, endToken: Int32 = 0) throws {
+        var names: [[Int32]] = [], current: [Int32] = []
+        for token in stream.tokens {
+            if token == endToken {
+                if !current.isEmpty { names.append(current) }
+                current = []
+            } else {
+                current.append(token)
+            }
+        }
+        if !current.isEmpty { names.append(current) }
+        guard !names.isEmpty else { throw DataError.tooShort(source: stream.source, tokens: stream.count, needed: 2) }
+        if let longest = names.max(by: { $0.count < $1.count }), longest.count + 1 > length {
+            throw DataError.tooShort(source: "sequence length \(length) for \(stream.source)", tokens: length, needed: longest.count + 1)
+        }
+        self.names = names
+        self.length = length
+        self.endToken = endToken
+    }
+
+    /// The sequence length that fits every name of these streams: the longest + 1.
+    public static func length(fitting streams: [TokenStream], endToken: Int32 = 0) -> Int {
+        var longest = 0, run = 0
+        for stream in streams {
+            for token in stream.tokens {
+                if token == endToken { run = 0 } else { run += 1; longest = max(longest, run) }
+            }
+            run = 0
+        }
+        return longest + 1
+    }
+
+    public func randomExample(_ random: inout XorShiftRandom) -> (inputs: [Int32], targets: [Int32]) {
+        example(Int(random.next()) % names.count)
+    }
+
+    public var evaluationCount: Int { names.count }
+
+    public func evaluationExample(_ index: Int) -> (inputs: [Int32], targets: [Int32]) { example(index) }
+
+    func example(_ index: Int) -> (inputs: [Int32], targets: [Int32]) {
+        let name = names[index]
+        var inputs = [Int32](repeating: endToken, count: length), targets = [Int32](repeating: ignoredTarget, count: length)
+        for (i, token) in name.enumerated() {
+            inputs[i + 1] = token
+            targets[i] = token
+        }
+        targets[name.count] = endToken
+        return (inputs, targets)
+    }
+}
+
+/// Windows of a continuous token stream (Tiny Shakespeare): training windows start anywhere;
+/// evaluation covers the stream once with non-overlapping windows from its start.
+public struct StreamWindows: SequenceSource {
+    public let stream: TokenStream
+    public let length: Int
+
+    public init(stream: TokenStream, length: Int) throws {
+        guard stream.count > length else { throw DataError.tooShort(source: stream.source, tokens: stream.count, needed: length + 1) }
+        self.stream = stream
+        self.length = length
+    }
+
+    public func randomExample(_ random: inout XorShiftRandom) -> (inputs: [Int32], targets: [Int32]) {
+        window(Int(random.next()) % (stream.count - length))
+    }
+
+    public var evaluationCount: Int { (stream.count - 1) / length }
+
+    public func evaluationExample(_ index: Int) -> (inputs: [Int32], targets: [Int32]) { window(index * length) }
+
+    func window(_ start: Int) -> (inputs: [Int32], targets: [Int32]) {
+        (Array(stream.tokens[start..<(start + length)]), Array(stream.tokens[(start + 1)...(start + length)]))
+    }
+}
+
+/// Batches of a ``SequenceSource``, flattened to `[batch·length]` rows as the GPT graphs take them.
+public struct SequenceBatch {
+    public var inputs: [Int32]
+    public var targets: [Int32]
+    /// Targets that count (not −1).
+    public var counted: Int { targets.reduce(0) { $0 + ($1 == ignoredTarget ? 0 : 1) } }
+
+    /// Training batch for `step`: examples drawn from a generator seeded by `seed` and `step`, so a
+    /// resumed run sees the same batches.
+    public static func training(_ source: some SequenceSource, batch: Int, step: Int, seed: UInt64) -> SequenceBatch {
+        var random = XorShiftRandom(seed: seed &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15)
+        var result = SequenceBatch(inputs: [], targets: [])
+        for _ in 0..<batch {
+            let example = source.randomExample(&random)
+            result.inputs += example.inputs
+            result.targets += example.targets
+        }
+        return result
+    }
+
+    /// Evaluation batch `index` (examples `index·batch ..<`); rows past the last example are padding.
+    public static func evaluation(_ source: some SequenceSource, batch: Int, index: Int) -> SequenceBatch {
+        var result = SequenceBatch(inputs: [], targets: [])
+        for row in 0..<batch {
+            let i = index * batch + row
+            if i < source.evaluationCount {
+                let example = source.evaluationExample(i)
+                result.inputs += example.inputs
+                result.targets += example.targets
+            } else {
+                result.inputs += [Int32](repeating: 0, count: source.length)
+                result.targets += [Int32](repeating: ignoredTarget, count: source.length)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,128 @@
+import TensorGraph
+
+/// AdamW hyperparameters and the schedule shared by every model's training.
+public struct OptimizerSettings: Codable, Equatable, Sendable {
+    public var learningRate: Float
+    /// Cosine decay from `learningRate` to this at `steps`.
+    public var finalLearningRate: Float
+    public var warmupSteps: Int
+    public var steps: Int
+    public var weightDecay: Float
+    public var beta1: Float = 0.9
+    public var beta2: Float
+    public var epsilon: Float = 1e-8
+    /// Clip gradients to this global L2 norm (nil: no clipping).
+    public var gradientClip: Float?
+
+    public init(learningRate: Float, finalLearningRate: Float, warmupSteps: Int = 0, steps: Int, weightDecay: Float,
+                beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, gradientClip: Float? = nil) {
+        self.learningRate = learningRate
+        self.finalLearningRate = finalLearningRate
+        self.warmupSteps = warmupSteps
+        self.steps = steps
+        self.weightDecay = weightDecay
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.gradientClip = gradientClip
+    }
+
+    public var schedule: LearningRateSchedule {
+        .cosine(peak: learningRate, final: finalLearningRate, steps: steps, warmup: warmupSteps)
+    }
+}
+
+/// One compiled training step for any model: forward, loss, backward, gradient clipping and the
+/// AdamW update in one plan, run once per step with one synchronisation (or none: steps can be
+/// enqueued back to back, their losses summed on the device). Parameters and optimizer state
+/// stay on the device.
+public final class TrainingPlan {
+    /// Steps completed (the next step is `step + 1`).
+    public private(set) var step: Int
+    public let settings: OptimizerSettings
+    private let plan: any Plan
+    private let update: OptimizerUpdate
+    private let parameterNames: [String]
+    private let stateNames: [String]
+
+    static let lossSumName = "training.loss_sum"
+
+    /// - Parameters:
+    ///   - loss: the scalar loss in `graph`, whose inputs are fed per step.
+    ///   - parameters: the trained variables, by name, in a fixed order.
+    ///   - decayed: which parameters AdamW decays (nil: all).
+    ///   - initialValues: starting weights; `optimizerState` AdamW moments by name (`<param>.m`,
+    ///     `<param>.v`) to resume, zeros when missing; `step` the steps already taken.
+    public init(graph: Graph, loss: Tensor, parameters: [(name: String, tensor: Tensor)], decayed: [Bool]? = nil,
+                settings: OptimizerSettings, backend: any Backend, initialValues: [String: TensorData],
+                optimizerState: [String: TensorData] = [:], step: Int = 0, options: CompileOptions = CompileOptions()) throws {
+        self.settings = settings
+        self.step = step
+        let weights = parameters.map(\.tensor)
+        var grads = try gradients(of: loss, wrt: weights)
+        if let clip = settings.gradientClip { grads = try clipByGlobalNorm(grads, maxNorm: clip) }
+        update = try adamW(parameters: weights, gradients: grads, configuration: AdamWConfiguration(
+            beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.epsilon, weightDecay: settings.weightDecay),
+            decayed: decayed)
+        let lossSum = try graph.variable(Self.lossSumName, [])
+        plan = try backend.compile(graph, outputs: [loss],
+                                   assignments: update.assignments + [try Assignment(lossSum, lossSum + loss)], options: options)
+        try plan.setVariable(Self.lossSumName, TensorData(scalar: 0))
+        parameterNames = parameters.map(\.name)
+        stateNames = update.stateVariables.map(\.name)
+        for name in parameterNames {
+            guard let value = initialValues[name] else { throw PlanError.variableNotSet(name: name) }
+            try plan.setVariable(name, value)
+        }
+        let zeros = update.initialState()
+        for name in stateNames {
+            try plan.setVariable(name, optimizerState[String(name.dropFirst("optimizer/".count))] ?? zeros[name]!)
+        }
+    }
+
+    /// The learning rate of the next step.
+    public var learningRate: Float { settings.schedule.rate(atStep: step) }
+
+    /// Runs the next step with `feeds` (the model's inputs) and waits; returns its loss before the update.
+    @discardableResult
+    public func run(_ feeds: [String: TensorData]) throws -> Float {
+        let loss = try plan.run(withOptimizerFeeds(feeds))[0].floats[0]
+        step += 1
+        return loss
+    }
+
+    /// Enqueues the next step without waiting; its loss is added to the sum read by ``takeLossSum()``.
+    public func enqueue(_ feeds: [String: TensorData]) throws {
+        try plan.enqueue(withOptimizerFeeds(feeds))
+        step += 1
+    }
+
+    /// Waits for the enqueued steps and returns the sum of their losses (steps run with ``run(_:)``
+    /// included) since the last call, resetting it.
+    public func takeLossSum() throws -> Double {
+        try plan.synchronize()
+        let sum = try plan.variable(Self.lossSumName).floats[0]
+        try plan.setVariable(Self.lossSumName, TensorData(scalar: 0))
+        return Double(sum)
+    }
+
+    private func withOptimizerFeeds(_ feeds: [String: TensorData]) -> [String: TensorData] {
+        feeds.merging(update.feeds(step: step + 1, learningRate: learningRate)) { model, _ in model }
+    }
+
+    /// The current weights (downloaded after the enqueued steps).
+    public func parameters() throws -> [String: TensorData] {
+        try plan.synchronize()
+        var result: [String: TensorData] = [:]
+        for name in parameterNames { result[name] = try plan.variable(name) }
+        return result
+    }
+
+    /// The AdamW moments, named without the `optimizer/` prefix (as checkpoints store them).
+    public func optimizerState() throws -> [String: TensorData] {
+        try plan.synchronize()
+        var result: [String: TensorData] = [:]
+        for name in stateNames { result[String(name.dropFirst("optimizer/".count))] = try plan.variable(name) }
+        return result
+    }
+}
