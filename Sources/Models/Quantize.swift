@@ -47,3 +47,11 @@ extension MLPConfiguration {
     /// so it stays f32 (padding K would need a padded input too); `output.weight` [27, 512] quantizes.
     public var quantizableWeights: [String] { ["hidden.weight", "output.weight"] }
 }
+
+extension GPTConfiguration {
+    /// The GPT's `linear` weight matrices (attention and MLP projections, the head): K is the
+    /// embedding or 4× it, a multiple of 32 for the usual widths. Embedding tables stay f32.
+    public var quantizableWeights: [String] {
+        parameterShapes.map(\.name).filter { $0.hasSuffix(".weight") && ($0.contains(".c_") || $0 == "lm_head.weight") }
+    }
+}

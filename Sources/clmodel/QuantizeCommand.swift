@@ -22,8 +22,15 @@ struct Quantize: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (configuration, loaded) = try loadMLP(checkpoint)
-            let result = try ModelQuantization.quantize(loaded.parameters, names: configuration.quantizableWeights,
+            let names: [String], loaded: Checkpoint
+            if try Checkpoint.read(checkpoint).kind == "gpt" {
+                let (configuration, gpt) = try loadGPT(checkpoint)
+                (names, loaded) = (configuration.quantizableWeights, gpt)
+            } else {
+                let (configuration, mlp) = try loadMLP(checkpoint)
+                (names, loaded) = (configuration.quantizableWeights, mlp)
+            }
+            let result = try ModelQuantization.quantize(loaded.parameters, names: names,
                                                         format: QuantFormat(rawValue: format)!)
             var quantized = loaded
             quantized.parameters = result.parameters

@@ -3,9 +3,11 @@ import Foundation
 import Models
 
 struct Sample: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Sample names from a trained model.")
+    static let configuration = CommandConfiguration(
+        abstract: "Sample from a trained model: names (mlp, gpt), or text streamed as it comes (a Shakespeare gpt).",
+        discussion: "A GPT decodes through its KV cache (--no-cache recomputes the context for every token); prefill and decode tokens/s go to stderr.")
 
-    @Argument(help: "Model kind: mlp.")
+    @Argument(help: "Model kind: mlp or gpt.")
     var model: String
     @Option(help: "Checkpoint file (safetensors).")
     var checkpoint: String
@@ -23,20 +25,58 @@ struct Sample: ParsableCommand {
     var minP: Double?
     @Flag(help: "Always take the most likely token.")
     var greedy = false
+    @Option(help: "gpt: text to continue (default: the end token, i.e. the start of a name or line).")
+    var prompt: String?
+    @Option(help: "gpt: the most tokens per sample (default: names 40, text 500).")
+    var length: Int?
+    @Flag(help: "gpt: recompute the whole context for each token instead of using the KV cache.")
+    var noCache = false
     @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
-        guard model == "mlp" else { throw ValidationError("unknown model '\(model)'; models: mlp") }
+        guard ["mlp", "gpt"].contains(model) else { throw ValidationError("unknown model '\(model)'; models: mlp, gpt") }
         guard count > 0, temperature > 0 else { throw ValidationError("--count and --temperature must be positive") }
+        if let length, length <= 0 { throw ValidationError("--length must be positive") }
     }
 
     func run() throws {
         try reportingErrors {
+            if model == "gpt" { return try sampleGPT() }
             let (configuration, checkpoint) = try loadMLP(self.checkpoint)
             let inference = try MLPInference(configuration, vocabulary: checkpoint.vocabulary, backend: try runOptions.backend(),
                                              parameters: checkpoint.parameters)
             var sampler = Sampler(seed: seed, temperature: temperature, topK: topK, topP: topP, minP: minP, greedy: greedy)
             for _ in 0..<count { print(try inference.sampleName(&sampler)) }
         }
+    }
+
+    private func sampleGPT() throws {
+        let (configuration, checkpoint) = try loadGPT(self.checkpoint)
+        let vocabulary = checkpoint.vocabulary
+        let generator = try GPTGenerator(configuration, parameters: checkpoint.parameters, backend: try runOptions.backend(),
+                                         useCache: !noCache, weightFormats: ModelQuantization.formats(of: checkpoint.parameters))
+        var sampler = Sampler(seed: seed, temperature: temperature, topK: topK, topP: topP, minP: minP, greedy: greedy)
+        let isNames = vocabulary == .names
+        let promptTokens = try vocabulary.encode(prompt ?? "\n", source: "--prompt")
+        guard !promptTokens.isEmpty else { throw ValidationError("--prompt must not be empty") }
+        let endToken = vocabulary.id(of: "\n")
+        for _ in 0..<count {
+            if isNames {
+                let tokens = try generator.generate(prompt: promptTokens, maxTokens: length ?? 40, sampler: &sampler, stopToken: endToken)
+                let prefix = promptTokens.filter { $0 != endToken }
+                print(vocabulary.decode(prefix + tokens.filter { $0 != endToken }))
+            } else {
+                if let prompt { print(prompt, terminator: "") }
+                _ = try generator.generate(prompt: promptTokens, maxTokens: length ?? 500, sampler: &sampler) { token in
+                    print(vocabulary.decode([token]), terminator: "")
+                    fflush(stdout)
+                }
+                print()
+            }
+        }
+        let rate = { (tokens: Int, seconds: Double) in seconds > 0 ? String(format: "%.0f tokens/s", Double(tokens) / seconds) : "n/a" }
+        FileHandle.standardError.write(Data(("prefill: \(generator.prefillTokens) tokens, \(rate(generator.prefillTokens, generator.prefillSeconds)); "
+            + "decode: \(generator.decodeTokens) tokens, \(rate(generator.decodeTokens, generator.decodeSeconds))"
+            + (noCache ? " (no cache: every token is a prefill)" : "") + "\n").utf8))
     }
 }

@@ -105,50 +105,8 @@ struct TrainMLP: ParsableCommand {
             print("device: \(backend.name)")
             print("model: context \(model.context), embedding \(model.embedding), hidden \(model.hidden), vocabulary \(model.vocabulary); "
                   + "AdamW lr \(lr) → \(finalLr) cosine over \(steps) steps, weight decay \(weightDecay), batch \(batch)")
-            var lines: [TrainingLogLine] = []
-            if startStep == 0 {
-                let line = TrainingLogLine(step: 0, trainLoss: .nan, validationLoss: try evaluate(validation),
-                                           learningRate: Double(trainer.learningRate), millisecondsPerStep: 0)
-                print(String(format: "step 0 | val_loss %.4f | lr %.3e", line.validationLoss!, line.learningRate))
-                lines.append(line)
-            }
-            let progress = TrainProgress(totalSteps: steps, quiet: quiet)
-            var meter = TrainingMeter()
-            let clock = ContinuousClock()
-            // Steps are enqueued back to back; the host waits only every `syncEvery` steps (for the
-            // progress line and the divergence check) and at log and evaluation points.
-            let syncEvery = min(100, logEvery)
-            var intervalStart = clock.now, intervalSteps = 0
-            while trainer.step < steps {
-                let learningRate = trainer.learningRate
-                try trainer.enqueueStep()
-                intervalSteps += 1
-                let evaluating = trainer.step % evalEvery == 0 || trainer.step == steps
-                let logging = trainer.step % logEvery == 0 || evaluating
-                guard logging || trainer.step % syncEvery == 0 else { continue }
-                let lossSum = try trainer.takeLossSum()
-                let elapsed = clock.now - intervalStart
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-                guard lossSum.isFinite else {
-                    progress.clear()
-                    throw ValidationError("training diverged before step \(trainer.step): loss \(lossSum); lower --lr or set --gradient-clip")
-                }
-                meter.record(lossSum: lossSum, steps: intervalSteps, seconds: seconds)
-                progress.show(step: trainer.step, loss: Float(lossSum / Double(intervalSteps)), learningRate: learningRate,
-                              millisecondsPerStep: seconds * 1e3 / Double(intervalSteps))
-                if logging {
-                    progress.clear()
-                    let line = meter.line(step: trainer.step, validationLoss: evaluating ? try evaluate(validation) : nil,
-                                          learningRate: Double(learningRate))
-                    print(line.formatted)
-                    fflush(stdout)
-                    lines.append(line)
-                    if evaluating { try save() }
-                }
-                intervalStart = clock.now
-                intervalSteps = 0
-            }
-            if lines.last?.step != trainer.step || startStep == steps { try save() }
+            let lines = try runTrainingLoop(trainer, totalSteps: steps, logEvery: logEvery, evalEvery: evalEvery, quiet: quiet,
+                                            validate: { try evaluate(validation) }, save: save)
             print(String(format: "test_loss %.4f", try evaluate(test)))
             print("checkpoint: \(checkpoint)")
             if let lossPlot {

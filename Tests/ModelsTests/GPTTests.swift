@@ -92,4 +92,29 @@ import Testing
         }
         #expect(abs(losses[0] - losses[1]) < 1e-5 * losses[0], "\(losses)")
     }
+
+    @Test func attentionMapsAreCausalDistributionsAndMatchTheFusedLogits() throws {
+        let model = Self.small, parameters = Self.spreadParameters(model)
+        let tokens: [Int32] = [0, 3, 5, 5, 1]
+        let inspection = try GPTInspection(model, parameters: parameters, tokens: tokens, backend: try Self.shared.get())
+        #expect(inspection.maps.count == model.layers && inspection.maps[0].count == model.heads)
+        for layer in inspection.maps {
+            for head in layer {
+                for (q, row) in head.enumerated() {
+                    #expect(abs(row.reduce(0, +) - 1) < 1e-5)
+                    #expect(row[(q + 1)...].allSatisfy { $0 == 0 }, "query \(q) sees a later key: \(row)")
+                }
+            }
+        }
+        // The materialised maps give the same next-token logits as the fused forward pass.
+        let forward = try GPTModel.forward(model, batch: 1, sequence: tokens.count)
+        let plan = try Self.shared.get().compile(forward.graph, outputs: [forward.logits], options: CompileOptions(attention: .fused))
+        for (name, value) in parameters { try plan.setVariable(name, value) }
+        let logits = try plan.run(GPTModel.forwardFeeds(model, tokens: tokens, batch: 1, sequence: tokens.count))[0].floats
+        let last = Array(logits[((tokens.count - 1) * model.vocabulary)...])
+        for (a, b) in zip(last, inspection.nextLogits) { #expect(abs(a - b) < 1e-4) }
+        let text = inspection.textHeatMap(layer: 1, head: 0, labels: ["⏎", "c", "e", "e", "a"])
+        #expect(text.split(separator: "\n").count == 2 + tokens.count)
+        #expect(inspection.svg(labels: ["⏎", "c", "e", "e", "a"], title: "t").hasPrefix("<svg"))
+    }
 }

@@ -75,13 +75,7 @@ public final class GPTGenerator {
         let start = ContinuousClock.now
         var tokens = context
         tokens += [Int32](repeating: 0, count: model.blockSize - context.count)
-        var feeds = ["tokens": TensorData(shape: [1, model.blockSize], ints: tokens)]
-        if model.positions == .rotary {
-            let (cos, sin) = GPTModel.ropeTables(model, count: model.blockSize)
-            feeds[GPTModel.ropeInputs.0] = cos
-            feeds[GPTModel.ropeInputs.1] = sin
-        }
-        let outputs = try prefill.run(feeds)
+        let outputs = try prefill.run(GPTModel.forwardFeeds(model, tokens: tokens, batch: 1, sequence: model.blockSize))
         if let decode, let decodeGraph {
             for (layer, names) in decodeGraph.cacheNames.enumerated() {
                 try decode.setVariable(names.keys, outputs[1 + layer])

@@ -48,15 +48,22 @@ public final class GPTTrainer {
 }
 
 extension GPTModel {
-    /// The inputs of a forward pass over `batch` (tokens, targets and, for rotary positions, the tables).
-    static func feeds(_ c: GPTConfiguration, batch: SequenceBatch, batchSize: Int, sequence: Int) -> [String: TensorData] {
-        var feeds = ["tokens": TensorData(shape: [batchSize, sequence], ints: batch.inputs),
-                     "targets": TensorData(shape: [batchSize * sequence], ints: batch.targets)]
+    /// The inputs of a forward pass over `tokens` `[batch·sequence]`: the tokens and, for rotary
+    /// positions, the tables of positions `0..<sequence`.
+    public static func forwardFeeds(_ c: GPTConfiguration, tokens: [Int32], batch: Int, sequence: Int) -> [String: TensorData] {
+        var feeds = ["tokens": TensorData(shape: [batch, sequence], ints: tokens)]
         if c.positions == .rotary {
             let (cos, sin) = ropeTables(c, count: sequence)
             feeds[ropeInputs.0] = cos
             feeds[ropeInputs.1] = sin
         }
+        return feeds
+    }
+
+    /// ``forwardFeeds(_:tokens:batch:sequence:)`` of a batch, with its targets.
+    static func feeds(_ c: GPTConfiguration, batch: SequenceBatch, batchSize: Int, sequence: Int) -> [String: TensorData] {
+        var feeds = forwardFeeds(c, tokens: batch.inputs, batch: batchSize, sequence: sequence)
+        feeds["targets"] = TensorData(shape: [batchSize * sequence], ints: batch.targets)
         return feeds
     }
 }

@@ -126,3 +126,18 @@ public final class TrainingPlan {
         return result
     }
 }
+
+/// What a training loop drives: a model trainer whose steps can be enqueued back to back.
+public protocol StepTrainer: AnyObject {
+    /// Steps completed.
+    var step: Int { get }
+    /// The learning rate of the next step.
+    var learningRate: Float { get }
+    /// Enqueues the next step; its loss is summed on the device.
+    func enqueueStep() throws
+    /// Waits and returns the summed losses since the last call.
+    func takeLossSum() throws -> Double
+}
+
+extension MLPTrainer: StepTrainer {}
+extension GPTTrainer: StepTrainer {}
