@@ -255,6 +255,8 @@ public enum ConformanceTable {
         let permutes: [(Shape, [Int], Bool)] = [
             ([13, 257], [1, 0], false), ([1, 7], [1, 0], false), ([7, 13, 33], [0, 2, 1], false),
             ([2, 3, 5, 33], [3, 1, 0, 2], false), ([2, 3, 5, 7], [0, 2, 1, 3], false), ([1000], [0], false),
+            // GPT head split/merge: runs of exactly 16 (vector width) and of 37 (two vectors + a tail).
+            ([3, 5, 4, 16], [0, 2, 1, 3], false), ([2, 7, 3, 37], [0, 2, 1, 3], false),
             (large, [1, 0], true),
         ]
         for (s, axes, isLarge) in permutes {
@@ -265,6 +267,7 @@ public enum ConformanceTable {
         let slices: [(Shape, Int, Int, Int, Bool)] = [
             ([13, 257], 1, 3, 200, false), ([13, 257], 0, 0, 1, false), ([2, 3, 5, 33], 2, 1, 4, false),
             ([2, 3, 5, 33], -1, 32, 33, false), ([1000], 0, 1, 999, false), ([7], 0, 0, 7, false),
+            ([3, 8192], 0, 1, 2, false),  // one contiguous run of 8192, cut into pieces across work-items
             (large, 1, 100, 900, true),
         ]
         for (s, axis, start, end, isLarge) in slices {

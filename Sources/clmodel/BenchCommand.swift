@@ -8,7 +8,7 @@ import TensorGraph
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time training steps (median ms/step after a warm-up), for comparison with PyTorch.",
-        subcommands: [BenchMLP.self])
+        subcommands: [BenchMLP.self, BenchGPT.self])
 }
 
 struct BenchMLP: ParsableCommand {
@@ -42,37 +42,95 @@ struct BenchMLP: ParsableCommand {
             let trainer = try MLPTrainer(model: model, training: training,
                                          data: try TokenStream(contentsOf: "\(data)/train.txt", vocabulary: .names),
                                          backend: backend, parameters: MLPModel.initialParameters(model))
-            for _ in 0..<warmup { try trainer.trainStep() }
-            // Timed in blocks of enqueued steps, as `clmodel train` runs them (one wait per block).
-            let block = 50
-            let clock = ContinuousClock()
-            var times: [Double] = []
-            var done = 0
-            while done < steps {
-                let count = min(block, steps - done)
-                let started = clock.now
-                for _ in 0..<count { try trainer.enqueueStep() }
-                _ = try trainer.takeLossSum()
-                let elapsed = clock.now - started
-                times.append((Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) * 1e-15) / Double(count))
-                done += count
-            }
-            times.sort()
-            let median = times[times.count / 2]
-            if format == "json" {
-                let report: [String: Any] = [
-                    "benchmark": "train_mlp",
-                    "device": ["name": backend.name],
-                    "params": ["batch": batch, "steps": steps, "warmup": warmup],
-                    "results": [["variant": "clgraph", "description": "forward + backward + AdamW, one plan run per step",
-                                 "median_ms": median, "min_ms": times[0], "max_ms": times[times.count - 1], "valid": true]],
-                ]
-                let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
-            } else {
-                print(String(format: "%@: median %.3f ms/step (min %.3f) over %d steps, batch %d",
-                             backend.name, median, times[0], steps, batch))
-            }
+            let times = try timeSteps(trainer, warmup: warmup, steps: steps)
+            try printStepTimes(times, benchmark: "train_mlp", device: backend.name, json: format == "json",
+                               params: ["batch": batch, "steps": steps, "warmup": warmup])
+        }
+    }
+}
+
+/// Runs `warmup` untimed steps, then times `steps` in blocks of 50 enqueued steps (as `clmodel train`
+/// runs them, one wait per block); returns ms/step per block, sorted.
+func timeSteps(_ trainer: some StepTrainer, warmup: Int, steps: Int) throws -> [Double] {
+    for _ in 0..<warmup { try trainer.enqueueStep() }
+    _ = try trainer.takeLossSum()
+    let block = 50
+    let clock = ContinuousClock()
+    var times: [Double] = []
+    var done = 0
+    while done < steps {
+        let count = min(block, steps - done)
+        let started = clock.now
+        for _ in 0..<count { try trainer.enqueueStep() }
+        _ = try trainer.takeLossSum()
+        let elapsed = clock.now - started
+        times.append((Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) * 1e-15) / Double(count))
+        done += count
+    }
+    return times.sorted()
+}
+
+/// Prints the median ms/step as a line, or as a clbench-shaped JSON report.
+func printStepTimes(_ times: [Double], benchmark: String, device: String, json: Bool, params: [String: Any]) throws {
+    let median = times[times.count / 2]
+    if json {
+        let report: [String: Any] = [
+            "benchmark": benchmark,
+            "device": ["name": device],
+            "params": params,
+            "results": [["variant": "clgraph", "description": "forward + backward + AdamW, one plan run per step",
+                         "median_ms": median, "min_ms": times[0], "max_ms": times[times.count - 1], "valid": true]],
+        ]
+        let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    } else {
+        let shown = params.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        print(String(format: "%@: median %.3f ms/step (min %.3f) over %d blocks; %@", device, median, times[0], times.count, shown))
+    }
+}
+
+struct BenchGPT: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gpt", abstract: "Median ms per GPT training step (names or Tiny Shakespeare configuration).")
+
+    @Option(help: "Dataset: names or shakespeare (sets the model and batch defaults as `clmodel train gpt`).")
+    var dataset: GPTDataset.Kind = .names
+    @Option(help: "The names folder, or Tiny Shakespeare's input.txt (or its folder).")
+    var data: String
+    @Option(help: "Timed steps (in blocks of 50 enqueued steps).")
+    var steps: Int = 300
+    @Option(help: "Untimed steps first.")
+    var warmup: Int = 50
+    @Option(help: "Sequences per batch. Default: names 32, shakespeare 12.")
+    var batch: Int?
+    @Option(help: "Attention lowering: automatic, fused or unfused.")
+    var attention: AttentionLowering = .automatic
+    @Option(help: "Output format: text or json (clbench-shaped, benchmark \"train_gpt\").")
+    var format: String = "text"
+    @OptionGroup var runOptions: RunOptions
+
+    func validate() throws {
+        guard steps > 0, warmup >= 0, (batch ?? 1) > 0 else { throw ValidationError("--steps and --batch must be positive, --warmup not negative") }
+        guard ["text", "json"].contains(format) else { throw ValidationError("--format must be text or json") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let names = dataset == .names
+            let data = try GPTDataset(dataset, path: self.data)
+            let model = GPTConfiguration(vocabulary: data.vocabulary.count, blockSize: data.sequenceLength, embedding: names ? 64 : 128)
+            let batchSize = batch ?? (names ? 32 : 12)
+            let settings = OptimizerSettings(learningRate: names ? 5e-4 : 1e-3, finalLearningRate: names ? 5e-5 : 1e-4,
+                                             steps: warmup + steps, weightDecay: names ? 0.01 : 0.1, beta2: 0.99,
+                                             gradientClip: names ? nil : 1)
+            let backend = try runOptions.backend()
+            let trainer = try GPTTrainer(model: model, settings: settings, batchSize: batchSize, data: data.train, backend: backend,
+                                         parameters: GPTModel.initialParameters(model), options: CompileOptions(attention: attention))
+            let times = try timeSteps(trainer, warmup: warmup, steps: steps)
+            try printStepTimes(times, benchmark: "train_gpt", device: backend.name, json: format == "json",
+                               params: ["dataset": dataset.rawValue, "batch": batchSize, "block": model.blockSize,
+                                        "embedding": model.embedding, "layers": model.layers, "heads": model.heads,
+                                        "attention": attention.rawValue, "steps": steps, "warmup": warmup])
         }
     }
 }

@@ -189,8 +189,16 @@ public final class CLPlan: Plan {
     /// training steps whose loss nobody asked for run back to back, the host preparing the next
     /// while the device works. Errors such runs raise surface at the next ``synchronize()`` or ``run(_:)``.
     public func enqueue(_ feeds: [String: TensorData]) throws {
-        _ = try enqueueWork(feeds)
-        pendingRuns += 1
+        guard trace else {
+            _ = try enqueueWork(feeds)
+            pendingRuns += 1
+            return
+        }
+        // Tracing needs each run's events complete: a traced run waits.
+        let started = DispatchTime.now().uptimeNanoseconds
+        let events = try enqueueWork(feeds)
+        try synchronize()
+        try printTrace(events: events, wallMilliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)
     }
 
     /// Waits for every enqueued run and reports what they raised (bad indices, guard violations).
