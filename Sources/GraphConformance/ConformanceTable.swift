@@ -20,7 +20,7 @@ public enum ConformanceTable {
         let all = unaryCases() + binaryCases() + powCases() + compareCases() + selectCases()
             + matmulCases() + reduceCases() + softmaxCases() + normCases() + embeddingCases()
             + layoutCases() + crossEntropyCases() + attentionCases() + gradientOpCases()
-            + quantizedMatmulCases()
+            + quantizedMatmulCases() + dropoutCases()
         return includeLarge ? all : all.filter { !$0.isLarge }
     }
 
@@ -358,6 +358,22 @@ public enum ConformanceTable {
             return ConformanceCase(op: "attention", label: label, nmseBound: exact, isLarge: isLarge,
                                    inputs: [.init("q", q, uni(-1, 1)), .init("k", k, uni(-1, 1)), .init("v", v, uni(-1, 1))]) { t in
                 [try attention(q: t[0], k: t[1], v: t[2], causal: causal, scale: scale)]
+            }
+        }
+    }
+
+    // MARK: dropout
+
+    /// Masks must be bit-identical to the reference's (the same hash), including the scalar tails.
+    static func dropoutCases() -> [ConformanceCase] {
+        let shapes: [(Shape, Float, Bool)] = [([1], 0.5, false), ([7], 0.9, false), ([13, 65], 0.8, false), ([2, 3, 5, 33], 0.5, false),
+                                              ([4097], 0.999, false), (large, 0.9, true)]
+        return shapes.enumerated().map { index, item in
+            let (s, keep, isLarge) = item
+            return ConformanceCase(op: "dropout", label: "\(s) keep \(keep)", nmseBound: exact, isLarge: isLarge,
+                                   inputs: [.init("x", s, uni(-1, 1)), .init("seed", [1], .indices(1_000_000))]) { t in
+                let mask = try t[0].graph.apply(.dropoutMask(shape: s, keep: keep, salt: UInt32(index)), [t[1]])
+                return [mask, try dropout(t[0], rate: 1 - keep, seed: t[1], salt: UInt32(index + 7))]
             }
         }
     }

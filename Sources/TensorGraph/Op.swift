@@ -106,6 +106,12 @@ public enum Op: Hashable, Sendable {
     /// upstream gradient `[]` → `[N, C]`: `(softmax(logits) − onehot(target)) · g / count` on rows whose
     /// target is not `ignoreIndex` (count = how many such rows), 0 on ignored rows.
     case crossEntropyGrad(ignoreIndex: Int32?)
+    /// A dropout mask: seed i32 `[1]` → f32 `shape`, element `i` = `1/keep` when
+    /// ``DropoutMask/keeps(seed:salt:index:threshold:)`` keeps it (probability `keep`), else 0.
+    /// A counter-based hash of (seed, salt, i): the same on every backend, so a device run matches
+    /// the reference bit for bit; a new seed per step gives new masks, `salt` tells apart the
+    /// masks of one graph.
+    case dropoutMask(shape: Shape, keep: Float, salt: UInt32)
 
     /// A short name for messages and traces: `"add"`, `"matmul"`, `"softmax"`, …
     public var name: String {
@@ -133,6 +139,7 @@ public enum Op: Hashable, Sendable {
         case .attention: return "attention"
         case .embeddingGrad: return "embeddingGrad"
         case .crossEntropyGrad: return "crossEntropyGrad"
+        case .dropoutMask: return "dropoutMask"
         }
     }
 

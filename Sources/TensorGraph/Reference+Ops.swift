@@ -61,6 +61,11 @@ public enum ReferenceOps {
             return try embeddingGrad(args[0], args[1], out)
         case .crossEntropyGrad(let ignore):
             return try crossEntropyGrad(args[0], args[1], upstream: args[2].floats[0], ignore: ignore)
+        case .dropoutMask(_, let keep, let salt):
+            let seed = args[0].ints[0], threshold = DropoutMask.threshold(keep: keep), scale = 1 / keep
+            return TensorData(shape: out, floats: (0..<out.count).map {
+                DropoutMask.keeps(seed: seed, salt: salt, index: $0, threshold: threshold) ? scale : 0
+            })
         }
     }
 

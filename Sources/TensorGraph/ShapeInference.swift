@@ -192,6 +192,15 @@ public func inferShape(_ op: Op, _ shapes: [Shape], _ dtypes: [DType]) throws ->
         }
         return (op, [vocabularySize, gradient[-1]], .f32)
 
+    case .dropoutMask(let shape, let keep, _):
+        try arity(1)
+        guard dtypes[0] == .i32, shapes[0] == [1] else {
+            throw fail("seed \(shapes[0]) is \(dtypes[0].rawValue)", "an i32 seed of shape [1]")
+        }
+        guard keep > 0, keep <= 1 else { throw fail("keep probability \(keep)", "a keep probability in (0, 1]") }
+        guard shape.dims.allSatisfy({ $0 > 0 }) else { throw fail("mask shape \(shape)", "a mask shape of positive sizes") }
+        return (op, shape, .f32)
+
     case .crossEntropyGrad:
         try arity(3)
         let logits = shapes[0], targets = shapes[1], upstream = shapes[2]

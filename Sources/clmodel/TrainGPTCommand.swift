@@ -14,9 +14,9 @@ struct TrainGPT: ParsableCommand {
         abstract: "Train the GPT transformer on the names or Tiny Shakespeare with AdamW.",
         discussion: """
             Defaults per --dataset. names: 4 layers, 4 heads, embedding 64, batch 32, lr 5e-4 (cosine to 5e-5), \
-            weight decay 0.01, β2 0.99, each name its own sequence. shakespeare: 4 layers, 4 heads, embedding 128, \
+            weight decay 0.01, β2 0.99, dropout 0.1, each name its own sequence. shakespeare: 4 layers, 4 heads, embedding 128, \
             block 64, batch 12, lr 1e-3 with 100 warm-up steps and cosine to 1e-4 over 2000 steps, β2 0.99, \
-            weight decay 0.1, gradient clip 1. Weight decay applies to matrices and embeddings only.
+            weight decay 0.1, gradient clip 1, no dropout. Weight decay applies to matrices and embeddings only.
             Prints `step N | train_loss X | val_loss Y | lr Z | ms/step W` every --log-every steps and ends with `test_loss T`.
             """)
 
@@ -52,6 +52,8 @@ struct TrainGPT: ParsableCommand {
     var positions: GPTConfiguration.Positions = .learned
     @Option(help: "Row norm of the blocks: layernorm or rmsnorm.")
     var norm: GPTConfiguration.Norm = .layerNorm
+    @Option(help: "Dropout rate while training (after the embeddings and on each block's attention and MLP outputs). Default: names 0.1, shakespeare 0.")
+    var dropout: Float?
     @Option(help: "Attention lowering: automatic, fused or unfused.")
     var attention: AttentionLowering = .automatic
     @Option(help: "Seed of the initialisation (the batches use seed + 1).")
@@ -80,6 +82,7 @@ struct TrainGPT: ParsableCommand {
         }
         if let lr, lr <= 0 { throw ValidationError("--lr must be positive") }
         if let gradientClip, gradientClip <= 0 { throw ValidationError("--gradient-clip must be positive") }
+        if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
         let width = embedding ?? (isNames ? 64 : 128)
         guard width % heads == 0 else { throw ValidationError("--heads \(heads) must divide --embedding \(width)") }
     }
@@ -96,6 +99,7 @@ struct TrainGPT: ParsableCommand {
                                              weightDecay: weightDecay ?? (isNames ? 0.01 : 0.1), beta2: beta2,
                                              gradientClip: gradientClip ?? (isNames ? nil : 1))
             let batchSize = batch ?? (isNames ? 32 : 12)
+            let dropoutRate = dropout ?? (isNames ? 0.1 : 0)
             var parameters = GPTModel.initialParameters(model, seed: seed)
             var optimizerState: [String: TensorData] = [:], startStep = 0
             if let resume {
@@ -111,7 +115,7 @@ struct TrainGPT: ParsableCommand {
             let options = CompileOptions(attention: attention)
             let trainer = try GPTTrainer(model: model, settings: settings, batchSize: batchSize, data: data.train, backend: backend,
                                          parameters: parameters, optimizerState: optimizerState, step: startStep,
-                                         dataSeed: seed &+ 1, options: options)
+                                         dataSeed: seed &+ 1, dropout: dropoutRate, options: options)
             let evaluator = try GPTEvaluator(model, sequence: data.sequenceLength, backend: backend, options: options)
             let configurationJSON = String(decoding: try JSONEncoder().encode(model), as: UTF8.self)
             func evaluate(_ source: any SequenceSource) throws -> Double {
@@ -129,7 +133,7 @@ struct TrainGPT: ParsableCommand {
                   + "\(model.parameterCount) parameters; attention \(attention.rawValue)")
             print("training: \(dataset.rawValue), batch \(batchSize), AdamW lr \(settings.learningRate) → \(settings.finalLearningRate) "
                   + "cosine over \(totalSteps) steps (warm-up \(settings.warmupSteps)), weight decay \(settings.weightDecay), "
-                  + "β2 \(beta2), clip \(settings.gradientClip.map { "\($0)" } ?? "none")")
+                  + "β2 \(beta2), clip \(settings.gradientClip.map { "\($0)" } ?? "none"), dropout \(dropoutRate)")
             let lines = try runTrainingLoop(trainer, totalSteps: totalSteps, logEvery: logEvery, evalEvery: evalEvery, quiet: quiet,
                                             validate: { try evaluate(data.validation) }, save: save)
             print(String(format: "test_loss %.4f", try evaluate(data.test)))

@@ -43,9 +43,10 @@ import Testing
         let data = try StreamWindows(stream: stream, length: 7)
         let settings = OptimizerSettings(learningRate: 3e-3, finalLearningRate: 3e-4, warmupSteps: 1, steps: 5,
                                          weightDecay: 0.1, beta2: 0.99, gradientClip: 1)
+        // Rotary runs with dropout: the device draws the reference's masks.
         func trainer(_ backend: any Backend) throws -> GPTTrainer {
             try GPTTrainer(model: model, settings: settings, batchSize: 3, data: data, backend: backend,
-                           parameters: GPTModel.initialParameters(model))
+                           parameters: GPTModel.initialParameters(model), dropout: positions == .rotary ? 0.2 : 0)
         }
         let device = try trainer(try Self.shared.get()), reference = try trainer(ReferenceBackend())
         var losses: [(Float, Float)] = []
@@ -116,5 +117,50 @@ import Testing
         let text = inspection.textHeatMap(layer: 1, head: 0, labels: ["⏎", "c", "e", "e", "a"])
         #expect(text.split(separator: "\n").count == 2 + tokens.count)
         #expect(inspection.svg(labels: ["⏎", "c", "e", "e", "a"], title: "t").hasPrefix("<svg"))
+    }
+
+    /// The whole model's gradients (autograd through every block, the position table's broadcast,
+    /// the head split and merge, the masked loss) against central differences on the reference backend.
+    @Test(arguments: [GPTConfiguration.Positions.learned, .rotary])
+    func gradientsOfTheWholeModelMatchFiniteDifferences(positions: GPTConfiguration.Positions) throws {
+        let model = GPTConfiguration(vocabulary: 7, blockSize: 5, layers: 2, heads: 2, embedding: 8, positions: positions)
+        let forward = try GPTModel.forward(model, batch: 2, sequence: 5)
+        let targets = try forward.graph.input("targets", [10], dtype: .i32)
+        let loss = try crossEntropy(logits: forward.logits, targets: targets, ignoreIndex: ignoredTarget)
+        let names = model.parameterShapes.map(\.name)
+        let grads = try gradients(of: loss, wrt: names.map { forward.parameters[$0]! })
+        let backend = ReferenceBackend()
+        let gradientPlan = try backend.compile(forward.graph, outputs: grads, options: CompileOptions())
+        let lossPlan = try backend.compile(forward.graph, outputs: [loss], options: CompileOptions())
+        var parameters = Self.spreadParameters(model)
+        var random = XorShiftRandom(seed: 3)
+        for (name, shape) in model.parameterShapes where shape.rank == 1 {   // gains and biases away from 1 and 0
+            parameters[name] = TensorData(shape: shape, floats: random.uniformArray(count: shape.count, lo: -0.5, hi: 1.5))
+        }
+        for plan in [gradientPlan, lossPlan] { for (name, value) in parameters { try plan.setVariable(name, value) } }
+        let batch = SequenceBatch(inputs: [0, 3, 5, 1, 0, 0, 2, 2, 6, 4], targets: [3, 5, 1, 0, -1, 2, 2, 6, 4, 0])
+        let feeds = GPTModel.forwardFeeds(model, tokens: batch.inputs, batch: 2, sequence: 5)
+            .merging(["targets": TensorData(shape: [10], ints: batch.targets)]) { a, _ in a }
+        let analytic = try gradientPlan.run(feeds)
+        var worst = 0.0, detail = ""
+        let h: Float = 1e-2
+        for (k, name) in names.enumerated() {
+            let base = parameters[name]!.floats
+            for _ in 0..<4 {
+                let i = Int(random.next()) % base.count
+                func loss(_ delta: Float) throws -> Double {
+                    var moved = base
+                    moved[i] += delta
+                    try lossPlan.setVariable(name, TensorData(shape: parameters[name]!.shape, floats: moved))
+                    return Double(try lossPlan.run(feeds)[0].floats[0])
+                }
+                let fd = (try loss(h) - loss(-h)) / Double(2 * h)
+                try lossPlan.setVariable(name, parameters[name]!)
+                let a = Double(analytic[k].floats[i])
+                let ratio = abs(a - fd) / (2e-4 + 2e-2 * abs(fd))
+                if ratio > worst { (worst, detail) = (ratio, "d/d\(name)[\(i)] analytic \(a) vs finite difference \(fd)") }
+            }
+        }
+        #expect(worst <= 1, "\(detail)")
     }
 }

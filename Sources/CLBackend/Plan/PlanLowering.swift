@@ -31,6 +31,7 @@ final class PlanLowering {
     lazy var attention = AttentionFamily(environment: environment)
     lazy var layout = LayoutFamily(environment: environment)
     lazy var quantMatmul = QuantMatmulFamily(environment: environment)
+    lazy var dropout = DropoutFamily(environment: environment)
 
     init(graph: Graph, options: CompileOptions, environment: FamilyEnvironment) {
         self.graph = graph
@@ -263,6 +264,12 @@ final class PlanLowering {
                                               dim: dim, errorFlag: flag)
             }
 
+        case .dropoutMask(_, let keep, let salt):
+            emit(output, inputs) { [unowned self] buffers in
+                try self.dropout.encodeMask(seed: buffers[inputs[0]]!.ints, output: buffers[output]!.floats, count: shape.count,
+                                            keep: keep, salt: salt)
+            }
+
         case .crossEntropyGrad(let ignoreIndex):
             let logits = inputShapes[0]
             let flag = try CLBuffer<Int32>(context: environment.context, count: 1)
@@ -437,5 +444,6 @@ func opName(_ op: Op) -> String {
     case .attention(let causal, _): return causal ? "attention(causal)" : "attention"
     case .embeddingGrad: return "embeddingGrad"
     case .crossEntropyGrad: return "crossEntropyGrad"
+    case .dropoutMask(_, let keep, _): return "dropoutMask(keep \(keep))"
     }
 }

@@ -18,6 +18,9 @@ public enum GPTModel {
         public let attentionMaps: [Tensor]
     }
 
+    /// The name of the dropout seed input (i32 `[1]`, a new value every training step).
+    public static let dropoutSeedInput = "dropout.seed"
+
     /// The name of the rotary tables' inputs ("rope.cos", "rope.sin", `[sequence, headSize/2]`).
     public static let ropeInputs = ("rope.cos", "rope.sin")
 
@@ -26,8 +29,12 @@ public enum GPTModel {
     ///   - attentionMaps: compute attention through explicit probabilities and output them
     ///     (for inspection); otherwise the fused attention op, lowered as the plan's options say.
     ///   - weightFormats: weight matrices declared quantized (see ``ModelQuantization``).
+    ///   - dropout: training only: the rate of nanoGPT's dropouts (after the embeddings, on each
+    ///     block's attention and MLP outputs before the residual add; not inside the fused
+    ///     attention), drawn from the ``dropoutSeedInput`` input.
     public static func forward(_ c: GPTConfiguration, batch: Int, sequence: Int, in graph: Graph = Graph(),
-                               attentionMaps: Bool = false, weightFormats: [String: QuantFormat] = [:]) throws -> Forward {
+                               attentionMaps: Bool = false, weightFormats: [String: QuantFormat] = [:],
+                               dropout rate: Float = 0) throws -> Forward {
         try c.validate()
         guard sequence >= 1, sequence <= c.blockSize, batch >= 1 else {
             throw GraphError(op: "gpt", shapes: [[batch, sequence]], expected: "1 ≤ sequence ≤ block size \(c.blockSize)",
@@ -44,6 +51,14 @@ public enum GPTModel {
         let rope = c.positions == .rotary
             ? (try graph.input(ropeInputs.0, [sequence, c.headSize / 2]), try graph.input(ropeInputs.1, [sequence, c.headSize / 2]))
             : nil
+        let seed = rate > 0 ? try graph.input(dropoutSeedInput, [1], dtype: .i32) : nil
+        var site: UInt32 = 0
+        func drop(_ t: Tensor) throws -> Tensor {
+            guard let seed else { return t }
+            site += 1
+            return try dropout(t, rate: rate, seed: seed, salt: site)
+        }
+        x = try drop(x)
         var keys: [Tensor] = [], values: [Tensor] = [], maps: [Tensor] = []
         for layer in 0..<c.layers {
             let p = "transformer.h.\(layer)."
@@ -67,10 +82,10 @@ public enum GPTModel {
                 y = try attention(q: q, k: k, v: v, causal: true)
             }
             let merged = try y.permute([0, 2, 1, 3]).reshape([rows, c.embedding])
-            x = try x + linear(merged, weight: parameters[p + "attn.c_proj.weight"]!, bias: parameters[p + "attn.c_proj.bias"]!)
+            x = try x + drop(linear(merged, weight: parameters[p + "attn.c_proj.weight"]!, bias: parameters[p + "attn.c_proj.bias"]!))
             let hidden = try linear(try norm(x, p + "ln_2", c, parameters), weight: parameters[p + "mlp.c_fc.weight"]!,
                                     bias: parameters[p + "mlp.c_fc.bias"]!).gelu()
-            x = try x + linear(hidden, weight: parameters[p + "mlp.c_proj.weight"]!, bias: parameters[p + "mlp.c_proj.bias"]!)
+            x = try x + drop(linear(hidden, weight: parameters[p + "mlp.c_proj.weight"]!, bias: parameters[p + "mlp.c_proj.bias"]!))
         }
         let logits = try linear(try norm(x, "transformer.ln_f", c, parameters), weight: parameters["lm_head.weight"]!, bias: nil)
         return Forward(graph: graph, tokens: tokens, logits: logits, parameters: parameters, keys: keys, values: values,

@@ -10,14 +10,18 @@ public final class GPTTrainer {
     private let plan: TrainingPlan
     private let source: any SequenceSource
 
+    /// The dropout rate of training (see ``GPTModel/forward(_:batch:sequence:in:attentionMaps:weightFormats:dropout:)``).
+    public let dropout: Float
+
     public init(model: GPTConfiguration, settings: OptimizerSettings, batchSize: Int, data: any SequenceSource,
                 backend: any Backend, parameters: [String: TensorData], optimizerState: [String: TensorData] = [:],
-                step: Int = 0, dataSeed: UInt64 = 1, options: CompileOptions = CompileOptions()) throws {
+                step: Int = 0, dataSeed: UInt64 = 1, dropout: Float = 0, options: CompileOptions = CompileOptions()) throws {
         self.model = model
         self.batchSize = batchSize
         self.dataSeed = dataSeed
+        self.dropout = dropout
         self.source = data
-        let forward = try GPTModel.forward(model, batch: batchSize, sequence: data.length)
+        let forward = try GPTModel.forward(model, batch: batchSize, sequence: data.length, dropout: dropout)
         let targets = try forward.graph.input("targets", [batchSize * data.length], dtype: .i32)
         let loss = try crossEntropy(logits: forward.logits, targets: targets, ignoreIndex: ignoredTarget)
         let shapes = model.parameterShapes
@@ -43,7 +47,12 @@ public final class GPTTrainer {
 
     private func feeds() -> [String: TensorData] {
         let batch = SequenceBatch.training(source, batch: batchSize, step: step, seed: dataSeed)
-        return GPTModel.feeds(model, batch: batch, batchSize: batchSize, sequence: source.length)
+        var feeds = GPTModel.feeds(model, batch: batch, batchSize: batchSize, sequence: source.length)
+        if dropout > 0 {
+            // A new mask every step, reproducible from the data seed (so resuming redraws the same ones).
+            feeds[GPTModel.dropoutSeedInput] = TensorData(shape: [1], ints: [Int32(truncatingIfNeeded: dataSeed &* 31 &+ UInt64(step))])
+        }
+        return feeds
     }
 }
 

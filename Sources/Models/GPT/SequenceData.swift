@@ -107,6 +107,11 @@ public struct StreamWindows: SequenceSource {
 public struct SequenceBatch {
     public var inputs: [Int32]
     public var targets: [Int32]
+    public init(inputs: [Int32], targets: [Int32]) {
+        self.inputs = inputs
+        self.targets = targets
+    }
+
     /// Targets that count (not −1).
     public var counted: Int { targets.reduce(0) { $0 + ($1 == ignoredTarget ? 0 : 1) } }
 

@@ -44,6 +44,8 @@ func vectorJacobianProduct(_ node: Node, inputs x: [Tensor], output y: Tensor, g
         return [try crossEntropyGrad(logits: x[0], targets: x[1], upstream: g, ignoreIndex: ignoreIndex), nil]
     case .attention(let causal, let scale):
         return try attentionGradient(q: x[0], k: x[1], v: x[2], causal: causal, scale: scale, g: g, needs: needs)
+    case .dropoutMask:
+        return [nil]   // an i32 seed: nothing to differentiate
     case .embeddingGrad, .crossEntropyGrad:
         throw GraphError(op: "gradients", shapes: node.inputs.map { x[0].graph.node($0).shape },
                          expected: "a path from wrt to the loss through differentiable ops",
