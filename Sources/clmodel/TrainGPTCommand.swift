@@ -58,25 +58,15 @@ struct TrainGPT: ParsableCommand {
     var attention: AttentionLowering = .automatic
     @Option(help: "Seed of the initialisation (the batches use seed + 1).")
     var seed: UInt64 = 1337
-    @Option(help: "Print a log line every this many steps.")
-    var logEvery: Int = 100
-    @Option(help: "Evaluate the validation split every this many steps (and at the end).")
-    var evalEvery: Int = 1000
-    @Option(help: "Write the checkpoint (safetensors, with optimizer state) here at each evaluation and at the end.")
-    var checkpoint: String = "gpt.safetensors"
-    @Option(help: "Resume from this checkpoint (weights, AdamW moments and step).")
-    var resume: String?
-    @Option(help: "Draw the train/val loss curves to this SVG file.")
-    var lossPlot: String?
-    @Flag(help: "No live progress line on stderr.")
-    var quiet = false
+    @OptionGroup var output: TrainingOutputOptions
+    static let outputDefaults = TrainingOutputDefaults(logEvery: 100, evalEvery: 1000, checkpoint: "gpt.safetensors")
     @OptionGroup var runOptions: RunOptions
 
     private var isNames: Bool { dataset == .names }
 
     func validate() throws {
         for (name, value) in [("--steps", steps ?? 1), ("--batch", batch ?? 1), ("--layers", layers), ("--heads", heads),
-                              ("--embedding", embedding ?? 1), ("--block", block), ("--log-every", logEvery), ("--eval-every", evalEvery)]
+                              ("--embedding", embedding ?? 1), ("--block", block)]
         where value <= 0 {
             throw ValidationError("\(name) must be positive, got \(value)")
         }
@@ -102,7 +92,7 @@ struct TrainGPT: ParsableCommand {
             let dropoutRate = dropout ?? (isNames ? 0.1 : 0)
             var parameters = GPTModel.initialParameters(model, seed: seed)
             var optimizerState: [String: TensorData] = [:], startStep = 0
-            if let resume {
+            if let resume = output.resume {
                 let (loadedModel, loaded) = try loadGPT(resume)
                 guard loadedModel.vocabulary == model.vocabulary, loadedModel.blockSize == model.blockSize else {
                     throw ValidationError("\(resume) was trained with vocabulary \(loadedModel.vocabulary), block \(loadedModel.blockSize); "
@@ -122,7 +112,7 @@ struct TrainGPT: ParsableCommand {
                 try evaluator.setParameters(try trainer.parameters())
                 return try evaluator.loss(of: source)
             }
-            func save() throws {
+            func save(to checkpoint: String) throws {
                 try Checkpoint(kind: "gpt", configurationJSON: configurationJSON, vocabulary: data.vocabulary, step: trainer.step,
                                parameters: try trainer.parameters(), optimizerState: try trainer.optimizerState())
                     .write(to: checkpoint)
@@ -134,15 +124,9 @@ struct TrainGPT: ParsableCommand {
             print("training: \(dataset.rawValue), batch \(batchSize), AdamW lr \(settings.learningRate) → \(settings.finalLearningRate) "
                   + "cosine over \(totalSteps) steps (warm-up \(settings.warmupSteps)), weight decay \(settings.weightDecay), "
                   + "β2 \(beta2), clip \(settings.gradientClip.map { "\($0)" } ?? "none"), dropout \(dropoutRate)")
-            let lines = try runTrainingLoop(trainer, totalSteps: totalSteps, logEvery: logEvery, evalEvery: evalEvery, quiet: quiet,
-                                            validate: { try evaluate(data.validation) }, save: save)
-            print(String(format: "test_loss %.4f", try evaluate(data.test)))
-            print("checkpoint: \(checkpoint)")
-            if let lossPlot {
-                try LossCurveSVG.render(lines, title: "GPT \(dataset.rawValue) — \(backend.name)")
-                    .write(toFile: lossPlot, atomically: true, encoding: .utf8)
-                print("loss plot: \(lossPlot)")
-            }
+            try runTraining(trainer, totalSteps: totalSteps, output: output, defaults: Self.outputDefaults,
+                            plotTitle: "GPT \(dataset.rawValue) — \(backend.name)", validate: { try evaluate(data.validation) },
+                            test: { try evaluate(data.test) }, save: save)
         }
     }
 }

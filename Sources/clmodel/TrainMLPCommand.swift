@@ -36,22 +36,12 @@ struct TrainMLP: ParsableCommand {
     var hidden: Int = 512
     @Option(help: "Seed of the reference initialisation.")
     var seed: UInt64 = 1337
-    @Option(help: "Print a log line every this many steps.")
-    var logEvery: Int = 1000
-    @Option(help: "Evaluate the validation split every this many steps (and at the end).")
-    var evalEvery: Int = 5000
-    @Option(help: "Write the checkpoint (safetensors, with optimizer state) here at each evaluation and at the end.")
-    var checkpoint: String = "mlp.safetensors"
-    @Option(help: "Resume from this checkpoint (weights, AdamW moments and step).")
-    var resume: String?
-    @Option(help: "Draw the train/val loss curves to this SVG file.")
-    var lossPlot: String?
-    @Flag(help: "No live progress line on stderr.")
-    var quiet = false
+    @OptionGroup var output: TrainingOutputOptions
+    static let outputDefaults = TrainingOutputDefaults(logEvery: 1000, evalEvery: 5000, checkpoint: "mlp.safetensors")
     @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
-        for (name, value) in [("--steps", steps), ("--batch", batch), ("--log-every", logEvery), ("--eval-every", evalEvery),
+        for (name, value) in [("--steps", steps), ("--batch", batch),
                               ("--context", context), ("--embedding", embedding), ("--hidden", hidden)] where value <= 0 {
             throw ValidationError("\(name) must be positive, got \(value)")
         }
@@ -67,7 +57,7 @@ struct TrainMLP: ParsableCommand {
             var parameters = MLPModel.initialParameters(model, seed: seed)
             var optimizerState: [String: TensorData] = [:]
             var startStep = 0
-            if let resume {
+            if let resume = output.resume {
                 let (loadedModel, loaded) = try loadMLP(resume)
                 guard loaded.kind == "mlp" else {
                     throw ValidationError("\(resume) holds a '\(loaded.kind)' checkpoint, not an MLP")
@@ -96,7 +86,7 @@ struct TrainMLP: ParsableCommand {
                 try evaluator.setParameters(try trainer.parameters())
                 return try evaluator.loss(of: stream)
             }
-            func save() throws {
+            func save(to checkpoint: String) throws {
                 try Checkpoint(kind: "mlp", configurationJSON: configurationJSON, vocabulary: vocabulary, step: trainer.step,
                                parameters: try trainer.parameters(), optimizerState: try trainer.optimizerState())
                     .write(to: checkpoint)
@@ -105,14 +95,9 @@ struct TrainMLP: ParsableCommand {
             print("device: \(backend.name)")
             print("model: context \(model.context), embedding \(model.embedding), hidden \(model.hidden), vocabulary \(model.vocabulary); "
                   + "AdamW lr \(lr) → \(finalLr) cosine over \(steps) steps, weight decay \(weightDecay), batch \(batch)")
-            let lines = try runTrainingLoop(trainer, totalSteps: steps, logEvery: logEvery, evalEvery: evalEvery, quiet: quiet,
-                                            validate: { try evaluate(validation) }, save: save)
-            print(String(format: "test_loss %.4f", try evaluate(test)))
-            print("checkpoint: \(checkpoint)")
-            if let lossPlot {
-                try LossCurveSVG.render(lines, title: "names MLP — \(backend.name)").write(toFile: lossPlot, atomically: true, encoding: .utf8)
-                print("loss plot: \(lossPlot)")
-            }
+            try runTraining(trainer, totalSteps: steps, output: output, defaults: Self.outputDefaults,
+                            plotTitle: "names MLP — \(backend.name)", validate: { try evaluate(validation) },
+                            test: { try evaluate(test) }, save: save)
         }
     }
 }

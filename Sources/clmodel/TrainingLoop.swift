@@ -2,12 +2,60 @@ import ArgumentParser
 import Foundation
 import Models
 
+/// Logging, evaluation, checkpoint and plot options shared by every `clmodel train`.
+struct TrainingOutputOptions: ParsableArguments {
+    @Option(help: "Print a log line every this many steps (default: mlp 1000, gpt 100).")
+    var logEvery: Int?
+    @Option(help: "Evaluate the validation split every this many steps and at the end (default: mlp 5000, gpt 1000).")
+    var evalEvery: Int?
+    @Option(help: "Write the checkpoint (safetensors, with optimizer state) here at each evaluation and at the end (default: mlp.safetensors, gpt.safetensors).")
+    var checkpoint: String?
+    @Option(help: "Resume from this checkpoint (weights, AdamW moments and step).")
+    var resume: String?
+    @Option(help: "Draw the train/val loss curves to this SVG file.")
+    var lossPlot: String?
+    @Flag(help: "No live progress line on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        for (name, value) in [("--log-every", logEvery), ("--eval-every", evalEvery)] {
+            if let value, value <= 0 { throw ValidationError("\(name) must be positive, got \(value)") }
+        }
+    }
+}
+
+/// Per-model defaults of ``TrainingOutputOptions``.
+struct TrainingOutputDefaults {
+    let logEvery: Int, evalEvery: Int, checkpoint: String
+}
+
+extension TrainingOutputOptions {
+    func checkpointPath(_ defaults: TrainingOutputDefaults) -> String { checkpoint ?? defaults.checkpoint }
+}
+
+/// Runs training to `totalSteps` (``runTrainingSteps``), then prints the test loss, the checkpoint's
+/// path and, when asked, draws the loss plot.
+func runTraining(_ trainer: some StepTrainer, totalSteps: Int, output: TrainingOutputOptions, defaults: TrainingOutputDefaults,
+                 plotTitle: String, validate: () throws -> Double, test: () throws -> Double,
+                 save: (String) throws -> Void) throws {
+    let path = output.checkpointPath(defaults)
+    let lines = try runTrainingSteps(trainer, totalSteps: totalSteps, logEvery: output.logEvery ?? defaults.logEvery,
+                                     evalEvery: output.evalEvery ?? defaults.evalEvery, quiet: output.quiet,
+                                     validate: validate, save: { try save(path) })
+    print(String(format: "test_loss %.4f", try test()))
+    print("checkpoint: \(path)")
+    if let lossPlot = output.lossPlot {
+        try LossCurveSVG.render(lines, title: plotTitle).write(toFile: lossPlot, atomically: true, encoding: .utf8)
+        print("loss plot: \(lossPlot)")
+    }
+}
+
 /// The loop every `clmodel train` runs: steps enqueued back to back, the host waiting only every
 /// `syncEvery` steps (progress line, divergence check) and at log and evaluation points; a log
 /// line in the reference's shape every `logEvery` steps, validation and a checkpoint every
 /// `evalEvery` steps and at the end. Returns the log lines (for the loss plot).
-func runTrainingLoop(_ trainer: some StepTrainer, totalSteps: Int, logEvery: Int, evalEvery: Int, quiet: Bool,
-                     validate: () throws -> Double, save: () throws -> Void) throws -> [TrainingLogLine] {
+func runTrainingSteps(_ trainer: some StepTrainer, totalSteps: Int, logEvery: Int, evalEvery: Int, quiet: Bool,
+                      validate: () throws -> Double, save: () throws -> Void) throws -> [TrainingLogLine] {
     var lines: [TrainingLogLine] = []
     let startStep = trainer.step
     if startStep == 0 {

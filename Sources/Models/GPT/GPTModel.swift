@@ -62,8 +62,7 @@ public enum GPTModel {
         var keys: [Tensor] = [], values: [Tensor] = [], maps: [Tensor] = []
         for layer in 0..<c.layers {
             let p = "transformer.h.\(layer)."
-            let qkv = try linear(try norm(x, p + "ln_1", c, parameters), weight: parameters[p + "attn.c_attn.weight"]!,
-                                 bias: parameters[p + "attn.c_attn.bias"]!)                       // [rows, 3C]
+            let qkv = try queriesKeysValues(x, p, c, parameters)                                     // [rows, 3C]
             func heads(_ part: Int) throws -> Tensor {
                 let h = try qkv.slice(axis: 1, start: part * c.embedding, end: (part + 1) * c.embedding)
                     .reshape([batch, sequence, c.heads, c.headSize]).permute([0, 2, 1, 3])  // [B, H, T, hs]
@@ -83,9 +82,7 @@ public enum GPTModel {
             }
             let merged = try y.permute([0, 2, 1, 3]).reshape([rows, c.embedding])
             x = try x + drop(linear(merged, weight: parameters[p + "attn.c_proj.weight"]!, bias: parameters[p + "attn.c_proj.bias"]!))
-            let hidden = try linear(try norm(x, p + "ln_2", c, parameters), weight: parameters[p + "mlp.c_fc.weight"]!,
-                                    bias: parameters[p + "mlp.c_fc.bias"]!).gelu()
-            x = try x + drop(linear(hidden, weight: parameters[p + "mlp.c_proj.weight"]!, bias: parameters[p + "mlp.c_proj.bias"]!))
+            x = try x + drop(feedForward(x, p, c, parameters))
         }
         let logits = try linear(try norm(x, "transformer.ln_f", c, parameters), weight: parameters["lm_head.weight"]!, bias: nil)
         return Forward(graph: graph, tokens: tokens, logits: logits, parameters: parameters, keys: keys, values: values,
@@ -138,8 +135,7 @@ public enum GPTModel {
         let scale = defaultAttentionScale(headSize: c.headSize)
         for layer in 0..<c.layers {
             let p = "transformer.h.\(layer)."
-            let qkv = try linear(try norm(x, p + "ln_1", c, parameters), weight: parameters[p + "attn.c_attn.weight"]!,
-                                 bias: parameters[p + "attn.c_attn.bias"]!)                       // [B, 3C]
+            let qkv = try queriesKeysValues(x, p, c, parameters)                                     // [B, 3C]
             func heads(_ part: Int) throws -> Tensor {
                 let h = try qkv.slice(axis: 1, start: part * c.embedding, end: (part + 1) * c.embedding)
                     .reshape([batch, c.heads, 1, c.headSize])
@@ -156,9 +152,7 @@ public enum GPTModel {
             let scores = try q.matmul(keys, transposeB: true) * scale + mask                 // [B, H, 1, block]
             let y = try scores.softmax(axis: -1).matmul(values).reshape([batch, c.embedding])
             x = try x + linear(y, weight: parameters[p + "attn.c_proj.weight"]!, bias: parameters[p + "attn.c_proj.bias"]!)
-            let hidden = try linear(try norm(x, p + "ln_2", c, parameters), weight: parameters[p + "mlp.c_fc.weight"]!,
-                                    bias: parameters[p + "mlp.c_fc.bias"]!).gelu()
-            x = try x + linear(hidden, weight: parameters[p + "mlp.c_proj.weight"]!, bias: parameters[p + "mlp.c_proj.bias"]!)
+            x = try x + feedForward(x, p, c, parameters)
         }
         let logits = try linear(try norm(x, "transformer.ln_f", c, parameters), weight: parameters["lm_head.weight"]!, bias: nil)
         return Decode(graph: graph, logits: logits, cacheUpdates: updates, cacheNames: names)
@@ -187,6 +181,19 @@ public enum GPTModel {
             parameters[name] = try graph.variable(name, shape, dtype: weightFormats[name]?.dtype ?? .f32)
         }
         return parameters
+    }
+
+    /// A block's first half up to the attention: ln_1, then c_attn → `[rows, 3C]` (queries, keys, values).
+    static func queriesKeysValues(_ x: Tensor, _ p: String, _ c: GPTConfiguration, _ parameters: [String: Tensor]) throws -> Tensor {
+        try linear(try norm(x, p + "ln_1", c, parameters), weight: parameters[p + "attn.c_attn.weight"]!,
+                   bias: parameters[p + "attn.c_attn.bias"]!)
+    }
+
+    /// A block's second half before its residual add: ln_2 → c_fc → GELU → c_proj.
+    static func feedForward(_ x: Tensor, _ p: String, _ c: GPTConfiguration, _ parameters: [String: Tensor]) throws -> Tensor {
+        let hidden = try linear(try norm(x, p + "ln_2", c, parameters), weight: parameters[p + "mlp.c_fc.weight"]!,
+                                bias: parameters[p + "mlp.c_fc.bias"]!).gelu()
+        return try linear(hidden, weight: parameters[p + "mlp.c_proj.weight"]!, bias: parameters[p + "mlp.c_proj.bias"]!)
     }
 
     static func norm(_ x: Tensor, _ prefix: String, _ c: GPTConfiguration, _ parameters: [String: Tensor]) throws -> Tensor {

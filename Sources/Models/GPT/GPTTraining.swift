@@ -2,12 +2,12 @@ import TensorGraph
 
 /// Trains a GPT on a backend: forward, masked cross-entropy, backward, clipping and AdamW in one
 /// plan, one run per step (steps can be enqueued without waiting).
-public final class GPTTrainer {
+public final class GPTTrainer: StepTrainer {
     public let model: GPTConfiguration
     public let batchSize: Int
     /// Seeds the training batches (batch `s` depends only on this and `s`, so resuming is exact).
     public let dataSeed: UInt64
-    private let plan: TrainingPlan
+    public let trainingPlan: TrainingPlan
     private let source: any SequenceSource
 
     /// The dropout rate of training (see ``GPTModel/forward(_:batch:sequence:in:attentionMaps:weightFormats:dropout:)``).
@@ -25,27 +25,14 @@ public final class GPTTrainer {
         let targets = try forward.graph.input("targets", [batchSize * data.length], dtype: .i32)
         let loss = try crossEntropy(logits: forward.logits, targets: targets, ignoreIndex: ignoredTarget)
         let shapes = model.parameterShapes
-        plan = try TrainingPlan(graph: forward.graph, loss: loss, parameters: shapes.map { ($0.name, forward.parameters[$0.name]!) },
+        trainingPlan = try TrainingPlan(graph: forward.graph, loss: loss, parameters: shapes.map { ($0.name, forward.parameters[$0.name]!) },
                                 decayed: shapes.map { GPTConfiguration.isDecayed($0.name, shape: $0.shape) },
                                 settings: settings, backend: backend, initialValues: parameters,
                                 optimizerState: optimizerState, step: step, options: options)
     }
 
-    public var step: Int { plan.step }
-    public var learningRate: Float { plan.learningRate }
-
-    @discardableResult
-    public func trainStep() throws -> Float { try plan.run(feeds()) }
-
-    public func enqueueStep() throws { try plan.enqueue(feeds()) }
-
-    public func takeLossSum() throws -> Double { try plan.takeLossSum() }
-
-    public func parameters() throws -> [String: TensorData] { try plan.parameters() }
-
-    public func optimizerState() throws -> [String: TensorData] { try plan.optimizerState() }
-
-    private func feeds() -> [String: TensorData] {
+    /// A random batch for the next step (and its dropout seed).
+    public func nextFeeds() -> [String: TensorData] {
         let batch = SequenceBatch.training(source, batch: batchSize, step: step, seed: dataSeed)
         var feeds = GPTModel.feeds(model, batch: batch, batchSize: batchSize, sequence: source.length)
         if dropout > 0 {

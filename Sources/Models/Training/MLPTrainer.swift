@@ -30,10 +30,10 @@ public struct MLPTrainingConfiguration: Codable, Equatable, Sendable {
 
 /// Trains the names MLP on a backend: forward, loss, backward and AdamW compiled into one plan,
 /// one plan run (one synchronisation) per step; parameters and optimizer state stay on the device.
-public final class MLPTrainer {
+public final class MLPTrainer: StepTrainer {
     public let model: MLPConfiguration
     public let training: MLPTrainingConfiguration
-    private let plan: TrainingPlan
+    public let trainingPlan: TrainingPlan
     private let batches: WindowBatches
 
     /// - Parameters:
@@ -49,39 +49,16 @@ public final class MLPTrainer {
         let built = try MLPModel.build(model, batch: training.batchSize)
         let targets = try built.graph.input("targets", [training.batchSize], dtype: .i32)
         let loss = try crossEntropy(logits: built.logits, targets: targets)
-        plan = try TrainingPlan(graph: built.graph, loss: loss,
+        trainingPlan = try TrainingPlan(graph: built.graph, loss: loss,
                                 parameters: model.parameterShapes.map { ($0.name, built.parameters[$0.name]!) },
                                 settings: training.optimizer, backend: backend, initialValues: parameters,
                                 optimizerState: optimizerState, step: step, options: options)
     }
 
-    /// Steps completed (the next step is `step + 1`).
-    public var step: Int { plan.step }
-
-    /// The learning rate of the next step.
-    public var learningRate: Float { plan.learningRate }
-
-    /// Runs one training step on the next batch and waits for it; returns its loss (before the update).
-    @discardableResult
-    public func trainStep() throws -> Float { try plan.run(feeds()) }
-
-    /// Enqueues one training step without waiting for it: the loss is added to a sum on the
-    /// device (read with ``takeLossSum()``), so consecutive steps run with no host round trip.
-    public func enqueueStep() throws { try plan.enqueue(feeds()) }
-
-    /// Waits for the enqueued steps and returns the sum of the batch losses since the last call
-    /// (steps run with ``trainStep()`` included), resetting it.
-    public func takeLossSum() throws -> Double { try plan.takeLossSum() }
-
-    private func feeds() -> [String: TensorData] {
+    /// The next window batch of the stream.
+    public func nextFeeds() -> [String: TensorData] {
         let batch = batches.batch(step)
         return ["contexts": TensorData(shape: [training.batchSize, model.context], ints: batch.contexts),
                 "targets": TensorData(shape: [training.batchSize], ints: batch.targets)]
     }
-
-    /// The current weights (downloaded from the device, after the enqueued steps).
-    public func parameters() throws -> [String: TensorData] { try plan.parameters() }
-
-    /// The AdamW moments, named without the `optimizer/` prefix (as checkpoints store them).
-    public func optimizerState() throws -> [String: TensorData] { try plan.optimizerState() }
 }

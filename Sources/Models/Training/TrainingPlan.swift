@@ -127,17 +127,37 @@ public final class TrainingPlan {
     }
 }
 
-/// What a training loop drives: a model trainer whose steps can be enqueued back to back.
+/// A model trainer: a compiled ``TrainingPlan`` and the inputs of each next step. The steps,
+/// losses and weights come from the plan; a model only says how to build its next batch.
 public protocol StepTrainer: AnyObject {
-    /// Steps completed.
-    var step: Int { get }
-    /// The learning rate of the next step.
-    var learningRate: Float { get }
-    /// Enqueues the next step; its loss is summed on the device.
-    func enqueueStep() throws
-    /// Waits and returns the summed losses since the last call.
-    func takeLossSum() throws -> Double
+    /// The compiled training step.
+    var trainingPlan: TrainingPlan { get }
+    /// The model's inputs (batch, targets, seeds) for step `trainingPlan.step + 1`.
+    func nextFeeds() -> [String: TensorData]
 }
 
-extension MLPTrainer: StepTrainer {}
-extension GPTTrainer: StepTrainer {}
+extension StepTrainer {
+    /// Steps completed (the next step is `step + 1`).
+    public var step: Int { trainingPlan.step }
+
+    /// The learning rate of the next step.
+    public var learningRate: Float { trainingPlan.learningRate }
+
+    /// Runs one training step on the next batch and waits for it; returns its loss (before the update).
+    @discardableResult
+    public func trainStep() throws -> Float { try trainingPlan.run(nextFeeds()) }
+
+    /// Enqueues one training step without waiting for it: the loss is added to a sum on the
+    /// device (read with ``takeLossSum()``), so consecutive steps run with no host round trip.
+    public func enqueueStep() throws { try trainingPlan.enqueue(nextFeeds()) }
+
+    /// Waits for the enqueued steps and returns the sum of the batch losses since the last call
+    /// (steps run with ``trainStep()`` included), resetting it.
+    public func takeLossSum() throws -> Double { try trainingPlan.takeLossSum() }
+
+    /// The current weights (downloaded from the device, after the enqueued steps).
+    public func parameters() throws -> [String: TensorData] { try trainingPlan.parameters() }
+
+    /// The AdamW moments, named without the `optimizer/` prefix (as checkpoints store them).
+    public func optimizerState() throws -> [String: TensorData] { try trainingPlan.optimizerState() }
+}
