@@ -82,6 +82,7 @@ def load(dataset, path):
         index = {c: i for i, c in enumerate(vocab)}
         names = [[index[c] for c in w] for w in splits[0] if w]
         block = max(len(w) for s in splits for w in s) + 1
+        load.val = [[index[c] for c in w] for w in splits[1] if w]
         return vocab, block, ("names", names)
     text = open(path if path.endswith(".txt") else os.path.join(path, "input.txt")).read()
     vocab = sorted(set(text))
@@ -117,6 +118,7 @@ def main():
     ap.add_argument("--time-only", action="store_true")
     ap.add_argument("--decode", type=int, default=0, help="time greedy KV-cache decoding of this many tokens instead")
     ap.add_argument("--format", choices=["text", "json"], default="text")
+    ap.add_argument("--train", type=int, default=0, help="names: train this many steps (cosine to lr/10) and print the val loss")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -156,6 +158,27 @@ def main():
         opt.step()
         return loss.item()
 
+    if a.train:
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=a.train, eta_min=(5e-4 if names else 1e-3) / 10)
+        for i in range(a.train):
+            loss = step()
+            sched.step()
+            if (i + 1) % 500 == 0:
+                print(f"step {i + 1} | train_loss {loss:.4f}", flush=True)
+        model.eval()
+        with torch.no_grad():
+            total, count = 0.0, 0
+            for w in load.val:
+                x = torch.zeros(1, block, dtype=torch.long)
+                y = torch.full((1, block), -1, dtype=torch.long)
+                x[0, 1 : len(w) + 1] = torch.tensor(w)
+                y[0, : len(w)] = torch.tensor(w)
+                y[0, len(w)] = 0
+                logits = model(x)
+                total += F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=-1, reduction="sum").item()
+                count += len(w) + 1
+        print(f"val_loss {total / count:.4f}")
+        return
     for _ in range(a.warmup):
         step()
     times, done = [], 0
