@@ -61,7 +61,8 @@
  *                         Tried, no gain on AVX-512: Cephes-style fma-only polynomial exp2 (8×32 slower in
  *                         all three shapes, e.g. T1024 11.3 vs 8.5 ms: pocl's exp2 is already vectorised,
  *                         unlike its exp), reversed item order for causal load balance (the heaviest query
- *                         blocks first; 0.59 vs 0.59 ms at T256, slower at T1024), QG 2, fast math.
+ *                         blocks first; 0.59 vs 0.59 ms at T256, slower at T1024), QG 2, fast math, KB 64 (host
+ *                         change only; non-causal T256 4×64 wide 1.60 ms, 4×64 2.11, 8×64 2.16 vs 8×32 1.57).
  *
  * -D parameters:
  *   D   head dimension of q, k (>= 1)            DV  value dimension of v, out (>= 1)
