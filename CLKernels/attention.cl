@@ -45,6 +45,24 @@
  *                         accumulator sets (more chains at 2×16) made it ~1.7× slower.
  *                         Masked scores are -FLT_MAX, not -inf, so the variant is safe under
  *                         -cl-fast-relaxed-math (finite-math-only).
+ *                         Softmax bookkeeping per key block (reworked for AVX-512, same for every target):
+ *                         the block maxima use a plain compare-select max (fmax's NaN handling cost a
+ *                         compare and blend per step, scores are never NaN); the QB4 rescale factors come
+ *                         from one float8 exp2 (was one scalar exp2 per query, a ~60-instruction serial
+ *                         chain); the running sums stay float16 per query (lane = key mod 16) and are
+ *                         summed once at the end, not per block. PV_WIDE=1 runs P·V keys-outermost with
+ *                         all QB4 × ceil(DV/16) accumulators live (16 chains at 4 × DV 64) for 32-register
+ *                         targets. Measured on pocl/AVX-512 (Sapphire Rapids, 2 cores, loaded; kernel
+ *                         medians, B1 H8 T256 D64 causal, all rows of one run): 4×16 0.83 ms (the old
+ *                         kernel's 4×16 was 1.57–2.03 ms in earlier runs), 8×16 0.73, 8×32 0.59, 6×32 wide
+ *                         0.57, 8×32 wide 0.64 (32 accumulators spill), unfused 1.16. Non-causal and T1024:
+ *                         8×32 best (1.88 / 8.5 ms against 6×32 wide 2.08 / 9.8). The host's default on a
+ *                         16-wide native float vector (AVX-512) is 8×32, elsewhere 4×16 as measured on AVX2.
+ *                         Tried, no gain on AVX-512: Cephes-style fma-only polynomial exp2 (8×32 slower in
+ *                         all three shapes, e.g. T1024 11.3 vs 8.5 ms: pocl's exp2 is already vectorised,
+ *                         unlike its exp), reversed item order for causal load balance (the heaviest query
+ *                         blocks first; 0.59 vs 0.59 ms at T256, slower at T1024), QG 2, fast math, KB 64 (host
+ *                         change only; non-causal T256 4×64 wide 1.60 ms, 4×64 2.11, 8×64 2.16 vs 8×32 1.57).
  *
  * -D parameters:
  *   D   head dimension of q, k (>= 1)            DV  value dimension of v, out (>= 1)
@@ -55,6 +73,8 @@
  *   QG  groups of QB4 queries per work-item in variant 4 (default 1): a key block, once in L1,
  *       serves QG·QB4 queries (the groups' accumulators live in private memory between blocks)
  *   NATIVE_EXP  when 1, variant 4 uses native_exp2 instead of exp2 (default 0)
+ *   PV_WIDE  when 1, variant 4's P·V keeps all QB4 × ceil(DV/16) accumulators live, keys outermost
+ *       (default 0: one 16-wide value chunk at a time, keys innermost, for 16-register AVX2)
  */
 
 #ifndef D
@@ -80,6 +100,9 @@
 #endif
 #ifndef NATIVE_EXP
 #define NATIVE_EXP 0
+#endif
+#ifndef PV_WIDE
+#define PV_WIDE 0
 #endif
 
 #define DC ((D + 15) / 16)     /* float16 chunks per q/k row (last one partial when DREM != 0) */
@@ -305,11 +328,22 @@ __kernel void attention_tiled(__global const float *q, __global const float *k, 
 /* ------------------------------------------------------------------ variant 4: CPU register-blocked */
 
 #define KBC (KB / 16)          /* float16 chunks per key block */
+
 #if NATIVE_EXP
 #define EXP2(x) native_exp2(x)
+#define EXP2_8(x) native_exp2(x)
 #else
 #define EXP2(x) exp2(x)
+#define EXP2_8(x) exp2(x)
 #endif
+/* max without fmax's NaN handling (scores are finite): one vmaxps, not compare-and-blend. */
+#define VMAX16(a, b) select((b), (a), (a) > (b))
+inline float max16(const float16 x) {
+    const float8 a = select(x.hi, x.lo, x.lo > x.hi);
+    const float4 b = select(a.hi, a.lo, a.lo > a.hi);
+    const float2 c = select(b.hi, b.lo, b.lo > b.hi);
+    return c.x > c.y ? c.x : c.y;
+}
 
 /* kt [BH, NB, D, KB] = k [BH, Tk, D] transposed per block of KB keys; keys past Tk are zero.
  * Launch [NB, BH], local [1, 1]. Rows are read with vload16 and the block turned in private memory
@@ -356,16 +390,18 @@ __kernel void attention_regblocked(__global const float *q, __global const float
     float qs[QG * QB4][D];
     int lim[QG * QB4];
     float16 acc[QG * QB4][DVC];
-    float m[QG * QB4], l[QG * QB4];
+    float16 lv[QG * QB4];                      /* running sums, per lane (key mod 16); summed at the end */
+    float m[QG * QB4 + 8];                     /* running max (log2 units); padded for the float8 loads */
     for (int r = 0; r < QG * QB4; ++r) {
         const int iq = min(i0 + r, Tq - 1);
         lim[r] = causal ? iq + off : Tk - 1;
         const __global float *qr = q + ((size_t)bh * Tq + iq) * D;
         for (int d = 0; d < D; ++d) qs[r][d] = qr[d] * qscale;
         m[r] = -FLT_MAX;
-        l[r] = 0.0f;
+        lv[r] = (float16)(0.0f);
         for (int c = 0; c < DVC; ++c) acc[r][c] = (float16)(0.0f);
     }
+    for (int r = QG * QB4; r < QG * QB4 + 8; ++r) m[r] = 0.0f;
     const int kend = lim[QG * QB4 - 1] + 1;    /* limits grow with the query index */
     const int16 iota = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 
@@ -382,6 +418,7 @@ __kernel void attention_regblocked(__global const float *q, __global const float
             for (int qi = 0; qi < QB4; ++qi)
                 _Pragma("unroll")
                 for (int h = 0; h < KBC; ++h) s[qi][h] = (float16)(0.0f);
+            _Pragma("unroll 2")
             for (int d = 0; d < D; ++d) {
                 _Pragma("unroll")
                 for (int h = 0; h < KBC; ++h) {
@@ -391,30 +428,61 @@ __kernel void attention_regblocked(__global const float *q, __global const float
                 }
             }
             if (kb + KB - 1 > lim[r0])         /* the block crosses some query's limit (or Tk) */
+                _Pragma("unroll")
                 for (int qi = 0; qi < QB4; ++qi)
+                    _Pragma("unroll")
                     for (int h = 0; h < KBC; ++h)
                         s[qi][h] = select(s[qi][h], (float16)(-FLT_MAX), (kb + h * 16 + iota) > (int16)(lim[r0 + qi]));
 
-            float pa[QB4][KB];                 /* probabilities of this block, per query */
-            float alpha[QB4];                  /* rescale of the accumulators, applied in the P·V pass */
+            /* New maxima of the group's queries, then every rescale factor by one float8 exp2. */
+            float mnew[8];
+            _Pragma("unroll")
             for (int qi = 0; qi < QB4; ++qi) {
                 float16 bmax = s[qi][0];
-                for (int h = 1; h < KBC; ++h) bmax = fmax(bmax, s[qi][h]);
-                const float mnew = fmax(m[r0 + qi], hmax16(bmax));
-                alpha[qi] = EXP2(m[r0 + qi] - mnew);
-                m[r0 + qi] = mnew;
+                _Pragma("unroll")
+                for (int h = 1; h < KBC; ++h) bmax = VMAX16(bmax, s[qi][h]);
+                const float bm = max16(bmax), mo = m[r0 + qi];
+                mnew[qi] = bm > mo ? bm : mo;
+            }
+            _Pragma("unroll")
+            for (int qi = QB4; qi < 8; ++qi) mnew[qi] = 0.0f;
+            float alpha[8];                    /* rescale of the accumulators, applied in the P·V pass */
+            vstore8(EXP2_8(vload8(0, m + r0) - vload8(0, mnew)), 0, alpha);
+
+            float pa[QB4][KB];                 /* probabilities of this block, per query */
+            _Pragma("unroll")
+            for (int qi = 0; qi < QB4; ++qi) {
+                m[r0 + qi] = mnew[qi];
                 float16 psum = (float16)(0.0f);
+                _Pragma("unroll")
                 for (int h = 0; h < KBC; ++h) {
-                    const float16 p = EXP2(s[qi][h] - mnew);
+                    const float16 p = EXP2(s[qi][h] - mnew[qi]);
                     psum += p;
                     vstore16(p, h, pa[qi]);
                 }
-                l[r0 + qi] = fma(l[r0 + qi], alpha[qi], hsum16(psum));
+                lv[r0 + qi] = fma(lv[r0 + qi], (float16)(alpha[qi]), psum);
             }
 
+            const int nk = min(KB, gend - kb);
+#if PV_WIDE
+            /* P·V keys outermost, all QB4 × DVC accumulators live at once: QB4·DVC independent fma
+             * chains (16 for 4 queries × DV 64), for targets with 32 vector registers (AVX-512). */
+            _Pragma("unroll")
+            for (int qi = 0; qi < QB4; ++qi)
+                _Pragma("unroll")
+                for (int c = 0; c < DVC; ++c) acc[r0 + qi][c] *= alpha[qi];
+            for (int j = 0; j < nk; ++j) {
+                const __global float *vr = vb + (size_t)j * DV;
+                _Pragma("unroll")
+                for (int c = 0; c < DVC; ++c) {
+                    const float16 vv = LOAD_CHUNK(vr, c, DVC, DVREM);
+                    _Pragma("unroll")
+                    for (int qi = 0; qi < QB4; ++qi) acc[r0 + qi][c] = fma((float16)(pa[qi][j]), vv, acc[r0 + qi][c]);
+                }
+            }
+#else
             /* P·V chunk by chunk of DV, keys innermost: the QB4 accumulators of a chunk stay in
              * registers for the whole block (AVX2 has only 16 vector registers). */
-            const int nk = min(KB, gend - kb);
             for (int c = 0; c < DVC; ++c) {
                 float16 a[QB4];
                 _Pragma("unroll")
@@ -435,13 +503,14 @@ __kernel void attention_regblocked(__global const float *q, __global const float
                 _Pragma("unroll")
                 for (int qi = 0; qi < QB4; ++qi) acc[r0 + qi][c] = a[qi];
             }
+#endif
         }
     }
 
     for (int r = 0; r < QG * QB4; ++r) {
         if (i0 + r >= Tq) break;
         __global float *o = out + ((size_t)bh * Tq + i0 + r) * DV;
-        const float inv = 1.0f / l[r];
+        const float inv = 1.0f / hsum16(lv[r]);
         for (int c = 0; c < DVC; ++c) {
             const float16 r16 = acc[r][c] * inv;
             if (DVREM != 0 && c == DVC - 1) store_tail(r16, o + c * 16, DVREM);

@@ -96,7 +96,7 @@ public enum AttentionBenchmark {
             let steps = try family.encode(q: q, k: k, v: v, output: output, shape: shape, variant: 4, blocking: blocking)
             cases.append(makeCase(variant: "fused-4-\(blockingName(blocking))",
                                   description: "variant 4 with \(blocking.groups) x \(blocking.queries) queries x \(blocking.keys) keys per block"
-                                      + (blocking.fastMath ? ", -cl-fast-relaxed-math" : "") + (blocking.nativeExp ? ", native_exp2" : ""),
+                                      + (blocking.fastMath ? ", -cl-fast-relaxed-math" : "") + (blocking.nativeExp ? ", native_exp2" : "") + (blocking.wide ? ", wide P·V" : ""),
                                   fused: true, bytes: ioBytes, scratch: packedKBytes(variant: 4, steps: steps),
                                   output: output, steps: steps))
         }
@@ -111,7 +111,7 @@ public enum AttentionBenchmark {
 
     /// "2x16g8fn": queries x keys, g groups, f = fast math, n = native exp.
     public static func blockingName(_ b: AttentionFamily.RegisterBlocking) -> String {
-        "\(b.queries)x\(b.keys)" + (b.groups > 1 ? "g\(b.groups)" : "") + (b.fastMath ? "f" : "") + (b.nativeExp ? "n" : "")
+        "\(b.queries)x\(b.keys)" + (b.groups > 1 ? "g\(b.groups)" : "") + (b.fastMath ? "f" : "") + (b.nativeExp ? "n" : "") + (b.wide ? "w" : "")
     }
 
     /// Parses "4x16,8x32f,4x16fn".
@@ -129,11 +129,11 @@ public enum AttentionBenchmark {
                 flags = flags.dropFirst(1 + groupDigits.count)
             }
             guard parts.count == 2, let queries = Int(parts[0]), let keys = Int(digits), (1...8).contains(queries),
-                  keys == 16 || keys == 32, (1...16).contains(groups), flags.allSatisfy({ $0 == "f" || $0 == "n" }) else {
+                  keys == 16 || keys == 32, (1...16).contains(groups), flags.allSatisfy({ "fnw".contains($0) }) else {
                 throw AttentionBenchmarkError.badBlocking(String(item))
             }
             return AttentionFamily.RegisterBlocking(queries: queries, keys: keys, groups: groups, fastMath: flags.contains("f"),
-                                                    nativeExp: flags.contains("n"))
+                                                    nativeExp: flags.contains("n"), wide: flags.contains("w"))
         }
     }
 
@@ -173,7 +173,7 @@ public enum AttentionBenchmarkError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .badBlocking(let item):
-            return "--blocking: '\(item)' is not QxK[gG][f][n] with Q in 1...8, K 16 or 32, G in 1...16 (e.g. 4x16, 2x16g8, 8x32fn)"
+            return "--blocking: '\(item)' is not QxK[gG][f][n][w] with Q in 1...8, K 16 or 32, G in 1...16 (e.g. 4x16, 2x16g8, 8x32fn, 4x32w)"
         }
     }
 }

@@ -23,7 +23,7 @@ struct Attention: ParsableCommand {
     var causal = true
     @Flag(help: "Also run the kernels written for the other device class (GPU-style kernels on a CPU and vice versa).")
     var allForms = false
-    @Option(help: "Extra rows of fused variant 4 with these blockings, comma-separated QxK[gG][f][n]: Q queries per register group (1-8), K keys per block (16|32), G groups per work-item (1-16), f = -cl-fast-relaxed-math, n = native_exp2 (e.g. 2x16,2x16g8,8x32f).")
+    @Option(help: "Extra rows of fused variant 4 with these blockings, comma-separated QxK[gG][f][n][w]: Q queries per register group (1-8), K keys per block (16|32), G groups per work-item (1-16), f = -cl-fast-relaxed-math, n = native_exp2, w = P·V with all accumulators live (e.g. 2x16,2x16g8,8x32f,4x32w). Default: 8x32 where the device's native float vector is 16 wide (AVX-512), else 4x16.")
     var blocking: String?
 
     func validate() throws {

@@ -202,6 +202,10 @@ struct AttentionRegisterBlockedTests {
         AttentionFamily.RegisterBlocking(queries: 5, keys: 32, fastMath: true, nativeExp: true),
         AttentionFamily.RegisterBlocking(queries: 2, keys: 16, groups: 3),
         AttentionFamily.RegisterBlocking(queries: 3, keys: 32, groups: 16),
+        AttentionFamily.RegisterBlocking(queries: 8, keys: 32),
+        AttentionFamily.RegisterBlocking(queries: 4, keys: 32, wide: true),
+        AttentionFamily.RegisterBlocking(queries: 3, keys: 16, groups: 2, wide: true),
+        AttentionFamily.RegisterBlocking(queries: 5, keys: 32, fastMath: true, wide: true),
     ])
     func blockings(_ blocking: AttentionFamily.RegisterBlocking) throws {
         try Self.check(AttentionCase(bh: 2, tq: 13, tk: 37, d: 7, dv: 19, causal: true), blocking: blocking)
