@@ -10,6 +10,7 @@ import Testing
 @Suite struct QuantMatmulTests {
     static let shapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 32), (1, 7, 64), (2, 5, 96), (3, 13, 96), (5, 31, 128), (8, 27, 512), (33, 3, 64), (1, 9, 4096),
+        (1, 6, 544), (3, 5, 800), // sixteen-block chunks and a vload_half tail
     ]
 
     private func reference(_ x: [Float], _ w: [Float], _ bias: [Float]?, m: Int, n: Int, k: Int) -> [Float] {

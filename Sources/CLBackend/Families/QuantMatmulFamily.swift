@@ -10,16 +10,20 @@ import TensorGraph
 public final class QuantMatmulFamily {
     public static let family = "quant"
     public static let variants: [Int: String] = [
-        1: "cpu: ROWS weight rows × BT rows of x per work-item, blocks dequantized in registers into float16 fma dot products, local size [1] (pocl/CPU)",
+        1: "cpu: ROWS weight rows × BT rows of x per work-item, 16 fp16 scales converted per vector, blocks dequantized in registers (q4_0 by table permute on AVX-512) into float16 fma dot products, local size [1] (pocl/CPU)",
         2: "gpu: a work-group per output, items stride over blocks, local-memory tree reduction (GPU)",
     ]
 
     public let environment: FamilyEnvironment
     /// Variant 1: weight rows per work-item for GEMV (M < `batchTileMinRows`) and for batched
-    /// products; `nil` picks per format. Measured with `clbench quant --rows-per-item 1,2,4
-    /// --batch-tile 4,8` at 4096² on a loaded 2-core AVX2 pocl machine (differences near the noise):
-    /// GEMV q8_0 best at 1 row, q4_0 at 2; batch 8 q8_0 best at 1 row × 4, q4_0 at 2 × 4. More rows or
-    /// a taller tile spill on AVX2's 16 vector registers (float16 accumulators take two each).
+    /// products; `nil` picks per format. GEMV: 4 rows for both formats, measured with `clbench quant
+    /// --rows-per-item 1,2,4,8` at 4096² on a loaded 2-core AVX-512 pocl machine once the scales were
+    /// converted sixteen at a time (r4 fastest for q8_0 and q4_0 in every run; r1/r2 up to 2× slower,
+    /// r8 ~10% slower). Batched, on AVX-512 (native float width 16, 32 vector registers): 4 rows × 4
+    /// for both (`--batch 8 --rows-per-item 1,2,4 --batch-tile 4,8`: q8_0 r4t4 2.45× f32 vs the old
+    /// r1t4 1.34×, q4_0 r4t4 2.99× vs r2t4 2.41×; r4t8 spills). Elsewhere as measured on AVX2:
+    /// q8_0 1 row × 4, q4_0 2 × 4; more rows or a taller tile spill on 16 vector registers (float16
+    /// accumulators take two each).
     public var rowsPerItem: Int?
     public var rowsPerItemBatched: Int?
     /// Variant 1: rows of x per work-item once M reaches `batchTileMinRows` (one dequantized block
@@ -108,7 +112,9 @@ public final class QuantMatmulFamily {
         switch chosen {
         case 1:
             let batched = m >= batchTileMinRows
-            let automaticRows = format == .q8_0 ? 1 : 2
+            // 32 vector registers (AVX-512: native float width 16) hold 4 rows × 4 float16 accumulators.
+            let wide = (environment.context.device.info.nativeVectorWidths["float"] ?? 0) >= 16
+            let automaticRows = batched ? (wide ? 4 : format == .q8_0 ? 1 : 2) : 4
             let rows = (batched ? rowsPerItemBatched : rowsPerItem) ?? automaticRows, tile = batched ? batchTile : 1
             let program = try environment.program(Self.family, defines: ["QBITS": bits, "ROWS": "\(rows)", "BT": "\(tile)"])
             let kernel = try program.kernel("qmatmul_cpu")
