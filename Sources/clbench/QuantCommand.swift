@@ -16,7 +16,7 @@ struct Quant: ParsableCommand {
     var cols: Int = 4096
     @Option(help: "Rows of x (batch sizes), comma-separated; one report each.")
     var batch: String = "1"
-    @Option(help: "Quantized kernel variants, comma-separated (default: the one for this device class; 1 cpu, 2 gpu).")
+    @Option(help: "Quantized kernel variants, comma-separated (default: the automatic one per batch: on CPUs 3 for batch 1, else 1; 2 on GPUs).")
     var variant: String?
 
     @Option(help: "Tuning: weight rows per work-item of the cpu variant, comma-separated (each a variant; default: the family's).")
@@ -48,10 +48,11 @@ struct Quant: ParsableCommand {
             let batches = try positiveList(batch, name: "--batch")
             try checkFits(context: context, elements: rows * cols * 2 + batches.max()! * (rows + cols) * 8)
             let harness = try benchmark.makeHarness(context: context)
-            let automatic = QuantMatmulFamily(environment: FamilyEnvironment(context: context)).automaticVariant
-            let variants = try variant.map { try positiveList($0, name: "--variant") } ?? [automatic]
+            let family = QuantMatmulFamily(environment: FamilyEnvironment(context: context))
+            let asked = try variant.map { try positiveList($0, name: "--variant") }
             var reports: [BenchmarkReport] = []
             for m in batches {
+                let variants = asked ?? [family.automaticVariant(m: m)]
                 let cases = try QuantBenchmark.cases(context: context, rows: rows, cols: cols, batch: m, quantVariants: variants,
                                                     tuning: QuantBenchmark.Tuning(
                                                         rowsPerItem: try rowsPerItem.map { try positiveList($0, name: "--rows-per-item") } ?? [],

@@ -12,7 +12,15 @@ public final class QuantMatmulFamily {
     public static let variants: [Int: String] = [
         1: "cpu: ROWS weight rows × BT rows of x per work-item, 16 fp16 scales converted per vector, blocks dequantized in registers (q4_0 by table permute on AVX-512) into float16 fma dot products, local size [1] (pocl/CPU)",
         2: "gpu: a work-group per output, items stride over blocks, local-memory tree reduction (GPU)",
+        3: "cpu x-quantized: x quantized once per call (q8_0: int16, q4_0: int8 per 32-block + float scale), integer block dot products (AVX-512BW pmaddwd / pmaddubsw, portable OpenCL C elsewhere) scaled by d_w·d_x, ROWS weight rows per work-item (pocl/CPU; changes numerics: see nmseBound)",
     ]
+
+    /// Variant 3's error against the dequantize-then-float product (NMSE, uniform inputs): x is
+    /// rounded to int16 (q8_0, d = amax/32767) or int8 (q4_0, d = amax/127) per 32-block.
+    /// Measured on random uniform x and weights (conformance, tests, `clbench quant`): q8_0 ≤ 2.6e-9 (a single-output test shape; ≤ 3.5e-10 in conformance);
+    /// q4_0 ~1e-5 on wide outputs, up to 5.1e-4 on a single 32-term dot product (llama.cpp's q8_0
+    /// activations have the same error).
+    public static func variant3Bound(_ format: QuantFormat) -> Double { format == .q8_0 ? 1e-8 : 1e-3 }
 
     public let environment: FamilyEnvironment
     /// Variant 1: weight rows per work-item for GEMV (M < `batchTileMinRows`) and for batched
@@ -36,7 +44,11 @@ public final class QuantMatmulFamily {
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
     /// The variant used when none is asked for.
-    public var automaticVariant: Int { environment.variant(for: Self.family, automatic: environment.deviceClass == .cpu ? 1 : 2) }
+    /// On CPUs: variant 3 (x quantized, integer dot products) for GEMV (M < `batchTileMinRows`),
+    /// variant 1 for batched products; GPUs: variant 2.
+    public func automaticVariant(m: Int) -> Int {
+        environment.variant(for: Self.family, automatic: environment.deviceClass == .cpu ? (m < batchTileMinRows ? 3 : 1) : 2)
+    }
 
     // MARK: Device layout
 
@@ -101,7 +113,7 @@ public final class QuantMatmulFamily {
         try check("W (bytes)", weights.count, Self.deviceByteCount(format: format, elements: n * k))
         try check("y (elements)", y.count, m * n)
         if let bias { try check("bias (elements)", bias.count, n) }
-        let chosen = variant ?? automaticVariant
+        let chosen = variant ?? automaticVariant(m: m)
         let qoff = Int32(Self.quantOffset(blocks: n * k / QuantFormat.blockSize))
         let bits = format == .q8_0 ? "8" : "4"
         let weightBytes = Double(Self.deviceByteCount(format: format, elements: n * k))
@@ -122,6 +134,27 @@ public final class QuantMatmulFamily {
             return [LaunchStep(kernel: kernel, global: [(n + rows - 1) / rows, (m + tile - 1) / tile], local: [1, 1],
                                variant: "quant.1 (cpu \(format.rawValue), \(rows) rows × \(tile))", label: what,
                                flops: flops, bytes: bytes)]
+        case 3:
+            let rows = rowsPerItem ?? 4
+            let nb = k / QuantFormat.blockSize, nbp = format == .q8_0 ? nb : (nb + 1) / 2 * 2
+            let valueBytes = m * nbp * 32 * (format == .q8_0 ? 2 : 1)
+            let xsoff = (valueBytes + 63) / 64 * 64
+            let scratch = try CLBuffer<UInt8>(context: environment.context,
+                                              count: xsoff + m * nbp * 4 * (format == .q8_0 ? 1 : 2))
+            let program = try environment.program(Self.family, defines: ["QBITS": bits, "ROWS": "\(rows)"])
+            let quantize = try program.kernel("quantize_x")
+            try quantize.setArguments(x, scratch, Int32(xsoff), Int32(m), Int32(k))
+            let kernel = try program.kernel("qmatmul_xq")
+            try kernel.setArguments(scratch, Int32(xsoff), weights, qoff, bias ?? y, Int32(bias == nil ? 0 : 1), y,
+                                    Int32(m), Int32(n), Int32(k))
+            return [
+                LaunchStep(kernel: quantize, global: [nbp, m], local: [1, 1],
+                           variant: "quant.3 (quantize x for \(format.rawValue))", label: "quantize x [\(m), \(k)]",
+                           flops: Double(m * k * 3), bytes: Double(4 * m * k + scratch.count)),
+                LaunchStep(kernel: kernel, global: [(n + rows - 1) / rows, m], local: [1, 1],
+                           variant: "quant.3 (cpu x-quantized \(format.rawValue), \(rows) rows)", label: what,
+                           flops: flops, bytes: weightBytes + Double(scratch.count) + 4 * Double(m * n)),
+            ]
         case 2:
             let group = gpuGroupSize
             let program = try environment.program(Self.family, defines: ["QBITS": bits, "WG": "\(group)"])
