@@ -1,19 +1,19 @@
 import TensorGraph
 
 extension ConformanceTable {
-    /// `linear(x, W)` with W a `q8_0` / `q4_0` variable `[N, K]`: awkward N and batch (1, primes,
-    /// rank-3 x), K = 32, 64, 96 and 4096 (the large case), with and without a bias. The reference
-    /// dequantizes W and runs the float matmul, so the bound is ``exact`` — except where the
-    /// OpenCL backend's `quant` variant 3 may run, which quantizes x per 32-block first (int16 for
-    /// q8_0, int8 for q4_0): the pass forcing it (`kernelVariants["quant"] == 3`) and, for M = 1,
-    /// the default pass (CPUs pick variant 3 for GEMV). There the bound is ``quantizedXBound(_:)``,
-    /// see there. (K not a multiple
-    /// of 32 is refused when the variable is declared; TensorGraph's tests check that message.)
-    /// NMSE bound for the x-quantizing variant: q8_0 (int16 x, measured ≤ 3.5e-10) stays within
-    /// ``exact``; q4_0 (int8 x) 1e-3 (measured 5.1e-4 on the single-output [1, 32]x[1, 32]ᵀ case,
-    /// where one dot product's relative error is the whole NMSE; ~1e-5 on wide outputs).
+    /// NMSE bound for the OpenCL backend's x-quantizing `quant` variant 3: q8_0 (int16 x, measured
+    /// ≤ 3.5e-10) stays within ``exact``; q4_0 (int8 x) 1e-3 (measured 5.1e-4 on the single-output
+    /// [1, 32]x[1, 32]ᵀ case, where one dot product's relative error is the whole NMSE; ~1e-5 on
+    /// wide outputs).
     static func quantizedXBound(_ format: QuantFormat) -> Double { format == .q8_0 ? exact : 1e-3 }
 
+    /// `linear(x, W)` with W a `q8_0` / `q4_0` variable `[N, K]`: awkward N and batch (1, primes,
+    /// rank-3 x), K = 32, 64, 96 and 4096 (the large case), with and without a bias. The reference
+    /// dequantizes W and runs the float matmul, so the bound is ``exact``, except where variant 3
+    /// may run (it quantizes x per 32-block first): the pass forcing it (`kernelVariants["quant"]
+    /// == 3`) and, for M = 1, the default pass (CPUs pick variant 3 for GEMV); there the bound is
+    /// ``quantizedXBound(_:)``. (K not a multiple of 32 is refused when the variable is declared;
+    /// TensorGraph's tests check that message.)
     static func quantizedMatmulCases() -> [ConformanceCase] {
         var result: [ConformanceCase] = []
         // (x shape, N, bias, large)
