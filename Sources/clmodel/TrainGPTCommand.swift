@@ -13,7 +13,7 @@ struct TrainGPT: ParsableCommand {
         commandName: "gpt",
         abstract: "Train the GPT transformer on the names or Tiny Shakespeare with AdamW.",
         discussion: """
-            Defaults per --dataset. names: 4 layers, 4 heads, embedding 64, batch 32, lr 5e-4 (cosine to 5e-5), \
+            Defaults per --dataset. names: 4 layers, 4 heads, embedding 64, batch 32, 60,000 steps, lr 5e-4 (cosine to 5e-5), \
             weight decay 0.01, β2 0.99, dropout 0.1, each name its own sequence. shakespeare: 4 layers, 4 heads, embedding 128, \
             block 64, batch 12, lr 1e-3 with 100 warm-up steps and cosine to 1e-4 over 2000 steps, β2 0.99, \
             weight decay 0.1, gradient clip 1, no dropout. Weight decay applies to matrices and embeddings only.
@@ -24,7 +24,7 @@ struct TrainGPT: ParsableCommand {
     var dataset: GPTDataset.Kind = .names
     @Option(help: "The names folder (train.txt, val.txt, test.txt), or Tiny Shakespeare's input.txt (or its folder).")
     var data: String
-    @Option(help: "Training steps in total (a resumed run continues to this count). Default: names 12000, shakespeare 2000.")
+    @Option(help: "Training steps in total (a resumed run continues to this count). Default: names 60000, shakespeare 2000.")
     var steps: Int?
     @Option(help: "Sequences per batch. Default: names 32, shakespeare 12.")
     var batch: Int?
@@ -82,7 +82,7 @@ struct TrainGPT: ParsableCommand {
             let data = try GPTDataset(dataset, path: self.data, block: block)
             var model = GPTConfiguration(vocabulary: data.vocabulary.count, blockSize: data.sequenceLength, layers: layers, heads: heads,
                                          embedding: embedding ?? (isNames ? 64 : 128), positions: positions, norm: norm)
-            let totalSteps = steps ?? (isNames ? 12_000 : 2_000)
+            let totalSteps = steps ?? (isNames ? 60_000 : 2_000)
             let peak = lr ?? (isNames ? 5e-4 : 1e-3)
             let settings = OptimizerSettings(learningRate: peak, finalLearningRate: finalLr ?? peak / 10,
                                              warmupSteps: warmup ?? (isNames ? 0 : 100), steps: totalSteps,
