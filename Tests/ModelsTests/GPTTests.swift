@@ -39,6 +39,7 @@ import Testing
     func deviceTrainingMatchesTheReference(positions: GPTConfiguration.Positions) throws {
         var model = Self.small
         model.positions = positions
+        model.norm = positions == .rotary ? .rmsNorm : .layerNorm   // both norms, both position kinds
         let stream = TokenStream(tokens: (0..<300).map { Int32(($0 * 7 + $0 / 3) % 11) }, source: "synthetic")
         let data = try StreamWindows(stream: stream, length: 7)
         let settings = OptimizerSettings(learningRate: 3e-3, finalLearningRate: 3e-4, warmupSteps: 1, steps: 5,
@@ -162,5 +163,33 @@ import Testing
             }
         }
         #expect(worst <= 1, "\(detail)")
+    }
+
+    /// 3 steps, checkpoint (with the configuration), reload, 3 more == 6 straight: weights, moments,
+    /// schedule, batches and dropout masks all resume exactly.
+    @Test func resumingFromACheckpointContinuesExactly() throws {
+        let model = Self.small
+        let data = try StreamWindows(stream: TokenStream(tokens: (0..<300).map { Int32(($0 * 3 + $0 / 7) % 11) }, source: "s"), length: 9)
+        let settings = OptimizerSettings(learningRate: 3e-3, finalLearningRate: 3e-4, steps: 6, weightDecay: 0.1, beta2: 0.99)
+        func trainer(_ parameters: [String: TensorData]? = nil, state: [String: TensorData] = [:], step: Int = 0) throws -> GPTTrainer {
+            try GPTTrainer(model: model, settings: settings, batchSize: 2, data: data, backend: try Self.shared.get(),
+                           parameters: parameters ?? GPTModel.initialParameters(model), optimizerState: state, step: step, dropout: 0.1)
+        }
+        let straight = try trainer()
+        for _ in 0..<6 { try straight.trainStep() }
+        let first = try trainer()
+        for _ in 0..<3 { try first.trainStep() }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clgraph-gpt-resume-\(getpid()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let json = String(decoding: try JSONEncoder().encode(model), as: UTF8.self)
+        try Checkpoint(kind: "gpt", configurationJSON: json, vocabulary: CharVocabulary(characters: Array("abcdefghijk")), step: first.step,
+                       parameters: try first.parameters(), optimizerState: try first.optimizerState()).write(to: path)
+        let loaded = try Checkpoint.read(path, expectedShapes: model.parameterShapes)
+        #expect(try JSONDecoder().decode(GPTConfiguration.self, from: Data(loaded.configurationJSON.utf8)) == model)
+        let resumed = try trainer(loaded.parameters, state: loaded.optimizerState, step: loaded.step)
+        for _ in 0..<3 { try resumed.trainStep() }
+        for (name, value) in try straight.parameters() {
+            #expect(try resumed.parameters()[name]!.floats == value.floats, "\(name) differs after resuming")
+        }
     }
 }
