@@ -53,9 +53,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test support: runs the built executables for the end-to-end command-line tests.
+        .target(name: "BuiltProducts", path: "Tests/BuiltProducts"),
         .testTarget(name: "CLRuntimeTests", dependencies: ["CLRuntime", "CLKernels", "CLBenchKit"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorGraph", "CLBackend"]),
-        .testTarget(name: "CLBenchTests", dependencies: ["CLBenchKit", "CLRuntime"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorGraph", "CLBackend", "BuiltProducts"]),
+        .testTarget(name: "CLBenchTests", dependencies: ["CLBenchKit", "CLRuntime", "BuiltProducts"]),
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "GraphConformance"]),
         .testTarget(name: "CLBackendTests", dependencies: ["CLBackend", "TensorGraph", "CLRuntime", "GraphConformance"]),
     ],

@@ -1,25 +1,12 @@
 import CLBenchKit
+import BuiltProducts
 import Foundation
 import Testing
 
 /// Runs the built `clbench` end to end on tiny sizes.
 @Suite struct CommandLineTests {
     private func clbench(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let directory = executable.lastPathComponent.hasSuffix(".xctest") ? executable.deletingLastPathComponent() : executable
-        let url = directory.appendingPathComponent("clbench")
-        try #require(FileManager.default.isExecutableFile(atPath: url.path), "build clbench before the tests")
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        try BuiltProduct.run("clbench", arguments)
     }
 
     @Test func matmulWritesAValidJSONReport() throws {

@@ -1,3 +1,4 @@
+import BuiltProducts
 import Foundation
 import Testing
 
@@ -5,21 +6,7 @@ import Testing
 /// inspect, and the errors a user meets (bad arguments, a corrupt checkpoint).
 @Suite struct ClmodelCommandTests {
     private func clmodel(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let directory = executable.lastPathComponent.hasSuffix(".xctest") ? executable.deletingLastPathComponent() : executable
-        let url = directory.appendingPathComponent("clmodel")
-        try #require(FileManager.default.isExecutableFile(atPath: url.path), "build clmodel before the tests")
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        try BuiltProduct.run("clmodel", arguments)
     }
 
     /// A names folder of a few dozen made-up names.
