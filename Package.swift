@@ -55,7 +55,7 @@ let package = Package(
         ),
         // Test support: runs the built executables for the end-to-end command-line tests.
         .target(name: "BuiltProducts", path: "Tests/BuiltProducts"),
-        .testTarget(name: "CLRuntimeTests", dependencies: ["CLRuntime", "CLKernels", "CLBenchKit"]),
+        .testTarget(name: "CLRuntimeTests", dependencies: ["CLRuntime", "CLKernels", "CLBenchKit", "BuiltProducts"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorGraph", "CLBackend", "BuiltProducts"]),
         .testTarget(name: "CLBenchTests", dependencies: ["CLBenchKit", "CLRuntime", "BuiltProducts"]),
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "GraphConformance"]),

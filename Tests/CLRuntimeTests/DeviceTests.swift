@@ -1,3 +1,4 @@
+import BuiltProducts
 import CLRuntime
 import Foundation
 import Testing
@@ -47,26 +48,12 @@ import Testing
     /// No ICD at all: the ICD loader pointed at an empty vendors folder. Runs `clbench devices`
     /// in a child process (discovery happens once per process, so it cannot be redone here).
     @Test func noPlatformGivesInstallAdviceAndExitCode69() throws {
-        let clbench = builtProductsDirectory().appendingPathComponent("clbench")
-        try #require(FileManager.default.isExecutableFile(atPath: clbench.path),
-                     "clbench must be built beside the tests (swift build before swift test)")
         let emptyVendors = FileManager.default.temporaryDirectory.appendingPathComponent("clgraph-empty-icd-\(getpid())")
         try FileManager.default.createDirectory(at: emptyVendors, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: emptyVendors) }
-
-        let process = Process()
-        process.executableURL = clbench
-        process.arguments = ["devices"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["OCL_ICD_VENDORS"] = emptyVendors.path
-        process.environment = environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = Pipe()
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 69)
+        let run = try BuiltProduct.run("clbench", ["devices"], environment: ["OCL_ICD_VENDORS": emptyVendors.path])
+        let text = run.errors
+        #expect(run.status == 69)
         #expect(text.contains("No OpenCL platform"))
         #expect(text.contains("pocl-opencl-icd"))
     }

@@ -20,10 +20,3 @@ let runtimeTestSource = """
     }
     """
 
-/// The folder of the built products (the test bundle sits beside the executables).
-func builtProductsDirectory() -> URL {
-    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        .pathComponents.last!.hasSuffix(".xctest")
-        ? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent()
-        : URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-}
