@@ -25,7 +25,7 @@ struct Sample: ParsableCommand {
     var minP: Double?
     @Flag(help: "Always take the most likely token.")
     var greedy = false
-    @Option(help: "gpt: text to continue (default: the end token, i.e. the start of a name or line).")
+    @Option(help: "gpt: text to continue (default: the end token, i.e. the start of a name or line; a names model puts the end token before the prompt).")
     var prompt: String?
     @Option(help: "gpt: the most tokens per sample (default: names 40, text 500).")
     var length: Int?
@@ -57,9 +57,11 @@ struct Sample: ParsableCommand {
                                          useCache: !noCache, weightFormats: ModelQuantization.formats(of: checkpoint.parameters))
         var sampler = Sampler(seed: seed, temperature: temperature, topK: topK, topP: topP, minP: minP, greedy: greedy)
         let isNames = vocabulary == .names
-        let promptTokens = try vocabulary.encode(prompt ?? "\n", source: "--prompt")
-        guard !promptTokens.isEmpty else { throw ValidationError("--prompt must not be empty") }
         let endToken = vocabulary.id(of: "\n")
+        var promptTokens = try vocabulary.encode(prompt ?? "\n", source: "--prompt")
+        // A name starts after the end token, as in training.
+        if isNames, let endToken, promptTokens.first != endToken { promptTokens.insert(endToken, at: 0) }
+        guard !promptTokens.isEmpty else { throw ValidationError("--prompt must not be empty") }
         for _ in 0..<count {
             if isNames {
                 let tokens = try generator.generate(prompt: promptTokens, maxTokens: length ?? 40, sampler: &sampler, stopToken: endToken)
