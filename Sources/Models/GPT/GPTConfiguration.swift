@@ -17,15 +17,22 @@ public struct GPTConfiguration: Codable, Equatable, Sendable {
         case rmsNorm = "rmsnorm"
     }
 
+    /// Tokens the model reads and predicts.
     public var vocabulary: Int
     /// The longest sequence the model sees (the positions table's rows; the KV cache's length).
     public var blockSize: Int
+    /// Transformer blocks.
     public var layers = 4
+    /// Attention heads per block (they divide the embedding).
     public var heads = 4
+    /// Channels of the residual stream.
     public var embedding = 64
+    /// Learned position table or rotary embeddings.
     public var positions = Positions.learned
+    /// The blocks' and the final row normalisation.
     public var norm = Norm.layerNorm
 
+    /// Memberwise, with the names defaults (4 layers, 4 heads, embedding 64).
     public init(vocabulary: Int, blockSize: Int, layers: Int = 4, heads: Int = 4, embedding: Int = 64,
                 positions: Positions = .learned, norm: Norm = .layerNorm) {
         self.vocabulary = vocabulary

@@ -11,10 +11,10 @@ public struct GPTDataset: Sendable {
     }
 
     public let kind: Kind
+    /// Names: `\n` and a–z; Shakespeare: the text's 65 characters, sorted.
     public let vocabulary: CharVocabulary
-    public let train: any SequenceSource
-    public let validation: any SequenceSource
-    public let test: any SequenceSource
+    /// The splits as sequence sources (Shakespeare's test is its validation split).
+    public let train: any SequenceSource, validation: any SequenceSource, test: any SequenceSource
 
     /// Reads `path` (the names folder; for Shakespeare `input.txt` or the folder holding it).
     /// - Parameter block: the sequence length for Shakespeare (names use the longest name + 1).

@@ -11,6 +11,7 @@ import TensorGraph
 /// its position, so a slide must recompute them).
 public final class GPTGenerator {
     public let model: GPTConfiguration
+    /// Whether decoding goes through the KV cache (false: every token recomputes the context).
     public let usesCache: Bool
     private let prefill: any Plan
     private let decode: (any Plan)?

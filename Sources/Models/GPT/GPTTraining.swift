@@ -4,6 +4,7 @@ import TensorGraph
 /// plan, one run per step (steps can be enqueued without waiting).
 public final class GPTTrainer: StepTrainer {
     public let model: GPTConfiguration
+    /// Sequences per step.
     public let batchSize: Int
     /// Seeds the training batches (batch `s` depends only on this and `s`, so resuming is exact).
     public let dataSeed: UInt64
@@ -13,6 +14,11 @@ public final class GPTTrainer: StepTrainer {
     /// The dropout rate of training (see ``GPTModel/forward(_:batch:sequence:in:attentionMaps:weightFormats:dropout:)``).
     public let dropout: Float
 
+    /// Compiles the training step of `model` on `backend` over random batches of `data`.
+    /// - Parameters:
+    ///   - parameters: initial weights (``GPTModel/initialParameters(_:seed:)`` or a checkpoint's).
+    ///   - optimizerState: AdamW moments by name to resume (zeros when missing); `step` the steps already taken.
+    ///   - options: compile options (e.g. the attention lowering).
     public init(model: GPTConfiguration, settings: OptimizerSettings, batchSize: Int, data: any SequenceSource,
                 backend: any Backend, parameters: [String: TensorData], optimizerState: [String: TensorData] = [:],
                 step: Int = 0, dataSeed: UInt64 = 1, dropout: Float = 0, options: CompileOptions = CompileOptions()) throws {
@@ -68,10 +74,14 @@ extension GPTModel {
 /// (each name once; or the stream once in non-overlapping windows).
 public final class GPTEvaluator {
     public let model: GPTConfiguration
+    /// Evaluation sequences per plan run (the last batch is padded with ignored rows).
     public let batchSize: Int
+    /// Positions per sequence (the data's length).
     public let sequence: Int
     private let plan: any Plan
 
+    /// Compiles the forward pass and masked loss for `batchSize` sequences of `sequence` tokens;
+    /// `weightFormats` names quantized weights (a quantized checkpoint evaluates as it is).
     public init(_ model: GPTConfiguration, sequence: Int, batchSize: Int = 64, backend: any Backend,
                 weightFormats: [String: QuantFormat] = [:], options: CompileOptions = CompileOptions()) throws {
         self.model = model
@@ -83,10 +93,12 @@ public final class GPTEvaluator {
         plan = try backend.compile(forward.graph, outputs: [loss], options: options)
     }
 
+    /// Uploads weights (all of the model's, by name).
     public func setParameters(_ parameters: [String: TensorData]) throws {
         for (name, value) in parameters { try plan.setVariable(name, value) }
     }
 
+    /// The token-weighted mean cross-entropy over every evaluation example of `source`.
     public func loss(of source: some SequenceSource) throws -> Double {
         precondition(source.length == sequence, "evaluator built for sequence \(sequence), data has \(source.length)")
         var total = 0.0, counted = 0

@@ -19,8 +19,10 @@ public let ignoredTarget: Int32 = -1
 /// One name per sequence, as makemore's CharDataset: inputs `[end, c₁, …, cₙ, end…]`, targets
 /// `[c₁, …, cₙ, end, −1…]`, where `end` (token 0, `\n`) both starts and ends a name.
 public struct NameSequences: SequenceSource {
+    /// Each name's tokens, without end tokens.
     public let names: [[Int32]]
     public let length: Int
+    /// The token that starts and ends a name (`\n`, id 0).
     public let endToken: Int32
 
     /// - Parameters:
@@ -105,8 +107,12 @@ public struct StreamWindows: SequenceSource {
 
 /// Batches of a ``SequenceSource``, flattened to `[batch·length]` rows as the GPT graphs take them.
 public struct SequenceBatch {
+    /// Input tokens `[batch·length]`.
     public var inputs: [Int32]
+    /// Target tokens `[batch·length]` (−1: padding, ignored).
     public var targets: [Int32]
+
+    /// A batch from flattened inputs and targets.
     public init(inputs: [Int32], targets: [Int32]) {
         self.inputs = inputs
         self.targets = targets

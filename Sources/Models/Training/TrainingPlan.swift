@@ -2,18 +2,22 @@ import TensorGraph
 
 /// AdamW hyperparameters and the schedule shared by every model's training.
 public struct OptimizerSettings: Codable, Equatable, Sendable {
+    /// The peak learning rate (after the warm-up).
     public var learningRate: Float
     /// Cosine decay from `learningRate` to this at `steps`.
     public var finalLearningRate: Float
+    /// Linear warm-up steps from 0 to `learningRate`.
     public var warmupSteps: Int
+    /// The schedule's length (training steps in total).
     public var steps: Int
+    /// AdamW's decoupled weight decay (on the parameters the trainer marks decayed).
     public var weightDecay: Float
-    public var beta1: Float = 0.9
-    public var beta2: Float
-    public var epsilon: Float = 1e-8
+    /// AdamW's moment decay rates and denominator epsilon.
+    public var beta1: Float = 0.9, beta2: Float, epsilon: Float = 1e-8
     /// Clip gradients to this global L2 norm (nil: no clipping).
     public var gradientClip: Float?
 
+    /// Memberwise; β1 0.9, β2 0.999, ε 1e-8 and no clipping unless given.
     public init(learningRate: Float, finalLearningRate: Float, warmupSteps: Int = 0, steps: Int, weightDecay: Float,
                 beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, gradientClip: Float? = nil) {
         self.learningRate = learningRate
@@ -27,6 +31,7 @@ public struct OptimizerSettings: Codable, Equatable, Sendable {
         self.gradientClip = gradientClip
     }
 
+    /// Warm-up, then cosine decay to `finalLearningRate` at `steps`.
     public var schedule: LearningRateSchedule {
         .cosine(peak: learningRate, final: finalLearningRate, steps: steps, warmup: warmupSteps)
     }
@@ -39,6 +44,7 @@ public struct OptimizerSettings: Codable, Equatable, Sendable {
 public final class TrainingPlan {
     /// Steps completed (the next step is `step + 1`).
     public private(set) var step: Int
+    /// The optimizer's hyperparameters and schedule.
     public let settings: OptimizerSettings
     private let plan: any Plan
     private let update: OptimizerUpdate
