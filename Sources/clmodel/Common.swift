@@ -51,3 +51,32 @@ func loadMLP(_ path: String) throws -> (MLPConfiguration, Checkpoint) {
     let checkpoint = try Checkpoint.read(path, expectedShapes: configuration.parameterShapes)
     return (configuration, checkpoint)
 }
+
+/// A GPT prompt's tokens; a names model's prompt follows the end token, as every name does in training.
+func gptPromptTokens(_ text: String, vocabulary: CharVocabulary) throws -> [Int32] {
+    var tokens = try vocabulary.encode(text, source: "--prompt")
+    if vocabulary == .names, let end = vocabulary.id(of: "\n"), tokens.first != end { tokens.insert(end, at: 0) }
+    return tokens
+}
+
+/// How a token shows in tables and heat maps (`⏎` for the end token).
+func tokenLabel(_ index: Int, _ vocabulary: CharVocabulary) -> String {
+    vocabulary.characters[index] == "\n" ? "⏎" : String(vocabulary.characters[index])
+}
+
+/// The `topK` most likely next tokens after `logits` with bars, and each one's probability under
+/// `compare` (the logits before a change) when given.
+func printDistribution(_ logits: [Float], vocabulary: CharVocabulary, topK: Int, compare: [Float]? = nil) {
+    let probabilities = { (logits: [Float]) in Sampler(temperature: 1).distribution(logits) }
+    let p = probabilities(logits)
+    let old = compare.map(probabilities)
+    for index in p.indices.sorted(by: { p[$0] > p[$1] }).prefix(topK) {
+        let name = tokenLabel(index, vocabulary)
+        let bar = String(repeating: "█", count: Int((p[index] * 40).rounded()))
+        if let old {
+            print(String(format: "  %@  %6.2f%%  (was %6.2f%%)  %@", name, 100 * p[index], 100 * old[index], bar))
+        } else {
+            print(String(format: "  %@  %6.2f%%  %@", name, 100 * p[index], bar))
+        }
+    }
+}

@@ -34,15 +34,13 @@ struct Inspect: ParsableCommand {
         try reportingErrors {
             let (configuration, checkpoint) = try loadGPT(self.checkpoint)
             let vocabulary = checkpoint.vocabulary
-            let isNames = vocabulary == .names
-            var tokens = try vocabulary.encode(prompt, source: "--prompt")
-            if isNames { tokens = [0] + tokens }
+            let tokens = try gptPromptTokens(prompt, vocabulary: vocabulary)
             guard !tokens.isEmpty, tokens.count <= configuration.blockSize else {
                 throw ValidationError("the prompt must have 1 to \(configuration.blockSize) tokens (the block size), got \(tokens.count)")
             }
             let backend = try runOptions.backend()
             let inspection = try GPTInspection(configuration, parameters: checkpoint.parameters, tokens: tokens, backend: backend)
-            let labels = tokens.map { vocabulary.characters[Int($0)] == "\n" ? "⏎" : String(vocabulary.characters[Int($0)]) }
+            let labels = tokens.map { tokenLabel(Int($0), vocabulary) }
             if !noMaps {
                 for layer in 0..<configuration.layers {
                     for head in 0..<configuration.heads {
@@ -56,12 +54,8 @@ struct Inspect: ParsableCommand {
                     .write(toFile: svg, atomically: true, encoding: .utf8)
                 print("attention maps: \(svg)")
             }
-            let p = Sampler(temperature: 1).distribution(inspection.nextLogits)
             print("next token after \(prompt.debugDescription):")
-            for index in p.indices.sorted(by: { p[$0] > p[$1] }).prefix(topK) {
-                let name = vocabulary.characters[index] == "\n" ? "⏎" : String(vocabulary.characters[index])
-                print(String(format: "  %@  %6.2f%%  %@", name, 100 * p[index], String(repeating: "█", count: Int((p[index] * 40).rounded()))))
-            }
+            printDistribution(inspection.nextLogits, vocabulary: vocabulary, topK: topK)
             if trace {
                 print("trace of one forward pass (fused attention, \(tokens.count) positions):")
                 let forward = try GPTModel.forward(configuration, batch: 1, sequence: tokens.count,

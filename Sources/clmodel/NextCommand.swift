@@ -43,29 +43,13 @@ struct Next: ParsableCommand {
             let before = try inference.logits(context: contextTokens)
             print("context \(context.debugDescription) → next character:")
             if set.isEmpty && connect == nil {
-                printDistribution(before, vocabulary: checkpoint.vocabulary, compare: nil)
+                printDistribution(before, vocabulary: checkpoint.vocabulary, topK: topK)
                 return
             }
             for assignment in set { try apply(assignment, to: inference) }
             if let connect { try drawConnection(connect, inference: inference, configuration: configuration, vocabulary: checkpoint.vocabulary) }
             let after = try inference.logits(context: contextTokens)
-            printDistribution(after, vocabulary: checkpoint.vocabulary, compare: before)
-        }
-    }
-
-    private func probabilities(_ logits: [Float]) -> [Double] { Sampler(temperature: 1).distribution(logits) }
-
-    private func printDistribution(_ logits: [Float], vocabulary: CharVocabulary, compare: [Float]?) {
-        let p = probabilities(logits)
-        let old = compare.map(probabilities)
-        for index in p.indices.sorted(by: { p[$0] > p[$1] }).prefix(topK) {
-            let name = vocabulary.characters[index] == "\n" ? "⏎" : String(vocabulary.characters[index])
-            let bar = String(repeating: "█", count: Int((p[index] * 40).rounded()))
-            if let old {
-                print(String(format: "  %@  %6.2f%%  (was %6.2f%%)  %@", name, 100 * p[index], 100 * old[index], bar))
-            } else {
-                print(String(format: "  %@  %6.2f%%  %@", name, 100 * p[index], bar))
-            }
+            printDistribution(after, vocabulary: checkpoint.vocabulary, topK: topK, compare: before)
         }
     }
 

@@ -58,9 +58,7 @@ struct Sample: ParsableCommand {
         var sampler = Sampler(seed: seed, temperature: temperature, topK: topK, topP: topP, minP: minP, greedy: greedy)
         let isNames = vocabulary == .names
         let endToken = vocabulary.id(of: "\n")
-        var promptTokens = try vocabulary.encode(prompt ?? "\n", source: "--prompt")
-        // A name starts after the end token, as in training.
-        if isNames, let endToken, promptTokens.first != endToken { promptTokens.insert(endToken, at: 0) }
+        let promptTokens = try gptPromptTokens(prompt ?? "\n", vocabulary: vocabulary)
         guard !promptTokens.isEmpty else { throw ValidationError("--prompt must not be empty") }
         for _ in 0..<count {
             if isNames {

@@ -14,8 +14,8 @@ public final class GPTGenerator {
     /// Whether decoding goes through the KV cache (false: every token recomputes the context).
     public let usesCache: Bool
     private let prefill: any Plan
-    private let decode: (any Plan)?
-    private let decodeGraph: GPTModel.Decode?
+    /// The decode plan and its cache variables' names; nil without the cache.
+    private let decoder: (plan: any Plan, cacheNames: [(keys: String, values: String)])?
 
     /// Time spent, for tokens/s reports.
     public private(set) var prefillTokens = 0, prefillSeconds = 0.0, decodeTokens = 0, decodeSeconds = 0.0
@@ -34,11 +34,9 @@ public final class GPTGenerator {
             let step = try GPTModel.decode(model, weightFormats: weightFormats)
             let plan = try backend.compile(step.graph, outputs: [step.logits], assignments: step.cacheUpdates, options: options)
             for (name, value) in parameters { try plan.setVariable(name, value) }
-            decode = plan
-            decodeGraph = step
+            decoder = (plan, step.cacheNames)
         } else {
-            decode = nil
-            decodeGraph = nil
+            decoder = nil
         }
     }
 
@@ -77,10 +75,10 @@ public final class GPTGenerator {
         var tokens = context
         tokens += [Int32](repeating: 0, count: model.blockSize - context.count)
         let outputs = try prefill.run(GPTModel.forwardFeeds(model, tokens: tokens, batch: 1, sequence: model.blockSize))
-        if let decode, let decodeGraph {
-            for (layer, names) in decodeGraph.cacheNames.enumerated() {
-                try decode.setVariable(names.keys, outputs[1 + layer])
-                try decode.setVariable(names.values, outputs[1 + model.layers + layer])
+        if let decoder {
+            for (layer, names) in decoder.cacheNames.enumerated() {
+                try decoder.plan.setVariable(names.keys, outputs[1 + layer])
+                try decoder.plan.setVariable(names.values, outputs[1 + model.layers + layer])
             }
         }
         prefillTokens += context.count
@@ -104,7 +102,7 @@ public final class GPTGenerator {
             feeds[GPTModel.ropeInputs.0] = cos
             feeds[GPTModel.ropeInputs.1] = sin
         }
-        let logits = try decode!.run(feeds)[0].floats
+        let logits = try decoder!.plan.run(feeds)[0].floats
         decodeTokens += 1
         decodeSeconds += Self.seconds(since: start)
         return logits
