@@ -51,6 +51,40 @@ public enum MatmulBenchmark {
         }
     }
 
+    /// One case per shape running what a plan would run for it (the tuned winner from `tuned`, exact
+    /// shape first, else the defaults), all measured in the same interleaved rounds, so a model's
+    /// products can be compared with a reference shape (`clbench matmul --model`).
+    public static func automaticCases(context: CLContext, shapes: [(name: String, shape: MatmulShape)],
+                                      tuned: MatmulTuningTable?) throws -> [BenchmarkCase] {
+        let environment = FamilyEnvironment(context: context)
+        return try shapes.map { name, shape in
+            let (m, n, k) = (shape.m, shape.n, shape.k)
+            var random = SplitMix(seed: UInt64(m * 1_000_003 + n * 1009 + k))
+            let aValues = (0..<(m * k)).map { _ in random.uniform() }
+            let bValues = (0..<(k * n)).map { _ in random.uniform() }
+            let a = try CLBuffer<Float>(context: context, values: aValues)
+            let b = try CLBuffer<Float>(context: context, values: bValues)
+            let c = try CLBuffer<Float>(context: context, count: m * n)
+            let rows = m * n * k <= 1 << 24 ? Array(0..<m) : sampleRows(m)
+            let reference = referenceRows(rows, a: aValues, b: bValues, shape: shape)
+            let family = MatmulFamily(environment: environment)
+            family.tuned = tuned
+            let steps = try family.encode(a: a, b: b, c: c, shape: shape)
+            let resolved = family.resolvedTuning(for: shape)
+            return BenchmarkCase(
+                variant: name, description: "\(shape.description): \(resolved.source) \(resolved.tuning)",
+                flops: 2.0 * Double(m) * Double(n) * Double(k), bytes: 4.0 * Double(m * k + k * n + m * n), roofline: .compute,
+                extra: ["m": Double(m), "n": Double(n), "k": Double(k), "launches": Double(steps.count),
+                        "transpose_a": shape.transposeA ? 1 : 0, "transpose_b": shape.transposeB ? 1 : 0],
+                enqueue: { _ = family; return try steps.map { try $0.enqueue(on: context, event: true) } },
+                validate: {
+                    var actual: [Float] = []
+                    for row in rows { actual += try c.download(offset: row * n, count: n) }
+                    return ValidationOutcome(reference: reference, actual: actual, bound: 1e-10)
+                })
+        }
+    }
+
     private static func sampleRows(_ m: Int) -> [Int] {
         let stride = max(1, m / sampledRows)
         return Array(Set((0..<sampledRows).map { min(m - 1, $0 * stride + ($0 % 3)) } + [0, m - 1])).sorted()

@@ -60,6 +60,12 @@ public final class CLProgram: @unchecked Sendable {
             }
             throw CLError.api(call: "clBuildProgram", code: buildStatus, context: "kernel family '\(family)': \(log)")
         }
+        // Compilers print only "N warnings generated." themselves; the warnings are in the log.
+        if ProcessInfo.processInfo.environment["CLGRAPH_BUILD_LOG"] == "1",
+           let log = try? buildLog(program: program, device: context.device.id),
+           !log.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            FileHandle.standardError.write(Data("build log of kernel family '\(family)' (\(options)):\n\(log)\n".utf8))
+        }
         return program
     }
 

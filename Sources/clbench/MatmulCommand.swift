@@ -31,6 +31,8 @@ struct Matmul: ParsableCommand {
     var variant: String?
     @Flag(help: "No 'matmul.tuned' row even when the device's tuning cache has a winner for the shape's class.")
     var noTuned = false
+    @Option(help: "Measure this model's products as a plan runs them (tuned or default configuration), in the same interleaved rounds as a 1024³ reference; 'speedup' is then each product's GFLOP/s over the reference's (JSON: vs_1024): \(MatmulModel.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var model: MatmulModel?
 
     func validate() throws {
         let given = [m, n, k].compactMap { $0 }
@@ -50,6 +52,10 @@ struct Matmul: ParsableCommand {
             let context = try CLContext(selecting: benchmark.deviceOptions.device)
             let harness = try benchmark.makeHarness(context: context)
             let tuned = noTuned ? nil : MatmulTuningCache.shared(for: context.device.info)
+            if let model {
+                try benchmark.emit([try measure(model, context: context, harness: harness, tuned: tuned)])
+                return
+            }
             let squares = try positiveList(sizes, name: "--sizes").map { ($0, $0, $0) }
             let shapes: [(Int, Int, Int)] = m.map { [($0, n!, k!)] } ?? squares
             var reports: [BenchmarkReport] = []
@@ -75,6 +81,26 @@ struct Matmul: ParsableCommand {
             }
             try benchmark.emit(reports, extraColumns: benchmark.format == .table ? ["min_ms", "max_err"] : [])
         }
+    }
+}
+
+extension Matmul {
+    /// `--model`: the model's products and a 1024³ reference in one harness run; `vs_1024` is each
+    /// product's GFLOP/s over the reference's (the "within 2× of 1024³" is vs_1024 ≥ 0.5).
+    func measure(_ model: MatmulModel, context: CLContext, harness: BenchmarkHarness,
+                 tuned: MatmulTuningTable?) throws -> BenchmarkReport {
+        let reference = MatmulShape(m: 1024, n: 1024, k: 1024)
+        let named = [("ref \(reference.tuningKey)", reference)] + model.shapes.map { ("\(model.rawValue) \($0.tuningKey)", $0) }
+        let cases = try MatmulBenchmark.automaticCases(context: context, shapes: named, tuned: tuned)
+        var results = try harness.measure(cases)
+        let referenceRate = results.first?.gflops ?? 0
+        for index in results.indices {
+            // Different shapes: "speedup" is the rate ratio (GFLOP/s over the reference's), not a time ratio.
+            results[index].speedupVsBaseline = referenceRate > 0 ? results[index].gflops / referenceRate : .nan
+            results[index].extra["vs_1024"] = results[index].speedupVsBaseline
+        }
+        return BenchmarkReport(benchmark: "matmul", device: DeviceSummary(info: context.device.info, peak: harness.peak),
+                               params: ["model": model.rawValue, "reference": reference.tuningKey], results: results)
     }
 }
 

@@ -24,7 +24,9 @@ struct TuneMatmul: ParsableCommand {
             them, else the defaults are stored. The cache file lives in $CLGRAPH_CACHE_DIR (see the README), \
             keyed by device name, driver version and the hash of matmul.cl; plans and `clbench matmul` read it.
             Default: the classes the models use, each on a representative shape (MLP 128×512×144 and dW1 512×144×128, \
-            attention 8×256×256×64, 1024³, 1×512×512).
+            the 27 logits 128×27×512, attention 8×256×256×64, 1024³, 1×512×512), then the names MLP's six training \
+            products as exact shapes (`--model mlp`). An exact shape (--m/--n/--k, --model) is stored under its own key \
+            and wins over its class's entry for that shape only.
             """)
 
     @OptionGroup var deviceOptions: DeviceOptions
@@ -35,7 +37,9 @@ struct TuneMatmul: ParsableCommand {
     var sizes: String?
     @Option(help: "Shape classes to tune, comma-separated: a kind (square-large, tall-skinny, gemv, batched: its model layouts) or kind.layout (e.g. tall-skinny.nt).")
     var classes: String?
-    @Option(help: "One shape: rows of C (with --n and --k).")
+    @Option(help: "Tune this model's products as exact shapes: \(MatmulModel.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var model: MatmulModel?
+    @Option(help: "One shape: rows of C (with --n and --k); stored as an exact shape.")
     var m: Int?
     @Option(help: "Columns of C.")
     var n: Int?
@@ -82,19 +86,23 @@ struct TuneMatmul: ParsableCommand {
         return result
     }
 
-    /// The shapes to tune: explicit ones, else the model classes' representatives.
-    func shapes() throws -> [MatmulShape] {
-        var list: [MatmulShape] = []
+    /// The shapes to tune, each marked exact (stored under its own key) or not (stored for its class):
+    /// explicit ones, else the model classes' representatives and the MLP's products.
+    func shapes() throws -> [(shape: MatmulShape, exact: Bool)] {
+        var list: [(shape: MatmulShape, exact: Bool)] = []
         if let m, let n, let k {
-            list.append(MatmulShape(batch: batch, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB))
+            list.append((MatmulShape(batch: batch, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB), true))
         }
         if let sizes {
             list += try positiveList(sizes, name: "--sizes").map {
-                MatmulShape(m: $0, n: $0, k: $0, transposeA: transposeA, transposeB: transposeB)
+                (MatmulShape(m: $0, n: $0, k: $0, transposeA: transposeA, transposeB: transposeB), false)
             }
         }
-        if let classes { list += try Self.parseClasses(classes).map(\.representativeShape) }
-        if list.isEmpty { list = MatmulShapeClass.modelClasses.map(\.representativeShape) }
+        if let classes { list += try Self.parseClasses(classes).map { ($0.representativeShape, false) } }
+        if let model { list += model.shapes.map { ($0, true) } }
+        if list.isEmpty {
+            list = MatmulShapeClass.modelClasses.map { ($0.representativeShape, false) } + MatmulModel.mlp.shapes.map { ($0, true) }
+        }
         return list
     }
 
@@ -117,10 +125,11 @@ struct TuneMatmul: ParsableCommand {
             var table = MatmulTuningCache.load(device: info, url: url) ?? MatmulTuningTable(device: info)
             let shapes = try shapes()
             say("tuning matmul on \(info.name) (\(environment.deviceClass.rawValue)): \(shapes.count) shape(s); cache \(url.path)")
-            var outcomes: [MatmulTuner.Outcome] = []
-            for (index, shape) in shapes.enumerated() {
+            var outcomes: [(key: String, outcome: MatmulTuner.Outcome)] = []
+            for (index, (shape, exact)) in shapes.enumerated() {
                 try checkFits(context: context, elements: shape.aCount + shape.bCount + shape.cCount)
-                say("[\(index + 1)/\(shapes.count)] \(MatmulShapeClass(shape)): \(shape.batch)×\(shape.m)×\(shape.n)×\(shape.k)")
+                let key = exact ? shape.tuningKey : MatmulShapeClass(shape).description
+                say("[\(index + 1)/\(shapes.count)] \(key): \(shape.batch)×\(shape.m)×\(shape.n)×\(shape.k)")
                 let started = Date()
                 let outcome = try tuner.tune(shape)
                 if live { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
@@ -133,8 +142,8 @@ struct TuneMatmul: ParsableCommand {
                         say(String(format: "    %10.4f ms %7.1f GFLOP/s  %@", ms, outcome.flops / (ms * 1e6), tuning.description))
                     }
                 }
-                outcomes.append(outcome)
-                table.entries[outcome.shapeClass.description] = outcome.entry()
+                outcomes.append((key, outcome))
+                if exact { table.shapes[key] = outcome.entry() } else { table.entries[key] = outcome.entry() }
                 if !dryRun {
                     // Written after every shape: an interrupted tune keeps what it found.
                     try MatmulTuningCache.save(table, url: url)
@@ -146,23 +155,23 @@ struct TuneMatmul: ParsableCommand {
         }
     }
 
-    private func emit(_ outcomes: [MatmulTuner.Outcome], context: CLContext) throws {
+    private func emit(_ outcomes: [(key: String, outcome: MatmulTuner.Outcome)], context: CLContext) throws {
         switch format {
         case .table:
             print("matmul tuning on \(context.device.info.name): winners vs defaults (kernel-time medians of interleaved rounds)")
-            print("  class               shape (b×m×n×k)       default ms  GFLOP/s   tuned ms  GFLOP/s  speedup  winner")
-            for o in outcomes {
+            print("  class or shape      shape (b×m×n×k)       default ms  GFLOP/s   tuned ms  GFLOP/s  speedup  winner")
+            for (key, o) in outcomes {
                 let shape = "\(o.shape.batch)×\(o.shape.m)×\(o.shape.n)×\(o.shape.k)"
-                print("  " + o.shapeClass.description.padding(toLength: 19, withPad: " ", startingAt: 0) + " "
+                print("  " + key.padding(toLength: 19, withPad: " ", startingAt: 0) + " "
                       + shape.padding(toLength: 20, withPad: " ", startingAt: 0)
                       + String(format: " %10.4f %8.1f %10.4f %8.1f %7.2fx  %@", o.defaultMs, o.defaultGFLOPS, o.winnerMs,
                                o.winnerGFLOPS, o.defaultMs / o.winnerMs, o.winner == o.defaults ? "(defaults)" : o.winner.description))
             }
         case .json, .csv:
             let peak = try DevicePeakCache.peak(for: context)
-            let results = outcomes.map { o in
+            let results = outcomes.map { key, o in
                 BenchmarkResult(
-                    variant: o.shapeClass.description, description: "\(o.winner)", medianMs: o.winnerMs, minMs: o.winnerMs,
+                    variant: key, description: "\(o.winner)", medianMs: o.winnerMs, minMs: o.winnerMs,
                     maxMs: o.winnerMs, kernelMedianMs: o.winnerMs, gflops: o.winnerGFLOPS,
                     gbps: 4 * Double(o.shape.aCount + o.shape.bCount + o.shape.cCount) / (o.winnerMs * 1e6),
                     percentOfPeak: 100 * o.winnerGFLOPS / max(peak.fp32GFLOPS, 1e-9), nmse: o.winnerNMSE, maxAbsError: .nan,

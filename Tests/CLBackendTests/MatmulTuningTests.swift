@@ -98,8 +98,53 @@ struct MatmulTuningTests {
         #expect(error < 1e-7 && intact)
     }
 
+    @Test("an exact-shape winner beats its class's winner, for that shape only")
+    func exactShapeWinner() throws {
+        var table = MatmulTuningTable(device: TestDevice.context.device.info)
+        var classWinner = MatmulTuning.defaults(for: .cpu), exactWinner = MatmulTuning.defaults(for: .cpu)
+        classWinner.rowsPerTile = 6
+        (exactWinner.rowsPerTile, exactWinner.kBlock, exactWinner.packMinRows) = (3, 16, 1)
+        let shape = MatmulShape(m: 29, n: 70, k: 45)
+        let sibling = MatmulShape(m: 30, n: 70, k: 45)
+        #expect(shape.tuningKey == "1x29x70x45.nn")
+        #expect(MatmulShape(batch: 4, m: 2, n: 3, k: 5, transposeA: true, transposeB: true, broadcastB: true).tuningKey == "4x2x3x5.tt.shared")
+        func entry(_ t: MatmulTuning) -> MatmulTuningTable.Entry {
+            MatmulTuningTable.Entry(tuning: t, shape: "", medianMs: 1, defaultMedianMs: 2, gflops: 1, tunedAt: "now")
+        }
+        table.entries[MatmulShapeClass(shape).description] = entry(classWinner)
+        table.shapes[shape.tuningKey] = entry(exactWinner)
+        let family = MatmulFamily(environment: TestDevice.environment)
+        family.tuned = table
+        #expect(family.resolvedTuning(for: shape).tuning == exactWinner)
+        #expect(family.resolvedTuning(for: shape).source == "tuned 1x29x70x45.nn")
+        #expect(family.resolvedTuning(for: sibling).tuning == classWinner)
+        let (error, intact) = try run(family, shape, variant: nil, seed: 5)
+        #expect(error < 1e-7 && intact)
+    }
+
+    @Test("narrow products (N ≤ 32) run the dot path by default, correctly on awkward sizes")
+    func narrowDefaults() throws {
+        let info = TestDevice.context.device.info
+        let family = MatmulFamily(environment: TestDevice.environment)
+        family.tuned = nil
+        let logits = MatmulShape(m: 128, n: 27, k: 512, transposeB: true)
+        #expect(MatmulShapeClass(logits).description == "narrow.nt")
+        if DeviceClass(info) == .cpu {
+            #expect(family.resolvedTuning(for: logits).tuning.packMinRowsTransposedB > logits.m)
+        }
+        // Tiles of 3×9 (and the 8-wide fallback) over rows, columns and K that are not multiples of them.
+        for (index, (m, n, k)) in [(4, 1, 1), (7, 27, 13), (13, 32, 31), (128, 27, 512), (257, 7, 17), (5, 10, 100)].enumerated() {
+            let shape = MatmulShape(m: m, n: n, k: k, transposeB: true)
+            let (error, intact) = try run(family, shape, variant: nil, seed: UInt64(40 + index))
+            #expect(error < 1e-7, "\(shape): nmse \(error)")
+            #expect(intact, "\(shape): wrote outside C")
+        }
+    }
+
     @Test("shape classes and their keys")
     func shapeClasses() {
+        #expect(MatmulShapeClass(MatmulShape(m: 128, n: 27, k: 512, transposeB: true)).description == "narrow.nt")
+        #expect(MatmulShapeClass(MatmulShape(m: 27, n: 512, k: 128, transposeA: true)).description == "tall-skinny.tn")
         #expect(MatmulShapeClass(MatmulShape(m: 1024, n: 1024, k: 1024)).description == "square-large.nn")
         #expect(MatmulShapeClass(MatmulShape(m: 128, n: 512, k: 144, transposeB: true)).description == "tall-skinny.nt")
         #expect(MatmulShapeClass(MatmulShape(m: 1, n: 512, k: 512, transposeA: true)).description == "gemv.tn")

@@ -29,7 +29,14 @@ public struct MatmulShape: Hashable, Sendable {
     public var bCount: Int { (broadcastB ? 1 : batch) * k * n }
     public var cCount: Int { batch * m * n }
 
-    var description: String {
+    /// Key of this exact shape in the tuning cache: `batch×m×n×k` and the layout (`nt`: B transposed),
+    /// plus `.shared` for one B across a batch.
+    public var tuningKey: String {
+        "\(batch)x\(m)x\(n)x\(k).\(transposeA ? "t" : "n")\(transposeB ? "t" : "n")" + (broadcastB && batch > 1 ? ".shared" : "")
+    }
+
+    /// E.g. `matmul [128, 144]x[512, 144]ᵀ`.
+    public var description: String {
         let a = transposeA ? "[\(k), \(m)]ᵀ" : "[\(m), \(k)]"
         let b = transposeB ? "[\(n), \(k)]ᵀ" : "[\(k), \(n)]"
         let prefix = batch == 1 ? "" : "\(batch)×"
@@ -77,8 +84,8 @@ public final class MatmulFamily {
     /// The configuration `encode` uses for `shape` and where it came from.
     public func resolvedTuning(for shape: MatmulShape) -> (tuning: MatmulTuning, source: String) {
         if let tuning { return (tuning, "explicit") }
-        if let cached = tuned?.tuning(for: shape) { return (cached, "tuned \(MatmulShapeClass(shape))") }
-        return (defaultTuning, "default")
+        if let cached = tuned?.winner(for: shape) { return (cached.tuning, "tuned \(cached.key)") }
+        return (MatmulTuning.defaults(for: environment.context.device.info, shape: shape), "default")
     }
 
     private func editTuning(_ change: (inout MatmulTuning) -> Void) {
@@ -217,6 +224,14 @@ public final class MatmulFamily {
         return (k + blocks - 1) / blocks
     }
 
+    /// Row tiles per work-item: `wanted`, fewer where that would leave under 32 work-items to
+    /// spread over the cores (fat work-items amortise pocl's per-work-group cost; too few idle a core).
+    func spreadRowTiles(tiles: Int, wanted: Int, columnGroups: Int) -> Int {
+        var rowTiles = max(1, min(wanted, tiles))
+        while rowTiles > 1 && columnGroups * ((tiles + rowTiles - 1) / rowTiles) < 32 { rowTiles -= 1 }
+        return rowTiles
+    }
+
     private func encodeBlocked(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape s: MatmulShape,
                                bias: CLBuffer<Float>?, tuning t: MatmulTuning) throws -> [LaunchStep] {
         let program = try environment.program(Self.family, defines: t.defines)
@@ -231,9 +246,11 @@ public final class MatmulFamily {
             let tile = s.m >= 4
             let (dotRows, dotColumns) = tile ? (t.dotRows, t.dotCols) : (1, 8)
             let kernel = try program.kernel("matmul_dot_" + (s.transposeA ? "tt" : "nt") + (tile ? "_tile" : ""))
+            let columnGroups = (s.n + dotColumns - 1) / dotColumns, tiles = (s.m + dotRows - 1) / dotRows
+            let rowTiles = spreadRowTiles(tiles: tiles, wanted: t.rowTilesPerItem, columnGroups: columnGroups * s.batch)
+            let rowGroups = (tiles + rowTiles - 1) / rowTiles
             try kernel.setArguments(a, b, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
-                                    Int64(s.broadcastB ? 0 : s.k * s.n))
-            let columnGroups = (s.n + dotColumns - 1) / dotColumns, rowGroups = (s.m + dotRows - 1) / dotRows
+                                    Int64(s.broadcastB ? 0 : s.k * s.n), Int32(rowTiles))
             let bytes = 4.0 * (Double(s.aCount) * Double(columnGroups) + Double(s.batch * s.k * s.n * rowGroups)
                                + Double(s.cCount) + biasBytes)
             return [LaunchStep(kernel: kernel, global: [columnGroups, rowGroups, s.batch], local: [1, 1, 1],
@@ -263,9 +280,7 @@ public final class MatmulFamily {
             + (rows == rowsPerTile ? "" : "_r\(rows)")
         let kernel = try program.kernel(name)
         let tiles = (s.m + rows - 1) / rows
-        // Enough work-items to spread over the cores (≥ 32 where the shape allows), else fewer row tiles each.
-        var rowTiles = max(1, min(t.rowTilesPerItem, tiles))
-        while rowTiles > 1 && panels * ((tiles + rowTiles - 1) / rowTiles) * s.batch < 32 { rowTiles -= 1 }
+        let rowTiles = spreadRowTiles(tiles: tiles, wanted: t.rowTilesPerItem, columnGroups: panels * s.batch)
         let groups = (tiles + rowTiles - 1) / rowTiles
         let kBlockLength = balancedKBlock(s.k, kBlock: t.kBlock)
         try kernel.setArguments(a, source, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),

@@ -60,7 +60,7 @@ public struct MatmulTuner {
 
     /// The fixed candidate set for `shape` on this device class (defaults first).
     public func fixedCandidates(for shape: MatmulShape) -> [MatmulTuning] {
-        let base = MatmulTuning.defaults(for: environment.context.device.info)
+        let base = MatmulTuning.defaults(for: environment.context.device.info, shape: shape)
         var list = [base]
         if base.variant == 2 {
             for tm in [2, 4, 8, 16] {
@@ -94,12 +94,18 @@ public struct MatmulTuner {
             }
             if shape.transposeB && shape.m >= 4 {
                 // The dot path's tile and vector width (register pressure differs per ISA).
-                for (r, c) in [(4, 4), (2, 4), (4, 2), (2, 8), (8, 2), (4, 8), (1, 8)] {
+                for (r, c) in [(4, 4), (2, 4), (4, 2), (2, 8), (8, 2), (4, 8), (1, 8), (8, 3), (4, 3), (3, 9), (4, 6), (2, 9), (2, 14)] {
                     for w in [8, 16] {
                         var t = noPack
                         (t.dotRows, t.dotCols, t.dotWidth) = (r, c, w)
                         list.append(t)
                     }
+                }
+                // Row tiles per dot work-item (fewer, fatter work-items).
+                for rt in [1, 2, 8] {
+                    var t = noPack
+                    t.rowTilesPerItem = rt
+                    list.append(t)
                 }
             }
         } else {
@@ -231,7 +237,7 @@ public struct MatmulTuner {
             return try family.encode(a: a, b: b, c: c, shape: shape, variant: t.variant)
         }
 
-        let defaults = MatmulTuning.defaults(for: environment.context.device.info)
+        let defaults = MatmulTuning.defaults(for: environment.context.device.info, shape: shape)
         let fixed = prepare(fixedCandidates(for: shape))
         guard fixed.contains(where: { $0.tuning == defaults }) else {
             throw CLError.sizeMismatch(operation: "matmul tune \(shape.description)",

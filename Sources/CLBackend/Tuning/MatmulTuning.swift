@@ -72,6 +72,20 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
         return tuning
     }
 
+    /// The defaults for `shape` on a device: the device's, except that narrow x·Wᵀ products (N ≤ 32,
+    /// e.g. the MLP's 27 logits) on CPUs run as dot products straight from B: a packed 32-column panel
+    /// wastes lanes and leaves one panel of parallelism (pocl, AVX-512, 128×27×512: pack + blocked
+    /// 0.043 ms, dot 8×3 0.032 ms; `clbench tune matmul --m 128 --n 27 --k 512 --transpose-b --verbose`).
+    public static func defaults(for device: DeviceInfo, shape: MatmulShape) -> MatmulTuning {
+        var tuning = defaults(for: device)
+        let shapeClass = MatmulShapeClass(shape)
+        if tuning.variant == 2 && shapeClass.kind == .narrow && shape.transposeB {
+            tuning.packMinRowsTransposedB = Int(Int32.max)
+            if tuning.dotWidth == 16 { (tuning.dotRows, tuning.dotCols) = (3, 9) }
+        }
+        return tuning
+    }
+
     /// A deliberately non-default, valid configuration per variant, for conformance runs
     /// (`CompileOptions.kernelVariants["matmul.tuning"] = 1`): small tiles and K blocks so
     /// awkward sizes cross every edge path.
@@ -131,6 +145,8 @@ public struct MatmulShapeClass: Hashable, Sendable, CustomStringConvertible, Cod
         case square = "square-large"
         /// 4 ≤ M ≤ 256 (batch × hidden in the models).
         case tallSkinny = "tall-skinny"
+        /// M ≥ 4 and N ≤ 32, one product: a single 32-column panel (the MLP's logits and their grads).
+        case narrow
         /// M < 4 (one row: generation steps).
         case gemv
         /// Several products (attention heads).
@@ -149,7 +165,8 @@ public struct MatmulShapeClass: Hashable, Sendable, CustomStringConvertible, Cod
 
     /// The class of a shape.
     public init(_ shape: MatmulShape) {
-        let kind: Kind = shape.batch > 1 ? .batched : shape.m < 4 ? .gemv : shape.m <= 256 ? .tallSkinny : .square
+        let kind: Kind = shape.batch > 1 ? .batched : shape.m < 4 ? .gemv : shape.n <= 32 ? .narrow
+            : shape.m <= 256 ? .tallSkinny : .square
         self.init(kind: kind, transposeA: shape.transposeA, transposeB: shape.transposeB)
     }
 
@@ -174,6 +191,7 @@ public struct MatmulShapeClass: Hashable, Sendable, CustomStringConvertible, Cod
             return MatmulShape(m: 512, n: 144, k: 128, transposeA: true)
         case .square: return MatmulShape(m: 1024, n: 1024, k: 1024, transposeA: transposeA, transposeB: transposeB)
         case .tallSkinny: return MatmulShape(m: 128, n: 512, k: 144, transposeA: transposeA, transposeB: transposeB)
+        case .narrow: return MatmulShape(m: 128, n: 27, k: 512, transposeA: transposeA, transposeB: transposeB)
         case .gemv: return MatmulShape(m: 1, n: 512, k: 512, transposeA: transposeA, transposeB: transposeB)
         case .batched:
             return MatmulShape(batch: 8, m: 256, n: transposeB ? 256 : 64, k: transposeB ? 64 : 256,
@@ -181,14 +199,16 @@ public struct MatmulShapeClass: Hashable, Sendable, CustomStringConvertible, Cod
         }
     }
 
-    /// The classes and layouts the models produce: x·Wᵀ (nt), dW = dyᵀ·x (tn; dW1 is 512 rows, so
-    /// square-large.tn), dx = dy·W (nn); attention Q·Kᵀ (batched nt) and P·V (batched nn).
+    /// The classes and layouts the models produce: x·Wᵀ (nt; narrow for the MLP's 27 logits),
+    /// dW = dyᵀ·x (tn; dW1 is 512 rows, so square-large.tn), dx = dy·W (nn); attention Q·Kᵀ
+    /// (batched nt) and P·V (batched nn).
     public static let modelClasses: [MatmulShapeClass] = [
         .init(kind: .square, transposeA: false, transposeB: false),
         .init(kind: .square, transposeA: true, transposeB: false),
         .init(kind: .tallSkinny, transposeA: false, transposeB: true),
         .init(kind: .tallSkinny, transposeA: true, transposeB: false),
         .init(kind: .tallSkinny, transposeA: false, transposeB: false),
+        .init(kind: .narrow, transposeA: false, transposeB: true),
         .init(kind: .gemv, transposeA: false, transposeB: true),
         .init(kind: .batched, transposeA: false, transposeB: true),
         .init(kind: .batched, transposeA: false, transposeB: false),

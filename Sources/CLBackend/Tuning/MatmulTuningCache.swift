@@ -30,20 +30,26 @@ public struct MatmulTuningTable: Codable, Sendable, Equatable {
         }
     }
 
-    public static let formatVersion = 1
+    /// 2: exact-shape winners (`shapes`) beside the class winners.
+    public static let formatVersion = 2
     public var formatVersion: Int
     public var deviceName: String
     public var driverVersion: String
     public var sourceHash: String
     /// Winners by `MatmulShapeClass.description` (e.g. `tall-skinny.nt`).
     public var entries: [String: Entry]
+    /// Winners for exact shapes by `MatmulShape.tuningKey` (e.g. `1x128x27x512.nt`): a model's own
+    /// products, tuned one by one, ahead of their class's representative.
+    public var shapes: [String: Entry]
 
-    public init(deviceName: String, driverVersion: String, sourceHash: String, entries: [String: Entry] = [:]) {
+    public init(deviceName: String, driverVersion: String, sourceHash: String, entries: [String: Entry] = [:],
+                shapes: [String: Entry] = [:]) {
         self.formatVersion = Self.formatVersion
         self.deviceName = deviceName
         self.driverVersion = driverVersion
         self.sourceHash = sourceHash
         self.entries = entries
+        self.shapes = shapes
     }
 
     /// An empty table keyed for `device` and the current `matmul.cl`.
@@ -51,8 +57,15 @@ public struct MatmulTuningTable: Codable, Sendable, Equatable {
         self.init(deviceName: device.name, driverVersion: device.driverVersion, sourceHash: MatmulTuningCache.sourceHash(for: device))
     }
 
-    /// The winner for `shape`'s class, if tuned.
-    public func tuning(for shape: MatmulShape) -> MatmulTuning? { entries[MatmulShapeClass(shape).description]?.tuning }
+    /// The winner for `shape`: its exact-shape entry, else its class's, if tuned.
+    public func tuning(for shape: MatmulShape) -> MatmulTuning? { winner(for: shape)?.tuning }
+
+    /// The winner for `shape` and the key it is stored under (exact shape first, then class).
+    public func winner(for shape: MatmulShape) -> (tuning: MatmulTuning, key: String)? {
+        if let exact = shapes[shape.tuningKey] { return (exact.tuning, shape.tuningKey) }
+        let key = MatmulShapeClass(shape).description
+        return entries[key].map { ($0.tuning, key) }
+    }
 
     /// Whether this table was made for `device` and the current kernel source.
     public func matches(_ other: MatmulTuningTable) -> Bool {
@@ -101,8 +114,8 @@ public enum MatmulTuningCache {
                  + "'\(expected.driverVersion)', matmul.cl \(expected.sourceHash); using defaults until `clbench tune matmul` rewrites it")
             return nil
         }
-        for (key, entry) in table.entries {
-            guard MatmulShapeClass(key: key) != nil, (try? entry.tuning.validate()) != nil else {
+        for (key, entry) in table.entries.map({ ($0, $1) }) + table.shapes.map({ ($0, $1) }) {
+            guard MatmulShapeClass(key: key) != nil || table.shapes[key] != nil, (try? entry.tuning.validate()) != nil else {
                 warn("ignoring matmul tuning cache \(url.path): bad entry '\(key)' (\(entry.tuning)); using defaults")
                 return nil
             }
