@@ -6,8 +6,9 @@ import Foundation
 /// A fixed candidate set (the defaults among them) first, then a local search that changes one
 /// parameter at a time around the best so far. Each candidate is validated against a float64
 /// reference before it is timed (an invalid or failing one is rejected, never chosen). Timing is
-/// kernel time from profiling events, candidates taking turns in interleaved rounds (machine noise
-/// hits them alike); the score is the median over rounds.
+/// device time from profiling events (first start to last end, so gaps between launches count),
+/// candidates taking turns in interleaved rounds (machine noise hits them alike); the score is the
+/// median over rounds.
 public struct MatmulTuner {
     public struct Options: Sendable {
         /// Interleaved timing rounds per phase, and launches per candidate per round.
@@ -167,6 +168,15 @@ public struct MatmulTuner {
         var steps: [LaunchStep]
     }
 
+    /// Device time from the first launch's start to the last one's end: kernel time plus the gaps
+    /// between a candidate's launches (pocl: several µs each), which a plan pays too; a pack step
+    /// must earn its launch.
+    static func deviceSpanMilliseconds(_ events: [CLEvent]) throws -> Double {
+        let times = try events.map { try $0.profilingTimes() }
+        guard let start = times.map(\.started).min(), let end = times.map(\.ended).max() else { return 0 }
+        return Double(end &- start) / 1e6
+    }
+
     /// Tunes `shape`; throws only when the shape itself cannot run (even the defaults fail).
     public func tune(_ shape: MatmulShape) throws -> Outcome {
         let context = environment.context
@@ -221,9 +231,9 @@ public struct MatmulTuner {
                 for (index, p) in prepared.enumerated() {
                     var times: [Double] = []
                     for _ in 0..<max(1, options.launchesPerRound) {
-                        let events = try p.steps.map { try $0.enqueue(on: context, event: true) }
+                        let events = try p.steps.map { try $0.enqueue(on: context, event: true) }.compactMap { $0 }
                         try context.finish()
-                        times.append(try events.compactMap { $0 }.reduce(0) { $0 + (try $1.profilingTimes().durationMilliseconds) })
+                        times.append(try Self.deviceSpanMilliseconds(events))
                     }
                     perRound[index].append(Self.median(times))
                 }
