@@ -23,6 +23,12 @@
  *                               through C between K blocks).
  *      b. few rows, B [K, N]    matmul_direct_{nn,tn}[_r1]: the same kernel reading B's rows in
  *                               place (no pack step; the last panel masked at N).
+ *      d. B [N, K], inline      matmul_inline_{nt,tt}[_r1]: path a without the pack launch: each
+ *         (tuning choice)       work-item transposes its panel's K block from B's rows into a
+ *                               private [kBlock][32] slice (16×16 register transposes), then runs
+ *                               the blocked loop from it. Costs a transpose per row group instead
+ *                               of one pack, but no scratch buffer round trip through global memory
+ *                               (a cross-core write and read on pocl) and no launch gap.
  *      c. few rows, B [N, K]    matmul_dot_{nt,tt}[_tile]: x·Wᵀ / GEMV: 1 row × 8 columns (M < 4) or
  *                               DOT_ROWS × DOT_COLS per work-item (_tile), DOT_W-wide dot products
  *                               along K straight from B (each B chunk reused by the rows), scalar K tail.
@@ -42,6 +48,8 @@
  *
  * -D parameters (defaults in brackets):
  *   TM [8]            variant 2: rows per register tile (2·TM float16 accumulators live).
+ *   NT_KB [160]       variant 2 inline path (d): most K rows of a private panel slice (the host
+ *                     keeps kBlock within it; 160 rows are 20 KiB).
  *   DOT_ROWS [4], DOT_COLS [4], DOT_W [16]   variant 2 dot path (c, _tile kernels): rows × columns
  *                     per work-item and the vector width (8 or 16) of the dot products.
  *   All of these, the runtime K block / row tiles per item / pack thresholds, and the variant
@@ -81,6 +89,9 @@
 #endif
 #ifndef LPAD
 #define LPAD 1
+#endif
+#ifndef NT_KB
+#define NT_KB 160
 #endif
 
 /* ---------------------------------------------------------------- variant 1: simple */
@@ -218,11 +229,41 @@ inline void store_c_row(__global float *row, const int n0, const int N, const fl
     }
 }
 
-/* The blocked kernel body, specialised by row-tile height ROWS, A layout TRANS_A and B source:
- * DIRECT 0 reads the packed panels [panel][K][32] (bStride = floats per packed batch), DIRECT 1
- * reads B [K, N] in place (bStride = K·N, or 0 when shared; the last panel masked at N).
+/* Fills slice[2·(k − kb) + side] (k in [kb, kend)) with columns n0 + 16·side .. +15 of the
+ * panel, read from B [N, K] rows in place: 16×16 blocks transposed in registers, zero past N;
+ * a K tail shorter than 16 goes element by element. The slice lives in private memory (L1 of
+ * the core that uses it), so no packed copy of B goes through global memory or a launch. */
+inline void transpose_panel_slice(const __global float *src, const int n0, const int N, const int K,
+                                  const int kb, const int kend, float16 *slice) {
+    for (int side = 0; side < 2; ++side) {
+        const int c0 = n0 + 16 * side;
+        int k = kb;
+        for (; k + 16 <= kend; k += 16) {
+            float16 r[16];
+            #pragma unroll
+            for (int j = 0; j < 16; ++j) {
+                const float16 row = vload16(0, src + (size_t)min(c0 + j, N - 1) * K + k);
+                r[j] = c0 + j < N ? row : (float16)(0.0f);
+            }
+            transpose16x16(r);
+            #pragma unroll
+            for (int kk = 0; kk < 16; ++kk) slice[2 * (k - kb + kk) + side] = r[kk];
+        }
+        for (; k < kend; ++k) {
+            float t[16];
+            for (int j = 0; j < 16; ++j) t[j] = c0 + j < N ? src[(size_t)(c0 + j) * K + k] : 0.0f;
+            slice[2 * (k - kb) + side] = vload16(0, t);
+        }
+    }
+}
+
+/* The blocked kernel body, specialised by row-tile height ROWS, A layout TRANS_A and B source
+ * BSRC: 0 reads the packed panels [panel][K][32] (bStride = floats per packed batch), 1 reads
+ * B [K, N] in place (bStride = K·N, or 0 when shared; the last panel masked at N), 2 reads
+ * B [N, K] in place and transposes each K block of its panel into a private slice first
+ * (bStride = N·K or 0; kBlock ≤ NT_KB).
  * Launch: global [ceil(N/32)·rowGroups, 1, batch] (rowGroups = ceil(ceil(M/ROWS)/rowTiles)), local [1, 1, 1]. */
-#define MATMUL_BLOCKED(NAME, ROWS, TRANS_A, DIRECT)                                                \
+#define MATMUL_BLOCKED(NAME, ROWS, TRANS_A, BSRC)                                                  \
 __kernel void NAME(__global const float *a, __global const float *b, __global float *c,            \
                    __global const float *bias, const int hasBias,                                  \
                    const int M, const int N, const int K, const long bStride,                     \
@@ -240,14 +281,17 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
     const size_t bt = get_global_id(2);                                                            \
     const int n0 = panel * 32;                                                                     \
     const __global float *ab = a + bt * (size_t)M * (size_t)K;                                     \
-    const int ldb = DIRECT ? N : 32;                                                               \
-    const int full = !DIRECT || n0 + 32 <= N;                                                      \
-    const __global float *bp = b + bt * (size_t)bStride + (DIRECT ? (size_t)n0 : (size_t)panel * K * 32); \
+    const int ldb = BSRC == 1 ? N : 32;                                                            \
+    const int full = BSRC != 1 || n0 + 32 <= N;                                                    \
+    const __global float *bp = b + bt * (size_t)bStride                                            \
+        + (BSRC == 1 ? (size_t)n0 : BSRC == 0 ? (size_t)panel * K * 32 : 0);                      \
+    float16 slice[BSRC == 2 ? 2 * NT_KB : 1];                                                      \
     __global float *cb = c + bt * (size_t)M * (size_t)N;                                           \
     float16 bias0 = (float16)(0.0f), bias1 = (float16)(0.0f);                                      \
     if (hasBias) load_c_row(bias, n0, N, &bias0, &bias1);                                          \
     for (int kb = 0; kb < K; kb += kBlock) {                                                       \
         const int kend = min(kb + kBlock, K);                                                      \
+        if (BSRC == 2) transpose_panel_slice(bp, n0, N, K, kb, kend, slice);                       \
         for (int t = 0; t < rowTiles; ++t) {                                                       \
             const int r0 = rowStart + t * ROWS;                                                    \
             if (r0 >= M) break;                                                                    \
@@ -261,7 +305,10 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
             }                                                                                      \
             for (int k = kb; k < kend; ++k) {                                                      \
                 float16 b0, b1;                                                                    \
-                if (full) {                                                                        \
+                if (BSRC == 2) {                                                                   \
+                    b0 = slice[2 * (k - kb)];                                                      \
+                    b1 = slice[2 * (k - kb) + 1];                                                  \
+                } else if (full) {                                                                 \
                     b0 = vload16(0, bp + (size_t)k * ldb);                                         \
                     b1 = vload16(1, bp + (size_t)k * ldb);                                         \
                 } else {                                                                           \
@@ -291,6 +338,10 @@ MATMUL_BLOCKED(matmul_direct_nn_r1, 1, 0, 1)
 MATMUL_BLOCKED(matmul_direct_tn_r1, 1, 1, 1)
 MATMUL_BLOCKED(matmul_direct_nn_r4, 4, 0, 1)
 MATMUL_BLOCKED(matmul_direct_tn_r4, 4, 1, 1)
+MATMUL_BLOCKED(matmul_inline_nt, TM, 0, 2)
+MATMUL_BLOCKED(matmul_inline_tt, TM, 1, 2)
+MATMUL_BLOCKED(matmul_inline_nt_r1, 1, 0, 2)
+MATMUL_BLOCKED(matmul_inline_tt_r1, 1, 1, 2)
 
 /* Small M with B [N, K] (x·Wᵀ for a few rows, GEMV): no pack, B read in place.
  * Work-item: DR rows × DC columns, DOT_W-wide dot products along K (each B chunk reused by DR

@@ -139,6 +139,22 @@ struct MatmulFamilyTests {
         }
     }
 
+    @Test("variant 2 transposing B [N, K] per work-item (inline path), K blocks clamped to the private slice",
+          arguments: [128, 400])
+    func inlineTransposedB(kBlock: Int) throws {
+        var tuning = MatmulTuning.defaults(for: .cpu)
+        (tuning.inlineTransposeB, tuning.packMinRowsTransposedB, tuning.kBlock) = (true, 1, kBlock)
+        let family = MatmulFamily(environment: TestDevice.environment)
+        family.tuning = tuning
+        for tA in [false, true] {
+            for (index, testCase) in (cases(transposeA: tA, transposeB: true)
+                                      + [MatmulCase(shape: MatmulShape(m: 20, n: 45, k: 333, transposeA: tA, transposeB: true), bias: true)])
+                .enumerated() {
+                try check(family, testCase, variant: 2, seed: UInt64(3000 + 100 * kBlock + 10 * index + (tA ? 1 : 0)))
+            }
+        }
+    }
+
     @Test("a larger product, variant 2 and 3", arguments: [2, 3])
     func larger(variant: Int) throws {
         let family = MatmulFamily(environment: TestDevice.environment)

@@ -259,11 +259,12 @@ public final class MatmulFamily {
         }
 
         let direct = !s.transposeB && s.m < packMinRows
+        let inline = s.transposeB && t.inlineTransposeB == true
         var steps: [LaunchStep] = []
         var source = b
         var bStride = s.broadcastB ? 0 : s.k * s.n
         let panelFloats = panels * 32 * s.k          // per B batch
-        if !direct {
+        if !direct && !inline {
             let scratch = try CLBuffer<Float>(context: environment.context, count: panelFloats * bBatches)
             let pack = try program.kernel("matmul_pack_b")
             try pack.setArguments(b, scratch, Int32(s.n), Int32(s.k), Int32(s.transposeB ? 1 : 0))
@@ -276,23 +277,28 @@ public final class MatmulFamily {
         }
 
         let rows = s.m >= rowsPerTile ? rowsPerTile : direct && s.m >= 4 ? 4 : 1
-        let name = (direct ? "matmul_direct_" : "matmul_blocked_") + (s.transposeA ? "tn" : "nn")
-            + (rows == rowsPerTile ? "" : "_r\(rows)")
+        let name = inline ? "matmul_inline_" + (s.transposeA ? "tt" : "nt") + (rows == rowsPerTile ? "" : "_r1")
+            : (direct ? "matmul_direct_" : "matmul_blocked_") + (s.transposeA ? "tn" : "nn") + (rows == rowsPerTile ? "" : "_r\(rows)")
         let kernel = try program.kernel(name)
         let tiles = (s.m + rows - 1) / rows
         let rowTiles = spreadRowTiles(tiles: tiles, wanted: t.rowTilesPerItem, columnGroups: panels * s.batch)
         let groups = (tiles + rowTiles - 1) / rowTiles
-        let kBlockLength = balancedKBlock(s.k, kBlock: t.kBlock)
+        var kBlockLength = balancedKBlock(s.k, kBlock: t.kBlock)
+        if inline && kBlockLength > MatmulTuning.inlineSliceRows {
+            // The private slice holds at most inlineSliceRows K rows: equal blocks within it.
+            let blocks = (s.k + MatmulTuning.inlineSliceRows - 1) / MatmulTuning.inlineSliceRows
+            kBlockLength = (s.k + blocks - 1) / blocks
+        }
         try kernel.setArguments(a, source, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
                                 Int64(bStride), Int32(rowTiles), Int32(kBlockLength), Int32(groups),
                                 Int32(min(t.panelGroup, panels)))
         let kBlocks = (s.k + kBlockLength - 1) / kBlockLength
         let cTraffic = Double(s.cCount) * Double(2 * kBlocks - 1)   // partial sums go through C between K blocks
         let aReads = Double(s.aCount) * Double(panels)               // each panel's work-items read their A rows
-        let bReads = Double(direct ? s.k * s.n * bBatches : panelFloats * bBatches)
+        let bReads = Double(direct ? s.k * s.n * bBatches : inline ? s.k * s.n * s.batch * groups : panelFloats * bBatches)
         let bytes = 4.0 * (aReads + bReads + cTraffic + biasBytes * Double(panels > 0 ? 1 : 0))
         steps.append(LaunchStep(kernel: kernel, global: [panels * groups, 1, s.batch], local: [1, 1, 1],
-                                variant: variantNames[2]! + (direct ? " direct" : ""), label: s.description,
+                                variant: variantNames[2]! + (direct ? " direct" : inline ? " inline transpose" : ""), label: s.description,
                                 flops: flops(s, bias: bias != nil), bytes: bytes))
         return steps
     }

@@ -80,6 +80,15 @@ public struct MatmulTuner {
             pack.packMinRows = min(base.packMinRows, shape.m)
             pack.packMinRowsTransposedB = min(base.packMinRowsTransposedB, shape.m)
             list += [noPack, pack]
+            if shape.transposeB {
+                // The pack's transpose done per work-item in private memory instead of a launch.
+                for tm in [base.rowsPerTile, 4] {
+                    var inline = pack
+                    inline.inlineTransposeB = true
+                    inline.rowsPerTile = tm
+                    list.append(inline)
+                }
+            }
             for rt in [1, 2, 8] {
                 var t = base
                 t.rowTilesPerItem = rt

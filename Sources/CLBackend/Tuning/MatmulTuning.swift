@@ -24,6 +24,12 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
     public var panelGroup: Int
     /// Variant 2 dot path (B [N, K], few rows): rows × columns per work-item and vector width (8 or 16).
     public var dotRows: Int, dotCols: Int, dotWidth: Int
+    /// Variant 2, B [N, K] at or past `packMinRowsTransposedB` rows: each work-item transposes its
+    /// panel slice in private memory instead of a separate pack launch (nil: false; optional so
+    /// caches written before the knob existed still parse).
+    public var inlineTransposeB: Bool?
+    /// Most K rows of the inline path's private slice (the `NT_KB` macro).
+    public static let inlineSliceRows = 160
     /// Variant 3 tile geometry.
     public var tsm: Int, tsn: Int, tsk: Int, wptm: Int, wptn: Int
 
@@ -98,7 +104,8 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
     /// The `-D` macros of this configuration's variant.
     public var defines: [String: String] {
         switch variant {
-        case 2: return ["TM": "\(rowsPerTile)", "DOT_ROWS": "\(dotRows)", "DOT_COLS": "\(dotCols)", "DOT_W": "\(dotWidth)"]
+        case 2: return ["TM": "\(rowsPerTile)", "DOT_ROWS": "\(dotRows)", "DOT_COLS": "\(dotCols)", "DOT_W": "\(dotWidth)",
+                        "NT_KB": "\(Self.inlineSliceRows)"]
         case 3: return ["TSM": "\(tsm)", "TSN": "\(tsn)", "TSK": "\(tsk)", "WPTM": "\(wptm)", "WPTN": "\(wptn)"]
         default: return [:]
         }
@@ -127,7 +134,7 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
     public var description: String {
         switch variant {
         case 2:
-            return "v2 TM=\(rowsPerTile) KB=\(kBlock) RT=\(rowTilesPerItem) PG=\(Self.threshold(panelGroup, all: 1 << 20)) pack≥\(Self.threshold(packMinRows)) packT≥\(Self.threshold(packMinRowsTransposedB)) dot=\(dotRows)x\(dotCols)w\(dotWidth)"
+            return "v2 TM=\(rowsPerTile) KB=\(kBlock) RT=\(rowTilesPerItem) PG=\(Self.threshold(panelGroup, all: 1 << 20)) pack≥\(Self.threshold(packMinRows)) packT≥\(Self.threshold(packMinRowsTransposedB))\(inlineTransposeB == true ? " inlineT" : "") dot=\(dotRows)x\(dotCols)w\(dotWidth)"
         case 3: return "v3 TSM=\(tsm) TSN=\(tsn) TSK=\(tsk) WPTM=\(wptm) WPTN=\(wptn)"
         default: return "v\(variant)"
         }
