@@ -56,8 +56,9 @@
  *   itself are tuned per device and shape class by `clbench tune matmul` (MatmulTuning).
  *   TSM [64], TSN [64], TSK [16], WPTM [4], WPTN [4], LPAD [1]   variant 3 tile geometry;
  *                     the work-group must be (TSN/WPTN, TSM/WPTM, 1).
- * Runtime arguments carry sizes, transposes, batch strides, and for variant 2 the number of row
- * tiles per work-item and the K block length, so one build serves every shape.
+ * Runtime arguments carry sizes, transposes, batch strides, the activation epilogue (act: 0 none,
+ * 1 tanh, 2 gelu, 3 sigmoid, 4 relu; fastmath.cl is prepended to this file), and for variant 2
+ * the number of row tiles per work-item and the K block length, so one build serves every shape.
  */
 
 #ifndef TM
@@ -94,12 +95,39 @@
 #define NT_KB 160
 #endif
 
+/* Activation epilogue (runtime argument `act`, the same in every variant): applied to C after
+ * the bias, on the last K block only, with fastmath.cl's functions, so a fused matmul + bias +
+ * activation gives exactly what the separate elementwise kernel would. */
+#define ACT_NONE 0
+#define ACT_TANH 1
+#define ACT_GELU 2
+#define ACT_SIGMOID 3
+#define ACT_RELU 4
+inline float activation(const float x, const int act) {
+    switch (act) {
+    case ACT_TANH: return tanh_fast_float(x);
+    case ACT_GELU: return gelu_fast_float(x);
+    case ACT_SIGMOID: return sigmoid_fast_float(x);
+    case ACT_RELU: return fmax(x, 0.0f);
+    default: return x;
+    }
+}
+inline float16 activation16(const float16 x, const int act) {
+    switch (act) {
+    case ACT_TANH: return tanh_fast_float16(x);
+    case ACT_GELU: return gelu_fast_float16(x);
+    case ACT_SIGMOID: return sigmoid_fast_float16(x);
+    case ACT_RELU: return fmax(x, (float16)(0.0f));
+    default: return x;
+    }
+}
+
 /* ---------------------------------------------------------------- variant 1: simple */
 
 __kernel void matmul_simple(__global const float *a, __global const float *b, __global float *c,
                             __global const float *bias, const int hasBias,
                             const int batch, const int M, const int N, const int K,
-                            const int transA, const int transB, const long strideB) {
+                            const int transA, const int transB, const long strideB, const int act) {
     const size_t gid = get_global_id(0);
     const size_t mn = (size_t)M * (size_t)N;
     if (gid >= mn * (size_t)batch) return;
@@ -115,7 +143,7 @@ __kernel void matmul_simple(__global const float *a, __global const float *b, __
         const float bv = transB ? bb[(size_t)col * K + p] : bb[(size_t)p * N + col];
         sum = fma(av, bv, sum);
     }
-    c[gid] = sum;
+    c[gid] = activation(sum, act);
 }
 
 /* ---------------------------------------------------------------- variant 2: CPU blocked */
@@ -267,7 +295,8 @@ inline void transpose_panel_slice(const __global float *src, const int n0, const
 __kernel void NAME(__global const float *a, __global const float *b, __global float *c,            \
                    __global const float *bias, const int hasBias,                                  \
                    const int M, const int N, const int K, const long bStride,                     \
-                   const int rowTiles, const int kBlock, const int rowGroups, const int panelGroup) { \
+                   const int rowTiles, const int kBlock, const int rowGroups, const int panelGroup, \
+                   const int act) {                                                                \
     /* Work-item order: sweeps of panelGroup panels × every row group, panels fastest, so the  \
      * panels of a sweep stay in cache while A streams once per sweep (panelGroup ≥ panels: one \
      * sweep, all panels per row group; large N then re-streams all of B per row group). */     \
@@ -319,6 +348,13 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
                     const float av = TRANS_A ? ab[(size_t)k * M + rr[i]] : ab[(size_t)rr[i] * K + k]; \
                     acc0[i] = fma((float16)(av), b0, acc0[i]);                                     \
                     acc1[i] = fma((float16)(av), b1, acc1[i]);                                     \
+                }                                                                                  \
+            }                                                                                      \
+            if (act != ACT_NONE && kend == K) {                                                    \
+                _Pragma("unroll")                                                                  \
+                for (int i = 0; i < ROWS; ++i) {                                                   \
+                    acc0[i] = activation16(acc0[i], act);                                          \
+                    acc1[i] = activation16(acc1[i], act);                                          \
                 }                                                                                  \
             }                                                                                      \
             _Pragma("unroll")                                                                      \
@@ -412,7 +448,8 @@ inline void dot_hsum_tile8(const float8 *acc, float *out, const int count) {
 #define MATMUL_DOT(NAME, DR, DC, TRANS_A)                                                          \
 __kernel void NAME(__global const float *a, __global const float *b, __global float *c,            \
                    __global const float *bias, const int hasBias,                                  \
-                   const int M, const int N, const int K, const long bStride, const int rowTiles) { \
+                   const int M, const int N, const int K, const long bStride, const int rowTiles,  \
+                   const int act) {                                                                \
     /* A work-item keeps its DC columns of B (L1-resident) and walks rowTiles tiles of DR rows. */ \
     const int n0 = get_global_id(0) * DC;                                                          \
     const size_t bt = get_global_id(2);                                                            \
@@ -469,7 +506,7 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
             __global float *cr = c + (bt * (size_t)M + r0 + i) * (size_t)N;                        \
             _Pragma("unroll")                                                                      \
             for (int j = 0; j < DC; ++j)                                                           \
-                if (n0 + j < N) cr[n0 + j] = sums[j] + (hasBias ? bias[n0 + j] : 0.0f);            \
+                if (n0 + j < N) cr[n0 + j] = activation(sums[j] + (hasBias ? bias[n0 + j] : 0.0f), act); \
         }                                                                                          \
     }                                                                                              \
     }                                                                                              \
@@ -489,7 +526,7 @@ MATMUL_DOT(matmul_dot_tt_tile, DOT_ROWS, DOT_COLS, 1)
 __kernel void matmul_tiled(__global const float *a, __global const float *b, __global float *c,
                            __global const float *bias, const int hasBias,
                            const int M, const int N, const int K,
-                           const int transA, const int transB, const long strideB) {
+                           const int transA, const int transB, const long strideB, const int act) {
     __local float As[TSK][TSM + LPAD];
     __local float Bs[TSK][TSN + LPAD];
     const int tx = get_local_id(0), ty = get_local_id(1);
@@ -547,7 +584,7 @@ __kernel void matmul_tiled(__global const float *a, __global const float *b, __g
         #pragma unroll
         for (int j = 0; j < WPTN; ++j) {
             const int n = col0 + tx + j * RTSN;
-            if (n < N) cb[(size_t)r * N + n] = acc[i][j] + (hasBias ? bias[n] : 0.0f);
+            if (n < N) cb[(size_t)r * N + n] = activation(acc[i][j] + (hasBias ? bias[n] : 0.0f), act);
         }
     }
 }

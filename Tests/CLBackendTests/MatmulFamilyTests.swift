@@ -4,7 +4,8 @@ import Foundation
 import Testing
 
 /// Plain double-precision reference: C[b] = A[b]·B[b] (+ bias).
-private func referenceMatmul(_ a: [Float], _ b: [Float], _ bias: [Float]?, _ s: MatmulShape) -> [Float] {
+private func referenceMatmul(_ a: [Float], _ b: [Float], _ bias: [Float]?, _ s: MatmulShape,
+                             activation: MatmulActivation = .none) -> [Float] {
     var c = [Float](repeating: 0, count: s.batch * s.m * s.n)
     for bt in 0..<s.batch {
         let aBase = bt * s.m * s.k, bBase = s.broadcastB ? 0 : bt * s.k * s.n, cBase = bt * s.m * s.n
@@ -16,11 +17,22 @@ private func referenceMatmul(_ a: [Float], _ b: [Float], _ bias: [Float]?, _ s: 
                     let bv = s.transposeB ? b[bBase + j * s.k + p] : b[bBase + p * s.n + j]
                     sum += Double(av) * Double(bv)
                 }
-                c[cBase + i * s.n + j] = Float(sum)
+                c[cBase + i * s.n + j] = Float(apply(activation, sum))
             }
         }
     }
     return c
+}
+
+/// The exact function of each epilogue, in double.
+private func apply(_ activation: MatmulActivation, _ x: Double) -> Double {
+    switch activation {
+    case .none: return x
+    case .tanh: return Foundation.tanh(x)
+    case .gelu: return 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
+    case .sigmoid: return 1 / (1 + Foundation.exp(-x))
+    case .relu: return max(x, 0)
+    }
 }
 
 /// A buffer of `count` elements viewed inside a larger one, with sentinel guards on both sides.
@@ -60,7 +72,7 @@ private struct MatmulCase: CustomStringConvertible, Sendable {
 
 /// Runs one product through `family` and checks it against the reference and the guards.
 private func check(_ family: MatmulFamily, _ testCase: MatmulCase, variant: Int?, seed: UInt64,
-                   bound: Double = 1e-7) throws {
+                   activation: MatmulActivation = .none, bound: Double = 1e-7) throws {
     let context = TestDevice.context
     let s = testCase.shape
     var random = TestRandom(seed: seed)
@@ -72,7 +84,7 @@ private func check(_ family: MatmulFamily, _ testCase: MatmulCase, variant: Int?
     let bias = try biasValues.map { try CLBuffer<Float>(context: context, values: $0) }
     let c = try GuardedOutput(context: context, count: s.cCount)
 
-    let steps = try family.encode(a: a, b: b, c: c.view, shape: s, bias: bias, variant: variant)
+    let steps = try family.encode(a: a, b: b, c: c.view, shape: s, bias: bias, activation: activation, variant: variant)
     #expect(!steps.isEmpty)
     // Run twice: a plan runs its steps many times, and the second run must not see the first's C.
     for _ in 0..<2 {
@@ -80,10 +92,10 @@ private func check(_ family: MatmulFamily, _ testCase: MatmulCase, variant: Int?
     }
     try context.finish()
     let (values, intact) = try c.read()
-    let expected = referenceMatmul(aValues, bValues, biasValues, s)
+    let expected = referenceMatmul(aValues, bValues, biasValues, s, activation: activation)
     let error = nmse(expected, values)
     // fp32 accumulation over K ≤ 300 terms: relative error ~1e-7, NMSE ~1e-13; 1e-7 is loose.
-    #expect(error < bound, "variant \(variant.map(String.init) ?? "auto") \(testCase): nmse \(error)")
+    #expect(error < bound, "variant \(variant.map(String.init) ?? "auto") \(testCase) \(activation): nmse \(error)")
     #expect(intact, "variant \(variant.map(String.init) ?? "auto") \(testCase): wrote outside C")
     #expect(!values.contains { $0.isNaN || $0.isInfinite }, "\(testCase): NaN/Inf")
     for step in steps { #expect(step.flops >= 0 && step.bytes > 0) }
@@ -151,6 +163,22 @@ struct MatmulFamilyTests {
                                       + [MatmulCase(shape: MatmulShape(m: 20, n: 45, k: 333, transposeA: tA, transposeB: true), bias: true)])
                 .enumerated() {
                 try check(family, testCase, variant: 2, seed: UInt64(3000 + 100 * kBlock + 10 * index + (tA ? 1 : 0)))
+            }
+        }
+    }
+
+    @Test("activation epilogues on every variant and path (after the bias, on the last K block only)",
+          arguments: [1, 2, 3])
+    func activationEpilogue(variant: Int) throws {
+        let family = MatmulFamily(environment: TestDevice.environment)
+        // Packed (37 rows), dot (5 rows, B [N, K]), direct (5 rows, B [K, N]); K 300 crosses K blocks.
+        let shapes = [MatmulShape(m: 37, n: 45, k: 300), MatmulShape(m: 5, n: 19, k: 33, transposeB: true),
+                      MatmulShape(m: 5, n: 70, k: 13), MatmulShape(m: 37, n: 27, k: 129, transposeA: true, transposeB: true),
+                      MatmulShape(m: 3, n: 4, k: 0)]
+        for (index, shape) in shapes.enumerated() {
+            for activation in MatmulActivation.allCases where activation != .none {
+                try check(family, MatmulCase(shape: shape, bias: index % 2 == 0), variant: variant,
+                          seed: UInt64(500 + 10 * index) + UInt64(activation.rawValue), activation: activation)
             }
         }
     }

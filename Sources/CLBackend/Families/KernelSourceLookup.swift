@@ -2,5 +2,12 @@ import CLKernels
 
 /// Indirection over `KernelSources` so families can also be fed generated sources.
 enum KernelSourceLookup {
-    static func source(_ family: String) -> String? { KernelSources.source(for: family) }
+    /// Helper files prepended to a family's source (the family's kernels call them).
+    static let prerequisites: [String: [String]] = ["matmul": ["fastmath"]]
+
+    static func source(_ family: String) -> String? {
+        guard let own = KernelSources.source(for: family) else { return nil }
+        let helpers = (prerequisites[family] ?? []).compactMap { KernelSources.source(for: $0) }
+        return (helpers + [own]).joined(separator: "\n")
+    }
 }
