@@ -50,6 +50,34 @@ import Testing
         #expect(nmse(reference, got) < 1e-12)
     }
 
+    @Test("an activation after matmul (+ bias) runs inside the matmul kernel, unless the pre-activation is read elsewhere")
+    func activationFusesIntoTheMatmul() throws {
+        let graph = Graph()
+        let x = try graph.input("x", [13, 7])
+        let w = try graph.variable("w", [27, 7]), b = try graph.variable("b", [27])
+        let pre = try linear(x, weight: w, bias: b)
+        let activated = [try pre.tanh(), try pre.gelu(), try pre.sigmoid(), try pre.relu(), try x.matmul(w, transposeB: true).tanh()]
+        var random = TestRandom(seed: 11)
+        let feeds = ["x": TensorData(shape: [13, 7], floats: random.floats(91).map { 3 * $0 })]
+        let variables = ["w": TensorData(shape: [27, 7], floats: random.floats(189)), "b": TensorData(shape: [27], floats: random.floats(27))]
+        func run(_ backend: any Backend, _ outputs: [Tensor]) throws -> [[Float]] {
+            let plan = try backend.compile(graph, outputs: outputs, options: CompileOptions())
+            // The last product has no bias: its plan has no "b".
+            for (name, value) in variables where name == "w" || outputs.map(\.id) != [activated[4].id] { try plan.setVariable(name, value) }
+            return try plan.run(feeds).map(\.floats)
+        }
+        for output in activated {
+            let plan = try backend.compilePlan(graph, outputs: [output])
+            #expect(plan.steps.count == 1, "\(plan.steps.map(\.variant))")
+            #expect(plan.steps.allSatisfy { $0.variant.hasPrefix("matmul") })
+            #expect(nmse(try run(ReferenceBackend(), [output])[0], try run(backend, [output])[0]) < 1e-12)
+        }
+        // The pre-activation is an output too: it must be stored as is, so the activation runs separately.
+        let both = try run(backend, [pre, activated[0]]), expected = try run(ReferenceBackend(), [pre, activated[0]])
+        #expect(try backend.compilePlan(graph, outputs: [pre, activated[0]]).steps.count == 2)
+        #expect(nmse(expected[0], both[0]) < 1e-12 && nmse(expected[1], both[1]) < 1e-12)
+    }
+
     @Test func mlpPlanHasFewerLaunchesThanOpsAndSharesMemory() throws {
         let (graph, logits, _) = try mlp()
         let plan = try backend.compilePlan(graph, outputs: [logits])

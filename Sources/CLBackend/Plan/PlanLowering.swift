@@ -45,8 +45,11 @@ final class PlanLowering {
         let outputIDs = Set(outputs.map(\.id) + keepAlive.map(\.id))
         let live = liveNodes(from: Array(outputIDs))
         let biasAdds = matmulBiasAdds(live: live, outputs: outputIDs)
-        let groups = ElementwiseFusion.groups(graph: graph, live: live, outputs: outputIDs, claimed: Set(biasAdds.keys))
+        let epilogues = matmulActivations(live: live, outputs: outputIDs, biasAdds: biasAdds)
+        let groups = ElementwiseFusion.groups(graph: graph, live: live, outputs: outputIDs,
+                                              claimed: Set(biasAdds.keys).union(epilogues.keys))
         let fusedAway = Set(groups.values.flatMap { $0.members.dropLast() }).union(biasAdds.values.map(\.matmul))
+            .union(epilogues.values.compactMap(\.biasAdd)).union(epilogues.values.map(\.matmul))
 
         for node in graph.nodes where live.contains(node.id) && !fusedAway.contains(node.id) {
             switch node.op {
@@ -59,7 +62,9 @@ final class PlanLowering {
             case .reshape:
                 valueOfNode[node.id] = value(of: node.inputs[0])
             default:
-                if let biasAdd = biasAdds[node.id] {
+                if let epilogue = epilogues[node.id] {
+                    try lowerMatmul(graph.node(epilogue.matmul), bias: epilogue.bias, activation: epilogue.activation, producing: node)
+                } else if let biasAdd = biasAdds[node.id] {
                     try lowerMatmul(graph.node(biasAdd.matmul), bias: biasAdd.bias, producing: node)
                 } else if let group = groups[node.id] {
                     try lowerElementwise(group)
@@ -116,6 +121,44 @@ final class PlanLowering {
                 result[node.id] = (product, bias)
                 break
             }
+        }
+        return result
+    }
+
+    /// A float matmul (+ bias) whose only reader is an activation the matmul kernel can apply.
+    struct MatmulEpilogue {
+        let matmul: NodeID
+        let bias: NodeID?
+        /// The fused `matmul + bias` node, when there is a bias.
+        let biasAdd: NodeID?
+        let activation: MatmulActivation
+    }
+
+    /// `act(matmul [+ bias])` for tanh, gelu, sigmoid and relu, where the pre-activation has no
+    /// other reader and is not an output: the matmul kernel applies `act` as it stores C, saving
+    /// the elementwise launch and a pass over C (the MLP's hidden layer, the GPT's MLP at
+    /// inference; in training gelu's backward reads its input, so there it stays separate).
+    private func matmulActivations(live: Set<NodeID>, outputs: Set<NodeID>,
+                                   biasAdds: [NodeID: (matmul: NodeID, bias: NodeID)]) -> [NodeID: MatmulEpilogue] {
+        var readers: [NodeID: Int] = [:]
+        for node in graph.nodes where live.contains(node.id) {
+            for input in node.inputs { readers[input, default: 0] += 1 }
+        }
+        let activations: [UnaryOp: MatmulActivation] = [.tanh: .tanh, .gelu: .gelu, .sigmoid: .sigmoid, .relu: .relu]
+        var result: [NodeID: MatmulEpilogue] = [:]
+        for node in graph.nodes where live.contains(node.id) {
+            guard case .unary(let op) = node.op, let activation = activations[op], node.dtype == .f32 else { continue }
+            let pre = node.inputs[0]
+            guard readers[pre] == 1, !outputs.contains(pre), graph.node(pre).shape == node.shape else { continue }
+            let (matmul, bias, biasAdd): (NodeID, NodeID?, NodeID?)
+            if let fused = biasAdds[pre] {
+                (matmul, bias, biasAdd) = (fused.matmul, fused.bias, pre)
+            } else if case .matmul = graph.node(pre).op {
+                (matmul, bias, biasAdd) = (pre, nil, nil)
+            } else { continue }
+            // The quantized matmul kernels have no epilogue.
+            guard !graph.node(graph.node(matmul).inputs[1]).dtype.isQuantized else { continue }
+            result[node.id] = MatmulEpilogue(matmul: matmul, bias: bias, biasAdd: biasAdd, activation: activation)
         }
         return result
     }
@@ -324,8 +367,8 @@ final class PlanLowering {
         }
     }
 
-    /// A matmul node, optionally with a bias row fused in; the result is the value of `producing`.
-    private func lowerMatmul(_ node: Node, bias: NodeID?, producing result: Node) throws {
+    /// A matmul node, optionally with a bias row and an activation fused in; the result is the value of `producing`.
+    private func lowerMatmul(_ node: Node, bias: NodeID?, activation: MatmulActivation = .none, producing result: Node) throws {
         guard case let .matmul(transposeA, transposeB) = node.op else { preconditionFailure("not a matmul") }
         if graph.node(node.inputs[1]).dtype.isQuantized { return lowerQuantizedMatmul(node, bias: bias, producing: result) }
         let inputs = node.inputs.map { value(of: $0) }
@@ -339,10 +382,10 @@ final class PlanLowering {
                                       broadcastB: b.rank == 2 && batch > 1)
         let output = newIntermediate(count: shape.count)
         valueOfNode[result.id] = output
-        let label = describe(node) + (bias == nil ? "" : " + bias")
+        let label = describe(node) + (bias == nil ? "" : " + bias") + (activation == .none ? "" : " → \(activation)")
         ops.append(LoweredOp(label: label, inputs: inputs + (biasValue.map { [$0] } ?? []), output: output) { [unowned self] buffers in
             try self.matmul.encode(a: buffers[inputs[0]]!.floats, b: buffers[inputs[1]]!.floats, c: buffers[output]!.floats,
-                                   shape: matmulShape, bias: biasValue.map { buffers[$0]!.floats })
+                                   shape: matmulShape, bias: biasValue.map { buffers[$0]!.floats }, activation: activation)
         })
     }
 
