@@ -46,28 +46,40 @@
  *                                 Slow on pocl (local memory and barriers are emulated).
  *   3. cpu, x quantized           quantize_x + qmatmul_xq (two launches; x's integers and scales
  *      (pocl / CPU drivers)       in a scratch buffer the host allocates per encode). quantize_x
- *                                 rounds each 32-block of x once per call: q8_0 to int16 with
+ *                                 rounds each 32-block of x once per call (a few items per row of
+ *                                 x, each striding over the blocks): q8_0 to int16 with
  *                                 d_x = amax/32767 (int8 weight × int16 x pair sums fit int32),
  *                                 q4_0 to int8 with d_x = amax/127 (llama.cpp's q8_0 activations),
- *                                 stored in pair order (see XQ_T) plus cx = −8·d_x·Σq_x per block
- *                                 (the nibbles' offset folded out). qmatmul_xq: a work-item owns
- *                                 ROWS weight rows × one row of x, 16 blocks at a time with the
- *                                 scales d_w·d_x as one float16 product; per block an exact integer
- *                                 dot product, on AVX-512BW (__AVX512BW__, defined by pocl's clang
- *                                 on this host): q8_0 sign-extend + __builtin_ia32_pmaddwd512,
- *                                 q4_0 two blocks per 64-byte vector by
- *                                 __builtin_ia32_pmaddubsw512 (nibbles × int8 x) then pmaddwd with
- *                                 ones; portable OpenCL C int16 products elsewhere (and for the
- *                                 K/32 mod 16 tail). Each block's int32 partials are converted and
- *                                 fma'd with d_w·d_x into float16 accumulators. Numerics differ
- *                                 from 1/2 by the rounding of x: NMSE vs the dequantize-then-float
- *                                 product on uniform data ≤ 2.6e-9 (q8_0) and ~1e-5 (q4_0; up
- *                                 to 5.1e-4 for a single 32-term output), bounds 1e-8 / 1e-3
- *                                 (QuantMatmulFamily.variant3Bound; conformance: exact / 1e-3). Automatic on CPUs for M = 1 only: it has no x tile, so
- *                                 batched products stay on variant 1 (batch 8: q8_0 6.8 vs 4.2 ms,
- *                                 q4_0 5.1 vs 3.9 ms). 4096² GEMV, loaded 2-core AVX-512 pocl,
- *                                 both launches timed: q8_0 0.80 ms vs variant 1 1.13 ms, q4_0
- *                                 0.64 vs 1.06 ms, f32 3.42 ms (4.17×, 5.08× f32); see the commit.
+ *                                 q4_0 in four-block order (see XQ_T), plus cx = −8·d_x·Σq_x per
+ *                                 block (the nibbles' offset folded out). qmatmul_xq: each
+ *                                 work-item owns a contiguous range of groups of ROWS weight rows
+ *                                 (the host launches ≤ 128 items along N: pocl pays per work-group,
+ *                                 and sequential ranges suit the prefetchers) × XT rows of x (a
+ *                                 weight block loaded and unpacked once feeds XT dot products),
+ *                                 16 blocks at a time with the scales d_w·d_x as one float16
+ *                                 product (fp16 → float by vcvtph2ps on AVX-512F); per block an
+ *                                 exact integer dot product, on AVX-512BW (__AVX512BW__, defined by
+ *                                 pocl's clang on this host): q8_0 sign-extend +
+ *                                 __builtin_ia32_pmaddwd512; q4_0 four blocks per 64-byte load:
+ *                                 low nibbles × x's low halves and high nibbles × high halves by
+ *                                 __builtin_ia32_pmaddubsw512, added, pmaddwd with ones, one
+ *                                 permute of the sixteen scales (two blocks per 32-byte load with a
+ *                                 concatenating shuffle and a scale blend before: 0.53–0.65 vs
+ *                                 0.65–0.79 ms at 4096² in the same load); portable OpenCL C int16
+ *                                 products elsewhere (and for the K/32 mod 16 tail). Each block's
+ *                                 int32 partials are converted and fma'd with d_w·d_x into float16
+ *                                 accumulators. Numerics differ from 1/2 by the rounding of x: NMSE
+ *                                 vs the dequantize-then-float product on uniform data ≤ 2.6e-9
+ *                                 (q8_0) and ~1e-5 (q4_0; up to 5.1e-4 for a single 32-term
+ *                                 output), bounds 1e-8 / 1e-3 (QuantMatmulFamily.variant3Bound;
+ *                                 conformance: exact / 1e-3). Automatic on CPUs for every M: GEMV
+ *                                 with ROWS 4, XT 1; batched with ROWS 2, XT 4 (4 × 4 fails to
+ *                                 unroll). Tried and not kept: __builtin_prefetch 512/1536 bytes
+ *                                 ahead (no measurable gain: the loop is not bandwidth-bound at
+ *                                 4096²), VNNI vpdpbusd through a target("avx512vnni") helper
+ *                                 (slower: not inlined into the pocl kernel; pocl's target is
+ *                                 skylake-avx512), ROWS 8 (no gain). Numbers: QuantMatmulFamily
+ *                                 and the commit messages.
  *   quantize (any device)         quantize_q8_0 / quantize_q4_0: one block per work-item, f32 →
  *                                 the device layout above, bit-exact with the host reference
  *                                 (llama.cpp's rounding: q8_0 round-half-away, q4_0
@@ -76,11 +88,13 @@
  *
  * -D parameters (defaults in brackets):
  *   QBITS [8]   8 for q8_0, 4 for q4_0.
- *   ROWS [4]    variant 1: weight rows per work-item.
+ *   ROWS [4]    variants 1, 3: weight rows per work-item (variant 3: per row group).
  *   BT [1]      variant 1: rows of X per work-item.
+ *   XT [1]      variant 3: rows of X per work-item.
  *   WG [64]     variant 2: work-group size (a power of two).
  *   QUANT_NO_PERMUTE  variant 1, q4_0: use the generic mask + convert path even on AVX-512.
  *   QUANT_PORTABLE    variant 3: use the portable OpenCL C dot products even on AVX-512BW.
+ *   QUANT_NO_CVTPH    variants 1, 3: convert fp16 scales with integer bit operations even on AVX-512F.
  */
 
 #ifndef QBITS
@@ -94,6 +108,9 @@
 #endif
 #ifndef WG
 #define WG 64
+#endif
+#ifndef XT
+#define XT 1
 #endif
 
 /* The sum of a float16's lanes, by halving (what the CPU variants do once per output). */
@@ -113,13 +130,19 @@ inline float hsum16(const float16 a) {
 /* Sixteen fp16 scales (raw bits) → float16 without vload_half, which pocl expands into ~20 scalar
  * integer instructions per value: the magnitude's bits shifted into a float's exponent/mantissa
  * and multiplied by 2^112 rebias the exponent and are exact for normals, subnormals and zero;
- * half inf/NaN (exponent 31) are patched to float inf/NaN; the sign is or-ed back. */
+ * half inf/NaN (exponent 31) are patched to float inf/NaN; the sign is or-ed back. On AVX-512F
+ * (pocl's clang defines __AVX512F__ on such hosts) one vcvtph2ps does the same exactly, instead of
+ * ~10 vector instructions per sixteen scales. */
 inline float16 half16_to_float16(const ushort16 h) {
+#if defined(__AVX512F__) && !defined(QUANT_NO_CVTPH)
+    return __builtin_ia32_vcvtph2ps512_mask(as_short16(h), (float16)(0.0f), (ushort)0xffff, 4);
+#else
     const uint16 u = convert_uint16(h);
     const uint16 mag = (u & (uint16)(0x7fff)) << (uint16)(13);
     float16 f = as_float16(mag) * 0x1p112f;
     f = select(f, as_float16(mag | (uint16)(0x7f800000)), as_int16((u & (uint16)(0x7c00)) == (uint16)(0x7c00)));
     return as_float16(as_uint16(f) | ((u & (uint16)(0x8000)) << (uint16)(16)));
+#endif
 }
 
 /* q4_0 nibble → float (nibble − 8): on AVX-512 a 16-entry table permute (vpermps uses only the
@@ -307,6 +330,7 @@ __kernel void qmatmul_gpu(__global const float* x, __global const uchar* w, cons
 typedef char v64qi __attribute__((vector_size(64)));
 typedef uchar v32qu_u __attribute__((vector_size(32), aligned(1)));
 typedef uchar v64qu __attribute__((vector_size(64)));
+typedef uchar v64qu_u __attribute__((vector_size(64), aligned(1)));
 typedef char v64qi_u __attribute__((vector_size(64), aligned(1)));
 typedef short v32hi __attribute__((vector_size(64)));
 typedef short v32hi_u __attribute__((vector_size(64), aligned(2)));
@@ -314,16 +338,17 @@ typedef char v32qi_u __attribute__((vector_size(32), aligned(1)));
 typedef int v16si __attribute__((vector_size(64)));
 #endif
 
-/* Block b's 32 quantized x values: q8_0 int16 in natural order at xs + b·32; q4_0 int8 in pair
- * order, pair P = b/2 at xs + P·64: [b0 0..15 | b1 0..15 | b0 16..31 | b1 16..31], so the low
- * nibbles of two consecutive weight blocks' 32 bytes line up with bytes 0..31 and the high
- * nibbles with 32..63. */
+/* Block b's 32 quantized x values: q8_0 int16 in natural order at xs + b·32; q4_0 int8 in
+ * four-block order, quad Q = b/4 at xs + Q·128: [b0 0..15 | b1 0..15 | b2 0..15 | b3 0..15 |
+ * b0 16..31 | … | b3 16..31], so the low nibbles of four consecutive weight blocks' 64 bytes line
+ * up with bytes 0..63 and the high nibbles with 64..127 (K/32 padded to a multiple of 4 with
+ * zero blocks). */
 #if QBITS == 8
 #define XQ_T short
 #define NBP(nb) (nb)
 #else
 #define XQ_T char
-#define NBP(nb) (((nb) + 1) & ~1)
+#define NBP(nb) (((nb) + 3) & ~3)
 #endif
 
 /* Portable block step (any device; the tail and the non-AVX-512BW path): the block's exact
@@ -341,9 +366,9 @@ typedef int v16si __attribute__((vector_size(64)));
 #define PORTABLE_STEP(accv, qp, xrow, blk, bq, scale)                                            \
     {                                                                                            \
         const uchar16 v_ = vload16(0, (qp) + (size_t)(blk) * 16);                                \
-        const __global char* x_ = (xrow) + ((bq) >> 1) * 64 + ((bq) & 1) * 16;                   \
+        const __global char* x_ = (xrow) + ((bq) >> 2) * 128 + ((bq) & 3) * 16;                  \
         const int16 s_ = (convert_int16(v_ & (uchar16)(15)) - 8) * convert_int16(vload16(0, x_)) \
-                       + (convert_int16(v_ >> (uchar16)(4)) - 8) * convert_int16(vload16(2, x_)); \
+                       + (convert_int16(v_ >> (uchar16)(4)) - 8) * convert_int16(vload16(4, x_)); \
         accv = fma(convert_float16(s_), (float16)(scale), accv);                                 \
     }
 #endif
@@ -354,134 +379,173 @@ typedef int v16si __attribute__((vector_size(64)));
  * (d = amax/32767: the weights' int8 × x's int16 pair sums fit int32), q4_0 int8 (d = amax/127,
  * for pmaddubsw). Global [NBP, M]; padding blocks (odd K/32, q4_0) are written as zeros. */
 __kernel void quantize_x(__global const float* x, __global uchar* xq, const int xsoff, const int M, const int K) {
-    const int b = get_global_id(0), m = get_global_id(1);
+    const int m = get_global_id(1);
     const int nb = K / 32, nbp = NBP(nb);
-    if (b >= nbp || m >= M) return;
+    if (m >= M) return;
     __global float* dx = (__global float*)(xq + xsoff);
     __global XQ_T* xs = (__global XQ_T*)xq + (size_t)m * nbp * 32;
-    float16 a = (float16)(0.0f), c = (float16)(0.0f);
-    if (b < nb) {
-        a = vload16(0, x + (size_t)m * K + b * 32);
-        c = vload16(1, x + (size_t)m * K + b * 32);
-    }
-    const float16 m16 = fmax(fabs(a), fabs(c));
-    const float8 m8 = fmax(m16.lo, m16.hi);
-    const float4 m4 = fmax(m8.lo, m8.hi);
-    const float2 m2 = fmax(m4.lo, m4.hi);
-    const float amax = fmax(m2.x, m2.y);
+    /* Blocks strided by the global size: the host launches a few items per row of x. */
+    for (int b = get_global_id(0); b < nbp; b += get_global_size(0)) {
+        float16 a = (float16)(0.0f), c = (float16)(0.0f);
+        if (b < nb) {
+            a = vload16(0, x + (size_t)m * K + b * 32);
+            c = vload16(1, x + (size_t)m * K + b * 32);
+        }
+        const float16 m16 = fmax(fabs(a), fabs(c));
+        const float8 m8 = fmax(m16.lo, m16.hi);
+        const float4 m4 = fmax(m8.lo, m8.hi);
+        const float2 m2 = fmax(m4.lo, m4.hi);
+        const float amax = fmax(m2.x, m2.y);
 #if QBITS == 8
-    const float d = amax / 32767.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    vstore16(convert_short16_sat(round(a * id)), 0, xs + b * 32);
-    vstore16(convert_short16_sat(round(c * id)), 1, xs + b * 32);
-    dx[(size_t)m * nbp + b] = d;
+        const float d = amax / 32767.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        vstore16(convert_short16_sat(round(a * id)), 0, xs + b * 32);
+        vstore16(convert_short16_sat(round(c * id)), 1, xs + b * 32);
+        dx[(size_t)m * nbp + b] = d;
 #else
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    const char16 qa = convert_char16_sat(round(a * id)), qc = convert_char16_sat(round(c * id));
-    __global char* p = xs + (b >> 1) * 64 + (b & 1) * 16;
-    vstore16(qa, 0, p);
-    vstore16(qc, 2, p);
-    const int16 s16 = convert_int16(qa) + convert_int16(qc);
-    const int8 s8 = s16.lo + s16.hi;
-    const int4 s4 = s8.lo + s8.hi;
-    const int2 s2 = s4.lo + s4.hi;
-    dx[(size_t)m * nbp + b] = d;
-    dx[(size_t)M * nbp + (size_t)m * nbp + b] = -8.0f * d * (float)(s2.x + s2.y);
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const char16 qa = convert_char16_sat(round(a * id)), qc = convert_char16_sat(round(c * id));
+        __global char* p = xs + (b >> 2) * 128 + (b & 3) * 16;
+        vstore16(qa, 0, p);
+        vstore16(qc, 4, p);
+        const int16 s16 = convert_int16(qa) + convert_int16(qc);
+        const int8 s8 = s16.lo + s16.hi;
+        const int4 s4 = s8.lo + s8.hi;
+        const int2 s2 = s4.lo + s4.hi;
+        dx[(size_t)m * nbp + b] = d;
+        dx[(size_t)M * nbp + (size_t)m * nbp + b] = -8.0f * d * (float)(s2.x + s2.y);
 #endif
+    }
 }
 
 __kernel void qmatmul_xq(__global const uchar* xq, const int xsoff, __global const uchar* w, const int qoff,
                          __global const float* bias, const int hasBias, __global float* y,
                          const int M, const int N, const int K) {
-    const int n0 = get_global_id(0) * ROWS;
-    const int m = get_global_id(1);
-    if (n0 >= N || m >= M) return;
+    const int m0 = get_global_id(1) * XT;
+    if (m0 >= M) return;
     const int nb = K / 32, nbp = NBP(nb);
     const __global ushort* d = (const __global ushort*)w;
     const __global uchar* q = w + qoff;
-    const __global XQ_T* xrow = (const __global XQ_T*)xq + (size_t)m * nbp * 32;
-    const __global float* dx = (const __global float*)(xq + xsoff) + (size_t)m * nbp;
+    /* XT rows of x (clamped to M − 1 for loads, not stored): a weight block loaded and unpacked
+     * once feeds XT integer dot products. */
+    const __global XQ_T* xrow[XT];
+    const __global float* dx[XT];
+#pragma unroll
+    for (int t = 0; t < XT; t++) {
+        const int m = min(m0 + t, M - 1);
+        xrow[t] = (const __global XQ_T*)xq + (size_t)m * nbp * 32;
+        dx[t] = (const __global float*)(xq + xsoff) + (size_t)m * nbp;
+    }
 
-    size_t rowBase[ROWS];
+    /* Each item owns a contiguous range of row groups (ROWS rows each): the host launches far
+     * fewer items than groups (pocl's per-work-group cost is then paid ~100 times, not ~1000),
+     * and consecutive groups keep each item's weight streams sequential for the prefetchers. */
+    const int groups = (N + ROWS - 1) / ROWS, items = get_global_size(0), item = get_global_id(0);
+    const int gq = groups / items, gr = groups % items;
+    const int gBegin = item * gq + min(item, gr), gEnd = gBegin + gq + (item < gr ? 1 : 0);
+    for (int n0 = gBegin * ROWS; n0 < gEnd * ROWS; n0 += ROWS) {
+        size_t rowBase[ROWS];
 #pragma unroll
-    for (int r = 0; r < ROWS; r++) rowBase[r] = (size_t)min(n0 + r, N - 1) * nb;
-    float16 acc[ROWS];
+        for (int r = 0; r < ROWS; r++) rowBase[r] = (size_t)min(n0 + r, N - 1) * nb;
+        float16 acc[ROWS * XT];
 #pragma unroll
-    for (int r = 0; r < ROWS; r++) acc[r] = (float16)(0.0f);
+        for (int i = 0; i < ROWS * XT; i++) acc[i] = (float16)(0.0f);
 
-    int b = 0;
-    for (; b + 16 <= nb; b += 16) {
-        const float16 dx16 = vload16(0, dx + b);
-#if QBITS == 4
-        const float16 cx16 = vload16(0, dx + (size_t)M * nbp + b);
-#endif
-        float sc[ROWS][16];
-#pragma unroll
-        for (int r = 0; r < ROWS; r++) {
-            const float16 dw = half16_to_float16(vload16(0, d + rowBase[r] + b));
-            vstore16(dw * dx16, 0, sc[r]);
+        int b = 0;
+        for (; b + 16 <= nb; b += 16) {
+            /* The sixteen blocks' scales d_w·d_x as float16 per (row, x row). */
 #if QBITS == 4 && defined(Q_AVX512BW)
-            acc[r] = fma(dw, cx16, acc[r]);
+            float16 sc[ROWS * XT];
+#pragma unroll
+            for (int r = 0; r < ROWS; r++) {
+                const float16 dw = half16_to_float16(vload16(0, d + rowBase[r] + b));
+#pragma unroll
+                for (int t = 0; t < XT; t++) {
+                    sc[r * XT + t] = dw * vload16(0, dx[t] + b);
+                    acc[r * XT + t] = fma(dw, vload16(0, dx[t] + (size_t)M * nbp + b), acc[r * XT + t]);
+                }
+            }
+#else
+            float sc[ROWS * XT][16];
+#pragma unroll
+            for (int r = 0; r < ROWS; r++) {
+                const float16 dw = half16_to_float16(vload16(0, d + rowBase[r] + b));
+#pragma unroll
+                for (int t = 0; t < XT; t++) vstore16(dw * vload16(0, dx[t] + b), 0, sc[r * XT + t]);
+            }
 #endif
-        }
 #if defined(Q_AVX512BW) && QBITS == 8
 #pragma unroll
-        for (int j = 0; j < 16; j++) {
-            const v32hi xv = *(const __global v32hi_u*)(xrow + (b + j) * 32);
+            for (int j = 0; j < 16; j++) {
 #pragma unroll
-            for (int r = 0; r < ROWS; r++) {
-                const v32hi wv = __builtin_convertvector(*(const __global v32qi_u*)(q + (rowBase[r] + b + j) * 32), v32hi);
-                const v16si s = __builtin_ia32_pmaddwd512(wv, xv);
-                acc[r] = fma(convert_float16(as_int16(s)), (float16)(sc[r][j]), acc[r]);
+                for (int r = 0; r < ROWS; r++) {
+                    const v32hi wv = __builtin_convertvector(*(const __global v32qi_u*)(q + (rowBase[r] + b + j) * 32), v32hi);
+#pragma unroll
+                    for (int t = 0; t < XT; t++) {
+                        const v16si s = __builtin_ia32_pmaddwd512(wv, *(const __global v32hi_u*)(xrow[t] + (b + j) * 32));
+                        acc[r * XT + t] = fma(convert_float16(as_int16(s)), (float16)(sc[r * XT + t][j]), acc[r * XT + t]);
+                    }
+                }
             }
-        }
 #elif defined(Q_AVX512BW)
-        /* Two blocks per 64-byte vector: nibbles (0..15, unsigned) × x (int8) by pmaddubsw into
-         * int16 pair sums, pmaddwd with ones into int32 sums of four: lanes 0-3, 8-11 belong to
-         * the first block and 4-7, 12-15 to the second, scaled by a blend of their two scales. */
-        const v32hi ones = (v32hi){1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                                   1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-        const int16 second = (int16)(0, 0, 0, 0, -1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1, -1);
+            /* Four blocks per 64-byte load: the low nibbles (elements 0..15 of the four blocks) ×
+             * x's quad-order low half by pmaddubsw, the high nibbles × the high half, the two int16
+             * pair sums added (|sum| ≤ 2·2·15·127, no saturation), pmaddwd with ones into int32
+             * sums of four: lanes 4i..4i+3 belong to block j + i, scaled by a permute of the
+             * sixteen scales. */
+            const v32hi ones = (v32hi){1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                       1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 #pragma unroll
-        for (int j = 0; j < 16; j += 2) {
-            const v64qi xv = *(const __global v64qi_u*)(xrow + (b + j) * 32);
+            for (int j = 0; j < 16; j += 4) {
+                const int16 idx = (int16)(j, j, j, j, j + 1, j + 1, j + 1, j + 1, j + 2, j + 2, j + 2, j + 2, j + 3, j + 3, j + 3, j + 3);
 #pragma unroll
-            for (int r = 0; r < ROWS; r++) {
-                const v32qu_u v = *(const __global v32qu_u*)(q + (rowBase[r] + b + j) * 16);
-                const v32qu_u lo = v & (uchar)15, hi = (v >> 4) & (uchar)15;
-                const v64qu wv = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-                    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39,
-                    40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63);
-                const v32hi t = __builtin_ia32_pmaddubsw512((v64qi)wv, xv);
-                const v16si s = __builtin_ia32_pmaddwd512(t, ones);
-                const float16 scale = select((float16)(sc[r][j]), (float16)(sc[r][j + 1]), second);
-                acc[r] = fma(convert_float16(as_int16(s)), scale, acc[r]);
+                for (int r = 0; r < ROWS; r++) {
+                    const v64qu v = *(const __global v64qu_u*)(q + (rowBase[r] + b + j) * 16);
+                    const v64qu lo = v & (uchar)15, hi = (v >> 4) & (uchar)15;
+#pragma unroll
+                    for (int t = 0; t < XT; t++) {
+                        const v64qi xlo = *(const __global v64qi_u*)(xrow[t] + (b + j) * 32);
+                        const v64qi xhi = *(const __global v64qi_u*)(xrow[t] + (b + j) * 32 + 64);
+                        const v32hi p = __builtin_ia32_pmaddubsw512((v64qi)lo, xlo) + __builtin_ia32_pmaddubsw512((v64qi)hi, xhi);
+                        const v16si s = __builtin_ia32_pmaddwd512(p, ones);
+                        acc[r * XT + t] = fma(convert_float16(as_int16(s)), __builtin_ia32_permvarsf512(sc[r * XT + t], idx), acc[r * XT + t]);
+                    }
+                }
             }
-        }
 #else
 #pragma unroll
-        for (int j = 0; j < 16; j++) {
+            for (int j = 0; j < 16; j++) {
 #pragma unroll
-            for (int r = 0; r < ROWS; r++) PORTABLE_STEP(acc[r], q, xrow, rowBase[r] + b + j, b + j, sc[r][j]);
-        }
+                for (int r = 0; r < ROWS; r++)
+#pragma unroll
+                    for (int t = 0; t < XT; t++)
+                        PORTABLE_STEP(acc[r * XT + t], q, xrow[t], rowBase[r] + b + j, b + j, sc[r * XT + t][j]);
+            }
 #endif
-    }
-    for (; b < nb; b++) {
-#pragma unroll
-        for (int r = 0; r < ROWS; r++) {
-            const float tailScale = vload_half(rowBase[r] + b, (const __global half*)w) * dx[b];
-            PORTABLE_STEP(acc[r], q, xrow, rowBase[r] + b, b, tailScale);
         }
-    }
+        for (; b < nb; b++) {
+#pragma unroll
+            for (int r = 0; r < ROWS; r++) {
+                const float dwTail = vload_half(rowBase[r] + b, (const __global half*)w);
+#pragma unroll
+                for (int t = 0; t < XT; t++) PORTABLE_STEP(acc[r * XT + t], q, xrow[t], rowBase[r] + b, b, dwTail * dx[t][b]);
+            }
+        }
 
 #pragma unroll
-    for (int r = 0; r < ROWS; r++) {
-        const int n = n0 + r;
-        if (n >= N) break;
-        float s = hsum16(acc[r]);
-        if (hasBias) s += bias[n];
-        y[(size_t)m * N + n] = s;
+        for (int t = 0; t < XT; t++) {
+            const int m = m0 + t;
+            if (m >= M) break;
+#pragma unroll
+            for (int r = 0; r < ROWS; r++) {
+                const int n = n0 + r;
+                if (n >= N) break;
+                float s = hsum16(acc[r * XT + t]);
+                if (hasBias) s += bias[n];
+                y[(size_t)m * N + n] = s;
+            }
+        }
     }
 }
 

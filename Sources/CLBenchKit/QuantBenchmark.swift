@@ -31,14 +31,18 @@ public enum QuantBenchmark {
     public struct Tuning: Sendable {
         public var rowsPerItem: [Int]
         public var batchTile: [Int]
-        public init(rowsPerItem: [Int] = [], batchTile: [Int] = []) {
+        /// Variant 3: work-items along N.
+        public var workItems: [Int]
+        public init(rowsPerItem: [Int] = [], batchTile: [Int] = [], workItems: [Int] = []) {
             self.rowsPerItem = rowsPerItem
             self.batchTile = batchTile
+            self.workItems = workItems
         }
-        var settings: [(rows: Int?, tile: Int?)] {
+        var settings: [(rows: Int?, tile: Int?, items: Int?)] {
             let rows: [Int?] = rowsPerItem.isEmpty ? [nil] : rowsPerItem
             let tiles: [Int?] = batchTile.isEmpty ? [nil] : batchTile
-            return rows.flatMap { r in tiles.map { (r, $0) } }
+            let items: [Int?] = workItems.isEmpty ? [nil] : workItems
+            return rows.flatMap { r in tiles.flatMap { t in items.map { (r, t, $0) } } }
         }
     }
 
@@ -88,8 +92,10 @@ public enum QuantBenchmark {
                 let family = QuantMatmulFamily(environment: environment)
                 if let rows = setting.rows { family.rowsPerItem = rows; family.rowsPerItemBatched = rows }
                 if let tile = setting.tile { family.batchTile = tile }
-                let tag = setting.rows == nil && setting.tile == nil ? ""
-                    : " r\(setting.rows.map(String.init) ?? "-")t\(setting.tile.map(String.init) ?? "-")"
+                if let items = setting.items { family.workItems = items }
+                let tag = (setting.rows == nil && setting.tile == nil ? ""
+                    : " r\(setting.rows.map(String.init) ?? "-")t\(setting.tile.map(String.init) ?? "-")")
+                    + (setting.items.map { " i\($0)" } ?? "")
                 let y = try CLBuffer<Float>(context: context, count: m * n)
                 let steps = try family.encode(x: x, weights: w, y: y, format: format, m: m, n: n, k: k, variant: variant)
                 cases.append(BenchmarkCase(

@@ -11,7 +11,7 @@ extension ConformanceTable {
     /// rank-3 x), K = 32, 64, 96 and 4096 (the large case), with and without a bias. The reference
     /// dequantizes W and runs the float matmul, so the bound is ``exact``, except where variant 3
     /// may run (it quantizes x per 32-block first): the pass forcing it (`kernelVariants["quant"]
-    /// == 3`) and, for M = 1, the default pass (CPUs pick variant 3 for GEMV); there the bound is
+    /// == 3`) and the default pass (CPUs pick variant 3 for every M); there the bound is
     /// ``quantizedXBound(_:)``. (K not a multiple of 32 is refused when the variable is declared;
     /// TensorGraph's tests check that message.)
     static func quantizedMatmulCases() -> [ConformanceCase] {
@@ -40,10 +40,9 @@ extension ConformanceTable {
                     if hasBias { values["b"] = InputFill.uniform(-1, 1).generate([n], &rng) }
                     return values
                 }
-                let m = x.count / k
                 c.optionBound = { options in
                     let forced = options.kernelVariants["quant"]
-                    return forced == 3 || (forced == nil && m == 1) ? quantizedXBound(format) : nil
+                    return forced == 3 || forced == nil ? quantizedXBound(format) : nil
                 }
                 result.append(c)
             }

@@ -16,13 +16,15 @@ struct Quant: ParsableCommand {
     var cols: Int = 4096
     @Option(help: "Rows of x (batch sizes), comma-separated; one report each.")
     var batch: String = "1"
-    @Option(help: "Quantized kernel variants, comma-separated (default: the automatic one per batch: on CPUs 3 for batch 1, else 1; 2 on GPUs).")
+    @Option(help: "Quantized kernel variants, comma-separated (default: the automatic one: 3 on CPUs, 2 on GPUs).")
     var variant: String?
 
-    @Option(help: "Tuning: weight rows per work-item of the cpu variant, comma-separated (each a variant; default: the family's).")
+    @Option(help: "Tuning: weight rows per work-item of the cpu variants (1, 3), comma-separated (each a variant; default: the family's).")
     var rowsPerItem: String?
-    @Option(help: "Tuning: rows of x per work-item of the cpu variant when the batch is above 1, comma-separated.")
+    @Option(help: "Tuning: rows of x per work-item of the cpu variants (1, 3) when the batch is above 1, comma-separated.")
     var batchTile: String?
+    @Option(help: "Tuning: work-items along the rows of W for variant 3 (each walks several row groups), comma-separated.")
+    var workItems: String?
 
     func validate() throws {
         if let rowsPerItem, try !positiveList(rowsPerItem, name: "--rows-per-item").allSatisfy({ $0 <= 16 }) {
@@ -31,6 +33,7 @@ struct Quant: ParsableCommand {
         if let batchTile, try !positiveList(batchTile, name: "--batch-tile").allSatisfy({ $0 <= 16 }) {
             throw ValidationError("--batch-tile values must be in 1...16")
         }
+        if let workItems { _ = try positiveList(workItems, name: "--work-items") }
         guard rows > 0, cols > 0 else { throw ValidationError("--rows and --cols must be positive") }
         guard cols % 32 == 0 else { throw ValidationError("--cols (\(cols)) must be a multiple of 32: q8_0/q4_0 blocks hold 32 values along K") }
         _ = try positiveList(batch, name: "--batch")
@@ -56,7 +59,8 @@ struct Quant: ParsableCommand {
                 let cases = try QuantBenchmark.cases(context: context, rows: rows, cols: cols, batch: m, quantVariants: variants,
                                                     tuning: QuantBenchmark.Tuning(
                                                         rowsPerItem: try rowsPerItem.map { try positiveList($0, name: "--rows-per-item") } ?? [],
-                                                        batchTile: try batchTile.map { try positiveList($0, name: "--batch-tile") } ?? []))
+                                                        batchTile: try batchTile.map { try positiveList($0, name: "--batch-tile") } ?? [],
+                                                        workItems: try workItems.map { try positiveList($0, name: "--work-items") } ?? []))
                 reports.append(BenchmarkReport(
                     benchmark: "quant", device: DeviceSummary(info: context.device.info, peak: harness.peak),
                     params: ["rows": "\(rows)", "cols": "\(cols)", "batch": "\(m)"],

@@ -12,7 +12,7 @@ public final class QuantMatmulFamily {
     public static let variants: [Int: String] = [
         1: "cpu: ROWS weight rows × BT rows of x per work-item, 16 fp16 scales converted per vector, blocks dequantized in registers (q4_0 by table permute on AVX-512) into float16 fma dot products, local size [1] (pocl/CPU)",
         2: "gpu: a work-group per output, items stride over blocks, local-memory tree reduction (GPU)",
-        3: "cpu x-quantized: x quantized once per call (q8_0: int16, q4_0: int8 per 32-block + float scale), integer block dot products (AVX-512BW pmaddwd / pmaddubsw, portable OpenCL C elsewhere) scaled by d_w·d_x, ROWS weight rows per work-item (pocl/CPU; changes numerics: see nmseBound)",
+        3: "cpu x-quantized: x quantized once per call (q8_0: int16, q4_0: int8 per 32-block + float scale, q4_0 in four-block order), integer block dot products (AVX-512BW pmaddwd / pmaddubsw four q4_0 blocks per 64-byte load, portable OpenCL C elsewhere) scaled by d_w·d_x, ROWS weight rows × XT rows of x per step, each work-item a contiguous range of row groups (pocl/CPU; changes numerics: see variant3Bound)",
     ]
 
     /// Variant 3's error against the dequantize-then-float product (NMSE, uniform inputs): x is
@@ -34,21 +34,35 @@ public final class QuantMatmulFamily {
     /// accumulators take two each).
     public var rowsPerItem: Int?
     public var rowsPerItemBatched: Int?
-    /// Variant 1: rows of x per work-item once M reaches `batchTileMinRows` (one dequantized block
-    /// then feeds `batchTile` dot products).
+    /// Variants 1 and 3: rows of x per work-item once M reaches `batchTileMinRows` (one dequantized
+    /// / unpacked block then feeds `batchTile` dot products). Variant 3 also reads `rowsPerItem`
+    /// (GEMV, default 4) and `rowsPerItemBatched` (default 2).
     public var batchTile = 4
     public var batchTileMinRows = 2
+    /// Variant 3: work-items along N, each owning a contiguous range of row groups (`rowsPerItem`
+    /// rows each); `nil`: ``automaticWorkItems(rowGroups:)``.
+    public var workItems: Int?
     /// Variant 2: work-group size.
     public var gpuGroupSize = 64
 
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
-    /// The variant used when none is asked for.
-    /// On CPUs: variant 3 (x quantized, integer dot products) for GEMV (M < `batchTileMinRows`),
-    /// variant 1 for batched products; GPUs: variant 2.
+    /// The variant used when none is asked for: on CPUs variant 3 (x quantized, integer dot
+    /// products) for GEMV and, since it tiles rows of x (2 weight rows × 4 rows of x), for batched
+    /// products too (4096², loaded 2-core AVX-512 pocl, `clbench quant --batch 8,32 --variant 1,3`:
+    /// see the commit message); GPUs: variant 2.
     public func automaticVariant(m: Int) -> Int {
-        environment.variant(for: Self.family, automatic: environment.deviceClass == .cpu ? (m < batchTileMinRows ? 3 : 1) : 2)
+        environment.variant(for: Self.family, automatic: environment.deviceClass == .cpu ? 3 : 2)
     }
+
+    /// Variant 3's work-items along N for `rowGroups` groups of rows: at most 128 (pocl runs each
+    /// local-size-[1] work-group separately; at 4096² one item per 4-row group, 1024 items, was
+    /// ~10% slower than 64–256 (`clbench quant --work-items`), while 16–32 items balance the two
+    /// cores worse when the machine is loaded).
+    public func automaticWorkItems(rowGroups: Int) -> Int { min(rowGroups, 128) }
+    /// Variant 3: work-items per row of x for quantize_x (each strides over the blocks; one block
+    /// per item cost ~1 µs more per 128 blocks).
+    public var quantizeItems = 4
 
     // MARK: Device layout
 
@@ -135,25 +149,29 @@ public final class QuantMatmulFamily {
                                variant: "quant.1 (cpu \(format.rawValue), \(rows) rows × \(tile))", label: what,
                                flops: flops, bytes: bytes)]
         case 3:
-            let rows = rowsPerItem ?? 4
-            let nb = k / QuantFormat.blockSize, nbp = format == .q8_0 ? nb : (nb + 1) / 2 * 2
+            let batched = m >= batchTileMinRows
+            // 2 × 4 accumulators (+ 2 × 4 scale vectors) fit AVX-512's 32 registers; 4 × 4 failed to unroll.
+            let rows = (batched ? rowsPerItemBatched : rowsPerItem) ?? (batched ? 2 : 4), tile = batched ? batchTile : 1
+            let nb = k / QuantFormat.blockSize, nbp = format == .q8_0 ? nb : (nb + 3) / 4 * 4
             let valueBytes = m * nbp * 32 * (format == .q8_0 ? 2 : 1)
             let xsoff = (valueBytes + 63) / 64 * 64
             let scratch = try CLBuffer<UInt8>(context: environment.context,
                                               count: xsoff + m * nbp * 4 * (format == .q8_0 ? 1 : 2))
-            let program = try environment.program(Self.family, defines: ["QBITS": bits, "ROWS": "\(rows)"])
+            let program = try environment.program(Self.family, defines: ["QBITS": bits, "ROWS": "\(rows)", "XT": "\(tile)"])
             let quantize = try program.kernel("quantize_x")
             try quantize.setArguments(x, scratch, Int32(xsoff), Int32(m), Int32(k))
             let kernel = try program.kernel("qmatmul_xq")
             try kernel.setArguments(scratch, Int32(xsoff), weights, qoff, bias ?? y, Int32(bias == nil ? 0 : 1), y,
                                     Int32(m), Int32(n), Int32(k))
+            let groups = (n + rows - 1) / rows
+            let items = min(groups, max(1, workItems ?? automaticWorkItems(rowGroups: groups)))
             return [
-                LaunchStep(kernel: quantize, global: [nbp, m], local: [1, 1],
+                LaunchStep(kernel: quantize, global: [min(nbp, quantizeItems), m], local: [1, 1],
                            variant: "quant.3 (quantize x for \(format.rawValue))", label: "quantize x [\(m), \(k)]",
                            flops: Double(m * k * 3), bytes: Double(4 * m * k + scratch.count)),
-                LaunchStep(kernel: kernel, global: [(n + rows - 1) / rows, m], local: [1, 1],
-                           variant: "quant.3 (cpu x-quantized \(format.rawValue), \(rows) rows)", label: what,
-                           flops: flops, bytes: weightBytes + Double(scratch.count) + 4 * Double(m * n)),
+                LaunchStep(kernel: kernel, global: [items, (m + tile - 1) / tile], local: [1, 1],
+                           variant: "quant.3 (cpu x-quantized \(format.rawValue), \(rows) rows × \(tile), \(items) items)", label: what,
+                           flops: flops, bytes: weightBytes * Double((m + tile - 1) / tile) + Double(scratch.count) + 4 * Double(m * n)),
             ]
         case 2:
             let group = gpuGroupSize
