@@ -7,7 +7,8 @@
  * Variants:
  *   1. CPU, work-groups of 1.
  *      ce_rows_cpu     one work-item per chunk of `rows_per_item` rows: max pass and exp-sum pass
- *                      with float16 loads, the inlined polynomial exp_nonpos16 and a scalar tail.
+ *                      with float16 loads, the inlined polynomial exp_nonpos16 and the class tail
+ *                      padded to one more float16 (ce_tail16).
  *      ce_finish_cpu   one work-item sums both halves of the scratch with float16 accumulators.
  *   2. GPU.
  *      ce_rows_wg      one work-group per row, strided coalesced loads, local-memory trees
@@ -59,23 +60,6 @@ inline float16 exp_nonpos16(const float16 x) {
     return select(scaled, (float16)(0.0f), x < -87.0f);
 }
 
-inline float exp_nonpos(const float x) {
-    const float xc = fmax(x, -87.0f);
-    const int ni = (int)fma(xc, 1.44269504f, -0.5f);
-    const float n = (float)ni;
-    float r = fma(n, -0.693359375f, xc);
-    r = fma(n, 2.12194440e-4f, r);
-    float p = fma(1.0f / 5040.0f, r, 1.0f / 720.0f);
-    p = fma(p, r, 1.0f / 120.0f);
-    p = fma(p, r, 1.0f / 24.0f);
-    p = fma(p, r, 1.0f / 6.0f);
-    p = fma(p, r, 0.5f);
-    p = fma(p, r, 1.0f);
-    p = fma(p, r, 1.0f);
-    const float scaled = p * as_float((ni + 127) << 23);
-    return x < -87.0f ? 0.0f : scaled;
-}
-
 inline float hmax16(const float16 v) {
     const float8 a = fmax(v.lo, v.hi);
     const float4 b = fmax(a.lo, a.hi);
@@ -90,18 +74,41 @@ inline float hsum16(const float16 v) {
     return c.x + c.y;
 }
 
-/* (max, Σ exp(x − max)) of one row, float16 chunks and a scalar tail (CPU kernels). */
+/* Elements [j, classes) of a row (fewer than 16) as one float16, the missing lanes `pad`: the class
+ * tail goes through the same vector code (27 classes = one full vector and a tail of 11 scalar exps
+ * per pass otherwise, the larger part of a small row's cost). */
+inline float16 ce_tail16(const __global float *xr, const int j, const int classes, const float pad) {
+    float lanes[16];
+    for (int l = 0; l < 16; ++l) lanes[l] = j + l < classes ? xr[j + l] : pad;
+    return vload16(0, lanes);
+}
+
+/* exp(x − m) of the tail [j, classes), 0 in the missing lanes. Those lanes compute exp(0) and are
+ * masked afterwards: everything stays finite (built with -cl-fast-relaxed-math). */
+inline float16 ce_tail_exp16(const __global float *xr, const int j, const int classes, const float m) {
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const int16 missing = lane >= (int16)(classes - j);
+    return select(exp_nonpos16(ce_tail16(xr, j, classes, m) - m), (float16)(0.0f), missing);
+}
+
+/* Stores the first classes − j lanes of v at gr + j. */
+inline void ce_store_tail16(__global float *gr, const int j, const int classes, const float16 v) {
+    float lanes[16];
+    vstore16(v, 0, lanes);
+    for (int l = 0; j + l < classes; ++l) gr[j + l] = lanes[l];
+}
+
+/* (max, Σ exp(x − max)) of one row, float16 chunks and a padded float16 tail (CPU kernels). */
 inline float2 row_max_expsum(const __global float *xr, const int classes) {
     const int n16 = classes & ~15;
     float16 m16 = (float16)(-FLT_MAX);
     for (int j = 0; j < n16; j += 16) m16 = fmax(m16, vload16(0, xr + j));
-    float m = hmax16(m16);
-    for (int j = n16; j < classes; ++j) m = fmax(m, xr[j]);
+    if (n16 < classes) m16 = fmax(m16, ce_tail16(xr, n16, classes, -FLT_MAX));
+    const float m = hmax16(m16);
     float16 s16 = (float16)(0.0f);
-    float s = 0.0f;
     for (int j = 0; j < n16; j += 16) s16 += exp_nonpos16(vload16(0, xr + j) - m);
-    for (int j = n16; j < classes; ++j) s += exp_nonpos(xr[j] - m);
-    return (float2)(m, hsum16(s16) + s);
+    if (n16 < classes) s16 += ce_tail_exp16(xr, n16, classes, m);
+    return (float2)(m, hsum16(s16));
 }
 
 /* 1 when row r counts; records bad targets. */
@@ -242,7 +249,7 @@ __kernel void ce_grad_cpu(__global const float *logits, __global const int *targ
         const float2 ms = row_max_expsum(xr, classes);
         const float m = ms.x, k = scale / ms.y;
         for (int j = 0; j < n16; j += 16) vstore16(exp_nonpos16(vload16(0, xr + j) - m) * k, 0, gr + j);
-        for (int j = n16; j < classes; ++j) gr[j] = exp_nonpos(xr[j] - m) * k;
+        if (n16 < classes) ce_store_tail16(gr, n16, classes, ce_tail_exp16(xr, n16, classes, m) * k);
         gr[t] -= scale;
     }
 }
@@ -289,7 +296,7 @@ __kernel void ce_loss_grad_cpu(__global const float *logits, __global const int 
             const float m = ms.x, k = scale / ms.y;
             row_loss = (m + log(ms.y)) - xr[t];
             for (int j = 0; j < n16; j += 16) vstore16(exp_nonpos16(vload16(0, xr + j) - m) * k, 0, gr + j);
-            for (int j = n16; j < classes; ++j) gr[j] = exp_nonpos(xr[j] - m) * k;
+            if (n16 < classes) ce_store_tail16(gr, n16, classes, ce_tail_exp16(xr, n16, classes, m) * k);
             gr[t] -= scale;
         } else {
             for (int j = 0; j < classes; ++j) gr[j] = 0.0f;

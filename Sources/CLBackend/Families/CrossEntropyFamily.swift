@@ -139,7 +139,11 @@ public final class CrossEntropyFamily {
         let done = try CLBuffer<Int32>(context: environment.context, count: 1)
         try done.fill(0)
         let kernel = try program.kernel("ce_loss_grad_cpu")
-        let perItem = RowOps.cpuRowsPerItem(rows: rows, cols: classes, computeUnits: environment.context.device.info.computeUnits)
+        // Fatter items than the separate kernels' (about four per core): each item also counts the
+        // rows, and pocl pays per work-group.
+        let computeUnits = environment.context.device.info.computeUnits
+        let perItem = max(RowOps.cpuRowsPerItem(rows: rows, cols: classes, computeUnits: computeUnits),
+                          RowOps.ceilDiv(rows, 4 * max(1, computeUnits)))
         let ignore = ignoreIndex ?? 0, useIgnore: Int32 = ignoreIndex == nil ? 0 : 1
         try kernel.setArguments(logits, targets, upstream, grad, scratch, loss, columnSums ?? grad,
                                 Int32(columnSums == nil ? 0 : 1), done, errorFlag, Int32(rows), Int32(classes), ignore,
