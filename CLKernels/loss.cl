@@ -7,7 +7,8 @@
  * Variants:
  *   1. CPU, work-groups of 1.
  *      ce_rows_cpu     one work-item per chunk of `rows_per_item` rows: max pass and exp-sum pass
- *                      with float16 loads, the inlined polynomial exp_nonpos16 and a scalar tail.
+ *                      with float16 loads, the inlined polynomial exp_nonpos16 and the class tail
+ *                      padded to one more float16 (ce_tail16).
  *      ce_finish_cpu   one work-item sums both halves of the scratch with float16 accumulators.
  *   2. GPU.
  *      ce_rows_wg      one work-group per row, strided coalesced loads, local-memory trees
@@ -20,6 +21,15 @@
  *   1. ce_grad_cpu     CPU, work-groups of 1: a work-item per chunk of rows; each item counts the
  *                      rows itself (a scan of the int targets, cheap next to the logits).
  *   2. ce_grad_wg      GPU: a work-group per row; strided count, max and exp-sum with local trees.
+ *
+ * Loss and backward in one launch, when a plan computes both from the same logits and targets (the
+ * gradient of the mean needs the counted-row total, never the mean itself):
+ *   1. ce_loss_grad_cpu  CPU, work-groups of 1: a work-item per chunk of rows writes each row's loss
+ *                        and weight to the scratch and its gradient row from the same max and exp-sum;
+ *                        the last item to finish (an atomic counter it re-arms to 0) sums the scratch in
+ *                        row order into the mean and, when `want_column_sums`, sums the gradient over
+ *                        rows (a bias gradient). Saves the mean's and the grad's launches (~10 µs each
+ *                        on pocl). Relies on global-memory fences between work-groups: CPU only.
  *
  * No -D parameters. `use_ignore` (0/1) and `ignore_index` are arguments.
  * Built with -cl-fast-relaxed-math (vectorised reductions and built-in exp); no infinities are
@@ -50,23 +60,6 @@ inline float16 exp_nonpos16(const float16 x) {
     return select(scaled, (float16)(0.0f), x < -87.0f);
 }
 
-inline float exp_nonpos(const float x) {
-    const float xc = fmax(x, -87.0f);
-    const int ni = (int)fma(xc, 1.44269504f, -0.5f);
-    const float n = (float)ni;
-    float r = fma(n, -0.693359375f, xc);
-    r = fma(n, 2.12194440e-4f, r);
-    float p = fma(1.0f / 5040.0f, r, 1.0f / 720.0f);
-    p = fma(p, r, 1.0f / 120.0f);
-    p = fma(p, r, 1.0f / 24.0f);
-    p = fma(p, r, 1.0f / 6.0f);
-    p = fma(p, r, 0.5f);
-    p = fma(p, r, 1.0f);
-    p = fma(p, r, 1.0f);
-    const float scaled = p * as_float((ni + 127) << 23);
-    return x < -87.0f ? 0.0f : scaled;
-}
-
 inline float hmax16(const float16 v) {
     const float8 a = fmax(v.lo, v.hi);
     const float4 b = fmax(a.lo, a.hi);
@@ -81,18 +74,41 @@ inline float hsum16(const float16 v) {
     return c.x + c.y;
 }
 
-/* (max, Σ exp(x − max)) of one row, float16 chunks and a scalar tail (CPU kernels). */
+/* Elements [j, classes) of a row (fewer than 16) as one float16, the missing lanes `pad`: the class
+ * tail goes through the same vector code (27 classes = one full vector and a tail of 11 scalar exps
+ * per pass otherwise, the larger part of a small row's cost). */
+inline float16 ce_tail16(const __global float *xr, const int j, const int classes, const float pad) {
+    float lanes[16];
+    for (int l = 0; l < 16; ++l) lanes[l] = j + l < classes ? xr[j + l] : pad;
+    return vload16(0, lanes);
+}
+
+/* exp(x − m) of the tail [j, classes), 0 in the missing lanes. Those lanes compute exp(0) and are
+ * masked afterwards: everything stays finite (built with -cl-fast-relaxed-math). */
+inline float16 ce_tail_exp16(const __global float *xr, const int j, const int classes, const float m) {
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const int16 missing = lane >= (int16)(classes - j);
+    return select(exp_nonpos16(ce_tail16(xr, j, classes, m) - m), (float16)(0.0f), missing);
+}
+
+/* Stores the first classes − j lanes of v at gr + j. */
+inline void ce_store_tail16(__global float *gr, const int j, const int classes, const float16 v) {
+    float lanes[16];
+    vstore16(v, 0, lanes);
+    for (int l = 0; j + l < classes; ++l) gr[j + l] = lanes[l];
+}
+
+/* (max, Σ exp(x − max)) of one row, float16 chunks and a padded float16 tail (CPU kernels). */
 inline float2 row_max_expsum(const __global float *xr, const int classes) {
     const int n16 = classes & ~15;
     float16 m16 = (float16)(-FLT_MAX);
     for (int j = 0; j < n16; j += 16) m16 = fmax(m16, vload16(0, xr + j));
-    float m = hmax16(m16);
-    for (int j = n16; j < classes; ++j) m = fmax(m, xr[j]);
+    if (n16 < classes) m16 = fmax(m16, ce_tail16(xr, n16, classes, -FLT_MAX));
+    const float m = hmax16(m16);
     float16 s16 = (float16)(0.0f);
-    float s = 0.0f;
     for (int j = 0; j < n16; j += 16) s16 += exp_nonpos16(vload16(0, xr + j) - m);
-    for (int j = n16; j < classes; ++j) s += exp_nonpos(xr[j] - m);
-    return (float2)(m, hsum16(s16) + s);
+    if (n16 < classes) s16 += ce_tail_exp16(xr, n16, classes, m);
+    return (float2)(m, hsum16(s16));
 }
 
 /* 1 when row r counts; records bad targets. */
@@ -125,8 +141,8 @@ __kernel void ce_rows_cpu(__global const float *logits, __global const int *targ
     }
 }
 
-__kernel void ce_finish_cpu(__global const float *scratch, __global float *loss, const int rows) {
-    if (get_global_id(0) != 0) return;
+/* Σ row losses / Σ row weights of the scratch, float16 accumulators (0 when no row counts). */
+inline float ce_scratch_mean(__global const float *scratch, const int rows) {
     const int n16 = rows & ~15;
     float16 l16 = (float16)(0.0f), w16 = (float16)(0.0f);
     for (int j = 0; j < n16; j += 16) {
@@ -138,7 +154,12 @@ __kernel void ce_finish_cpu(__global const float *scratch, __global float *loss,
         l += scratch[j];
         w += scratch[rows + j];
     }
-    loss[0] = w > 0.0f ? l / w : 0.0f;
+    return w > 0.0f ? l / w : 0.0f;
+}
+
+__kernel void ce_finish_cpu(__global const float *scratch, __global float *loss, const int rows) {
+    if (get_global_id(0) != 0) return;
+    loss[0] = ce_scratch_mean(scratch, rows);
 }
 
 inline float group_reduce(__local float *red, float v, const int is_max) {
@@ -228,7 +249,7 @@ __kernel void ce_grad_cpu(__global const float *logits, __global const int *targ
         const float2 ms = row_max_expsum(xr, classes);
         const float m = ms.x, k = scale / ms.y;
         for (int j = 0; j < n16; j += 16) vstore16(exp_nonpos16(vload16(0, xr + j) - m) * k, 0, gr + j);
-        for (int j = n16; j < classes; ++j) gr[j] = exp_nonpos(xr[j] - m) * k;
+        if (n16 < classes) ce_store_tail16(gr, n16, classes, ce_tail_exp16(xr, n16, classes, m) * k);
         gr[t] -= scale;
     }
 }
@@ -252,4 +273,54 @@ __kernel void ce_grad_wg(__global const float *logits, __global const int *targe
     if (lid == 0 && !counts && !(use_ignore && t == ignore_index)) atomic_max(error_flag, r + 1);
     const float scale = counts && n > 0.0f ? upstream[0] / n : 0.0f;
     for (int j = lid; j < classes; j += wg) gr[j] = (exp(xr[j] - m) / s - (j == t ? 1.0f : 0.0f)) * scale;
+}
+
+__kernel void ce_loss_grad_cpu(__global const float *logits, __global const int *targets, __global const float *upstream,
+                               __global float *grad, __global float *scratch, __global float *loss,
+                               __global float *column_sums, const int want_column_sums, volatile __global int *done,
+                               __global int *error_flag, const int rows, const int classes, const int ignore_index,
+                               const int use_ignore, const int rows_per_item) {
+    const int first = (int)get_global_id(0) * rows_per_item;
+    const int last = min(rows, first + rows_per_item);
+    const float n = ce_counted_rows(targets, 0, rows, 1, classes, ignore_index, use_ignore);
+    const float scale = n > 0.0f ? upstream[0] / n : 0.0f;
+    const int n16 = classes & ~15;
+    for (int r = first; r < last; ++r) {
+        const int t = targets[r];
+        const int counts = ce_row_counts(r, t, classes, ignore_index, use_ignore, error_flag);
+        const __global float *xr = logits + (size_t)r * (size_t)classes;
+        __global float *gr = grad + (size_t)r * (size_t)classes;
+        float row_loss = 0.0f;
+        if (counts) {
+            const float2 ms = row_max_expsum(xr, classes);
+            const float m = ms.x, k = scale / ms.y;
+            row_loss = (m + log(ms.y)) - xr[t];
+            for (int j = 0; j < n16; j += 16) vstore16(exp_nonpos16(vload16(0, xr + j) - m) * k, 0, gr + j);
+            if (n16 < classes) ce_store_tail16(gr, n16, classes, ce_tail_exp16(xr, n16, classes, m) * k);
+            gr[t] -= scale;
+        } else {
+            for (int j = 0; j < classes; ++j) gr[j] = 0.0f;
+        }
+        scratch[r] = row_loss;
+        scratch[rows + r] = (float)counts;
+    }
+    /* Publish this item's rows, then only the last item to arrive reads everyone's. */
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    if (atomic_inc(done) != (int)get_global_size(0) - 1) return;
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    loss[0] = ce_scratch_mean(scratch, rows);
+    if (want_column_sums) {
+        int j = 0;
+        for (; j < n16; j += 16) {
+            float16 acc = (float16)(0.0f);
+            for (int r = 0; r < rows; ++r) acc += vload16(0, grad + (size_t)r * (size_t)classes + j);
+            vstore16(acc, 0, column_sums + j);
+        }
+        for (; j < classes; ++j) {
+            float acc = 0.0f;
+            for (int r = 0; r < rows; ++r) acc += grad[(size_t)r * (size_t)classes + j];
+            column_sums[j] = acc;
+        }
+    }
+    done[0] = 0;   /* re-armed for the next run */
 }

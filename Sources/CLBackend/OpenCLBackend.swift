@@ -25,6 +25,13 @@ public final class OpenCLBackend: Backend {
         try CLPlan(graph: graph, outputs: outputs, assignments: assignments, options: options, context: context)
     }
 
+    /// `CompileOptions.kernelVariants` key: 0 turns horizontal fusion off (every elementwise group
+    /// its own launch, as before it existed); 1, the default, runs independent groups as one launch.
+    public static let horizontalFusionOption = "elementwise.horizontal"
+    /// `CompileOptions.kernelVariants` key: the argument bytes one horizontally fused launch may
+    /// take, instead of the device's `CL_DEVICE_MAX_PARAMETER_SIZE` (tests force splits with it).
+    public static let parameterBytesOption = "elementwise.parameter-bytes"
+
     /// Kernel families and their numbered variants, for tools that exercise every variant.
     public static let kernelVariants: [String: [Int: String]] = [
         MatmulFamily.family: MatmulFamily.variants,

@@ -32,6 +32,9 @@ public struct DeviceInfo: Codable, Sendable, Hashable {
     public var profilingTimerResolutionNS: Int
     /// Alignment a sub-buffer's origin must have, in bytes (`CL_DEVICE_MEM_BASE_ADDR_ALIGN` / 8).
     public var baseAddressAlignmentBytes: Int
+    /// The most bytes of arguments one kernel may take (`CL_DEVICE_MAX_PARAMETER_SIZE`, at least
+    /// 1024 on a full-profile device); nil in reports written before it was recorded.
+    public var maxParameterBytes: Int?
 
     public var isGPU: Bool { type == "GPU" }
     public var isCPU: Bool { type == "CPU" }

@@ -57,7 +57,8 @@ struct DeviceQuery {
             supportsFP16: extensions.contains("cl_khr_fp16"),
             supportsFP64: extensions.contains("cl_khr_fp64"),
             profilingTimerResolutionNS: Int(try scalar(CL_DEVICE_PROFILING_TIMER_RESOLUTION, as: Int.self)),
-            baseAddressAlignmentBytes: Int(try scalar(CL_DEVICE_MEM_BASE_ADDR_ALIGN, as: cl_uint.self)) / 8
+            baseAddressAlignmentBytes: Int(try scalar(CL_DEVICE_MEM_BASE_ADDR_ALIGN, as: cl_uint.self)) / 8,
+            maxParameterBytes: try? scalar(CL_DEVICE_MAX_PARAMETER_SIZE, as: Int.self)
         )
     }
 

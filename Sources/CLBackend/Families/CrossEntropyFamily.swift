@@ -8,7 +8,7 @@ import CLRuntime
 public final class CrossEntropyFamily {
     public static let family = "loss"
     public static let variants: [Int: String] = [
-        1: "cpu: work-item per chunk of rows (float16 max and exp-sum), then one work-item sums the per-row losses",
+        1: "cpu: work-item per chunk of rows (float16 max and exp-sum), then one work-item sums the per-row losses; loss and grad together: one launch, the last work-item sums",
         2: "gpu: work-group per row with local-memory trees, then one work-group tree-sums the per-row losses",
     ]
 
@@ -111,5 +111,49 @@ public final class CrossEntropyFamily {
                                 KernelArgument.localBytes(group * 4))
         return [LaunchStep(kernel: kernel, global: [rows * group], local: [group],
                            variant: name, label: label, flops: 6 * elements, bytes: 8 * elements + 4 * Double(rows))]
+    }
+
+    /// The CPU form of ``encode`` and ``encodeGrad`` together, for a plan that computes both from the
+    /// same logits and targets: one launch writes `loss`, `grad` and, when given, `columnSums[j] =
+    /// Σ_r grad[r, j]` (the bias gradient of the layer that produced the logits). Same semantics
+    /// as the two separate calls, bad targets flagged once. Scratch: 2·rows floats and a counter,
+    /// kept alive by the kernel. Needs rows > 0 and classes > 0 (callers use the separate forms otherwise).
+    public func encodeLossAndGrad(logits: CLBuffer<Float>, targets: CLBuffer<Int32>, upstream: CLBuffer<Float>,
+                                  loss: CLBuffer<Float>, grad: CLBuffer<Float>, columnSums: CLBuffer<Float>?,
+                                  rows: Int, classes: Int, ignoreIndex: Int32?, errorFlag: CLBuffer<Int32>) throws -> [LaunchStep] {
+        let family = Self.family
+        try RowOps.checkSizes(family, [("rows", rows), ("classes", classes), ("rows*classes", rows * classes),
+                                       ("2*rows", 2 * rows), ("rows+1", rows + 1)])
+        guard rows > 0, classes > 0 else {
+            throw RowOpsError.invalidShape(family: family, detail: "the fused loss and gradient needs rows and classes")
+        }
+        try RowOps.checkBuffer(family, "logits", logits, rows * classes)
+        try RowOps.checkBuffer(family, "targets", targets, rows)
+        try RowOps.checkBuffer(family, "upstream", upstream, 1)
+        try RowOps.checkBuffer(family, "loss", loss, 1)
+        try RowOps.checkBuffer(family, "grad", grad, rows * classes)
+        if let columnSums { try RowOps.checkBuffer(family, "columnSums", columnSums, classes) }
+        try RowOps.checkBuffer(family, "errorFlag", errorFlag, 1)
+        let program = try environment.program(family, extraOptions: RowOps.fastMath)
+        let scratch = try CLBuffer<Float>(context: environment.context, count: 2 * rows)
+        let done = try CLBuffer<Int32>(context: environment.context, count: 1)
+        try done.fill(0)
+        let kernel = try program.kernel("ce_loss_grad_cpu")
+        // Fatter items than the separate kernels' (about four per core): each item also counts the
+        // rows, and pocl pays per work-group.
+        let computeUnits = environment.context.device.info.computeUnits
+        let perItem = max(RowOps.cpuRowsPerItem(rows: rows, cols: classes, computeUnits: computeUnits),
+                          RowOps.ceilDiv(rows, 4 * max(1, computeUnits)))
+        let ignore = ignoreIndex ?? 0, useIgnore: Int32 = ignoreIndex == nil ? 0 : 1
+        try kernel.setArguments(logits, targets, upstream, grad, scratch, loss, columnSums ?? grad,
+                                Int32(columnSums == nil ? 0 : 1), done, errorFlag, Int32(rows), Int32(classes), ignore,
+                                useIgnore, Int32(perItem))
+        let elements = Double(rows) * Double(classes)
+        let label = "cross-entropy loss + grad [\(rows), \(classes)]" + (ignoreIndex.map { " ignore \($0)" } ?? "")
+            + (columnSums == nil ? "" : " + column sums")
+        return [LaunchStep(kernel: kernel, global: [RowOps.ceilDiv(rows, perItem)], local: environment.cpuFriendlyLocal,
+                           variant: "\(family).1 (cpu, loss and grad fused)", label: label,
+                           flops: 8 * elements + (columnSums == nil ? 0 : elements),
+                           bytes: 8 * elements + 12 * Double(rows) + (columnSums == nil ? 0 : 4 * elements))]
     }
 }

@@ -4,7 +4,7 @@ import CLRuntime
 public final class EmbeddingFamily {
     public static let family = "embedding"
     public static let variants: [Int: String] = [
-        1: "cpu: work-item per (contiguous chunk of 256 floats, group of rows), float16 copies, work-groups of 1x1",
+        1: "cpu: work-item per (contiguous chunk of 256 floats, group of rows), float16 copies, work-groups of 1x1; grad: work-item per block of table rows, one pass over the indices",
         2: "gpu: work-item per element, coalesced along dim",
     ]
     /// Floats copied by one CPU work-item (16 float16s = 1 KiB).
@@ -69,10 +69,19 @@ public final class EmbeddingFamily {
         let bytes = 4 * Double(count) * Double(vocab) + 4 * Double(count) * Double(dim) + 4 * Double(vocab) * Double(dim)
         let label = "embedding grad [\(vocab), \(dim)] from \(count) rows"
         let name = "\(family).\(chosen) (\(chosen == 1 ? "cpu" : "gpu"))"
-        let kernel = try program.kernel(chosen == 1 ? "embedding_grad_cpu" : "embedding_grad_gpu")
+        if chosen == 1 {
+            // A block of table rows per item, about two items per core (each walks every index once).
+            let items = min(vocab, 2 * max(1, environment.context.device.info.computeUnits))
+            let rowsPerItem = RowOps.ceilDiv(vocab, items)
+            let kernel = try program.kernel("embedding_grad_cpu")
+            try kernel.setArguments(indices, gradOutput, gradTable, Int32(count), Int32(vocab), Int32(dim), errorFlag,
+                                    Int32(rowsPerItem))
+            return [LaunchStep(kernel: kernel, global: [RowOps.ceilDiv(vocab, rowsPerItem)], local: environment.cpuFriendlyLocal,
+                               variant: name, label: label, flops: Double(count) * Double(dim), bytes: bytes)]
+        }
+        let kernel = try program.kernel("embedding_grad_gpu")
         try kernel.setArguments(indices, gradOutput, gradTable, Int32(count), Int32(vocab), Int32(dim), errorFlag)
-        let global = chosen == 1 ? [RowOps.ceilDiv(dim, 16), vocab] : [dim, vocab]
-        return [LaunchStep(kernel: kernel, global: global, local: chosen == 1 && environment.deviceClass == .cpu ? [1, 1] : nil,
+        return [LaunchStep(kernel: kernel, global: [dim, vocab], local: nil,
                            variant: name, label: label, flops: Double(count) * Double(dim), bytes: bytes)]
     }
 }

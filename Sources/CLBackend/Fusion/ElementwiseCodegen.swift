@@ -23,8 +23,8 @@ struct ElementwiseKernelSource {
     }
 
     let source: String
-    /// Arguments after `out` and `n`, in order.
-    let arguments: [Argument]
+    /// Per segment (fused group, in order), its arguments after its `out` and `n`.
+    let segments: [[Argument]]
 
     static func access(leaf: Shape, output: Shape) -> LeafAccess {
         if leaf.count == output.count { return .same }
@@ -51,117 +51,26 @@ struct ElementwiseKernelSource {
         return .general([Int32(rank)] + output.dims.map { Int32($0) } + strides.map { Int32($0) })
     }
 
-    init(group: ElementwiseGroup, graph: Graph) {
-        let output = graph.node(group.root).shape
-        var parameters = ["__global float *out", "const int n", "const int per_item"]
-        var arguments: [Argument] = []
-        /// How each leaf or constant is read: its parameter name and access pattern (nil: a scalar argument).
-        var reads: [NodeID: (name: String, access: LeafAccess?)] = [:]
-        var usesGeneral = false
+    /// One group's kernel: the single-segment case of ``init(groups:graph:)``.
+    init(group: ElementwiseGroup, graph: Graph) { self.init(groups: [group], graph: graph) }
 
-        for leaf in group.leaves {
-            let node = graph.node(leaf)
-            let index = arguments.count
-            if ElementwiseFusion.isScalarConstant(node), case .constant(let values) = node.op {
-                arguments.append(.scalar(values[0]))
-                parameters.append("const float k\(index)")
-                reads[leaf] = ("k\(index)", nil)
-                continue
-            }
-            let access = Self.access(leaf: node.shape, output: output)
-            arguments.append(.leaf(leaf, access))
-            parameters.append("__global const float *in\(index)")
-            switch access {
-            case .same, .scalar: break
-            case .period: parameters.append("const int period\(index)")
-            case .divisor: parameters.append("const int divisor\(index)")
-            case .general:
-                parameters.append("__global const int *meta\(index)")
-                usesGeneral = true
-            }
-            reads[leaf] = ("in\(index)", access)
-        }
-
-        // The expressions, shared by the scalar and the float16 forms.
-        for extra in group.extraOutputs {
-            parameters.append("__global float *out\(arguments.count)")
-            arguments.append(.output(extra))
-        }
-        var expressions: [(name: String, text: String)] = []
-        var names: [NodeID: String] = [:]
-        for leaf in group.leaves { names[leaf] = reads[leaf]!.access == nil ? reads[leaf]!.name : "a_" + reads[leaf]!.name }
-        for (position, member) in group.members.enumerated() {
-            let node = graph.node(member)
-            var scalarArgument: Float?
-            let text = Self.expression(node.op, node.inputs.map { names[$0]! }, scalar: { value in
-                scalarArgument = value
-                return "k\(arguments.count)"
-            })
-            if let scalarArgument {
-                parameters.append("const float k\(arguments.count)")
-                arguments.append(.scalar(scalarArgument))
-            }
-            expressions.append(("t\(position)", text))
-            names[member] = "t\(position)"
-        }
-        let result = names[group.root]!
-        let extraStores: [(buffer: String, value: String)] = arguments.enumerated().compactMap { index, argument in
-            if case .output(let node) = argument { return ("out\(index)", names[node]!) }
-            return nil
-        }
-
-        /// Loads, body and store for lane type `type` ("float" at element `i`, "float16" at `base`).
-        func block(vector: Bool, indent: String) -> String {
-            let type = vector ? "float16" : "float"
-            var lines: [String] = []
-            for leaf in group.leaves {
-                guard let access = reads[leaf]!.access else { continue }
-                let input = reads[leaf]!.name
-                let load: String
-                if !vector {
-                    switch access {
-                    case .same: load = "\(input)[i]"
-                    case .scalar: load = "\(input)[0]"
-                    case .period: load = "\(input)[i % period_\(input)]"
-                    case .divisor: load = "\(input)[i / divisor_\(input)]"
-                    case .general: load = "\(input)[broadcast_offset(i, meta_\(input))]"
-                    }
-                } else {
-                    switch access {
-                    case .same: load = "vload16(0, \(input) + base)"
-                    case .scalar: load = "(float16)(\(input)[0])"
-                    case .period(let p) where p % 16 == 0: load = "vload16(0, \(input) + base % period_\(input))"
-                    case .divisor(let d) where d % 16 == 0: load = "(float16)(\(input)[base / divisor_\(input)])"
-                    default: load = "gather16_\(input)(\(input), base, \(gatherArgument(access, input)))"
-                    }
-                }
-                lines.append("\(indent)const \(type) a_\(input) = \(load);")
-            }
-            for expression in expressions {
-                let text = expression.text.replacingOccurrences(of: "(T)", with: "(\(type))")
-                    .replacingOccurrences(of: "_fast_T(", with: "_fast_\(type)(")
-                lines.append("\(indent)const \(type) \(expression.name) = \(text);")
-            }
-            for (buffer, value) in [("out", result)] + extraStores {
-                lines.append(vector ? "\(indent)vstore16(\(value), 0, \(buffer) + base);" : "\(indent)\(buffer)[i] = \(value);")
-            }
-            return lines.joined(separator: "\n")
-        }
-        func gatherArgument(_ access: LeafAccess, _ input: String) -> String {
-            switch access {
-            case .period: return "period_\(input)"
-            case .divisor: return "divisor_\(input)"
-            default: return "meta_\(input)"
-            }
-        }
+    /// One kernel computing several independent groups (horizontal fusion): the launch covers the
+    /// concatenated index space, and each work-item runs the code of the segment its index falls
+    /// in. Segment `s` takes `s<s>_out`, `s<s>_n` and then `segments[s]`; `per_item` comes last.
+    init(groups: [ElementwiseGroup], graph: Graph) {
+        precondition(!groups.isEmpty, "a fused elementwise kernel needs at least one group")
+        let codes = groups.enumerated().map { SegmentCode(group: $1, graph: graph, prefix: "s\($0)_") }
+        let signature = (codes.flatMap(\.parameters) + ["const int per_item"]).joined(separator: ", ")
 
         var text = "// Generated by CLGraph's elementwise fusion (CLKernels has no file for it: the source is built\n"
-            + "// per fused group). Kernel fused: one element per work-item (GPU). fused_vec16: per_item\n"
-            + "// contiguous elements per work-item as float16 vectors with a scalar tail (CPU).\n"
-        if expressions.contains(where: { $0.text.contains("_fast_T(") }) {
+            + "// per fused launch). Each segment sN is one fused group; segments are independent and run\n"
+            + "// over the concatenated index space (horizontal fusion). Kernel fused: one element per\n"
+            + "// work-item (GPU). fused_vec16: per_item contiguous elements of one segment per work-item as\n"
+            + "// float16 vectors with a scalar tail (CPU).\n"
+        if codes.contains(where: \.usesFastMath) {
             text += (KernelSourceLookup.source("fastmath") ?? "") + "\n"
         }
-        if usesGeneral {
+        if codes.contains(where: \.usesGeneral) {
             text += """
                 inline int broadcast_offset(int i, __global const int *meta) {
                     const int rank = meta[0];
@@ -176,44 +85,41 @@ struct ElementwiseKernelSource {
 
                 """
         }
-        // Per-lane gathers for broadcast patterns a vector load cannot express.
-        for leaf in group.leaves {
-            guard let access = reads[leaf]!.access else { continue }
-            let input = reads[leaf]!.name
-            let index: String, extra: String
-            switch access {
-            case .period(let p) where p % 16 != 0: (index, extra) = ("(base + l) % size", "const int size")
-            case .divisor(let d) where d % 16 != 0: (index, extra) = ("(base + l) / size", "const int size")
-            case .general: (index, extra) = ("broadcast_offset(base + l, meta)", "__global const int *meta")
-            default: continue
-            }
-            text += """
-                inline float16 gather16_\(input)(__global const float *in, const int base, \(extra)) {
-                    float lanes[16];
-                    for (int l = 0; l < 16; ++l) lanes[l] = in[\(index)];
-                    return vload16(0, lanes);
-                }
+        for code in codes { text += code.gatherHelpers }
 
-                """
+        // Scalar form: the global index walks the segments in order.
+        text += "__kernel void fused(\(signature)) {\n    int i = get_global_id(0);\n"
+        for code in codes {
+            text += "    if (i < \(code.prefix)n) {\n" + code.block(vector: false, indent: "        ") + "\n        return;\n    }\n"
+            text += "    i -= \(code.prefix)n;\n"
         }
-        // Parameter names in the kernels: period_inN / divisor_inN / meta_inN.
-        let signature = parameters.map {
-            $0.replacingOccurrences(of: "const int period", with: "const int period_in")
-                .replacingOccurrences(of: "const int divisor", with: "const int divisor_in")
-                .replacingOccurrences(of: "__global const int *meta", with: "__global const int *meta_in")
-        }.joined(separator: ", ")
-        text += "__kernel void fused(\(signature)) {\n"
-        text += "    const int i = get_global_id(0);\n    if (i >= n) return;\n"
-        text += block(vector: false, indent: "    ") + "\n}\n\n"
-        text += "__kernel void fused_vec16(\(signature)) {\n"
-        text += "    const int start = get_global_id(0) * per_item;\n"
-        text += "    const int stop = min(start + per_item, n);\n"
-        text += "    int base = start;\n"
-        text += "    for (; base + 16 <= stop; base += 16) {\n" + block(vector: true, indent: "        ") + "\n    }\n"
-        text += "    for (int i = base; i < stop; ++i) {\n" + block(vector: false, indent: "        ") + "\n    }\n}\n"
+        text += "}\n\n"
+        // CPU form: each segment owns ceil(n / per_item) work-items, so no item straddles two segments.
+        text += "__kernel void fused_vec16(\(signature)) {\n    int item = get_global_id(0);\n"
+        for code in codes {
+            let n = code.prefix + "n"
+            text += "    {\n"
+            text += "        const int items = (\(n) + per_item - 1) / per_item;\n"
+            text += "        if (item < items) {\n"
+            text += "            const int start = item * per_item;\n"
+            text += "            const int stop = min(start + per_item, \(n));\n"
+            text += "            int base = start;\n"
+            text += "            for (; base + 16 <= stop; base += 16) {\n" + code.block(vector: true, indent: "                ") + "\n            }\n"
+            text += "            for (int i = base; i < stop; ++i) {\n" + code.block(vector: false, indent: "                ") + "\n            }\n"
+            text += "            return;\n        }\n        item -= items;\n    }\n"
+        }
+        text += "}\n"
         self.source = text
-        self.arguments = arguments
+        self.segments = codes.map(\.arguments)
     }
+
+    /// Bytes of kernel arguments `group` adds to a fused launch, counting every argument as 8
+    /// (pointers are 8 bytes, and drivers may pad scalars to 8): a safe bound to split launches by.
+    static func parameterBytes(of group: ElementwiseGroup, graph: Graph) -> Int {
+        8 * SegmentCode(group: group, graph: graph, prefix: "").parameters.count
+    }
+    /// Bytes of arguments every fused launch has besides its segments (`per_item`).
+    static let sharedParameterBytes = 8
 
     /// The OpenCL C expression of one elementwise op; `scalar` turns a constant into an argument name.
     static func expression(_ op: Op, _ x: [String], scalar: (Float) -> String) -> String {
@@ -270,5 +176,141 @@ struct ElementwiseKernelSource {
         default:
             preconditionFailure("not an elementwise op: \(op)")
         }
+    }
+}
+
+/// The generated code of one group inside a (possibly horizontally fused) kernel: its parameters,
+/// all named with `prefix` so that several segments share one signature, and its loads, body and stores.
+private struct SegmentCode {
+    typealias LeafAccess = ElementwiseKernelSource.LeafAccess
+    let prefix: String
+    /// Parameter declarations, starting with `<prefix>out` and `<prefix>n`.
+    private(set) var parameters: [String]
+    /// Arguments after `out` and `n`, in order.
+    private(set) var arguments: [ElementwiseKernelSource.Argument] = []
+    private(set) var usesGeneral = false
+    private(set) var gatherHelpers = ""
+    private let group: ElementwiseGroup
+    /// How each leaf is read: its parameter name and access pattern (nil: a scalar argument).
+    private var reads: [NodeID: (name: String, access: LeafAccess?)] = [:]
+    private var expressions: [(name: String, text: String)] = []
+    /// (buffer, value) pairs stored per element: the root into `out`, then the extra outputs.
+    private var stores: [(buffer: String, value: String)] = []
+    var usesFastMath: Bool { expressions.contains { $0.text.contains("_fast_T(") } }
+
+    init(group: ElementwiseGroup, graph: Graph, prefix: String) {
+        self.prefix = prefix
+        self.group = group
+        let output = graph.node(group.root).shape
+        parameters = ["__global float *\(prefix)out", "const int \(prefix)n"]
+        for leaf in group.leaves {
+            let node = graph.node(leaf)
+            let index = arguments.count
+            if ElementwiseFusion.isScalarConstant(node), case .constant(let values) = node.op {
+                arguments.append(.scalar(values[0]))
+                parameters.append("const float \(prefix)k\(index)")
+                reads[leaf] = ("\(prefix)k\(index)", nil)
+                continue
+            }
+            let input = "\(prefix)in\(index)"
+            let access = ElementwiseKernelSource.access(leaf: node.shape, output: output)
+            arguments.append(.leaf(leaf, access))
+            parameters.append("__global const float *\(input)")
+            switch access {
+            case .same, .scalar: break
+            case .period: parameters.append("const int period_\(input)")
+            case .divisor: parameters.append("const int divisor_\(input)")
+            case .general:
+                parameters.append("__global const int *meta_\(input)")
+                usesGeneral = true
+            }
+            reads[leaf] = (input, access)
+        }
+        for extra in group.extraOutputs {
+            parameters.append("__global float *\(prefix)out\(arguments.count)")
+            arguments.append(.output(extra))
+        }
+        // The expressions, shared by the scalar and the float16 forms.
+        var names: [NodeID: String] = [:]
+        for leaf in group.leaves { names[leaf] = reads[leaf]!.access == nil ? reads[leaf]!.name : "a_" + reads[leaf]!.name }
+        for (position, member) in group.members.enumerated() {
+            let node = graph.node(member)
+            var scalarArgument: Float?
+            let scalarName = "\(prefix)k\(arguments.count)"
+            let text = ElementwiseKernelSource.expression(node.op, node.inputs.map { names[$0]! }, scalar: { value in
+                scalarArgument = value
+                return scalarName
+            })
+            if let scalarArgument {
+                parameters.append("const float \(scalarName)")
+                arguments.append(.scalar(scalarArgument))
+            }
+            expressions.append(("t\(position)", text))
+            names[member] = "t\(position)"
+        }
+        stores = [("\(prefix)out", names[group.root]!)]
+        for (index, argument) in arguments.enumerated() {
+            if case .output(let node) = argument { stores.append(("\(prefix)out\(index)", names[node]!)) }
+        }
+        // Per-lane gathers for broadcast patterns a vector load cannot express.
+        for leaf in group.leaves {
+            guard let access = reads[leaf]!.access else { continue }
+            let input = reads[leaf]!.name
+            let index: String, extra: String
+            switch access {
+            case .period(let p) where p % 16 != 0: (index, extra) = ("(base + l) % size", "const int size")
+            case .divisor(let d) where d % 16 != 0: (index, extra) = ("(base + l) / size", "const int size")
+            case .general: (index, extra) = ("broadcast_offset(base + l, meta)", "__global const int *meta")
+            default: continue
+            }
+            gatherHelpers += """
+                inline float16 gather16_\(input)(__global const float *in, const int base, \(extra)) {
+                    float lanes[16];
+                    for (int l = 0; l < 16; ++l) lanes[l] = in[\(index)];
+                    return vload16(0, lanes);
+                }
+
+                """
+        }
+    }
+
+    /// Loads, body and stores for one element `i` (scalar) or 16 elements from `base` (vector).
+    func block(vector: Bool, indent: String) -> String {
+        let type = vector ? "float16" : "float"
+        var lines: [String] = []
+        for leaf in group.leaves {
+            guard let access = reads[leaf]!.access else { continue }
+            let input = reads[leaf]!.name
+            let load: String
+            if !vector {
+                switch access {
+                case .same: load = "\(input)[i]"
+                case .scalar: load = "\(input)[0]"
+                case .period: load = "\(input)[i % period_\(input)]"
+                case .divisor: load = "\(input)[i / divisor_\(input)]"
+                case .general: load = "\(input)[broadcast_offset(i, meta_\(input))]"
+                }
+            } else {
+                switch access {
+                case .same: load = "vload16(0, \(input) + base)"
+                case .scalar: load = "(float16)(\(input)[0])"
+                case .period(let p) where p % 16 == 0: load = "vload16(0, \(input) + base % period_\(input))"
+                case .divisor(let d) where d % 16 == 0: load = "(float16)(\(input)[base / divisor_\(input)])"
+                case .period: load = "gather16_\(input)(\(input), base, period_\(input))"
+                case .divisor: load = "gather16_\(input)(\(input), base, divisor_\(input))"
+                default: load = "gather16_\(input)(\(input), base, meta_\(input))"
+                }
+            }
+            lines.append("\(indent)const \(type) a_\(input) = \(load);")
+        }
+        for expression in expressions {
+            let text = expression.text.replacingOccurrences(of: "(T)", with: "(\(type))")
+                .replacingOccurrences(of: "_fast_T(", with: "_fast_\(type)(")
+            lines.append("\(indent)const \(type) \(expression.name) = \(text);")
+        }
+        for (buffer, value) in stores {
+            lines.append(vector ? "\(indent)vstore16(\(value), 0, \(buffer) + base);" : "\(indent)\(buffer)[i] = \(value);")
+        }
+        return lines.joined(separator: "\n")
     }
 }

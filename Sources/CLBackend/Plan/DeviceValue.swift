@@ -74,5 +74,8 @@ struct LoweredOp {
     /// Each output element depends only on the same-position elements of the inputs, so the
     /// output may overwrite an input of its own shape (a generated elementwise kernel).
     var isElementwise = false
+    /// For a horizontally fused launch: what each independent part reads and writes. Parts run
+    /// side by side, so a part may overwrite only what it alone reads (see `InPlaceAssignments`).
+    var segments: [(reads: [Int], writes: [Int])] = []
     let encode: (_ buffers: [Int: DeviceBuffer]) throws -> [LaunchStep]
 }

@@ -16,6 +16,9 @@ enum InPlaceAssignments {
         for copy in copies where sourceCounts[copy.source] == 1 && !readBack.contains(copy.target) && !copiedFrom.contains(copy.target) {
             guard let producer = ops.firstIndex(where: { $0.output == copy.source || $0.extraOutputs.contains(copy.source) }),
                   ops[producer].isElementwise else { continue }
+            // Other parts of a horizontally fused launch run alongside: none may read the variable.
+            let otherParts = ops[producer].segments.filter { !$0.writes.contains(copy.source) }
+            if otherParts.contains(where: { $0.reads.contains(copy.target) }) { continue }
             let laterReader = ops.indices.contains { $0 > producer && ops[$0].inputs.contains(copy.target) }
             if !laterReader { result[copy.source] = copy.target }
         }

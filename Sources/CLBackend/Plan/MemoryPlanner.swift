@@ -22,8 +22,12 @@ struct MemoryPlanner {
         var assignment = Assignment()
         var free: [Int] = []  // slot indices available
         for (index, op) in ops.enumerated() {
-            let value = values[op.output]
-            if pooled.contains(value.id) && assignment.slotOfValue[value.id] == nil {
+            // Every value the op writes gets a slot before any is released, so one launch's
+            // outputs (a horizontally fused one has several) never share a buffer.
+            var deadOnArrival: [Int] = []
+            for output in [op.output] + op.extraOutputs {
+                let value = values[output]
+                guard pooled.contains(value.id) && assignment.slotOfValue[value.id] == nil else { continue }
                 let isInt = value.dtype == .i32
                 // Best fit: the smallest free slot of the same type that is large enough, else grow the largest.
                 let candidates = free.filter { assignment.slots[$0].isInt == isInt }
@@ -39,8 +43,9 @@ struct MemoryPlanner {
                     assignment.slotOfValue[value.id] = assignment.slots.count - 1
                 }
                 // A value nobody reads is dead right after it is written.
-                if lastUse[value.id] == nil { free.append(assignment.slotOfValue[value.id]!) }
+                if lastUse[value.id] == nil { deadOnArrival.append(assignment.slotOfValue[value.id]!) }
             }
+            free += deadOnArrival
             // Release the inputs whose last reader is this op (after the output was placed,
             // so an op never writes into a buffer it is reading).
             for input in Set(op.inputs) where pooled.contains(input) && lastUse[input] == index {

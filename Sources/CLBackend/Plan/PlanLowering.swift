@@ -20,6 +20,13 @@ final class PlanLowering {
     var ops: [LoweredOp] = []
     var valueOfNode: [NodeID: Int] = [:]
     private(set) var errorFlags: [ErrorFlag] = []
+    /// Elementwise groups whose values exist but whose launch is not emitted yet: independent groups
+    /// wait here until something reads one of them (or lowering ends), then run as one horizontally
+    /// fused launch (PyTorch's foreach/fused optimizers, XLA's horizontal fusion). Deferring is safe
+    /// because values are written once: an op that reads no pending value may run before them.
+    private var pendingGroups: [ElementwiseGroup] = []
+    /// Values the pending groups write (roots and extra outputs).
+    private var pendingValues: Set<Int> = []
 
     // One instance per family per plan: they own scratch and stride tables the steps read.
     lazy var matmul = MatmulFamily(environment: environment)
@@ -50,8 +57,11 @@ final class PlanLowering {
                                               claimed: Set(biasAdds.keys).union(epilogues.keys))
         let fusedAway = Set(groups.values.flatMap { $0.members.dropLast() }).union(biasAdds.values.map(\.matmul))
             .union(epilogues.values.compactMap(\.biasAdd)).union(epilogues.values.map(\.matmul))
+        let lossWithGrads = crossEntropyWithGradients(live: live)
+        // Lowered with their loss, at the loss's position.
+        let loweredWithLoss = Set(lossWithGrads.values.flatMap { [$0.grad] + ($0.columnSum.map { [$0] } ?? []) })
 
-        for node in graph.nodes where live.contains(node.id) && !fusedAway.contains(node.id) {
+        for node in graph.nodes where live.contains(node.id) && !fusedAway.contains(node.id) && !loweredWithLoss.contains(node.id) {
             switch node.op {
             case .input(let name):
                 valueOfNode[node.id] = newValue(node, role: .input(name))
@@ -63,16 +73,24 @@ final class PlanLowering {
                 valueOfNode[node.id] = value(of: node.inputs[0])
             default:
                 if let epilogue = epilogues[node.id] {
+                    try flushPendingGroups(ifReading: graph.node(epilogue.matmul).inputs + (epilogue.bias.map { [$0] } ?? []))
                     try lowerMatmul(graph.node(epilogue.matmul), bias: epilogue.bias, activation: epilogue.activation, producing: node)
                 } else if let biasAdd = biasAdds[node.id] {
+                    try flushPendingGroups(ifReading: graph.node(biasAdd.matmul).inputs + [biasAdd.bias])
                     try lowerMatmul(graph.node(biasAdd.matmul), bias: biasAdd.bias, producing: node)
                 } else if let group = groups[node.id] {
-                    try lowerElementwise(group)
+                    try flushPendingGroups(ifReading: group.leaves)
+                    deferElementwise(group)
+                } else if let fused = lossWithGrads[node.id] {
+                    try flushPendingGroups(ifReading: node.inputs + [fused.upstream])
+                    try lowerCrossEntropyWithGradient(node, fused)
                 } else {
+                    try flushPendingGroups(ifReading: node.inputs)
                     try lowerOp(node)
                 }
             }
         }
+        try flushPendingGroups()
         for output in outputs + keepAlive {
             let id = value(of: output.id)
             values[id].isOutput = true
@@ -163,6 +181,44 @@ final class PlanLowering {
         return result
     }
 
+    /// A cross-entropy loss whose backward is in the same plan, computed by one launch.
+    struct LossWithGradient {
+        let grad: NodeID
+        let upstream: NodeID
+        /// `sum(grad, axis 0)` (the bias gradient of the logits' layer), folded into the same launch.
+        let columnSum: NodeID?
+    }
+
+    /// `crossEntropy(logits, targets)` and `crossEntropyGrad(logits, targets, upstream)` with the
+    /// same operands, on the CPU variant: the gradient of the mean needs only the count of rows,
+    /// never the mean, so one kernel writes both. The pair is lowered at the loss, so the upstream
+    /// gradient must come before it in the graph (the autograd seed is a constant; an upstream
+    /// computed from the loss itself comes after it and keeps the separate launches).
+    private func crossEntropyWithGradients(live: Set<NodeID>) -> [NodeID: LossWithGradient] {
+        guard environment.variant(for: CrossEntropyFamily.family, automatic: environment.deviceClass == .cpu ? 1 : 2) == 1
+        else { return [:] }
+        var result: [NodeID: LossWithGradient] = [:]
+        var paired = Set<NodeID>()
+        for node in graph.nodes where live.contains(node.id) {
+            guard case .crossEntropyGrad(let ignore) = node.op, !paired.contains(node.id) else { continue }
+            let logits = graph.node(node.inputs[0]).shape
+            guard logits[0] > 0, logits[1] > 0 else { continue }
+            let upstream = graph.node(node.inputs[2])
+            guard let loss = graph.nodes.first(where: { candidate in
+                live.contains(candidate.id) && result[candidate.id] == nil
+                    && candidate.op == .crossEntropy(ignoreIndex: ignore) && candidate.inputs == Array(node.inputs[0..<2])
+            }) else { continue }
+            if case .constant = upstream.op {} else if upstream.id.index > loss.id.index { continue }
+            let columnSum = graph.nodes.first { candidate in
+                live.contains(candidate.id) && candidate.inputs == [node.id]
+                    && { if case .reduce(.sum, 0, _) = candidate.op { return true } else { return false } }()
+            }
+            result[loss.id] = LossWithGradient(grad: node.id, upstream: upstream.id, columnSum: columnSum?.id)
+            paired.insert(node.id)
+        }
+        return result
+    }
+
     private func liveNodes(from outputs: [NodeID]) -> Set<NodeID> {
         var live = Set<NodeID>()
         var stack = outputs
@@ -179,59 +235,136 @@ final class PlanLowering {
 
     // MARK: Elementwise
 
-    private func lowerElementwise(_ group: ElementwiseGroup) throws {
-        let root = graph.node(group.root)
-        let kernelSource = ElementwiseKernelSource(group: group, graph: graph)
-        let leafValues = kernelSource.arguments.compactMap { argument -> (NodeID, Int)? in
-            if case .leaf(let node, _) = argument { return (node, value(of: node)) }
-            return nil
+    /// Whether independent elementwise groups share launches (`OpenCLBackend.horizontalFusionOption`, default on).
+    private var horizontalFusion: Bool { (options.kernelVariants[OpenCLBackend.horizontalFusionOption] ?? 1) != 0 }
+
+    /// The argument bytes one fused launch may take: the device's `CL_DEVICE_MAX_PARAMETER_SIZE`
+    /// (1024, the full-profile minimum, when unknown) unless `OpenCLBackend.parameterBytesOption` sets it.
+    private var launchParameterBytes: Int {
+        options.kernelVariants[OpenCLBackend.parameterBytesOption] ?? environment.context.device.info.maxParameterBytes ?? 1024
+    }
+
+    /// Gives the group's root and extra outputs their values now (reshapes and later groups refer
+    /// to them), and queues its launch.
+    private func deferElementwise(_ group: ElementwiseGroup) {
+        let count = graph.node(group.root).shape.count
+        for member in [group.root] + group.extraOutputs {
+            let value = newIntermediate(count: count)
+            valueOfNode[member] = value
+            pendingValues.insert(value)
         }
-        let valueByLeaf = Dictionary(leafValues, uniquingKeysWith: { first, _ in first })
-        let output = newIntermediate(count: root.shape.count)
-        valueOfNode[root.id] = output
-        var extraValues: [NodeID: Int] = [:]
-        for extra in group.extraOutputs {
-            extraValues[extra] = newIntermediate(count: root.shape.count)
-            valueOfNode[extra] = extraValues[extra]
+        pendingGroups.append(group)
+        if !horizontalFusion { lowerElementwise(pendingGroups); clearPending() }
+    }
+
+    /// Emits the pending groups when one of `nodes` is computed by them (all of them when `nodes` is nil).
+    private func flushPendingGroups(ifReading nodes: [NodeID]? = nil) throws {
+        guard !pendingGroups.isEmpty else { return }
+        if let nodes, !nodes.contains(where: { valueOfNode[$0].map(pendingValues.contains) ?? false }) { return }
+        // Split into launches whose arguments fit the device limit, keeping the groups' order.
+        let budget = launchParameterBytes - ElementwiseKernelSource.sharedParameterBytes
+        var launch: [ElementwiseGroup] = [], bytes = 0
+        for group in pendingGroups {
+            let groupBytes = ElementwiseKernelSource.parameterBytes(of: group, graph: graph)
+            if !launch.isEmpty && bytes + groupBytes > budget {
+                lowerElementwise(launch)
+                (launch, bytes) = ([], 0)
+            }
+            launch.append(group)
+            bytes += groupBytes
         }
-        let label = "fused \(group.members.count) ops " + group.members.map { opName(graph.node($0).op) }.joined(separator: "·")
-            + " -> \(root.shape)" + (group.extraOutputs.isEmpty ? "" : " (+\(group.extraOutputs.count) outputs)")
-        let count = root.shape.count
+        lowerElementwise(launch)
+        clearPending()
+    }
+
+    private func clearPending() {
+        pendingGroups = []
+        pendingValues = []
+    }
+
+    /// One launch computing `groups` (already given values by ``deferElementwise(_:)``).
+    private func lowerElementwise(_ groups: [ElementwiseGroup]) {
+        let kernelSource = ElementwiseKernelSource(groups: groups, graph: graph)
+        /// Per segment: element count, root value, (extra output node → value), (leaf node → value).
+        struct Segment {
+            let count: Int
+            let output: Int
+            let arguments: [ElementwiseKernelSource.Argument]
+            let outputValues: [NodeID: Int]
+            let leafValues: [NodeID: Int]
+            let reads: [Int]
+            let writes: [Int]
+        }
+        let segments = zip(groups, kernelSource.segments).map { group, arguments -> Segment in
+            var leafValues: [NodeID: Int] = [:]
+            var reads: [Int] = []
+            for case .leaf(let node, _) in arguments {
+                let value = value(of: node)
+                if leafValues[node] == nil { reads.append(value) }
+                leafValues[node] = value
+            }
+            let outputValues = Dictionary(uniqueKeysWithValues: group.extraOutputs.map { ($0, valueOfNode[$0]!) })
+            let output = valueOfNode[group.root]!
+            return Segment(count: graph.node(group.root).shape.count, output: output, arguments: arguments,
+                           outputValues: outputValues, leafValues: leafValues, reads: reads,
+                           writes: [output] + group.extraOutputs.map { outputValues[$0]! })
+        }
+        func groupLabel(_ group: ElementwiseGroup) -> String {
+            "\(graph.node(group.root).shape)" + (group.extraOutputs.isEmpty ? "" : " (+\(group.extraOutputs.count) outputs)")
+        }
+        let label: String
+        if groups.count == 1, let group = groups.first {
+            label = "fused \(group.members.count) ops " + group.members.map { opName(graph.node($0).op) }.joined(separator: "·")
+                + " -> " + groupLabel(group)
+        } else {
+            label = "fused \(groups.count) groups (\(groups.reduce(0) { $0 + $1.members.count }) ops) -> "
+                + groups.map(groupLabel).joined(separator: ", ")
+        }
+        let total = segments.reduce(0) { $0 + $1.count }
+        let flops = Double(zip(groups, segments).reduce(0) { $0 + $1.1.count * $1.0.members.count })
+        let bytes = Double(segments.reduce(0) { $0 + $1.count * ($1.arguments.count + 1) }) * 4
         let environment = self.environment
-        ops.append(LoweredOp(label: label, inputs: leafValues.map(\.1), output: output,
-                             extraOutputs: group.extraOutputs.map { extraValues[$0]! }, isElementwise: true) { buffers in
+        let allWrites = segments.flatMap(\.writes)
+        var op = LoweredOp(label: label, inputs: Array(Set(segments.flatMap(\.reads))).sorted(), output: allWrites[0],
+                           extraOutputs: Array(allWrites.dropFirst()), isElementwise: true) { buffers in
             let variant = environment.variant(for: "elementwise", automatic: environment.deviceClass == .cpu ? 2 : 1)
             let kernel = try environment.context.program(family: "fused-elementwise", source: kernelSource.source)
                 .kernel(variant == 2 ? "fused_vec16" : "fused")
-            // CPU form: enough work-items for every core, each a run of whole float16 chunks.
-            let perItem = variant == 2 ? max(16, (count / 64 + 15) / 16 * 16) : 1
-            var arguments: [any KernelArgumentConvertible] = [buffers[output]!.floats, Int32(count), Int32(perItem)]
-            for argument in kernelSource.arguments {
-                switch argument {
-                case .scalar(let value):
-                    arguments.append(value)
-                case .output(let node):
-                    arguments.append(buffers[extraValues[node]!]!.floats)
-                case .leaf(let node, let access):
-                    arguments.append(buffers[valueByLeaf[node]!]!.floats)
-                    switch access {
-                    case .same, .scalar: break
-                    case .period(let period): arguments.append(Int32(period))
-                    case .divisor(let divisor): arguments.append(Int32(divisor))
-                    case .general(let meta):
-                        arguments.append(try CLBuffer<Int32>(context: environment.context, values: meta))
+            // CPU form: about 64 work-items over the whole launch (every core busy, few work-groups:
+            // pocl pays per group), each a run of whole float16 chunks of one segment.
+            let perItem = variant == 2 ? max(16, (total / 64 + 15) / 16 * 16) : 1
+            var arguments: [any KernelArgumentConvertible] = []
+            var items = 0
+            for segment in segments {
+                arguments += [buffers[segment.output]!.floats, Int32(segment.count)] as [any KernelArgumentConvertible]
+                items += (segment.count + perItem - 1) / perItem
+                for argument in segment.arguments {
+                    switch argument {
+                    case .scalar(let value):
+                        arguments.append(value)
+                    case .output(let node):
+                        arguments.append(buffers[segment.outputValues[node]!]!.floats)
+                    case .leaf(let node, let access):
+                        arguments.append(buffers[segment.leafValues[node]!]!.floats)
+                        switch access {
+                        case .same, .scalar: break
+                        case .period(let period): arguments.append(Int32(period))
+                        case .divisor(let divisor): arguments.append(Int32(divisor))
+                        case .general(let meta):
+                            arguments.append(try CLBuffer<Int32>(context: environment.context, values: meta))
+                        }
                     }
                 }
             }
+            arguments.append(Int32(perItem))
             try kernel.setArguments(arguments)
-            let leafReads = Double(kernelSource.arguments.count - extraValues.count), writes = Double(1 + extraValues.count)
-            let items = (count + perItem - 1) / perItem
             let local = variant == 2 ? 1 : 64
             return [LaunchStep(kernel: kernel, global: [(items + local - 1) / local * local], local: [local],
                                variant: variant == 2 ? "elementwise.2 (generated, fused, cpu float16)"
-                                   : "elementwise.1 (generated, fused)", label: label,
-                               flops: Double(count * group.members.count), bytes: Double(count) * 4 * (writes + leafReads))]
-        })
+                                   : "elementwise.1 (generated, fused)", label: label, flops: flops, bytes: bytes)]
+        }
+        if groups.count > 1 { op.segments = segments.map { (reads: $0.reads, writes: $0.writes) } }
+        ops.append(op)
     }
 
     // MARK: Other ops
@@ -365,6 +498,28 @@ final class PlanLowering {
         default:
             preconditionFailure("no lowering for \(node.op)")
         }
+    }
+
+    private func lowerCrossEntropyWithGradient(_ node: Node, _ fused: LossWithGradient) throws {
+        guard case .crossEntropy(let ignoreIndex) = node.op else { preconditionFailure("not a cross-entropy") }
+        let logits = value(of: node.inputs[0]), targets = value(of: node.inputs[1]), upstream = value(of: fused.upstream)
+        let shape = graph.node(node.inputs[0]).shape
+        let rows = shape[0], classes = shape[1]
+        let loss = newIntermediate(count: 1), grad = newIntermediate(count: rows * classes)
+        valueOfNode[node.id] = loss
+        valueOfNode[fused.grad] = grad
+        let columnSum = fused.columnSum.map { _ in newIntermediate(count: classes) }
+        if let node = fused.columnSum, let columnSum { valueOfNode[node] = columnSum }
+        let flag = try CLBuffer<Int32>(context: environment.context, count: 1)
+        errorFlags.append(ErrorFlag(flag: flag, op: "crossEntropy", indices: targets, bound: classes))
+        let label = describe(node) + " + " + describe(graph.node(fused.grad)) + (fused.columnSum == nil ? "" : " + column sums")
+        ops.append(LoweredOp(label: label, inputs: [logits, targets, upstream], output: loss,
+                             extraOutputs: [grad] + (columnSum.map { [$0] } ?? [])) { [unowned self] buffers in
+            try self.crossEntropy.encodeLossAndGrad(
+                logits: buffers[logits]!.floats, targets: buffers[targets]!.ints, upstream: buffers[upstream]!.floats,
+                loss: buffers[loss]!.floats, grad: buffers[grad]!.floats, columnSums: columnSum.map { buffers[$0]!.floats },
+                rows: rows, classes: classes, ignoreIndex: ignoreIndex, errorFlag: flag)
+        })
     }
 
     /// A matmul node, optionally with a bias row and an activation fused in; the result is the value of `producing`.
