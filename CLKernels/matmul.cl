@@ -57,7 +57,8 @@
  *   TSM [64], TSN [64], TSK [16], WPTM [4], WPTN [4], LPAD [1]   variant 3 tile geometry;
  *                     the work-group must be (TSN/WPTN, TSM/WPTM, 1).
  * Runtime arguments carry sizes, transposes, batch strides, the activation epilogue (act: 0 none,
- * 1 tanh, 2 gelu, 3 sigmoid, 4 relu; fastmath.cl is prepended to this file), and for variant 2
+ * 1 tanh, 2 gelu, 3 sigmoid, 4 relu, 5 tanh backward with its aux matrix; fastmath.cl is prepended
+ * to this file), and for variant 2
  * the number of row tiles per work-item and the K block length, so one build serves every shape.
  */
 
@@ -97,14 +98,18 @@
 
 /* Activation epilogue (runtime argument `act`, the same in every variant): applied to C after
  * the bias, on the last K block only, with fastmath.cl's functions, so a fused matmul + bias +
- * activation gives exactly what the separate elementwise kernel would. */
+ * activation gives exactly what the separate elementwise kernel would. ACT_TANH_BACKWARD reads
+ * a second [M, N] matrix `aux` (y, a tanh's output) and stores C·(1 − y²): the gradient through
+ * that tanh, so dy·Wᵀ and the tanh backward are one launch. */
 #define ACT_NONE 0
 #define ACT_TANH 1
 #define ACT_GELU 2
 #define ACT_SIGMOID 3
 #define ACT_RELU 4
-inline float activation(const float x, const int act) {
+#define ACT_TANH_BACKWARD 5
+inline float activation(const float x, const int act, const float y) {
     switch (act) {
+    case ACT_TANH_BACKWARD: return x * (1.0f - y * y);
     case ACT_TANH: return tanh_fast_float(x);
     case ACT_GELU: return gelu_fast_float(x);
     case ACT_SIGMOID: return sigmoid_fast_float(x);
@@ -112,8 +117,9 @@ inline float activation(const float x, const int act) {
     default: return x;
     }
 }
-inline float16 activation16(const float16 x, const int act) {
+inline float16 activation16(const float16 x, const int act, const float16 y) {
     switch (act) {
+    case ACT_TANH_BACKWARD: return x * ((float16)(1.0f) - y * y);
     case ACT_TANH: return tanh_fast_float16(x);
     case ACT_GELU: return gelu_fast_float16(x);
     case ACT_SIGMOID: return sigmoid_fast_float16(x);
@@ -127,7 +133,8 @@ inline float16 activation16(const float16 x, const int act) {
 __kernel void matmul_simple(__global const float *a, __global const float *b, __global float *c,
                             __global const float *bias, const int hasBias,
                             const int batch, const int M, const int N, const int K,
-                            const int transA, const int transB, const long strideB, const int act) {
+                            const int transA, const int transB, const long strideB, const int act,
+                            __global const float *aux) {
     const size_t gid = get_global_id(0);
     const size_t mn = (size_t)M * (size_t)N;
     if (gid >= mn * (size_t)batch) return;
@@ -143,7 +150,7 @@ __kernel void matmul_simple(__global const float *a, __global const float *b, __
         const float bv = transB ? bb[(size_t)col * K + p] : bb[(size_t)p * N + col];
         sum = fma(av, bv, sum);
     }
-    c[gid] = activation(sum, act);
+    c[gid] = activation(sum, act, act == ACT_TANH_BACKWARD ? aux[gid] : 0.0f);
 }
 
 /* ---------------------------------------------------------------- variant 2: CPU blocked */
@@ -296,7 +303,7 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
                    __global const float *bias, const int hasBias,                                  \
                    const int M, const int N, const int K, const long bStride,                     \
                    const int rowTiles, const int kBlock, const int rowGroups, const int panelGroup, \
-                   const int act) {                                                                \
+                   const int act, __global const float *aux) {                                     \
     /* Work-item order: sweeps of panelGroup panels × every row group, panels fastest, so the  \
      * panels of a sweep stay in cache while A streams once per sweep (panelGroup ≥ panels: one \
      * sweep, all panels per row group; large N then re-streams all of B per row group). */     \
@@ -353,8 +360,11 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
             if (act != ACT_NONE && kend == K) {                                                    \
                 _Pragma("unroll")                                                                  \
                 for (int i = 0; i < ROWS; ++i) {                                                   \
-                    acc0[i] = activation16(acc0[i], act);                                          \
-                    acc1[i] = activation16(acc1[i], act);                                          \
+                    float16 y0 = (float16)(0.0f), y1 = (float16)(0.0f);                            \
+                    if (act == ACT_TANH_BACKWARD)                                                  \
+                        load_c_row(aux + (bt * (size_t)M + rr[i]) * (size_t)N, n0, N, &y0, &y1);   \
+                    acc0[i] = activation16(acc0[i], act, y0);                                      \
+                    acc1[i] = activation16(acc1[i], act, y1);                                      \
                 }                                                                                  \
             }                                                                                      \
             _Pragma("unroll")                                                                      \
@@ -449,7 +459,7 @@ inline void dot_hsum_tile8(const float8 *acc, float *out, const int count) {
 __kernel void NAME(__global const float *a, __global const float *b, __global float *c,            \
                    __global const float *bias, const int hasBias,                                  \
                    const int M, const int N, const int K, const long bStride, const int rowTiles,  \
-                   const int act) {                                                                \
+                   const int act, __global const float *aux) {                                     \
     /* A work-item keeps its DC columns of B (L1-resident) and walks rowTiles tiles of DR rows. */ \
     const int n0 = get_global_id(0) * DC;                                                          \
     const size_t bt = get_global_id(2);                                                            \
@@ -506,7 +516,8 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
             __global float *cr = c + (bt * (size_t)M + r0 + i) * (size_t)N;                        \
             _Pragma("unroll")                                                                      \
             for (int j = 0; j < DC; ++j)                                                           \
-                if (n0 + j < N) cr[n0 + j] = activation(sums[j] + (hasBias ? bias[n0 + j] : 0.0f), act); \
+                if (n0 + j < N) cr[n0 + j] = activation(sums[j] + (hasBias ? bias[n0 + j] : 0.0f), act, \
+                                                        act == ACT_TANH_BACKWARD ? aux[cr - c + n0 + j] : 0.0f); \
         }                                                                                          \
     }                                                                                              \
     }                                                                                              \
@@ -526,7 +537,8 @@ MATMUL_DOT(matmul_dot_tt_tile, DOT_ROWS, DOT_COLS, 1)
 __kernel void matmul_tiled(__global const float *a, __global const float *b, __global float *c,
                            __global const float *bias, const int hasBias,
                            const int M, const int N, const int K,
-                           const int transA, const int transB, const long strideB, const int act) {
+                           const int transA, const int transB, const long strideB, const int act,
+                           __global const float *aux) {
     __local float As[TSK][TSM + LPAD];
     __local float Bs[TSK][TSN + LPAD];
     const int tx = get_local_id(0), ty = get_local_id(1);
@@ -584,7 +596,8 @@ __kernel void matmul_tiled(__global const float *a, __global const float *b, __g
         #pragma unroll
         for (int j = 0; j < WPTN; ++j) {
             const int n = col0 + tx + j * RTSN;
-            if (n < N) cb[(size_t)r * N + n] = activation(acc[i][j] + (hasBias ? bias[n] : 0.0f), act);
+            if (n < N) cb[(size_t)r * N + n] = activation(acc[i][j] + (hasBias ? bias[n] : 0.0f), act,
+                                                          act == ACT_TANH_BACKWARD ? aux[(cb - c) + (size_t)r * N + n] : 0.0f);
         }
     }
 }

@@ -78,6 +78,33 @@ import Testing
         #expect(nmse(expected[0], both[0]) < 1e-12 && nmse(expected[1], both[1]) < 1e-12)
     }
 
+    @Test("g·(1 − y·y) after a matmul g (autograd's tanh backward) runs inside the matmul kernel")
+    func tanhBackwardFusesIntoTheMatmul() throws {
+        let graph = Graph()
+        let a = try graph.input("a", [13, 27]), w = try graph.variable("w", [27, 33])
+        let y = try graph.input("y", [13, 33])
+        let factor = try 1 - y * y
+        let grad = try a.matmul(w) * factor
+        var random = TestRandom(seed: 12)
+        let feeds = ["a": TensorData(shape: [13, 27], floats: random.floats(351)),
+                     "y": TensorData(shape: [13, 33], floats: random.floats(429))]
+        let weight = TensorData(shape: [27, 33], floats: random.floats(891))
+        var results: [[Float]] = []
+        for backend in [ReferenceBackend(), backend] as [any Backend] {
+            let plan = try backend.compile(graph, outputs: [grad], options: CompileOptions())
+            try plan.setVariable("w", weight)
+            results.append(try plan.run(feeds)[0].floats)
+        }
+        #expect(nmse(results[0], results[1]) < 1e-12)
+        let plan = try backend.compilePlan(graph, outputs: [grad])
+        #expect(plan.steps.count == 1 && plan.steps[0].variant.hasPrefix("matmul"), "\(plan.steps.map(\.variant))")
+        // 1 − y·y also an output: it is stored itself, and the product still comes out right.
+        let both = try backend.compile(graph, outputs: [grad, factor], options: CompileOptions())
+        try both.setVariable("w", weight)
+        #expect(try backend.compilePlan(graph, outputs: [grad, factor]).steps.count >= 2)
+        #expect(nmse(results[0], try both.run(feeds)[0].floats) < 1e-12)
+    }
+
     @Test func mlpPlanHasFewerLaunchesThanOpsAndSharesMemory() throws {
         let (graph, logits, _) = try mlp()
         let plan = try backend.compilePlan(graph, outputs: [logits])

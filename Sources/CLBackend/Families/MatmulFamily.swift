@@ -45,9 +45,10 @@ public struct MatmulShape: Hashable, Sendable {
 }
 
 /// An elementwise function applied to C (after the bias) inside the matmul kernel: the
-/// `act` codes of `CLKernels/matmul.cl`.
+/// `act` codes of `CLKernels/matmul.cl`. `tanhBackward` multiplies C by 1 − y², y an `aux`
+/// matrix shaped like C (a tanh's output): the gradient through that tanh.
 public enum MatmulActivation: Int32, Sendable, CaseIterable {
-    case none = 0, tanh = 1, gelu = 2, sigmoid = 3, relu = 4
+    case none = 0, tanh = 1, gelu = 2, sigmoid = 3, relu = 4, tanhBackward = 5
 }
 
 /// Matrix products on OpenCL: the kernels of `CLKernels/matmul.cl`.
@@ -142,23 +143,30 @@ public final class MatmulFamily {
 
     /// C[b] = act(A[b]·B[b] (+ bias broadcast over rows, bias has n elements)). All row-major, contiguous.
     public func encode(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape: MatmulShape,
-                       bias: CLBuffer<Float>? = nil, activation: MatmulActivation = .none,
+                       bias: CLBuffer<Float>? = nil, activation: MatmulActivation = .none, aux: CLBuffer<Float>? = nil,
                        variant: Int? = nil) throws -> [LaunchStep] {
         try validate(a: a, b: b, c: c, shape: shape, bias: bias)
+        if activation == .tanhBackward {
+            guard let aux, aux.count >= shape.cCount else {
+                throw CLError.sizeMismatch(operation: "matmul \(shape.description) tanh backward",
+                                           detail: "needs an aux matrix of \(shape.cCount) elements, got \(aux?.count ?? 0)")
+            }
+        }
+        let aux = aux ?? c
         if shape.batch == 0 || shape.m == 0 || shape.n == 0 { return [] }
         var chosen = variant ?? automaticVariant(for: shape)
         // With K = 0 the product is the bias (or zero): only the simple kernel writes C then.
         if shape.k == 0 { chosen = 1 }
         switch chosen {
-        case 1: return try encodeSimple(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation)
+        case 1: return try encodeSimple(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation, aux: aux)
         case 2, 3:
             let resolved = resolvedTuning(for: shape)
             var t = resolved.tuning
             // A configuration tuned for the other variant still carries that variant's defaults.
             if t.variant != chosen { t = Self.merged(t, variant: chosen, defaults: defaultTuning) }
             try t.validate(maxWorkGroupSize: environment.context.device.info.maxWorkGroupSize)
-            let steps = chosen == 2 ? try encodeBlocked(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation, tuning: t)
-                                    : try encodeTiled(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation, tuning: t)
+            let steps = chosen == 2 ? try encodeBlocked(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation, aux: aux, tuning: t)
+                                    : try encodeTiled(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation, aux: aux, tuning: t)
             guard resolved.source != "default" else { return steps }
             // Traces show which configuration ran.
             return steps.map {
@@ -210,11 +218,11 @@ public final class MatmulFamily {
     // MARK: Variant 1
 
     private func encodeSimple(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape s: MatmulShape,
-                              bias: CLBuffer<Float>?, activation: MatmulActivation) throws -> [LaunchStep] {
+                              bias: CLBuffer<Float>?, activation: MatmulActivation, aux: CLBuffer<Float>) throws -> [LaunchStep] {
         let kernel = try environment.program(Self.family).kernel("matmul_simple")
         try kernel.setArguments(a, b, c, bias ?? c, Int32(bias == nil ? 0 : 1), Int32(s.batch), Int32(s.m), Int32(s.n),
                                 Int32(s.k), Int32(s.transposeA ? 1 : 0), Int32(s.transposeB ? 1 : 0),
-                                Int64(s.broadcastB ? 0 : s.k * s.n), activation.rawValue)
+                                Int64(s.broadcastB ? 0 : s.k * s.n), activation.rawValue, aux)
         let group = 64
         let total = s.cCount
         let bytes = 4.0 * Double(s.aCount + s.bCount + s.cCount + (bias == nil ? 0 : s.n))
@@ -240,7 +248,8 @@ public final class MatmulFamily {
     }
 
     private func encodeBlocked(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape s: MatmulShape,
-                               bias: CLBuffer<Float>?, activation: MatmulActivation, tuning t: MatmulTuning) throws -> [LaunchStep] {
+                               bias: CLBuffer<Float>?, activation: MatmulActivation, aux: CLBuffer<Float>,
+                               tuning t: MatmulTuning) throws -> [LaunchStep] {
         let program = try environment.program(Self.family, defines: t.defines)
         let (rowsPerTile, packMinRows, packMinRowsTransposedB) = (t.rowsPerTile, t.packMinRows, t.packMinRowsTransposedB)
         let panels = (s.n + 31) / 32
@@ -257,7 +266,7 @@ public final class MatmulFamily {
             let rowTiles = spreadRowTiles(tiles: tiles, wanted: t.rowTilesPerItem, columnGroups: columnGroups * s.batch)
             let rowGroups = (tiles + rowTiles - 1) / rowTiles
             try kernel.setArguments(a, b, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
-                                    Int64(s.broadcastB ? 0 : s.k * s.n), Int32(rowTiles), activation.rawValue)
+                                    Int64(s.broadcastB ? 0 : s.k * s.n), Int32(rowTiles), activation.rawValue, aux)
             let bytes = 4.0 * (Double(s.aCount) * Double(columnGroups) + Double(s.batch * s.k * s.n * rowGroups)
                                + Double(s.cCount) + biasBytes)
             return [LaunchStep(kernel: kernel, global: [columnGroups, rowGroups, s.batch], local: [1, 1, 1],
@@ -298,7 +307,7 @@ public final class MatmulFamily {
         }
         try kernel.setArguments(a, source, c, bias ?? c, biasArgument, Int32(s.m), Int32(s.n), Int32(s.k),
                                 Int64(bStride), Int32(rowTiles), Int32(kBlockLength), Int32(groups),
-                                Int32(min(t.panelGroup, panels)), activation.rawValue)
+                                Int32(min(t.panelGroup, panels)), activation.rawValue, aux)
         let kBlocks = (s.k + kBlockLength - 1) / kBlockLength
         let cTraffic = Double(s.cCount) * Double(2 * kBlocks - 1)   // partial sums go through C between K blocks
         let aReads = Double(s.aCount) * Double(panels)               // each panel's work-items read their A rows
@@ -313,14 +322,15 @@ public final class MatmulFamily {
     // MARK: Variant 3
 
     private func encodeTiled(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape s: MatmulShape,
-                             bias: CLBuffer<Float>?, activation: MatmulActivation, tuning t: MatmulTuning) throws -> [LaunchStep] {
+                             bias: CLBuffer<Float>?, activation: MatmulActivation, aux: CLBuffer<Float>,
+                             tuning t: MatmulTuning) throws -> [LaunchStep] {
         let program = try environment.program(Self.family, defines: [
             "TSM": "\(t.tsm)", "TSN": "\(t.tsn)", "TSK": "\(t.tsk)", "WPTM": "\(t.wptm)", "WPTN": "\(t.wptn)",
         ])
         let kernel = try program.kernel("matmul_tiled")
         try kernel.setArguments(a, b, c, bias ?? c, Int32(bias == nil ? 0 : 1), Int32(s.m), Int32(s.n), Int32(s.k),
                                 Int32(s.transposeA ? 1 : 0), Int32(s.transposeB ? 1 : 0), Int64(s.broadcastB ? 0 : s.k * s.n),
-                                activation.rawValue)
+                                activation.rawValue, aux)
         let rtsn = t.tsn / t.wptn, rtsm = t.tsm / t.wptm
         let groupsN = (s.n + t.tsn - 1) / t.tsn, groupsM = (s.m + t.tsm - 1) / t.tsm
         // Each work-group reads its TSM rows of A and TSN columns of B once.

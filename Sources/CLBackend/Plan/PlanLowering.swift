@@ -54,9 +54,10 @@ final class PlanLowering {
         let biasAdds = matmulBiasAdds(live: live, outputs: outputIDs)
         let epilogues = matmulActivations(live: live, outputs: outputIDs, biasAdds: biasAdds)
         let groups = ElementwiseFusion.groups(graph: graph, live: live, outputs: outputIDs,
-                                              claimed: Set(biasAdds.keys).union(epilogues.keys))
+                                              claimed: Set(biasAdds.keys).union(epilogues.keys).union(epilogues.values.flatMap(\.absorbed)))
         let fusedAway = Set(groups.values.flatMap { $0.members.dropLast() }).union(biasAdds.values.map(\.matmul))
             .union(epilogues.values.compactMap(\.biasAdd)).union(epilogues.values.map(\.matmul))
+            .union(epilogues.values.flatMap(\.absorbed))
         let lossWithGrads = crossEntropyWithGradients(live: live)
         // Lowered with their loss, at the loss's position.
         let loweredWithLoss = Set(lossWithGrads.values.flatMap { [$0.grad] + ($0.columnSum.map { [$0] } ?? []) })
@@ -73,8 +74,9 @@ final class PlanLowering {
                 valueOfNode[node.id] = value(of: node.inputs[0])
             default:
                 if let epilogue = epilogues[node.id] {
-                    try flushPendingGroups(ifReading: graph.node(epilogue.matmul).inputs + (epilogue.bias.map { [$0] } ?? []))
-                    try lowerMatmul(graph.node(epilogue.matmul), bias: epilogue.bias, activation: epilogue.activation, producing: node)
+                    try flushPendingGroups(ifReading: graph.node(epilogue.matmul).inputs + [epilogue.bias, epilogue.aux].compactMap { $0 })
+                    try lowerMatmul(graph.node(epilogue.matmul), bias: epilogue.bias, activation: epilogue.activation,
+                                    aux: epilogue.aux, producing: node)
                 } else if let biasAdd = biasAdds[node.id] {
                     try flushPendingGroups(ifReading: graph.node(biasAdd.matmul).inputs + [biasAdd.bias])
                     try lowerMatmul(graph.node(biasAdd.matmul), bias: biasAdd.bias, producing: node)
@@ -150,6 +152,10 @@ final class PlanLowering {
         /// The fused `matmul + bias` node, when there is a bias.
         let biasAdd: NodeID?
         let activation: MatmulActivation
+        /// `tanhBackward`'s y (a tanh's output), read by the kernel.
+        var aux: NodeID? = nil
+        /// Elementwise nodes the epilogue computes (not lowered on their own).
+        var absorbed: [NodeID] = []
     }
 
     /// `act(matmul [+ bias])` for tanh, gelu, sigmoid and relu, where the pre-activation has no
@@ -178,7 +184,33 @@ final class PlanLowering {
             guard !graph.node(graph.node(matmul).inputs[1]).dtype.isQuantized else { continue }
             result[node.id] = MatmulEpilogue(matmul: matmul, bias: bias, biasAdd: biasAdd, activation: activation)
         }
+        for node in graph.nodes where live.contains(node.id) {
+            if let epilogue = tanhBackwardEpilogue(node, readers: readers, outputs: outputs) { result[node.id] = epilogue }
+        }
         return result
+    }
+
+    /// `g · (1 − y·y)` (autograd's tanh backward) where g is a float matmul with no other reader:
+    /// the matmul kernel reads y and stores the product, one launch and one pass over [M, N] fewer
+    /// (the MLP's dh·(1 − h²)).
+    private func tanhBackwardEpilogue(_ node: Node, readers: [NodeID: Int], outputs: Set<NodeID>) -> MatmulEpilogue? {
+        guard case .binary(.mul) = node.op, node.dtype == .f32 else { return nil }
+        func onlyRead(_ id: NodeID) -> Bool { readers[id] == 1 && !outputs.contains(id) }
+        for (product, factor) in [(node.inputs[0], node.inputs[1]), (node.inputs[1], node.inputs[0])] {
+            let productNode = graph.node(product), factorNode = graph.node(factor)
+            guard case .matmul = productNode.op, onlyRead(product), productNode.shape == node.shape,
+                  !graph.node(productNode.inputs[1]).dtype.isQuantized,
+                  case .binary(.sub) = factorNode.op, onlyRead(factor),
+                  case .constant(let one) = graph.node(factorNode.inputs[0]).op, one == [1],
+                  case .binary(.mul) = graph.node(factorNode.inputs[1]).op, onlyRead(factorNode.inputs[1])
+            else { continue }
+            let square = graph.node(factorNode.inputs[1])
+            guard square.inputs[0] == square.inputs[1], graph.node(square.inputs[0]).shape == node.shape,
+                  graph.node(square.inputs[0]).dtype == .f32 else { continue }
+            return MatmulEpilogue(matmul: product, bias: nil, biasAdd: nil, activation: .tanhBackward,
+                                  aux: square.inputs[0], absorbed: [factor, square.id])
+        }
+        return nil
     }
 
     /// A cross-entropy loss whose backward is in the same plan, computed by one launch.
@@ -523,11 +555,13 @@ final class PlanLowering {
     }
 
     /// A matmul node, optionally with a bias row and an activation fused in; the result is the value of `producing`.
-    private func lowerMatmul(_ node: Node, bias: NodeID?, activation: MatmulActivation = .none, producing result: Node) throws {
+    private func lowerMatmul(_ node: Node, bias: NodeID?, activation: MatmulActivation = .none, aux: NodeID? = nil,
+                             producing result: Node) throws {
         guard case let .matmul(transposeA, transposeB) = node.op else { preconditionFailure("not a matmul") }
         if graph.node(node.inputs[1]).dtype.isQuantized { return lowerQuantizedMatmul(node, bias: bias, producing: result) }
         let inputs = node.inputs.map { value(of: $0) }
         let biasValue = bias.map { value(of: $0) }
+        let auxValue = aux.map { value(of: $0) }
         let a = graph.node(node.inputs[0]).shape, b = graph.node(node.inputs[1]).shape
         let shape = node.shape
         let m = shape[-2], n = shape[-1]
@@ -538,9 +572,10 @@ final class PlanLowering {
         let output = newIntermediate(count: shape.count)
         valueOfNode[result.id] = output
         let label = describe(node) + (bias == nil ? "" : " + bias") + (activation == .none ? "" : " → \(activation)")
-        ops.append(LoweredOp(label: label, inputs: inputs + (biasValue.map { [$0] } ?? []), output: output) { [unowned self] buffers in
+        ops.append(LoweredOp(label: label, inputs: inputs + [biasValue, auxValue].compactMap { $0 }, output: output) { [unowned self] buffers in
             try self.matmul.encode(a: buffers[inputs[0]]!.floats, b: buffers[inputs[1]]!.floats, c: buffers[output]!.floats,
-                                   shape: matmulShape, bias: biasValue.map { buffers[$0]!.floats }, activation: activation)
+                                   shape: matmulShape, bias: biasValue.map { buffers[$0]!.floats }, activation: activation,
+                                   aux: auxValue.map { buffers[$0]!.floats })
         })
     }
 
