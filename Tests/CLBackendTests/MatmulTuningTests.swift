@@ -232,6 +232,12 @@ struct MatmulTuningTests {
             #expect(MatmulTuningCache.load(device: info, url: url) == nil)
         }
         #expect(log.all.count == 3)
+        // A format-1 file (no exact-shape table) is another format, not a corrupt file.
+        let old = "{\"formatVersion\": 1, \"deviceName\": \"\(info.name)\", \"driverVersion\": \"\(info.driverVersion)\", "
+            + "\"sourceHash\": \"\(good.sourceHash)\", \"entries\": {}}"
+        try Data(old.utf8).write(to: url)
+        #expect(MatmulTuningCache.load(device: info, url: url) == nil)
+        #expect(log.all.count == 4 && log.all[3].contains("(format 1)") && !log.all[3].contains("corrupt"))
         #expect(log.all.allSatisfy { $0.contains("ignoring matmul tuning cache") })
     }
 

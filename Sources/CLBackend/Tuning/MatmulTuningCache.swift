@@ -52,6 +52,20 @@ public struct MatmulTuningTable: Codable, Sendable, Equatable {
         self.shapes = shapes
     }
 
+    private enum CodingKeys: String, CodingKey { case formatVersion, deviceName, driverVersion, sourceHash, entries, shapes }
+
+    /// Decodes any format; a file from before exact shapes (format 1) parses, and is then refused
+    /// by `matches` as made for another format rather than reported as corrupt.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        formatVersion = try container.decode(Int.self, forKey: .formatVersion)
+        deviceName = try container.decode(String.self, forKey: .deviceName)
+        driverVersion = try container.decode(String.self, forKey: .driverVersion)
+        sourceHash = try container.decode(String.self, forKey: .sourceHash)
+        entries = try container.decode([String: Entry].self, forKey: .entries)
+        shapes = try container.decodeIfPresent([String: Entry].self, forKey: .shapes) ?? [:]
+    }
+
     /// An empty table keyed for `device` and the current `matmul.cl`.
     public init(device: DeviceInfo) {
         self.init(deviceName: device.name, driverVersion: device.driverVersion, sourceHash: MatmulTuningCache.sourceHash(for: device))
