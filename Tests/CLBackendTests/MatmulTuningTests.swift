@@ -122,7 +122,7 @@ struct MatmulTuningTests {
         #expect(error < 1e-7 && intact)
     }
 
-    @Test("narrow products (N ≤ 32) run the dot path by default, correctly on awkward sizes")
+    @Test("narrow products (N ≤ 32) run the dot path and short-K products read B in place by default, correctly on awkward sizes")
     func narrowDefaults() throws {
         let info = TestDevice.context.device.info
         let family = MatmulFamily(environment: TestDevice.environment)
@@ -131,6 +131,9 @@ struct MatmulTuningTests {
         #expect(MatmulShapeClass(logits).description == "narrow.nt")
         if DeviceClass(info) == .cpu {
             #expect(family.resolvedTuning(for: logits).tuning.packMinRowsTransposedB > logits.m)
+            // K ≤ 32 reads B [K, N] in place by default; longer K still packs.
+            #expect(family.resolvedTuning(for: MatmulShape(m: 128, n: 512, k: 27)).tuning.packMinRows > 128)
+            #expect(family.resolvedTuning(for: MatmulShape(m: 128, n: 512, k: 33)).tuning.packMinRows <= 128)
         }
         // Tiles of 3×9 (and the 8-wide fallback) over rows, columns and K that are not multiples of them.
         for (index, (m, n, k)) in [(4, 1, 1), (7, 27, 13), (13, 32, 31), (128, 27, 512), (257, 7, 17), (5, 10, 100)].enumerated() {
