@@ -14,40 +14,22 @@ public enum MatmulBenchmark {
                              variants: [Int], forcedVariants: [String: Int] = [:],
                              tuned: MatmulTuningTable? = nil) throws -> [BenchmarkCase] {
         let environment = FamilyEnvironment(context: context, forcedVariants: forcedVariants)
-        var random = SplitMix(seed: UInt64(m * 1_000_003 + n * 1009 + k))
-        let aValues = (0..<(m * k)).map { _ in random.uniform() }
-        let bValues = (0..<(k * n)).map { _ in random.uniform() }
-        let a = try CLBuffer<Float>(context: context, values: aValues)
-        let b = try CLBuffer<Float>(context: context, values: bValues)
         let shape = MatmulShape(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
-        let rows = m * n * k <= 1 << 24 ? Array(0..<m) : sampleRows(m)
-        let reference = referenceRows(rows, a: aValues, b: bValues, shape: shape)
-        let flops = 2.0 * Double(m) * Double(n) * Double(k)
-        let bytes = 4.0 * Double(m * k + k * n + m * n)
+        let operands = try Operands(context: context, shape: shape)
 
         // nil: a numbered variant with its defaults; else the tuned configuration.
         var runs: [(variant: Int, tuning: MatmulTuning?)] = variants.map { ($0, nil) }
-        if let winner = tuned?.tuning(for: shape) { runs.append((winner.variant, winner)) }
+        let winner = tuned?.winner(for: shape)
+        if let winner { runs.append((winner.tuning.variant, winner.tuning)) }
         return try runs.map { run in
             let family = MatmulFamily(environment: environment)
             family.tuned = nil
             family.tuning = run.tuning
-            let c = try CLBuffer<Float>(context: context, count: m * n)
-            let steps = try family.encode(a: a, b: b, c: c, shape: shape, variant: run.variant)
             let name = run.tuning == nil ? "matmul.\(run.variant)" : "matmul.tuned"
-            let description = (run.tuning.map { "tuned for \(MatmulShapeClass(shape)): \($0)" }
+            let description = (run.tuning.map { "tuned for \(winner!.key): \($0)" }
                                ?? MatmulFamily.variants[run.variant] ?? "variant \(run.variant)")
-                + (rows.count < m ? " (validated on \(rows.count) sampled rows)" : "")
-            return BenchmarkCase(
-                variant: name, description: description, flops: flops, bytes: bytes, roofline: .compute,
-                extra: ["m": Double(m), "n": Double(n), "k": Double(k), "launches": Double(steps.count)],
-                enqueue: { _ = family; return try steps.map { try $0.enqueue(on: context, event: true) } },
-                validate: {
-                    var actual: [Float] = []
-                    for row in rows { actual += try c.download(offset: row * n, count: n) }
-                    // K-term float32 sums: error grows like sqrt(K)·ulp; 1e-10 is far above that and far below a wrong result.
-                    return ValidationOutcome(reference: reference, actual: actual, bound: 1e-10)
-                })
+                + (operands.rows.count < m ? " (validated on \(operands.rows.count) sampled rows)" : "")
+            return try operands.benchmarkCase(name: name, description: description, family: family, variant: run.variant)
         }
     }
 
@@ -58,28 +40,54 @@ public enum MatmulBenchmark {
                                       tuned: MatmulTuningTable?) throws -> [BenchmarkCase] {
         let environment = FamilyEnvironment(context: context)
         return try shapes.map { name, shape in
+            let family = MatmulFamily(environment: environment)
+            family.tuned = tuned
+            let resolved = family.resolvedTuning(for: shape)
+            var result = try Operands(context: context, shape: shape)
+                .benchmarkCase(name: name, description: "\(shape.description): \(resolved.source) \(resolved.tuning)",
+                               family: family, variant: nil)
+            result.extra["transpose_a"] = shape.transposeA ? 1 : 0
+            result.extra["transpose_b"] = shape.transposeB ? 1 : 0
+            return result
+        }
+    }
+
+    /// Seeded random A and B on the device and the float64 reference of the rows validated.
+    private struct Operands {
+        let context: CLContext
+        let shape: MatmulShape
+        let a: CLBuffer<Float>, b: CLBuffer<Float>
+        let rows: [Int]
+        let reference: [Double]
+
+        init(context: CLContext, shape: MatmulShape) throws {
             let (m, n, k) = (shape.m, shape.n, shape.k)
             var random = SplitMix(seed: UInt64(m * 1_000_003 + n * 1009 + k))
             let aValues = (0..<(m * k)).map { _ in random.uniform() }
             let bValues = (0..<(k * n)).map { _ in random.uniform() }
-            let a = try CLBuffer<Float>(context: context, values: aValues)
-            let b = try CLBuffer<Float>(context: context, values: bValues)
+            self.context = context
+            self.shape = shape
+            a = try CLBuffer<Float>(context: context, values: aValues)
+            b = try CLBuffer<Float>(context: context, values: bValues)
+            rows = m * n * k <= 1 << 24 ? Array(0..<m) : sampleRows(m)
+            reference = referenceRows(rows, a: aValues, b: bValues, shape: shape)
+        }
+
+        /// A case running `family` (a numbered `variant`, or its automatic choice) into its own C.
+        func benchmarkCase(name: String, description: String, family: MatmulFamily, variant: Int?) throws -> BenchmarkCase {
+            let (m, n, k) = (shape.m, shape.n, shape.k)
             let c = try CLBuffer<Float>(context: context, count: m * n)
-            let rows = m * n * k <= 1 << 24 ? Array(0..<m) : sampleRows(m)
-            let reference = referenceRows(rows, a: aValues, b: bValues, shape: shape)
-            let family = MatmulFamily(environment: environment)
-            family.tuned = tuned
-            let steps = try family.encode(a: a, b: b, c: c, shape: shape)
-            let resolved = family.resolvedTuning(for: shape)
+            let steps = try family.encode(a: a, b: b, c: c, shape: shape, variant: variant)
+            let (context, rows, reference) = (self.context, self.rows, self.reference)
             return BenchmarkCase(
-                variant: name, description: "\(shape.description): \(resolved.source) \(resolved.tuning)",
-                flops: 2.0 * Double(m) * Double(n) * Double(k), bytes: 4.0 * Double(m * k + k * n + m * n), roofline: .compute,
-                extra: ["m": Double(m), "n": Double(n), "k": Double(k), "launches": Double(steps.count),
-                        "transpose_a": shape.transposeA ? 1 : 0, "transpose_b": shape.transposeB ? 1 : 0],
+                variant: name, description: description, flops: 2.0 * Double(m) * Double(n) * Double(k),
+                bytes: 4.0 * Double(m * k + k * n + m * n), roofline: .compute,
+                extra: ["m": Double(m), "n": Double(n), "k": Double(k), "launches": Double(steps.count)],
                 enqueue: { _ = family; return try steps.map { try $0.enqueue(on: context, event: true) } },
                 validate: {
                     var actual: [Float] = []
                     for row in rows { actual += try c.download(offset: row * n, count: n) }
+                    // K-term float32 sums: error grows like sqrt(K)·ulp; 1e-10 is far above that and far below a wrong result.
                     return ValidationOutcome(reference: reference, actual: actual, bound: 1e-10)
                 })
         }
