@@ -51,8 +51,9 @@ final class PlanLowering {
     func lower(outputs: [Tensor], keepAlive: [Tensor] = []) throws {
         let outputIDs = Set(outputs.map(\.id) + keepAlive.map(\.id))
         let live = liveNodes(from: Array(outputIDs))
-        let biasAdds = matmulBiasAdds(live: live, outputs: outputIDs)
-        let epilogues = matmulActivations(live: live, outputs: outputIDs, biasAdds: biasAdds)
+        let readers = readerCounts(live: live)
+        let biasAdds = matmulBiasAdds(live: live, outputs: outputIDs, readers: readers)
+        let epilogues = matmulActivations(live: live, outputs: outputIDs, readers: readers, biasAdds: biasAdds)
         let groups = ElementwiseFusion.groups(graph: graph, live: live, outputs: outputIDs,
                                               claimed: Set(biasAdds.keys).union(epilogues.keys).union(epilogues.values.flatMap(\.absorbed)))
         let fusedAway = Set(groups.values.flatMap { $0.members.dropLast() }).union(biasAdds.values.map(\.matmul))
@@ -122,13 +123,19 @@ final class PlanLowering {
         return values.count - 1
     }
 
-    /// `matmul + bias` where the bias is a row vector and the matmul has no other reader: the
-    /// bias add runs inside the matmul kernel (the `linear` pattern), saving a launch and a pass over C.
-    private func matmulBiasAdds(live: Set<NodeID>, outputs: Set<NodeID>) -> [NodeID: (matmul: NodeID, bias: NodeID)] {
+    /// How many live nodes read each node (an input read twice by one node counts twice).
+    private func readerCounts(live: Set<NodeID>) -> [NodeID: Int] {
         var readers: [NodeID: Int] = [:]
         for node in graph.nodes where live.contains(node.id) {
             for input in node.inputs { readers[input, default: 0] += 1 }
         }
+        return readers
+    }
+
+    /// `matmul + bias` where the bias is a row vector and the matmul has no other reader: the
+    /// bias add runs inside the matmul kernel (the `linear` pattern), saving a launch and a pass over C.
+    private func matmulBiasAdds(live: Set<NodeID>, outputs: Set<NodeID>,
+                                readers: [NodeID: Int]) -> [NodeID: (matmul: NodeID, bias: NodeID)] {
         var result: [NodeID: (NodeID, NodeID)] = [:]
         for node in graph.nodes where live.contains(node.id) {
             guard case .binary(.add) = node.op, node.inputs.count == 2 else { continue }
@@ -162,12 +169,8 @@ final class PlanLowering {
     /// other reader and is not an output: the matmul kernel applies `act` as it stores C, saving
     /// the elementwise launch and a pass over C (the MLP's hidden layer, the GPT's MLP at
     /// inference; in training gelu's backward reads its input, so there it stays separate).
-    private func matmulActivations(live: Set<NodeID>, outputs: Set<NodeID>,
+    private func matmulActivations(live: Set<NodeID>, outputs: Set<NodeID>, readers: [NodeID: Int],
                                    biasAdds: [NodeID: (matmul: NodeID, bias: NodeID)]) -> [NodeID: MatmulEpilogue] {
-        var readers: [NodeID: Int] = [:]
-        for node in graph.nodes where live.contains(node.id) {
-            for input in node.inputs { readers[input, default: 0] += 1 }
-        }
         let activations: [UnaryOp: MatmulActivation] = [.tanh: .tanh, .gelu: .gelu, .sigmoid: .sigmoid, .relu: .relu]
         var result: [NodeID: MatmulEpilogue] = [:]
         for node in graph.nodes where live.contains(node.id) {
