@@ -1,13 +1,14 @@
 /* fastmath — vectorisable math helpers, not a kernel family: the elementwise fusion prepends this
- * file to each generated kernel that uses them (see Sources/CLBackend/Fusion/ElementwiseCodegen.swift).
+ * file to each generated kernel that uses them (see Sources/CLBackend/Fusion/ElementwiseCodegen.swift),
+ * and it is prepended to the families that call them (KernelSourceLookup.prerequisites: matmul,
+ * layernorm, quant).
  *
  * No variants, no kernels. pocl's built-in tanh and exp do not vectorise (each float16 lane becomes
  * a scalar libm call): a fused tanh over 128×512 took 0.08–0.10 ms, more than the matmul before it
  * moved in memory. These use only fma, rint, clamp, integer shifts and one divide, so float16 code
  * stays in vector registers.
  *   tanh_fast_float / tanh_fast_float16: tanh as a [13/6] rational function of the argument clamped
- *     to ±7.9988 (Eigen's float coefficients; the same approximation layernorm.cl's proportions
- *     norm uses). Max abs error 3.5e-7 over the real line; odd, and exact to float rounding near 0
+ *     to ±7.9988 (Eigen's float coefficients; layernorm.cl's proportions norm calls it too). Max abs error 3.5e-7 over the real line; odd, and exact to float rounding near 0
  *     (the result is z·p(z²)/q(z²)).
  *   exp_fast_float / exp_fast_float16: eˣ by Cody–Waite reduction x = k·ln2 + r (|r| ≤ ln2/2, ln2
  *     split in two so k·ln2 is exact), Cephes' degree-7 polynomial for eʳ, and 2ᵏ built in the
@@ -18,6 +19,7 @@
  *     every digit where tanh z ≈ −1 (x ≲ −3: gelu(−3.5) ≈ −8e-4 came out with 1e-3 relative error
  *     through the rational tanh); the quotient form keeps full relative precision there.
  *   sigmoid_fast_*: 1/(1 + e⁻ˣ) through exp_fast.
+ *   hsum16: the sum of a float16's lanes by halving (the CPU kernels' once-per-output reduction).
  */
 #define TANH_FAST_BODY(T, z) \
     const T c = clamp((z), (T)(-7.99881172180175781f), (T)(7.99881172180175781f)), x2 = c * c; \
@@ -58,3 +60,10 @@ inline float gelu_fast_float(const float x) { GELU_FAST_BODY(float, x) }
 inline float16 gelu_fast_float16(const float16 x) { GELU_FAST_BODY(float16, x) }
 inline float sigmoid_fast_float(const float x) { return 1.0f / (1.0f + exp_fast_float(-x)); }
 inline float16 sigmoid_fast_float16(const float16 x) { return (float16)(1.0f) / ((float16)(1.0f) + exp_fast_float16(-x)); }
+
+inline float hsum16(const float16 v) {
+    const float8 a = v.lo + v.hi;
+    const float4 b = a.lo + a.hi;
+    const float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}

@@ -33,8 +33,8 @@
  *                             stores s and passes 2-3 re-read it from cache, else they recompute x + r.
  *   8. layernorm_residual_wg  GPU. Variant 7's math in variant 3's work-group-per-row form.
  *   9. propnorm_cpu           CPU. Proportions norm: pass 1 float16 sum of |x|, pass 2 write (which
- *                             also sums the next row's |x|, as in 1), with tanh as a vectorisable
- *                             rational function (abs error <= 3.5e-7); streaming stores as 1.
+ *                             also sums the next row's |x|, as in 1), with fastmath.cl's vectorisable
+ *                             rational tanh (abs error <= 3.5e-7); streaming stores as 1.
  *  10. propnorm_wg            GPU. Proportions norm, work-group per row, one tree sum.
  *   rmsnorm_cpu / rmsnorm_wg  sum of squares (float16 lanes / tree), then write.
  *
@@ -74,13 +74,6 @@
 #define STORE16(v, p) vstore16((v), 0, (p))
 #define STREAM_FENCE() do { } while (0)
 #endif
-
-inline float hsum16(const float16 v) {
-    const float8 a = v.lo + v.hi;
-    const float4 b = a.lo + a.hi;
-    const float2 c = b.lo + b.hi;
-    return c.x + c.y;
-}
 
 /* y = (x - mean) * rstd * g + b over one row, float16 + tail. */
 inline void ln_write(const __global float *xr, __global float *yr, const __global float *g,
@@ -487,24 +480,8 @@ __kernel void layernorm_residual_wg(__global const float *x, __global const floa
 
 /* ---- 9, 10: proportions norm, y = g * 4 tanh(x / (mean|x| + eps) / 4) ---- */
 
-/* tanh as a [13/6] rational function of the argument clamped to +-7.9988 (Eigen's float tanh
-   coefficients): only fma and one divide, so float16 code stays vectorised (pocl's tanh and exp
-   do not vectorise here, 2.4x slower than a copy). Max abs error 3.5e-7 over the real line. */
-#define TANH_RATIONAL(T, z, out) do { \
-    const T c_ = clamp((z), -7.99881172180175781f, 7.99881172180175781f), x2_ = c_ * c_; \
-    T p_ = fma(x2_, (T)(-2.76076847742355e-16f), (T)(2.00018790482477e-13f)); \
-    p_ = fma(x2_, p_, (T)(-8.60467152213735e-11f)); \
-    p_ = fma(x2_, p_, (T)(5.12229709037114e-08f)); \
-    p_ = fma(x2_, p_, (T)(1.48572235717979e-05f)); \
-    p_ = fma(x2_, p_, (T)(6.37261928875436e-04f)); \
-    p_ = fma(x2_, p_, (T)(4.89352455891786e-03f)); \
-    T q_ = fma(x2_, (T)(1.19825839466702e-06f), (T)(1.18534705686654e-04f)); \
-    q_ = fma(x2_, q_, (T)(2.26843463243900e-03f)); \
-    q_ = fma(x2_, q_, (T)(4.89352518554385e-03f)); \
-    (out) = c_ * p_ / q_; } while (0)
-
-inline float16 tanh_rational(const float16 z) { float16 t; TANH_RATIONAL(float16, z, t); return t; }
-inline float tanh_rational1(const float z) { float t; TANH_RATIONAL(float, z, t); return t; }
+/* tanh: fastmath.cl's tanh_fast (a [13/6] rational function, only fma and one divide, so float16
+   code stays vectorised; pocl's tanh and exp do not vectorise here, 2.4x slower than a copy). */
 
 inline float row_abs_sum(const __global float *xr, const int cols) {
     const int n16 = cols & ~15;
@@ -533,17 +510,17 @@ __kernel void propnorm_cpu(__global const float *x, __global const float *g, __g
             float16 a16 = (float16)(0.0f);
             for (int j = 0; j < n16; j += 16) {
                 a16 += fabs(vload16(0, xn + j));
-                STORE16(4.0f * tanh_rational(vload16(0, xr + j) * quarter) * vload16(0, g + j), yr + j);
+                STORE16(4.0f * tanh_fast_float16(vload16(0, xr + j) * quarter) * vload16(0, g + j), yr + j);
             }
             float a = 0.0f;
             for (int j = n16; j < cols; ++j) {
                 a += fabs(xn[j]);
-                yr[j] = 4.0f * tanh_rational1(xr[j] * quarter) * g[j];
+                yr[j] = 4.0f * tanh_fast_float(xr[j] * quarter) * g[j];
             }
             magnitude = hsum16(a16) + a;
         } else {
-            for (int j = 0; j < n16; j += 16) STORE16(4.0f * tanh_rational(vload16(0, xr + j) * quarter) * vload16(0, g + j), yr + j);
-            for (int j = n16; j < cols; ++j) yr[j] = 4.0f * tanh_rational1(xr[j] * quarter) * g[j];
+            for (int j = 0; j < n16; j += 16) STORE16(4.0f * tanh_fast_float16(vload16(0, xr + j) * quarter) * vload16(0, g + j), yr + j);
+            for (int j = n16; j < cols; ++j) yr[j] = 4.0f * tanh_fast_float(xr[j] * quarter) * g[j];
         }
     }
     STREAM_FENCE();
@@ -557,5 +534,5 @@ __kernel void propnorm_wg(__global const float *x, __global const float *g, __gl
     float a = 0.0f;
     for (int j = lid; j < cols; j += wg) a += fabs(xr[j]);
     const float quarter = 0.25f / (group_sum(red, a) / (float)cols + eps);
-    for (int j = lid; j < cols; j += wg) yr[j] = 4.0f * tanh_rational1(xr[j] * quarter) * g[j];
+    for (int j = lid; j < cols; j += wg) yr[j] = 4.0f * tanh_fast_float(xr[j] * quarter) * g[j];
 }

@@ -113,13 +113,7 @@
 #define XT 1
 #endif
 
-/* The sum of a float16's lanes, by halving (what the CPU variants do once per output). */
-inline float hsum16(const float16 a) {
-    const float8 h8 = a.lo + a.hi;
-    const float4 h4 = h8.lo + h8.hi;
-    const float2 h2 = h4.lo + h4.hi;
-    return h2.x + h2.y;
-}
+/* hsum16 (the sum of a float16's lanes) comes from fastmath.cl, prepended to this file. */
 
 #if QBITS == 8
 #define QB 32
