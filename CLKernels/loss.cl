@@ -228,6 +228,23 @@ inline float ce_counted_rows(__global const int *targets, const int begin, const
     return n;
 }
 
+/* One row's gradient (softmax − one-hot)·scale into gr, zeros for a row that does not count;
+ * returns the row's (max, Σ exp(x − max)) for its loss (zeros when it does not count). */
+inline float2 ce_row_grad(const __global float *xr, __global float *gr, const int t, const int counts,
+                          const int classes, const float scale) {
+    if (!counts) {
+        for (int j = 0; j < classes; ++j) gr[j] = 0.0f;
+        return (float2)(0.0f);
+    }
+    const int n16 = classes & ~15;
+    const float2 ms = row_max_expsum(xr, classes);
+    const float m = ms.x, k = scale / ms.y;
+    for (int j = 0; j < n16; j += 16) vstore16(exp_nonpos16(vload16(0, xr + j) - m) * k, 0, gr + j);
+    if (n16 < classes) ce_store_tail16(gr, n16, classes, ce_tail_exp16(xr, n16, classes, m) * k);
+    gr[t] -= scale;
+    return ms;
+}
+
 __kernel void ce_grad_cpu(__global const float *logits, __global const int *targets, __global const float *upstream,
                           __global float *grad, __global int *error_flag, const int rows, const int classes,
                           const int ignore_index, const int use_ignore, const int rows_per_item) {
@@ -236,21 +253,10 @@ __kernel void ce_grad_cpu(__global const float *logits, __global const int *targ
     if (first >= rows) return;
     const float n = ce_counted_rows(targets, 0, rows, 1, classes, ignore_index, use_ignore);
     const float scale = n > 0.0f ? upstream[0] / n : 0.0f;
-    const int n16 = classes & ~15;
     for (int r = first; r < last; ++r) {
         const int t = targets[r];
         const int counts = ce_row_counts(r, t, classes, ignore_index, use_ignore, error_flag);
-        const __global float *xr = logits + (size_t)r * (size_t)classes;
-        __global float *gr = grad + (size_t)r * (size_t)classes;
-        if (!counts) {
-            for (int j = 0; j < classes; ++j) gr[j] = 0.0f;
-            continue;
-        }
-        const float2 ms = row_max_expsum(xr, classes);
-        const float m = ms.x, k = scale / ms.y;
-        for (int j = 0; j < n16; j += 16) vstore16(exp_nonpos16(vload16(0, xr + j) - m) * k, 0, gr + j);
-        if (n16 < classes) ce_store_tail16(gr, n16, classes, ce_tail_exp16(xr, n16, classes, m) * k);
-        gr[t] -= scale;
+        ce_row_grad(logits + (size_t)r * (size_t)classes, grad + (size_t)r * (size_t)classes, t, counts, classes, scale);
     }
 }
 
@@ -289,19 +295,8 @@ __kernel void ce_loss_grad_cpu(__global const float *logits, __global const int 
         const int t = targets[r];
         const int counts = ce_row_counts(r, t, classes, ignore_index, use_ignore, error_flag);
         const __global float *xr = logits + (size_t)r * (size_t)classes;
-        __global float *gr = grad + (size_t)r * (size_t)classes;
-        float row_loss = 0.0f;
-        if (counts) {
-            const float2 ms = row_max_expsum(xr, classes);
-            const float m = ms.x, k = scale / ms.y;
-            row_loss = (m + log(ms.y)) - xr[t];
-            for (int j = 0; j < n16; j += 16) vstore16(exp_nonpos16(vload16(0, xr + j) - m) * k, 0, gr + j);
-            if (n16 < classes) ce_store_tail16(gr, n16, classes, ce_tail_exp16(xr, n16, classes, m) * k);
-            gr[t] -= scale;
-        } else {
-            for (int j = 0; j < classes; ++j) gr[j] = 0.0f;
-        }
-        scratch[r] = row_loss;
+        const float2 ms = ce_row_grad(xr, grad + (size_t)r * (size_t)classes, t, counts, classes, scale);
+        scratch[r] = counts ? (ms.x + log(ms.y)) - xr[t] : 0.0f;
         scratch[rows + r] = (float)counts;
     }
     /* Publish this item's rows, then only the last item to arrive reads everyone's. */
