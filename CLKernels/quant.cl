@@ -75,7 +75,7 @@
  *                                 (q8_0) and ~1e-5 (q4_0; up to 5.1e-4 for a single 32-term
  *                                 output), bounds 1e-8 / 1e-3 (QuantMatmulFamily.variant3Bound;
  *                                 conformance: exact / 1e-3). Automatic on CPUs for every M: GEMV
- *                                 with ROWS 4, XT 1; batched with ROWS 2, XT 4 (4 × 4 fails to
+ *                                 with ROWS 6, XT 1; batched with ROWS 2, XT 4 (4 × 4 fails to
  *                                 unroll). Tried and not kept: __builtin_prefetch 512/1536 bytes
  *                                 ahead (no measurable gain: the loop is not bandwidth-bound at
  *                                 4096²), VNNI vpdpbusd through a target("avx512vnni") helper

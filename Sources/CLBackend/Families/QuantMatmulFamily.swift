@@ -36,7 +36,9 @@ public final class QuantMatmulFamily {
     public var rowsPerItemBatched: Int?
     /// Variants 1 and 3: rows of x per work-item once M reaches `batchTileMinRows` (one dequantized
     /// / unpacked block then feeds `batchTile` dot products). Variant 3 also reads `rowsPerItem`
-    /// (GEMV, default 4) and `rowsPerItemBatched` (default 2).
+    /// (GEMV, default 6: six weight streams per item; `clbench quant --rows-per-item 4,6` at 4096²,
+    /// three runs: q8_0 3.96–4.19× vs 3.44–3.79×, q4_0 6.90–7.64× vs 5.49–6.18× over f32; 8 was
+    /// slower than 6) and `rowsPerItemBatched` (default 2).
     public var batchTile = 4
     public var batchTileMinRows = 2
     /// Variant 3: work-items along N, each owning a contiguous range of row groups (`rowsPerItem`
@@ -151,7 +153,7 @@ public final class QuantMatmulFamily {
         case 3:
             let batched = m >= batchTileMinRows
             // 2 × 4 accumulators (+ 2 × 4 scale vectors) fit AVX-512's 32 registers; 4 × 4 failed to unroll.
-            let rows = (batched ? rowsPerItemBatched : rowsPerItem) ?? (batched ? 2 : 4), tile = batched ? batchTile : 1
+            let rows = (batched ? rowsPerItemBatched : rowsPerItem) ?? (batched ? 2 : 6), tile = batched ? batchTile : 1
             let nb = k / QuantFormat.blockSize, nbp = format == .q8_0 ? nb : (nb + 3) / 4 * 4
             let valueBytes = m * nbp * 32 * (format == .q8_0 ? 2 : 1)
             let xsoff = (valueBytes + 63) / 64 * 64
