@@ -42,7 +42,7 @@ public final class QuantMatmulFamily {
     public var batchTile = 4
     public var batchTileMinRows = 2
     /// Variant 3: work-items along N, each owning a contiguous range of row groups (`rowsPerItem`
-    /// rows each); `nil`: ``automaticWorkItems(rowGroups:)``.
+    /// rows each); `nil`: ``automaticWorkItems(rowGroups:rowTiles:weightBytes:)``.
     public var workItems: Int?
     /// Variant 2: work-group size.
     public var gpuGroupSize = 64
@@ -61,10 +61,20 @@ public final class QuantMatmulFamily {
     /// local-size-[1] work-group separately; at 4096² one item per 4-row group, 1024 items, was
     /// ~10% slower than 64–256 (`clbench quant --work-items`), while 16–32 items balance the two
     /// cores worse when the machine is loaded).
-    public func automaticWorkItems(rowGroups: Int) -> Int { min(rowGroups, 128) }
+    ///
+    /// With many tiles of rows of x (an evaluation batch), each item walks its tiles against its
+    /// range of weight rows, so the range is made to stay cache-resident: about 256 KiB of weights
+    /// per item, every tile of x then read once per item instead of once per group.
+    public func automaticWorkItems(rowGroups: Int, rowTiles: Int = 1, weightBytes: Int = 0) -> Int {
+        guard rowTiles >= 16 else { return min(rowGroups, 128) }
+        return min(rowGroups, 128, max(1, (weightBytes + (256 << 10) - 1) / (256 << 10)))
+    }
     /// Variant 3: work-items per row of x for quantize_x (each strides over the blocks; one block
     /// per item cost ~1 µs more per 128 blocks).
     public var quantizeItems = 4
+    /// Variant 3: most work-items of a product and of its quantize_x launch; past these, items walk
+    /// several tiles of rows of x (an evaluation batch of 128 windows × 64 tokens is 8192 rows).
+    static let maxItems = 1024, maxQuantizeItems = 256
 
     // MARK: Device layout
 
@@ -166,12 +176,18 @@ public final class QuantMatmulFamily {
             try kernel.setArguments(scratch, Int32(xsoff), weights, qoff, bias ?? y, Int32(bias == nil ? 0 : 1), y,
                                     Int32(m), Int32(n), Int32(k))
             let groups = (n + rows - 1) / rows
-            let items = min(groups, max(1, workItems ?? automaticWorkItems(rowGroups: groups)))
+            let rowTiles = (m + tile - 1) / tile
+            let items = min(groups, max(1, workItems ?? automaticWorkItems(rowGroups: groups, rowTiles: rowTiles,
+                                                                              weightBytes: Int(weightBytes))))
+            // Both kernels stride over rows of x by the launch's height, so many rows need not mean
+            // many work-groups: pocl runs each separately.
+            let rowItems = min(rowTiles, max(1, Self.maxItems / items))
+            let quantizeColumns = min(nbp, quantizeItems)
             return [
-                LaunchStep(kernel: quantize, global: [min(nbp, quantizeItems), m], local: [1, 1],
+                LaunchStep(kernel: quantize, global: [quantizeColumns, min(m, max(1, Self.maxQuantizeItems / quantizeColumns))], local: [1, 1],
                            variant: "quant.3 (quantize x for \(format.rawValue))", label: "quantize x [\(m), \(k)]",
                            flops: Double(m * k * 3), bytes: Double(4 * m * k + scratch.count)),
-                LaunchStep(kernel: kernel, global: [items, (m + tile - 1) / tile], local: [1, 1],
+                LaunchStep(kernel: kernel, global: [items, rowItems], local: [1, 1],
                            variant: "quant.3 (cpu x-quantized \(format.rawValue), \(rows) rows × \(tile), \(items) items)", label: what,
                            flops: flops, bytes: weightBytes * Double((m + tile - 1) / tile) + Double(scratch.count) + 4 * Double(m * n)),
             ]
