@@ -82,6 +82,15 @@
  *                                 (slower: not inlined into the pocl kernel; pocl's target is
  *                                 skylake-avx512), ROWS 8 (no gain). Numbers: QuantMatmulFamily
  *                                 and the commit messages.
+ *   4. many rows of x (CPUs)      dequantize_panels + matmul.cl's matmul_blocked_nn: W is expanded
+ *                                 once per call into a transient float scratch in the blocked
+ *                                 GEMM's panel layout (⌈N/32⌉ panels of K × 32), which the f32
+ *                                 register-blocked kernel then multiplies. The one variant that
+ *                                 materialises float weights: automatic only from 256 rows of x
+ *                                 with at most 2^20 weights (an evaluation batch of the GPT, 8192
+ *                                 rows: ~1.0× f32 against 0.3–0.44× for variant 3, whose 2 × 4
+ *                                 integer tiles are compute-bound there). Same numerics as the
+ *                                 dequantize-then-float product up to float32 summation order.
  *   quantize (any device)         quantize_q8_0 / quantize_q4_0: one block per work-item, f32 →
  *                                 the device layout above, bit-exact with the host reference
  *                                 (llama.cpp's rounding: q8_0 round-half-away, q4_0
@@ -568,6 +577,38 @@ __kernel void qmatmul_xq(__global const uchar* xq, const int xsoff, __global con
                 }
             }
         }
+    }
+}
+
+/* Variant 4: W in the device layout → the panels matmul.cl's blocked kernels read, ⌈N/32⌉ panels
+ * of K × 32 floats (element (k, j) of panel p is W[32p + j, k]; zero past N). Global [⌈N/32⌉,
+ * K/32]: one item per (panel, block), writing one contiguous 4 KiB stretch of its panel. Each
+ * value is d·q (q4_0: d·(q − 8)) in float, as the host's dequantize computes it. */
+__kernel void dequantize_panels(__global const uchar* w, const int qoff, __global float* panels, const int N, const int K) {
+    const int panel = get_global_id(0), b = get_global_id(1);
+    const int nb = K / 32;
+    if (b >= nb) return;
+    const __global uchar* q = w + qoff;
+    __global float* dst = panels + ((size_t)panel * K + (size_t)b * 32) * 32;
+    for (int j = 0; j < 32; j++) {
+        const int n = panel * 32 + j;
+        float values[32];
+        float16 lo = (float16)(0.0f), hi = (float16)(0.0f);
+        if (n < N) {
+            const size_t blk = (size_t)n * nb + b;
+            const float d = vload_half(blk, (const __global half*)w);
+#if QBITS == 8
+            lo = d * convert_float16(vload16(0, (const __global char*)(q + blk * 32)));
+            hi = d * convert_float16(vload16(1, (const __global char*)(q + blk * 32)));
+#else
+            const uchar16 v = vload16(0, q + blk * 16);
+            lo = d * (convert_float16(v & (uchar16)(15)) - 8.0f);
+            hi = d * (convert_float16(v >> (uchar16)(4)) - 8.0f);
+#endif
+        }
+        vstore16(lo, 0, values);
+        vstore16(hi, 1, values);
+        for (int e = 0; e < 32; e++) dst[e * 32 + j] = values[e];
     }
 }
 

@@ -11,6 +11,7 @@ import Testing
     static let shapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 32), (1, 7, 64), (2, 5, 96), (3, 13, 96), (5, 31, 128), (8, 27, 512), (33, 3, 64), (1, 9, 4096),
         (1, 6, 544), (3, 5, 800), // sixteen-block chunks and a vload_half tail
+        (9, 33, 160), (40, 70, 224), // four-block chunks and a tail; partial 32-row panels (variant 4)
     ]
 
     private func reference(_ x: [Float], _ w: [Float], _ bias: [Float]?, m: Int, n: Int, k: Int) -> [Float] {
@@ -25,9 +26,9 @@ import Testing
         return y
     }
 
-    /// Variants 1 and 2 compute the dequantized product up to float32 summation order; variant 3
+    /// Variants 1, 2 and 4 compute the dequantized product up to float32 summation order; variant 3
     /// quantizes x first (int16 for q8_0, int8 for q4_0) and is held to its own bound.
-    @Test(arguments: [QuantFormat.q8_0, .q4_0], [1, 2, 3])
+    @Test(arguments: [QuantFormat.q8_0, .q4_0], [1, 2, 3, 4])
     func kernelMatchesDequantizedReference(format: QuantFormat, variant: Int) throws {
         let context = TestDevice.context
         let family = QuantMatmulFamily(environment: TestDevice.environment)
@@ -152,8 +153,8 @@ import Testing
             try p.setVariable("w", weights)
             try p.setVariable("b", bias)
         }
-        // CPUs run variant 3 (x quantized) by default, batched too: its bound; else float32 rounding.
-        let automatic = QuantMatmulFamily(environment: TestDevice.environment).automaticVariant(m: 6)
+        // CPUs run variant 3 (x quantized) by default at these sizes: its bound; else float32 rounding.
+        let automatic = QuantMatmulFamily(environment: TestDevice.environment).automaticVariant(m: 6, n: 11, k: 64)
         let bound = automatic == 3 ? QuantMatmulFamily.variant3Bound(format) : 1e-10
         let expected = try reference.run(feeds)[0].floats
         let actual = try plan.run(feeds)[0].floats

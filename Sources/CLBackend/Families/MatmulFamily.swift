@@ -251,7 +251,7 @@ public final class MatmulFamily {
                                bias: CLBuffer<Float>?, activation: MatmulActivation, aux: CLBuffer<Float>,
                                tuning t: MatmulTuning) throws -> [LaunchStep] {
         let program = try environment.program(Self.family, defines: t.defines)
-        let (rowsPerTile, packMinRows, packMinRowsTransposedB) = (t.rowsPerTile, t.packMinRows, t.packMinRowsTransposedB)
+        let (packMinRows, packMinRowsTransposedB) = (t.packMinRows, t.packMinRowsTransposedB)
         let panels = (s.n + 31) / 32
         let bBatches = s.broadcastB ? 1 : s.batch
         let biasArgument = Int32(bias == nil ? 0 : 1)
@@ -291,7 +291,40 @@ public final class MatmulFamily {
             source = scratch
             bStride = s.broadcastB ? 0 : panelFloats
         }
+        steps.append(try blockedProduct(program: program, a: a, source: source, bStride: bStride, c: c, shape: s, bias: bias,
+                                        activation: activation, aux: aux, tuning: t, direct: direct, inline: inline))
+        return steps
+    }
 
+    /// C = A · B for B already in the panel layout `matmul_pack_b` writes: ⌈N/32⌉ panels of
+    /// K × 32 floats, zero past N (batch 1, A not transposed). The quant family dequantizes
+    /// weights into this layout for products with many rows (its variant 4).
+    public func encodeFromPanels(a: CLBuffer<Float>, panels: CLBuffer<Float>, c: CLBuffer<Float>, m: Int, n: Int, k: Int,
+                                 bias: CLBuffer<Float>? = nil) throws -> LaunchStep {
+        let shape = MatmulShape(m: m, n: n, k: k, transposeB: true)
+        let needed = (n + 31) / 32 * 32 * k
+        guard panels.count >= needed, a.count >= m * k, c.count >= m * n, bias.map({ $0.count >= n }) ?? true else {
+            throw CLError.sizeMismatch(operation: "matmul \(shape.description) from panels",
+                                       detail: "A holds \(a.count) (needs \(m * k)), panels \(panels.count) (needs \(needed)), C \(c.count) (needs \(m * n))")
+        }
+        var t = resolvedTuning(for: shape).tuning
+        if t.variant != 2 { t = Self.merged(t, variant: 2, defaults: MatmulTuning.defaults(for: .cpu)) }
+        let program = try environment.program(Self.family, defines: t.defines)
+        return try blockedProduct(program: program, a: a, source: panels, bStride: 0, c: c, shape: shape, bias: bias,
+                                  activation: .none, aux: c, tuning: t, direct: false, inline: false)
+    }
+
+    /// The register-blocked product launch of variant 2, B read from `source` (panels, B itself
+    /// for `direct`, or B [N, K] for `inline`).
+    private func blockedProduct(program: CLProgram, a: CLBuffer<Float>, source: CLBuffer<Float>, bStride: Int, c: CLBuffer<Float>,
+                                shape s: MatmulShape, bias: CLBuffer<Float>?, activation: MatmulActivation, aux: CLBuffer<Float>,
+                                tuning t: MatmulTuning, direct: Bool, inline: Bool) throws -> LaunchStep {
+        let panels = (s.n + 31) / 32
+        let bBatches = s.broadcastB ? 1 : s.batch
+        let panelFloats = panels * 32 * s.k
+        let biasArgument = Int32(bias == nil ? 0 : 1)
+        let biasBytes = Double(bias == nil ? 0 : s.n)
+        let rowsPerTile = t.rowsPerTile
         let rows = s.m >= rowsPerTile ? rowsPerTile : direct && s.m >= 4 ? 4 : 1
         let name = inline ? "matmul_inline_" + (s.transposeA ? "tt" : "nt") + (rows == rowsPerTile ? "" : "_r1")
             : (direct ? "matmul_direct_" : "matmul_blocked_") + (s.transposeA ? "tn" : "nn") + (rows == rowsPerTile ? "" : "_r\(rows)")
@@ -313,10 +346,9 @@ public final class MatmulFamily {
         let aReads = Double(s.aCount) * Double(panels)               // each panel's work-items read their A rows
         let bReads = Double(direct ? s.k * s.n * bBatches : inline ? s.k * s.n * s.batch * groups : panelFloats * bBatches)
         let bytes = 4.0 * (aReads + bReads + cTraffic + biasBytes * Double(panels > 0 ? 1 : 0))
-        steps.append(LaunchStep(kernel: kernel, global: [panels * groups, 1, s.batch], local: [1, 1, 1],
-                                variant: variantNames[2]! + (direct ? " direct" : inline ? " inline transpose" : ""), label: s.description,
-                                flops: flops(s, bias: bias != nil), bytes: bytes))
-        return steps
+        return LaunchStep(kernel: kernel, global: [panels * groups, 1, s.batch], local: [1, 1, 1],
+                          variant: variantNames[2]! + (direct ? " direct" : inline ? " inline transpose" : ""), label: s.description,
+                          flops: flops(s, bias: bias != nil), bytes: bytes)
     }
 
     // MARK: Variant 3

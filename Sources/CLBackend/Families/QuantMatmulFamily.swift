@@ -13,6 +13,7 @@ public final class QuantMatmulFamily {
         1: "cpu: ROWS weight rows × BT rows of x per work-item, 16 fp16 scales converted per vector, blocks dequantized in registers (q4_0 by table permute on AVX-512) into float16 fma dot products, local size [1] (pocl/CPU)",
         2: "gpu: a work-group per output, items stride over blocks, local-memory tree reduction (GPU)",
         3: "cpu x-quantized: x quantized once per call (q8_0: int16, q4_0: int8 per 32-block + float scale, q4_0 in four-block order), integer block dot products (AVX-512BW pmaddwd / pmaddubsw four q4_0 blocks per 64-byte load, portable OpenCL C elsewhere) scaled by d_w·d_x, ROWS weight rows × XT rows of x per step, each work-item a contiguous range of row groups (pocl/CPU; changes numerics: see variant3Bound)",
+        4: "many rows of x: W dequantized into the f32 blocked matmul's panels (a transient [⌈N/32⌉·32, K] float scratch), then matmul variant 2 on them (CPU; the one variant that materialises float weights, for products where M rows amortise it)",
     ]
 
     /// Variant 3's error against the dequantize-then-float product (NMSE, uniform inputs): x is
@@ -49,13 +50,19 @@ public final class QuantMatmulFamily {
 
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
-    /// The variant used when none is asked for: on CPUs variant 3 (x quantized, integer dot
-    /// products) for GEMV and, since it tiles rows of x (2 weight rows × 4 rows of x), for batched
-    /// products too (4096², loaded 2-core AVX-512 pocl, `clbench quant --batch 8,32 --variant 1,3`:
-    /// see the commit message); GPUs: variant 2.
-    public func automaticVariant(m: Int) -> Int {
-        environment.variant(for: Self.family, automatic: environment.deviceClass == .cpu ? 3 : 2)
+    /// The variant used when none is asked for. GPUs: variant 2. CPUs: variant 3 (x quantized,
+    /// integer dot products) for GEMV and small batches; variant 4 (dequantize into the float GEMM's
+    /// panels) for at least 256 rows of x with at most 2^20 weights, where the float scratch stays
+    /// small and the rows amortise it. Measured with `clbench quant --variant 3,4` on pocl (2-core
+    /// AVX-512), speedups over f32: M = 8192 with the GPT's 384×128, 128×512 and 512×128 weights,
+    /// q8_0 0.99/0.84/1.00× (variant 4) vs 0.30/0.28/0.35× (3), q4_0 0.99/0.98/1.07× vs
+    /// 0.35/0.43/0.44×; but 4096² at M = 256 q8_0 0.91× vs 1.18×, q4_0 0.95× vs 2.01×, and
+    /// 512² at M = 64 q4_0 0.87× vs 1.47×.
+    public func automaticVariant(m: Int, n: Int, k: Int) -> Int {
+        let cpu = m >= Self.panelMinRows && n * k <= Self.panelMaxWeights ? 4 : 3
+        return environment.variant(for: Self.family, automatic: environment.deviceClass == .cpu ? cpu : 2)
     }
+    static let panelMinRows = 256, panelMaxWeights = 1 << 20
 
     /// Variant 3's work-items along N for `rowGroups` groups of rows: at most 128 (pocl runs each
     /// local-size-[1] work-group separately; at 4096² one item per 4-row group, 1024 items, was
@@ -139,7 +146,7 @@ public final class QuantMatmulFamily {
         try check("W (bytes)", weights.count, Self.deviceByteCount(format: format, elements: n * k))
         try check("y (elements)", y.count, m * n)
         if let bias { try check("bias (elements)", bias.count, n) }
-        let chosen = variant ?? automaticVariant(m: m)
+        let chosen = variant ?? automaticVariant(m: m, n: n, k: k)
         let qoff = Int32(Self.quantOffset(blocks: n * k / QuantFormat.blockSize))
         let bits = format == .q8_0 ? "8" : "4"
         let weightBytes = Double(Self.deviceByteCount(format: format, elements: n * k))
@@ -190,6 +197,20 @@ public final class QuantMatmulFamily {
                 LaunchStep(kernel: kernel, global: [items, rowItems], local: [1, 1],
                            variant: "quant.3 (cpu x-quantized \(format.rawValue), \(rows) rows × \(tile), \(items) items)", label: what,
                            flops: flops, bytes: weightBytes * Double((m + tile - 1) / tile) + Double(scratch.count) + 4 * Double(m * n)),
+            ]
+        case 4:
+            let panelFloats = (n + 31) / 32 * 32 * k
+            let panels = try CLBuffer<Float>(context: environment.context, count: panelFloats)
+            let program = try environment.program(Self.family, defines: ["QBITS": bits])
+            let dequantize = try program.kernel("dequantize_panels")
+            try dequantize.setArguments(weights, qoff, panels, Int32(n), Int32(k))
+            let product = try MatmulFamily(environment: environment).encodeFromPanels(a: x, panels: panels, c: y, m: m, n: n, k: k, bias: bias)
+            return [
+                LaunchStep(kernel: dequantize, global: [(n + 31) / 32, k / QuantFormat.blockSize], local: [1, 1],
+                           variant: "quant.4 (dequantize \(format.rawValue) into matmul panels)", label: "dequantize W of " + what,
+                           flops: Double(n * k), bytes: weightBytes + 4 * Double(panelFloats)),
+                LaunchStep(kernel: product.kernel, global: product.global, local: product.local,
+                           variant: "quant.4 (\(product.variant) on the panels)", label: what, flops: flops, bytes: product.bytes),
             ]
         case 2:
             let group = gpuGroupSize
