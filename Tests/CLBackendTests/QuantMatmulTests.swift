@@ -89,6 +89,45 @@ import Testing
         }
     }
 
+    /// Variant 3 with its launches bounded to a few items: quantize_x and the product then walk
+    /// rows / tiles of x strided by the launch's height (how an 8192-row evaluation batch runs).
+    @Test(arguments: [QuantFormat.q8_0, .q4_0])
+    func boundedLaunchesWalkTilesOfX(format: QuantFormat) throws {
+        let context = TestDevice.context
+        var random = TestRandom(seed: 23)
+        for (maxItems, maxQuantize, items) in [(3, 2, 1), (5, 7, 2), (1, 1, nil)] as [(Int, Int, Int?)] {
+            let family = QuantMatmulFamily(environment: TestDevice.environment)
+            (family.maxItems, family.maxQuantizeItems, family.workItems) = (maxItems, maxQuantize, items)
+            let (m, n, k) = (37, 20, 160)
+            let x = random.floats(m * k)
+            let llama = Quantization.quantize(random.floats(n * k), format: format)
+            let expected = reference(x, Quantization.dequantize(llama, format: format), nil, m: m, n: n, k: k)
+            let y = try CLBuffer<Float>(context: context, count: m * n)
+            let weights = try CLBuffer<UInt8>(context: context, values: QuantMatmulFamily.deviceLayout(llama, format: format))
+            let steps = try family.encode(x: try CLBuffer<Float>(context: context, values: x), weights: weights, y: y,
+                                          format: format, m: m, n: n, k: k, variant: 3)
+            // The launches' heights are bounded (each at most max(1, bound / width)), so items walk rows.
+            #expect(steps.count == 2)
+            #expect(steps[0].global[1] == max(1, maxQuantize / steps[0].global[0]) && steps[0].global[1] < m)
+            #expect(steps[1].global[1] == max(1, maxItems / steps[1].global[0]) && steps[1].global[1] < (m + 3) / 4)
+            for step in steps { try step.enqueue(on: context) }
+            let error = nmse(expected, try y.download())
+            #expect(error < QuantMatmulFamily.variant3Bound(format), "\(format) ≤ \(maxItems) items: nmse \(error)")
+        }
+    }
+
+    /// CPUs pick variant 4 (dequantize into the GEMM's panels) only for many rows of x and small
+    /// weights, variant 3 otherwise; GPUs variant 2.
+    @Test func automaticVariantFollowsRowsAndWeightCount() {
+        let family = QuantMatmulFamily(environment: TestDevice.environment)
+        let cpu = TestDevice.environment.deviceClass == .cpu
+        #expect(family.automaticVariant(m: 8192, n: 384, k: 128) == (cpu ? 4 : 2))
+        #expect(family.automaticVariant(m: 256, n: 1024, k: 1024) == (cpu ? 4 : 2))
+        #expect(family.automaticVariant(m: 255, n: 384, k: 128) == (cpu ? 3 : 2))
+        #expect(family.automaticVariant(m: 256, n: 4096, k: 4096) == (cpu ? 3 : 2))
+        #expect(family.automaticVariant(m: 1, n: 384, k: 128) == (cpu ? 3 : 2))
+    }
+
     @Test func encodeRefusesBadSizes() throws {
         let context = TestDevice.context
         let family = QuantMatmulFamily(environment: TestDevice.environment)

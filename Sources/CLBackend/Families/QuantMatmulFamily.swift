@@ -81,7 +81,7 @@ public final class QuantMatmulFamily {
     public var quantizeItems = 4
     /// Variant 3: most work-items of a product and of its quantize_x launch; past these, items walk
     /// several tiles of rows of x (an evaluation batch of 128 windows × 64 tokens is 8192 rows).
-    static let maxItems = 1024, maxQuantizeItems = 256
+    public var maxItems = 1024, maxQuantizeItems = 256
 
     // MARK: Device layout
 
@@ -188,10 +188,10 @@ public final class QuantMatmulFamily {
                                                                               weightBytes: Int(weightBytes))))
             // Both kernels stride over rows of x by the launch's height, so many rows need not mean
             // many work-groups: pocl runs each separately.
-            let rowItems = min(rowTiles, max(1, Self.maxItems / items))
+            let rowItems = min(rowTiles, max(1, maxItems / items))
             let quantizeColumns = min(nbp, quantizeItems)
             return [
-                LaunchStep(kernel: quantize, global: [quantizeColumns, min(m, max(1, Self.maxQuantizeItems / quantizeColumns))], local: [1, 1],
+                LaunchStep(kernel: quantize, global: [quantizeColumns, min(m, max(1, maxQuantizeItems / quantizeColumns))], local: [1, 1],
                            variant: "quant.3 (quantize x for \(format.rawValue))", label: "quantize x [\(m), \(k)]",
                            flops: Double(m * k * 3), bytes: Double(4 * m * k + scratch.count)),
                 LaunchStep(kernel: kernel, global: [items, rowItems], local: [1, 1],
