@@ -1,8 +1,9 @@
 /* quant — matmul with llama.cpp block-quantized weights (q8_0, q4_0), and f32 → quantized.
  *
  * Y[M, N] = X[M, K] · Wᵀ (+ bias over rows), W [N, K] quantized in blocks of 32 along K.
- * The weights are never expanded to floats in memory: each kernel dequantizes a block in
- * registers inside the dot product.
+ * Variants 1–3 never expand the weights to floats in memory: each dequantizes a block in
+ * registers inside the dot product. Variant 4, for products with many rows of x, expands them
+ * once per call into a transient scratch for the float GEMM.
  *
  * Device layout (chosen on upload by QuantMatmulFamily; the host repacks llama.cpp's
  * interleaved 34/18-byte blocks into it): one byte buffer holding
@@ -596,15 +597,10 @@ __kernel void dequantize_panels(__global const uchar* w, const int qoff, __globa
         float16 lo = (float16)(0.0f), hi = (float16)(0.0f);
         if (n < N) {
             const size_t blk = (size_t)n * nb + b;
+            LOAD_Q(q, blk, lo, hi);
             const float d = vload_half(blk, (const __global half*)w);
-#if QBITS == 8
-            lo = d * convert_float16(vload16(0, (const __global char*)(q + blk * 32)));
-            hi = d * convert_float16(vload16(1, (const __global char*)(q + blk * 32)));
-#else
-            const uchar16 v = vload16(0, q + blk * 16);
-            lo = d * (convert_float16(v & (uchar16)(15)) - 8.0f);
-            hi = d * (convert_float16(v >> (uchar16)(4)) - 8.0f);
-#endif
+            lo *= d;
+            hi *= d;
         }
         vstore16(lo, 0, values);
         vstore16(hi, 1, values);

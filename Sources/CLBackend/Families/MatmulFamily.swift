@@ -161,10 +161,7 @@ public final class MatmulFamily {
         case 1: return try encodeSimple(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation, aux: aux)
         case 2, 3:
             let resolved = resolvedTuning(for: shape)
-            var t = resolved.tuning
-            // A configuration tuned for the other variant still carries that variant's defaults.
-            if t.variant != chosen { t = Self.merged(t, variant: chosen, defaults: defaultTuning) }
-            try t.validate(maxWorkGroupSize: environment.context.device.info.maxWorkGroupSize)
+            let t = try runnableTuning(resolved.tuning, variant: chosen)
             let steps = chosen == 2 ? try encodeBlocked(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation, aux: aux, tuning: t)
                                     : try encodeTiled(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation, aux: aux, tuning: t)
             guard resolved.source != "default" else { return steps }
@@ -176,6 +173,14 @@ public final class MatmulFamily {
         default:
             throw CLError.sizeMismatch(operation: "matmul", detail: "no variant \(chosen); variants are \(Self.variants.keys.sorted())")
         }
+    }
+
+    /// `t` as `variant` runs it, validated: a configuration tuned for the other variant still
+    /// carries that variant's defaults.
+    private func runnableTuning(_ t: MatmulTuning, variant: Int) throws -> MatmulTuning {
+        let result = t.variant == variant ? t : Self.merged(t, variant: variant, defaults: defaultTuning)
+        try result.validate(maxWorkGroupSize: environment.context.device.info.maxWorkGroupSize)
+        return result
     }
 
     static func merged(_ t: MatmulTuning, variant: Int, defaults: MatmulTuning) -> MatmulTuning {
@@ -307,8 +312,7 @@ public final class MatmulFamily {
             throw CLError.sizeMismatch(operation: "matmul \(shape.description) from panels",
                                        detail: "A holds \(a.count) (needs \(m * k)), panels \(panels.count) (needs \(needed)), C \(c.count) (needs \(m * n))")
         }
-        var t = resolvedTuning(for: shape).tuning
-        if t.variant != 2 { t = Self.merged(t, variant: 2, defaults: MatmulTuning.defaults(for: .cpu)) }
+        let t = try runnableTuning(resolvedTuning(for: shape).tuning, variant: 2)
         let program = try environment.program(Self.family, defines: t.defines)
         return try blockedProduct(program: program, a: a, source: panels, bStride: 0, c: c, shape: shape, bias: bias,
                                   activation: .none, aux: c, tuning: t, direct: false, inline: false)

@@ -196,7 +196,7 @@ public final class QuantMatmulFamily {
                            flops: Double(m * k * 3), bytes: Double(4 * m * k + scratch.count)),
                 LaunchStep(kernel: kernel, global: [items, rowItems], local: [1, 1],
                            variant: "quant.3 (cpu x-quantized \(format.rawValue), \(rows) rows × \(tile), \(items) items)", label: what,
-                           flops: flops, bytes: weightBytes * Double((m + tile - 1) / tile) + Double(scratch.count) + 4 * Double(m * n)),
+                           flops: flops, bytes: weightBytes * Double(rowTiles) + Double(scratch.count) + 4 * Double(m * n)),
             ]
         case 4:
             let panelFloats = (n + 31) / 32 * 32 * k
