@@ -424,7 +424,7 @@ inline float16 dot_fold2(const float16 x, const float16 y) {
     return (float16)(x.s01 + x.s23, x.s45 + x.s67, x.s89 + x.sab, x.scd + x.sef,
                      y.s01 + y.s23, y.s45 + y.s67, y.s89 + y.sab, y.scd + y.sef);
 }
-inline float16 dot_hsum16x16(const float16 *v) {
+__attribute__((always_inline)) inline float16 dot_hsum16x16(const float16 *v) {
     float16 u[8], w[4], z[2];
     #pragma unroll
     for (int p = 0; p < 8; ++p) u[p] = (float16)(v[2 * p].lo + v[2 * p].hi, v[2 * p + 1].lo + v[2 * p + 1].hi);
@@ -437,7 +437,7 @@ inline float16 dot_hsum16x16(const float16 *v) {
 
 /* out[f] = horizontal sum of acc[f] for f < count (count is a compile-time constant at each use,
  * so the groups of 16 and the zero padding of the last one fold away). */
-inline void dot_hsum_tile16(const float16 *acc, float *out, const int count) {
+__attribute__((always_inline)) inline void dot_hsum_tile16(const float16 *acc, float *out, const int count) {
     /* no unroll pragma here: count is constant only once inlined (the loop is fully unrolled then) */
     for (int g = 0; g < count; g += 16) {
         float16 group[16];
@@ -515,9 +515,16 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
         if (r0 + i < M) {                                                                          \
             __global float *cr = c + (bt * (size_t)M + r0 + i) * (size_t)N;                        \
             _Pragma("unroll")                                                                      \
-            for (int j = 0; j < DC; ++j)                                                           \
-                if (n0 + j < N) cr[n0 + j] = activation(sums[j] + (hasBias ? bias[n0 + j] : 0.0f), act, \
-                                                        act == ACT_TANH_BACKWARD ? aux[cr - c + n0 + j] : 0.0f); \
+            for (int j = 0; j < DC; ++j) if (hasBias && n0 + j < N) sums[j] += bias[n0 + j];       \
+            /* act is uniform: one branch per row keeps the plain store free of the switch */      \
+            if (act == ACT_NONE) {                                                                 \
+                _Pragma("unroll")                                                                  \
+                for (int j = 0; j < DC; ++j) if (n0 + j < N) cr[n0 + j] = sums[j];                 \
+            } else {                                                                               \
+                for (int j = 0; j < DC; ++j)                                                       \
+                    if (n0 + j < N) cr[n0 + j] = activation(sums[j], act,                          \
+                                                            act == ACT_TANH_BACKWARD ? aux[cr - c + n0 + j] : 0.0f);\
+            }                                                                                      \
         }                                                                                          \
     }                                                                                              \
     }                                                                                              \
