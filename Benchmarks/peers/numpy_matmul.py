@@ -31,6 +31,8 @@ def main():
     parser.add_argument("--m", type=int)
     parser.add_argument("--n", type=int)
     parser.add_argument("--k", type=int)
+    parser.add_argument("--transpose-a", action="store_true", help="A stored [K, M] (BLAS transposes in place)")
+    parser.add_argument("--transpose-b", action="store_true", help="B stored [N, K], the linear-layer layout")
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--peak-json")
@@ -46,8 +48,9 @@ def main():
     results = []
     baseline = None
     for m, n, k in shapes:
-        a = rng.standard_normal((m, k), dtype=np.float32)
-        b = rng.standard_normal((k, n), dtype=np.float32)
+        # A transposed view of a contiguous array: numpy hands BLAS the transpose flag, no copy.
+        a = rng.standard_normal((k, m), dtype=np.float32).T if args.transpose_a else rng.standard_normal((m, k), dtype=np.float32)
+        b = rng.standard_normal((n, k), dtype=np.float32).T if args.transpose_b else rng.standard_normal((k, n), dtype=np.float32)
         reference = a.astype(np.float64) @ b.astype(np.float64)
         for _ in range(args.warmup):
             c = a @ b
@@ -69,6 +72,7 @@ def main():
             "percent_of_peak": 100 * gflops / peak["fp32GFLOPS"] if peak.get("fp32GFLOPS") else 0.0,
             "nmse": nmse, "max_abs_error": float(abs(error).max()), "valid": nmse < 1e-6,
             "speedup_vs_baseline": 1.0, "m": m, "n": n, "k": k,
+            "transpose_a": args.transpose_a, "transpose_b": args.transpose_b,
         })
     report = {
         "benchmark": "matmul",

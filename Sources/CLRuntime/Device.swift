@@ -54,7 +54,18 @@ public enum OpenCL {
         throw CLError.unknownDevice(query: query, available: all.map(\.info.summary))
     }
 
+    /// Whether CLGraph set `POCL_AFFINITY=1` before this process's first OpenCL call (see
+    /// ``PoclWorkerPinning``); false where the environment already chose, or pinning could fail.
+    public static var setPoclWorkerPinning: Bool {
+        _ = try? devices()
+        return poclWorkerPinning
+    }
+
+    /// Decided once, before discovery makes the first OpenCL call.
+    private static let poclWorkerPinning = PoclWorkerPinning.applyDefault()
+
     private static func discoverDevices() throws -> [Device] {
+        _ = poclWorkerPinning
         var platformCount: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &platformCount)
         if status == CL_PLATFORM_NOT_FOUND_KHR || platformCount == 0 {

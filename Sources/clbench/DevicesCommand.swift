@@ -23,8 +23,21 @@ struct Devices: ParsableCommand {
                 }
             case .table:
                 for d in devices { print(describe(d)) }
+                if devices.contains(where: { $0.platformName.lowercased().contains("portable computing language") }) {
+                    print(poclPinningLine())
+                }
             }
         }
+    }
+
+    private func poclPinningLine() -> String {
+        if OpenCL.setPoclWorkerPinning {
+            return "pocl workers    pinned to cores (CLGraph set POCL_AFFINITY=1; set POCL_AFFINITY=0 to opt out)"
+        }
+        if let value = ProcessInfo.processInfo.environment[PoclWorkerPinning.variable] {
+            return "pocl workers    POCL_AFFINITY=\(value) from the environment"
+        }
+        return "pocl workers    not pinned (this process may not run on every online CPU, or one CPU)"
     }
 
     private func csvField(_ text: String) -> String {
