@@ -56,7 +56,7 @@ public enum OpenCL {
 
     /// Whether CLGraph set `POCL_AFFINITY=1` before this process's first OpenCL call (see
     /// ``PoclWorkerPinning``); false where the environment already chose, or pinning could fail.
-    public static var setPoclWorkerPinning: Bool {
+    public static var didPinPoclWorkers: Bool {
         _ = try? devices()
         return poclWorkerPinning
     }

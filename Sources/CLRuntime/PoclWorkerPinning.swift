@@ -16,7 +16,7 @@ import Glibc
 /// pin), so this only sets the variable where every pin can succeed: the process may run on
 /// CPUs 0 … n−1 of the n online ones, and `POCL_MAX_PTHREAD_COUNT` (if set)
 /// asks for no more workers than that. Any `POCL_AFFINITY` already in the environment, 0 included,
-/// is left alone. Other OpenCL drivers ignore the variable.
+/// is left alone. Child processes inherit the variable. Other OpenCL drivers ignore it.
 public enum PoclWorkerPinning {
     /// The pocl environment variable this sets.
     public static let variable = "POCL_AFFINITY"

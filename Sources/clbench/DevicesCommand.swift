@@ -31,13 +31,13 @@ struct Devices: ParsableCommand {
     }
 
     private func poclPinningLine() -> String {
-        if OpenCL.setPoclWorkerPinning {
+        if OpenCL.didPinPoclWorkers {
             return "pocl workers    pinned to cores (CLGraph set POCL_AFFINITY=1; set POCL_AFFINITY=0 to opt out)"
         }
         if let value = ProcessInfo.processInfo.environment[PoclWorkerPinning.variable] {
             return "pocl workers    POCL_AFFINITY=\(value) from the environment"
         }
-        return "pocl workers    not pinned (this process may not run on every online CPU, or one CPU)"
+        return "pocl workers    not pinned (a pin could fail here: CPUs outside this process's affinity mask, more pocl workers than CPUs, or one CPU)"
     }
 
     private func csvField(_ text: String) -> String {

@@ -9,10 +9,10 @@ public enum BuiltProduct {
         public var description: String { "\(path) does not exist: build the products before the tests (swift build --build-tests)" }
     }
 
-    /// Runs `name` with `arguments` (and `environment` over this process's); returns its exit
-    /// status, standard output and standard error.
-    public static func run(_ name: String, _ arguments: [String],
-                           environment: [String: String] = [:]) throws -> (status: Int32, output: String, errors: String) {
+    /// Runs `name` with `arguments` (and `environment` over this process's, less the variables in
+    /// `removing`); returns its exit status, standard output and standard error.
+    public static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:],
+                           removing: Set<String> = []) throws -> (status: Int32, output: String, errors: String) {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let directory = executable.lastPathComponent.hasSuffix(".xctest") ? executable.deletingLastPathComponent() : executable
         let url = directory.appendingPathComponent(name)
@@ -21,6 +21,7 @@ public enum BuiltProduct {
         process.executableURL = url
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, override in override }
+            .filter { !removing.contains($0.key) }
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors

@@ -1,4 +1,6 @@
+import BuiltProducts
 import CLRuntime
+import Foundation
 import Testing
 
 @Suite struct PoclWorkerPinningTests {
@@ -26,5 +28,26 @@ import Testing
         #expect(!PoclWorkerPinning.shouldPin(environment: ["POCL_MAX_PTHREAD_COUNT": "8"], onlineCPUs: 4, allowedCPUs: all))
         #expect(PoclWorkerPinning.shouldPin(environment: ["POCL_MAX_PTHREAD_COUNT": "2"], onlineCPUs: 4, allowedCPUs: all))
         #expect(!PoclWorkerPinning.shouldPin(environment: [:], onlineCPUs: 1, allowedCPUs: [0]))
+    }
+}
+
+@Suite struct PoclWorkerPinningCommandTests {
+    /// `clbench devices` on pocl: CLGraph pins where the whole machine is allowed, and a user's
+    /// POCL_AFFINITY (here the opt-out, 0) is kept and reported.
+    @Test func devicesReportsThePinningDecision() throws {
+        let chosen = try BuiltProduct.run("clbench", ["devices"], environment: ["POCL_AFFINITY": "0"])
+        try #require(chosen.status == 0, "\(chosen.errors)")
+        guard chosen.output.contains("pocl workers") else { return }  // no pocl platform on this machine
+        #expect(chosen.output.contains("POCL_AFFINITY=0 from the environment"))
+
+        let decided = try BuiltProduct.run("clbench", ["devices"], removing: ["POCL_AFFINITY", "POCL_MAX_PTHREAD_COUNT"])
+        try #require(decided.status == 0, "\(decided.errors)")
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let allowed = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+            .flatMap { PoclWorkerPinning.parseCPUList(String($0.dropFirst("Cpus_allowed_list:".count))) } ?? []
+        let online = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let expectPinned = PoclWorkerPinning.shouldPin(environment: [:], onlineCPUs: online, allowedCPUs: allowed)
+        #expect(decided.output.contains("CLGraph set POCL_AFFINITY=1") == expectPinned, "\(decided.output.suffix(200))")
+        #expect(decided.output.contains("not pinned") == !expectPinned)
     }
 }
