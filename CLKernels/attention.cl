@@ -163,19 +163,7 @@ inline void store_tail(const float16 x, __global float *p, const int n) {
 /* Chunk c of a row of N floats held as NC float16 chunks, the last one partial when REM != 0. */
 #define LOAD_CHUNK(row, c, NC, REM) (((REM) != 0 && (c) == (NC) - 1) ? load_tail((row) + (c) * 16, (REM)) : vload16((c), (row)))
 
-inline float hsum16(const float16 x) {
-    const float8 a = x.lo + x.hi;
-    const float4 b = a.lo + a.hi;
-    const float2 c = b.lo + b.hi;
-    return c.x + c.y;
-}
-
-inline float hmax16(const float16 x) {
-    const float8 a = fmax(x.lo, x.hi);
-    const float4 b = fmax(a.lo, a.hi);
-    const float2 c = fmax(b.lo, b.hi);
-    return fmax(c.x, c.y);
-}
+/* hsum16 / hmax16 (a float16's lane sum / max) come from fastmath.cl, prepended to this file. */
 
 /* Pairwise fold: lanes 0–7 carry a's partial sums, lanes 8–15 b's. Applied four times, sixteen
  * float16 partial dot products become one float16 whose lane j is the full sum of partial j. */

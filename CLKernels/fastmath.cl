@@ -1,7 +1,7 @@
 /* fastmath — vectorisable math helpers, not a kernel family: the elementwise fusion prepends this
  * file to each generated kernel that uses them (see Sources/CLBackend/Fusion/ElementwiseCodegen.swift),
  * and it is prepended to the families that call them (KernelSourceLookup.prerequisites: matmul,
- * layernorm, quant).
+ * layernorm, quant, loss, softmax, attention).
  *
  * No variants, no kernels. pocl's built-in tanh and exp do not vectorise (each float16 lane becomes
  * a scalar libm call): a fused tanh over 128×512 took 0.08–0.10 ms, more than the matmul before it
@@ -19,7 +19,8 @@
  *     every digit where tanh z ≈ −1 (x ≲ −3: gelu(−3.5) ≈ −8e-4 came out with 1e-3 relative error
  *     through the rational tanh); the quotient form keeps full relative precision there.
  *   sigmoid_fast_*: 1/(1 + e⁻ˣ) through exp_fast.
- *   hsum16: the sum of a float16's lanes by halving (the CPU kernels' once-per-output reduction).
+ *   hsum16 / hmax16: the sum / max of a float16's lanes by halving (the CPU kernels' once-per-row or
+ *     once-per-output reduction).
  */
 #define TANH_FAST_BODY(T, z) \
     const T c = clamp((z), (T)(-7.99881172180175781f), (T)(7.99881172180175781f)), x2 = c * c; \
@@ -66,4 +67,10 @@ inline float hsum16(const float16 v) {
     const float4 b = a.lo + a.hi;
     const float2 c = b.lo + b.hi;
     return c.x + c.y;
+}
+inline float hmax16(const float16 v) {
+    const float8 a = fmax(v.lo, v.hi);
+    const float4 b = fmax(a.lo, a.hi);
+    const float2 c = fmax(b.lo, b.hi);
+    return fmax(c.x, c.y);
 }

@@ -60,19 +60,7 @@ inline float16 exp_nonpos16(const float16 x) {
     return select(scaled, (float16)(0.0f), x < -87.0f);
 }
 
-inline float hmax16(const float16 v) {
-    const float8 a = fmax(v.lo, v.hi);
-    const float4 b = fmax(a.lo, a.hi);
-    const float2 c = fmax(b.lo, b.hi);
-    return fmax(c.x, c.y);
-}
-
-inline float hsum16(const float16 v) {
-    const float8 a = v.lo + v.hi;
-    const float4 b = a.lo + a.hi;
-    const float2 c = b.lo + b.hi;
-    return c.x + c.y;
-}
+/* hsum16 / hmax16 (a float16's lane sum / max) come from fastmath.cl, prepended to this file. */
 
 /* Elements [j, classes) of a row (fewer than 16) as one float16, the missing lanes `pad`: the class
  * tail goes through the same vector code (27 classes = one full vector and a tail of 11 scalar exps

@@ -73,19 +73,7 @@ inline float exp_nonpos(const float x) {
     return x < -87.0f ? 0.0f : scaled;
 }
 
-inline float hmax16(const float16 v) {
-    const float8 a = fmax(v.lo, v.hi);
-    const float4 b = fmax(a.lo, a.hi);
-    const float2 c = fmax(b.lo, b.hi);
-    return fmax(c.x, c.y);
-}
-
-inline float hsum16(const float16 v) {
-    const float8 a = v.lo + v.hi;
-    const float4 b = a.lo + a.hi;
-    const float2 c = b.lo + b.hi;
-    return c.x + c.y;
-}
+/* hsum16 / hmax16 (a float16's lane sum / max) come from fastmath.cl, prepended to this file. */
 
 /* Number of unmasked leading columns of row r. */
 inline int valid_columns(const int r, const int cols, const int period, const int offset) {

@@ -3,7 +3,10 @@ import CLKernels
 /// Indirection over `KernelSources` so families can also be fed generated sources.
 enum KernelSourceLookup {
     /// Helper files prepended to a family's source (the family's kernels call them).
-    static let prerequisites: [String: [String]] = ["matmul": ["fastmath"], "layernorm": ["fastmath"], "quant": ["fastmath"]]
+    static let prerequisites: [String: [String]] = [
+        "matmul": ["fastmath"], "layernorm": ["fastmath"], "quant": ["fastmath"],
+        "loss": ["fastmath"], "softmax": ["fastmath"], "attention": ["fastmath"],
+    ]
 
     static func source(_ family: String) -> String? {
         guard let own = KernelSources.source(for: family) else { return nil }
