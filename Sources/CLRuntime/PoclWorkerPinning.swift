@@ -37,9 +37,8 @@ public enum PoclWorkerPinning {
     @discardableResult
     static func applyDefault() -> Bool {
         #if os(Linux)
-        let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        guard online > 0, let allowed = allowedCPUs(),
-              shouldPin(environment: ProcessInfo.processInfo.environment, onlineCPUs: online, allowedCPUs: allowed)
+        guard let allowed = allowedCPUs(),
+              shouldPin(environment: ProcessInfo.processInfo.environment, onlineCPUs: onlineCPUs(), allowedCPUs: allowed)
         else { return false }
         return setenv(variable, "1", 0) == 0
         #else
@@ -59,9 +58,12 @@ public enum PoclWorkerPinning {
     }
 
     #if os(Linux)
+    /// The number of online CPUs (0 when unknown).
+    public static func onlineCPUs() -> Int { max(0, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
     /// The CPUs this process may run on, from /proc/self/status (the affinity mask that
     /// sched_getaffinity returns; that call needs _GNU_SOURCE, which Swift's Glibc lacks).
-    private static func allowedCPUs() -> Set<Int>? {
+    public static func allowedCPUs() -> Set<Int>? {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") })
         else { return nil }
