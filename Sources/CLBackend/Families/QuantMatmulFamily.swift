@@ -50,6 +50,9 @@ public final class QuantMatmulFamily {
 
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
+    /// Variant 4's float product on the dequantized panels (one per family, like the plan's own).
+    private lazy var panelProduct = MatmulFamily(environment: environment)
+
     /// The variant used when none is asked for. GPUs: variant 2. CPUs: variant 3 (x quantized,
     /// integer dot products) for GEMV and small batches; variant 4 (dequantize into the float GEMM's
     /// panels) for at least 256 rows of x with at most 2^20 weights, where the float scratch stays
@@ -204,7 +207,7 @@ public final class QuantMatmulFamily {
             let program = try environment.program(Self.family, defines: ["QBITS": bits])
             let dequantize = try program.kernel("dequantize_panels")
             try dequantize.setArguments(weights, qoff, panels, Int32(n), Int32(k))
-            let product = try MatmulFamily(environment: environment).encodeFromPanels(a: x, panels: panels, c: y, m: m, n: n, k: k, bias: bias)
+            let product = try panelProduct.encodeFromPanels(a: x, panels: panels, c: y, m: m, n: n, k: k, bias: bias)
             return [
                 LaunchStep(kernel: dequantize, global: [(n + 31) / 32, k / QuantFormat.blockSize], local: [1, 1],
                            variant: "quant.4 (dequantize \(format.rawValue) into matmul panels)", label: "dequantize W of " + what,
