@@ -51,9 +51,6 @@ struct ElementwiseKernelSource {
         return .general([Int32(rank)] + output.dims.map { Int32($0) } + strides.map { Int32($0) })
     }
 
-    /// One group's kernel: the single-segment case of ``init(groups:graph:)``.
-    init(group: ElementwiseGroup, graph: Graph) { self.init(groups: [group], graph: graph) }
-
     /// One kernel computing several independent groups (horizontal fusion): the launch covers the
     /// concatenated index space, and each work-item runs the code of the segment its index falls
     /// in. Segment `s` takes `s<s>_out`, `s<s>_n` and then `segments[s]`; `per_item` comes last.
