@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "CLRuntime", targets: ["CLRuntime"]),
         .library(name: "CLBackend", targets: ["CLBackend"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "DurableFiles", targets: ["DurableFiles"]),
         .executable(name: "clbench", targets: ["clbench"]),
         .executable(name: "clmodel", targets: ["clmodel"]),
     ],
@@ -23,8 +24,10 @@ let package = Package(
             pkgConfig: "OpenCL",
             providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"]), .brew(["opencl-headers"])]
         ),
+        // Atomic, durable file writes and cross-process locked updates (checkpoints, caches, reports).
+        .target(name: "DurableFiles"),
         // The only target that calls the OpenCL C API.
-        .target(name: "CLRuntime", dependencies: ["COpenCL"]),
+        .target(name: "CLRuntime", dependencies: ["COpenCL", "DurableFiles"]),
         // The .cl kernel families, embedded into the binary as string literals at build time.
         .executableTarget(name: "EmbedKernelsTool", path: "Sources/EmbedKernelsTool"),
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
@@ -36,7 +39,7 @@ let package = Package(
         // Lowers TensorGraph graphs to OpenCL plans.
         .target(name: "CLBackend", dependencies: ["TensorGraph", "CLRuntime", "CLKernels"]),
         // Models built only on TensorGraph: tokenizer, data, the MLP and GPT, training, checkpoints.
-        .target(name: "Models", dependencies: ["TensorGraph"]),
+        .target(name: "Models", dependencies: ["TensorGraph", "DurableFiles"]),
         .executableTarget(
             name: "clmodel",
             dependencies: [
@@ -59,6 +62,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorGraph", "CLBackend", "BuiltProducts"]),
         .testTarget(name: "CLBenchTests", dependencies: ["CLBenchKit", "CLRuntime", "BuiltProducts"]),
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "GraphConformance"]),
+        .testTarget(name: "DurableFilesTests", dependencies: ["DurableFiles"]),
         .testTarget(name: "CLBackendTests", dependencies: ["CLBackend", "TensorGraph", "CLRuntime", "GraphConformance"]),
     ],
     swiftLanguageModes: [.v5]
