@@ -27,6 +27,8 @@ public final class CLBuffer<Element: DeviceScalar>: DeviceMemory, @unchecked Sen
     public let parent: (any DeviceMemory)?
     /// Element offset of a sub-buffer inside its parent (0 for a plain buffer).
     public let offsetInParent: Int
+    /// Device bytes this buffer allocated (0 for a view, whose memory its parent holds).
+    private let allocatedBytes: Int
 
     public var byteCount: Int { count * MemoryLayout<Element>.stride }
 
@@ -47,6 +49,8 @@ public final class CLBuffer<Element: DeviceScalar>: DeviceMemory, @unchecked Sen
               status == CL_SUCCESS
         else { throw CLError.api(call: "clCreateBuffer", code: status, context: "\(bytes) bytes") }
         self.memoryObject = memory
+        self.allocatedBytes = bytes
+        context.recordAllocation(bytes: bytes)
     }
 
     /// Allocates a buffer holding a copy of `values`.
@@ -61,9 +65,13 @@ public final class CLBuffer<Element: DeviceScalar>: DeviceMemory, @unchecked Sen
         self.count = count
         self.parent = parent
         self.offsetInParent = offset
+        self.allocatedBytes = 0
     }
 
-    deinit { clReleaseMemObject(memoryObject) }
+    deinit {
+        clReleaseMemObject(memoryObject)
+        if allocatedBytes > 0 { context.recordAllocation(bytes: -allocatedBytes) }
+    }
 
     /// A view of `count` elements from `offset`, sharing this buffer's memory. The origin must
     /// be aligned to `DeviceInfo.baseAddressAlignmentBytes`. Guard regions around plan outputs use it:

@@ -57,4 +57,22 @@ import Testing
         #expect(Array(all[align..<(align + 5)]) == [1, 2, 3, 4, 5])
         #expect(all[align - 1] == 0 && all[align + 5] == 0)
     }
+
+    @Test func allocatedBytesFollowLiveBuffers() throws {
+        // A context of its own: the shared one is allocated from by tests running in parallel.
+        let own = try CLContext(device: context.device, programCache: nil)
+        #expect(own.allocatedBufferBytes == 0)
+        var parent: CLBuffer<Float>? = try CLBuffer<Float>(context: own, count: 1000)
+        var bytes: CLBuffer<UInt8>? = try CLBuffer<UInt8>(context: own, count: 13)
+        let align = context.device.info.baseAddressAlignmentBytes / 4
+        var view: CLBuffer<Float>? = try parent!.view(offset: align, count: 5)
+        #expect(own.allocatedBufferBytes == 4000 + 13)
+        view = nil
+        #expect(own.allocatedBufferBytes == 4000 + 13)
+        bytes = nil
+        #expect(own.allocatedBufferBytes == 4000)
+        parent = nil
+        #expect(own.allocatedBufferBytes == 0)
+        _ = (parent, bytes, view)
+    }
 }
