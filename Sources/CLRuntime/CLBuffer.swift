@@ -29,6 +29,7 @@ public final class CLBuffer<Element: DeviceScalar>: DeviceMemory, @unchecked Sen
     public let offsetInParent: Int
     /// Device bytes this buffer allocated (0 for a view, whose memory its parent holds).
     private let allocatedBytes: Int
+    private let allocations: AllocationCount
 
     public var byteCount: Int { count * MemoryLayout<Element>.stride }
 
@@ -50,7 +51,8 @@ public final class CLBuffer<Element: DeviceScalar>: DeviceMemory, @unchecked Sen
         else { throw CLError.api(call: "clCreateBuffer", code: status, context: "\(bytes) bytes") }
         self.memoryObject = memory
         self.allocatedBytes = bytes
-        context.recordAllocation(bytes: bytes)
+        self.allocations = context.allocations
+        allocations.add(bytes)
     }
 
     /// Allocates a buffer holding a copy of `values`.
@@ -66,11 +68,12 @@ public final class CLBuffer<Element: DeviceScalar>: DeviceMemory, @unchecked Sen
         self.parent = parent
         self.offsetInParent = offset
         self.allocatedBytes = 0
+        self.allocations = context.allocations
     }
 
     deinit {
         clReleaseMemObject(memoryObject)
-        if allocatedBytes > 0 { context.recordAllocation(bytes: -allocatedBytes) }
+        allocations.add(-allocatedBytes)
     }
 
     /// A view of `count` elements from `offset`, sharing this buffer's memory. The origin must

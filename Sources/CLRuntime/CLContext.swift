@@ -18,23 +18,12 @@ public final class CLContext: @unchecked Sendable {
     private var programs: [ProgramKey: CLProgram] = [:]
     /// Host staging of non-blocking uploads, freed once the queue has drained.
     private var staging: [UnsafeMutableRawBufferPointer] = []
-    private let allocationLock = NSLock()
-    private var liveBufferBytes = 0
+    /// Shared with every buffer, which may outlive the context (the count stays readable).
+    let allocations = AllocationCount()
 
     /// Bytes held by this context's live buffers (sub-buffer views not counted twice): what the
     /// process has allocated on the device through it, for leak checks and soak runs.
-    public var allocatedBufferBytes: Int {
-        allocationLock.lock()
-        defer { allocationLock.unlock() }
-        return liveBufferBytes
-    }
-
-    /// Records a buffer allocation (positive) or release (negative).
-    func recordAllocation(bytes: Int) {
-        allocationLock.lock()
-        liveBufferBytes += bytes
-        allocationLock.unlock()
-    }
+    public var allocatedBufferBytes: Int { allocations.bytes }
 
     /// Creates a context and a profiling-enabled in-order queue on `device`.
     /// - Parameter programCache: the on-disk binary cache; `.default` follows `CLGRAPH_PROGRAM_CACHE`.
