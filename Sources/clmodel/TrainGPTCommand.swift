@@ -70,7 +70,7 @@ struct TrainGPT: ParsableCommand {
         where value <= 0 {
             throw ValidationError("\(name) must be positive, got \(value)")
         }
-        if let lr, lr <= 0 { throw ValidationError("--lr must be positive") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive and finite, got \(lr)") }
         if let gradientClip, gradientClip <= 0 { throw ValidationError("--gradient-clip must be positive") }
         if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
         let width = embedding ?? (isNames ? 64 : 128), headCount = heads ?? 4

@@ -45,8 +45,8 @@ struct TrainMLP: ParsableCommand {
                               ("--context", context ?? 1), ("--embedding", embedding ?? 1), ("--hidden", hidden ?? 1)] where value <= 0 {
             throw ValidationError("\(name) must be positive, got \(value)")
         }
-        guard lr > 0, finalLr >= 0, weightDecay >= 0, warmup >= 0 else {
-            throw ValidationError("--lr must be positive; --final-lr, --weight-decay and --warmup not negative")
+        guard lr > 0, lr.isFinite, finalLr >= 0, finalLr.isFinite, weightDecay >= 0, weightDecay.isFinite, warmup >= 0 else {
+            throw ValidationError("--lr must be positive; --final-lr, --weight-decay and --warmup not negative; all finite")
         }
         if let gradientClip, gradientClip <= 0 { throw ValidationError("--gradient-clip must be positive") }
     }

@@ -43,7 +43,8 @@ import Testing
         let data = try namesFolder("errors")
         defer { try? FileManager.default.removeItem(at: data) }
         for arguments in [["train", "gpt", "--data", data.path, "--dropout", "1"], ["train", "gpt", "--data", data.path, "--heads", "3"],
-                          ["train", "gpt", "--data", data.path, "--log-every", "0"]] {
+                          ["train", "gpt", "--data", data.path, "--log-every", "0"], ["train", "gpt", "--data", data.path, "--lr", "inf"],
+                          ["train", "mlp", "--data", data.path, "--lr", "inf"]] {
             let run = try clmodel(arguments)
             #expect(run.status == 64, "\(arguments): \(run.status) \(run.errors)")
         }
