@@ -39,11 +39,12 @@ let package = Package(
         // Lowers TensorGraph graphs to OpenCL plans.
         .target(name: "CLBackend", dependencies: ["TensorGraph", "CLRuntime", "CLKernels"]),
         // Models built only on TensorGraph: tokenizer, data, the MLP and GPT, training, checkpoints.
-        .target(name: "Models", dependencies: ["TensorGraph", "DurableFiles"]),
+        // The names splits and Tiny Shakespeare ship as resources (Sources/Models/Data/README.md says where they come from).
+        .target(name: "Models", dependencies: ["TensorGraph", "DurableFiles"], resources: [.copy("Data")]),
         .executableTarget(
             name: "clmodel",
             dependencies: [
-                "Models", "TensorGraph", "CLBackend", "CLRuntime",
+                "Models", "TensorGraph", "CLBackend", "CLRuntime", "DurableFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -2,15 +2,20 @@
 # GPT training step time, CLGraph (clmodel bench gpt) vs PyTorch CPU (peers/torch_gpt.py), in
 # interleaved rounds on the same machine (noise hits both alike); prints each round and the median
 # of the per-round ratios. Needs a release build and torch importable.
-#   bash Benchmarks/train_gpt_vs_torch.sh names ../shared/data/names [rounds] [steps] [torch threads]
-#   bash Benchmarks/train_gpt_vs_torch.sh shakespeare ../shared/data/tinyshakespeare/input.txt
+#   bash Benchmarks/train_gpt_vs_torch.sh names [DATA [rounds] [steps] [torch threads]]
+#   bash Benchmarks/train_gpt_vs_torch.sh shakespeare
+# DATA defaults to the repository's copy of the data set (Sources/Models/Data).
 set -euo pipefail
-dataset=${1:?usage: $0 names|shakespeare DATA [rounds] [steps] [threads]}
-data=${2:?usage: $0 names|shakespeare DATA [rounds] [steps] [threads]}
+here=$(cd "$(dirname "$0")" && pwd)
+dataset=${1:?usage: $0 names|shakespeare [DATA [rounds] [steps] [threads]]}
+case "$dataset" in
+  names) default_data=$here/../Sources/Models/Data/names ;;
+  *) default_data=$here/../Sources/Models/Data/tinyshakespeare/input.txt ;;
+esac
+data=${2:-$default_data}
 rounds=${3:-5}
 steps=${4:-200}
 threads=${5:-2}
-here=$(cd "$(dirname "$0")" && pwd)
 clmodel=${CLMODEL:-$here/../.build/release/clmodel}
 ratios=()
 for round in $(seq 1 "$rounds"); do

@@ -2,12 +2,12 @@
 # Names-MLP training step time, CLGraph (clmodel bench mlp) vs PyTorch CPU (peers/torch_mlp.py),
 # in interleaved rounds on the same machine (noise hits both alike); prints each round and the
 # median of the per-round ratios. Needs a release build and torch importable.
-#   bash Benchmarks/train_mlp_vs_torch.sh ../shared/data/names [rounds] [steps]
+#   bash Benchmarks/train_mlp_vs_torch.sh [DATA_DIR [rounds] [steps]]   (DATA_DIR default: the repository's names splits)
 set -euo pipefail
-data=${1:?usage: $0 DATA_DIR [rounds] [steps]}
+here=$(cd "$(dirname "$0")" && pwd)
+data=${1:-$here/../Sources/Models/Data/names}
 rounds=${2:-5}
 steps=${3:-500}
-here=$(cd "$(dirname "$0")" && pwd)
 clmodel=${CLMODEL:-$here/../.build/release/clmodel}
 ratios=()
 for round in $(seq 1 "$rounds"); do

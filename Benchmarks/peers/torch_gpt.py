@@ -7,9 +7,9 @@ bias), same data (names: each name its own sequence, block = longest name + 1, t
 with -1; Tiny Shakespeare: random windows of the first 90%), AdamW with weight decay on matrices
 and embeddings only, betas (0.9, 0.99), the same defaults per dataset as clmodel.
 
-    python3 Benchmarks/peers/torch_gpt.py --data ../shared/data/names --time-only --threads 2
-    python3 Benchmarks/peers/torch_gpt.py --dataset shakespeare --data ../shared/data/tinyshakespeare/input.txt --time-only
-    python3 Benchmarks/peers/torch_gpt.py --data ../shared/data/names --decode 200
+    python3 Benchmarks/peers/torch_gpt.py --time-only --threads 2
+    python3 Benchmarks/peers/torch_gpt.py --dataset shakespeare --time-only
+    python3 Benchmarks/peers/torch_gpt.py --decode 200
 
 `--time-only` prints `median X ms/step` over blocks of 50 steps after a warm-up (the shape
 `clmodel bench gpt` prints), with `--format json` a clbench-shaped report. `--decode N` times
@@ -22,6 +22,9 @@ import argparse, json, math, os, platform, random, statistics, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+# The data sets that ship with CLGraph.
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Sources", "Models", "Data")
 
 
 class Block(nn.Module):
@@ -111,7 +114,7 @@ def batch(data, size, block, rng):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", choices=["names", "shakespeare"], default="names")
-    ap.add_argument("--data", required=True)
+    ap.add_argument("--data", default=None, help="names folder or a text file (default: the repository's copy of the dataset)")
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--threads", type=int, default=None)
@@ -124,6 +127,8 @@ def main():
         torch.set_num_threads(a.threads)
     torch.manual_seed(1337)
     names = a.dataset == "names"
+    if a.data is None:
+        a.data = os.path.join(DATA, "names") if a.dataset == "names" else os.path.join(DATA, "tinyshakespeare", "input.txt")
     vocab, block, data = load(a.dataset, a.data)
     c = 64 if names else 128
     model = GPT(len(vocab), block, 4, 4, c)

@@ -8,15 +8,18 @@ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) drawn [out, in]), AdamW lr 7e-4, weight decay
 parameter, betas (0.9, 0.999), eps 1e-8, cosine to 0 over the steps. Prints the same log lines
 as `clmodel train mlp`: `step N | train_loss X | val_loss Y | lr Z | ms/step W`, then `test_loss T`.
 
-    python3 Benchmarks/peers/torch_mlp.py --data ../shared/data/names --steps 2000 --threads 2
-    python3 Benchmarks/peers/torch_mlp.py --data ../shared/data/names --steps 2000 --time-only --format json
+    python3 Benchmarks/peers/torch_mlp.py --steps 2000 --threads 2
+    python3 Benchmarks/peers/torch_mlp.py --steps 2000 --time-only --format json
 
 `--time-only` skips evaluation and prints the median ms/step over the steps after a warm-up, and
 with `--format json` a clbench-shaped report (benchmark "train_mlp", one result "torch-cpu").
 """
-import argparse, json, math, platform, statistics, time
+import argparse, json, math, os, platform, statistics, time
 
 import torch
+
+# The data sets that ship with CLGraph.
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Sources", "Models", "Data")
 
 MASK = (1 << 64) - 1
 
@@ -103,7 +106,7 @@ def split_loss(model, tokens, size, context):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--data", required=True)
+    p.add_argument("--data", default=os.path.join(DATA, "names"), help="names folder (default: the repository's copy)")
     p.add_argument("--steps", type=int, default=50000)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=7e-4)

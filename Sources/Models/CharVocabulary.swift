@@ -29,13 +29,15 @@ public struct CharVocabulary: Equatable, Sendable, Codable {
         var tokens: [Int32] = []
         tokens.reserveCapacity(text.count)
         var line = 1, column = 1
+        let lineEnd = ids["\n"]
         for character in text {
-            guard let id = ids[character] else {
+            // "\r\n" is one Character in Swift: a Windows line end, read as "\n".
+            guard let id = ids[character] ?? (character == "\r\n" ? lineEnd : nil) else {
                 throw DataError.characterOutsideVocabulary(character: character, source: source, line: line, column: column,
                                                            vocabulary: String(characters))
             }
             tokens.append(id)
-            if character == "\n" { line += 1; column = 1 } else { column += 1 }
+            if character == "\n" || character == "\r\n" { line += 1; column = 1 } else { column += 1 }
         }
         return tokens
     }
@@ -62,6 +64,10 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case characterOutsideVocabulary(character: Character, source: String, line: Int, column: Int, vocabulary: String)
     case unreadable(path: String, reason: String)
     case tooShort(source: String, tokens: Int, needed: Int)
+    /// The names data is a folder of splits; `path` is a file.
+    case namesFolderExpected(path: String)
+    /// A name longer than the sequences hold: `source:line`, its length and the sequence length.
+    case nameTooLong(source: String, line: Int, characters: Int, length: Int)
 
     public var description: String {
         switch self {
@@ -72,6 +78,11 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             return "cannot read data file \(path): \(reason)"
         case let .tooShort(source, tokens, needed):
             return "\(source) has \(tokens) tokens; at least \(needed) are needed"
+        case let .namesFolderExpected(path):
+            return "\(path) is a file; the names data is a folder holding train.txt, val.txt and test.txt (one name per line)"
+        case let .nameTooLong(source, line, characters, length):
+            return "\(source):\(line): a name of \(characters) characters does not fit sequences of \(length) positions "
+                + "(they hold names of up to \(length - 1))"
         }
     }
 }

@@ -42,20 +42,34 @@ public struct Checkpoint: Sendable {
         ].merging(quantMetadata) { first, _ in first }, to: path)
     }
 
-    /// Reads a checkpoint; `expectedShapes` (name → shape) are checked when given. Files written by
-    /// PyTorch without CLGraph metadata load when `defaultKind`/`defaultConfigurationJSON` are given.
+    /// The parameters and optimizer state (`optimizer/…`) that hold NaN or ±Inf.
+    public var nonFiniteValues: NonFiniteValues {
+        NonFiniteValues(parameters.merging(optimizerState.map { ("optimizer/" + $0.key, $0.value) }) { first, _ in first })
+    }
+
+    /// Reads a checkpoint; `expectedShapes` (name → shape) are checked when given: every one must be
+    /// there with that shape, and no other parameter may be (optimizer state aside). A file written by
+    /// PyTorch without CLGraph metadata loads as kind `unknown` with the names vocabulary.
     public static func read(_ path: String, expectedShapes: [(name: String, shape: Shape)]? = nil) throws -> Checkpoint {
         let (tensors, metadata) = try SafeTensors.read(path)
         var parameters: [String: TensorData] = [:]
         var optimizerState: [String: TensorData] = [:]
         for (name, entry) in tensors {
-            let value = try QuantizedCheckpointEntry.decode(entry, metadata: metadata[QuantizedCheckpointEntry.metadataPrefix + name],
-                                                            name: name, path: path)
-                ?? TensorData(shape: Shape(entry.shape), floats: try entry.floats())
+            let quantized = try QuantizedCheckpointEntry.decode(entry, metadata: metadata[QuantizedCheckpointEntry.metadataPrefix + name],
+                                                                name: name, path: path)
+            guard quantized != nil || entry.dtype == .f32 else {
+                throw SafeTensors.CheckpointError.unsupportedDType(path: path, name: name, dtype: entry.dtype.rawValue,
+                                                                   expected: "F32 (or U8 blocks of q8_0 / q4_0 with their metadata)")
+            }
+            let value = try quantized ?? TensorData(shape: Shape(entry.shape), floats: entry.floats())
             if name.hasPrefix("optimizer/") { optimizerState[String(name.dropFirst("optimizer/".count))] = value }
             else { parameters[name] = value }
         }
         if let expectedShapes {
+            let expectedNames = expectedShapes.map(\.name)
+            if let extra = parameters.keys.sorted().first(where: { !expectedNames.contains($0) }) {
+                throw SafeTensors.CheckpointError.unexpectedTensor(path: path, name: extra, expected: expectedNames)
+            }
             for (name, shape) in expectedShapes {
                 guard let value = parameters[name] else { throw SafeTensors.CheckpointError.missingTensor(path: path, name: name) }
                 guard value.shape == shape else {

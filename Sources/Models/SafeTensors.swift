@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 
 /// Reads and writes the safetensors format (8-byte little-endian header length, a JSON header of
@@ -45,6 +46,10 @@ public enum SafeTensors {
         case missingTensor(path: String, name: String)
         case shapeMismatch(path: String, name: String, expected: [Int], got: [Int])
         case wrongDType(expected: String, got: String)
+        /// A tensor of a dtype the model cannot load (e.g. F16 where F32 is needed).
+        case unsupportedDType(path: String, name: String, dtype: String, expected: String)
+        /// A tensor the model does not have (another model's checkpoint, or a renamed parameter).
+        case unexpectedTensor(path: String, name: String, expected: [String])
 
         public var description: String {
             switch self {
@@ -54,6 +59,13 @@ public enum SafeTensors {
             case let .shapeMismatch(path, name, expected, got):
                 return "checkpoint \(path): tensor '\(name)' has shape \(got), the model needs \(expected)"
             case let .wrongDType(expected, got): return "tensor has dtype \(got), expected \(expected)"
+            case let .unsupportedDType(path, name, dtype, expected):
+                return "checkpoint \(path): tensor '\(name)' has dtype \(dtype); CLGraph loads \(expected) "
+                    + "(convert it to float32 before saving, e.g. tensor.float() in PyTorch)"
+            case let .unexpectedTensor(path, name, expected):
+                let shown = expected.count > 8 ? expected.prefix(8).joined(separator: ", ") + ", …" : expected.joined(separator: ", ")
+                return "checkpoint \(path) has a tensor '\(name)' that the model does not have (it has \(shown)); "
+                    + "is it another model's checkpoint?"
             }
         }
     }
@@ -124,22 +136,23 @@ public enum SafeTensors {
     }
 
     public static func read(_ path: String) throws -> (tensors: [String: Entry], metadata: [String: String]) {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw CheckpointError.unreadable(path: path, reason: "no such file")
+        }
+        guard !isFolder.boolValue else { throw CheckpointError.unreadable(path: path, reason: "it is a folder, not a checkpoint file") }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CheckpointError.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
+            let reason = access(path, R_OK) != 0 ? String(cString: strerror(errno)).lowercased() : "the read failed"
+            throw CheckpointError.unreadable(path: path, reason: reason)
         }
         return try decode(Array(data), path: path)
     }
 
-    /// Writes atomically: a temporary file beside the target, then a rename, so an existing
-    /// checkpoint is never left half-written.
+    /// Writes atomically and durably (`DurableFile.write`: a temporary file beside
+    /// the target, fsync, rename), so an existing checkpoint is never left half-written and a killed
+    /// writer's temporary file is removed by the next write.
+    /// - Throws: `DurableFileError` naming the path when it cannot be written.
     public static func write(_ tensors: [String: Entry], metadata: [String: String] = [:], to path: String) throws {
-        let bytes = try encode(tensors, metadata: metadata)
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        try Data(bytes).write(to: temporary)
-        guard rename(temporary.path, url.path) == 0 else {
-            try? FileManager.default.removeItem(at: temporary)
-            throw CheckpointError.unreadable(path: path, reason: "could not move the new checkpoint into place (errno \(errno))")
-        }
+        try DurableFile.write(Data(try encode(tensors, metadata: metadata)), to: path)
     }
 }

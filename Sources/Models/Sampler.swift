@@ -2,7 +2,9 @@ import Foundation
 import TensorGraph
 
 /// Turns next-token logits into a choice: temperature, then top-k, top-p (nucleus) and min-p
-/// filtering, then a draw from a seeded generator (or the arg-max when greedy).
+/// filtering, then a draw from a seeded generator (or the arg-max when greedy). The filters never
+/// drop the most likely token, so the kept set is never empty; ``validate()`` says whether the
+/// settings are in range.
 public struct Sampler: Sendable {
     public var temperature: Double = 1
     public var topK: Int?
@@ -21,7 +23,31 @@ public struct Sampler: Sendable {
         self.greedy = greedy
     }
 
+    /// A setting outside its range, with the range.
+    public struct SettingError: Error, CustomStringConvertible, Equatable, Sendable {
+        /// The setting's name as the command line spells it, e.g. `--top-p`.
+        public let setting: String
+        /// What it must be, e.g. "in (0, 1]".
+        public let requirement: String
+        /// The value given.
+        public let value: String
+
+        public var description: String { "\(setting) must be \(requirement), got \(value)" }
+    }
+
+    /// Throws unless every setting is in range: temperature finite and positive, top-k at least 1,
+    /// top-p in (0, 1], min-p in [0, 1].
+    public func validate() throws {
+        guard temperature.isFinite, temperature > 0 else {
+            throw SettingError(setting: "--temperature", requirement: "finite and positive", value: "\(temperature)")
+        }
+        if let topK, topK < 1 { throw SettingError(setting: "--top-k", requirement: "at least 1", value: "\(topK)") }
+        if let topP, !(topP > 0 && topP <= 1) { throw SettingError(setting: "--top-p", requirement: "in (0, 1]", value: "\(topP)") }
+        if let minP, !(minP >= 0 && minP <= 1) { throw SettingError(setting: "--min-p", requirement: "in [0, 1]", value: "\(minP)") }
+    }
+
     /// The probabilities after temperature and filtering (zeros for filtered tokens), in float64.
+    /// The most likely token is always kept, whatever the settings.
     public func distribution(_ logits: [Float]) -> [Double] {
         let t = max(temperature, 1e-6)
         let scaled = logits.map { Double($0) / t }
@@ -45,6 +71,7 @@ public struct Sampler: Sendable {
         if let minP, minP > 0, let best = order.first {
             keep = keep.filter { probabilities[$0] >= minP * probabilities[best] }
         }
+        if let best = order.first { keep.insert(best) }
         let kept = probabilities.indices.map { keep.contains($0) ? probabilities[$0] : 0 }
         let keptTotal = kept.reduce(0, +)
         return kept.map { $0 / keptTotal }

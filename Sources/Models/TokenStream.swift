@@ -10,15 +10,14 @@ public struct TokenStream: Sendable {
         self.source = source
     }
 
-    /// Reads `path` as UTF-8 and encodes it with `vocabulary`.
+    /// Reads `path` as UTF-8 (Windows line ends read as `\n`) and encodes it with `vocabulary`.
     public init(contentsOf path: String, vocabulary: CharVocabulary) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DataError.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw DataError.unreadable(path: path, reason: "not valid UTF-8")
-        }
-        self.init(tokens: try vocabulary.encode(text, source: path), source: path)
+        self.init(tokens: try vocabulary.encode(try DataFile.text(path), source: path), source: path)
+    }
+
+    /// Reads split `split` (`train`, `val` or `test`) of the names folder `folder`.
+    public init(namesFolder folder: String, split: String) throws {
+        try self.init(contentsOf: try DataFile.namesSplit(folder, split), vocabulary: .names)
     }
 
     public var count: Int { tokens.count }

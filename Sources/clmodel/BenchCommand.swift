@@ -15,8 +15,8 @@ struct BenchMLP: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mlp", abstract: "Median ms per names-MLP training step (reference configuration).")
 
-    @Option(help: "Folder with train.txt (the names splits).")
-    var data: String
+    @Option(help: "Folder with train.txt (default: the bundled names splits).")
+    var data: String?
     @Option(help: "Timed steps (in blocks of 50 enqueued steps; ms/step per block).")
     var steps: Int = 500
     @Option(help: "Untimed steps first (pocl compiles kernels on first use).")
@@ -40,7 +40,7 @@ struct BenchMLP: ParsableCommand {
             training.steps = warmup + steps
             let backend = try runOptions.backend()
             let trainer = try MLPTrainer(model: model, training: training,
-                                         data: try TokenStream(contentsOf: "\(data)/train.txt", vocabulary: .names),
+                                         data: try TokenStream(namesFolder: data ?? BundledData.namesFolder(), split: "train"),
                                          backend: backend, parameters: MLPModel.initialParameters(model))
             let times = try timeSteps(trainer, warmup: warmup, steps: steps)
             try printStepTimes(times, benchmark: "train_mlp", device: backend.name, json: format == "json",
@@ -95,8 +95,8 @@ struct BenchGPT: ParsableCommand {
 
     @Option(help: "Dataset: names or shakespeare (sets the model and batch defaults as `clmodel train gpt`).")
     var dataset: GPTDataset.Kind = .names
-    @Option(help: "The names folder, or Tiny Shakespeare's input.txt (or its folder).")
-    var data: String
+    @Option(help: "The names folder, or Tiny Shakespeare's input.txt (or its folder). Default: the bundled data set.")
+    var data: String?
     @Option(help: "Timed steps (in blocks of 50 enqueued steps).")
     var steps: Int = 300
     @Option(help: "Untimed steps first.")
@@ -117,7 +117,8 @@ struct BenchGPT: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let names = dataset == .names
-            let data = try GPTDataset(dataset, path: self.data)
+            let path = try self.data ?? (names ? BundledData.namesFolder() : BundledData.tinyShakespeare())
+            let data = try loadGPTDataset(dataset, path: path, block: 64)
             let model = GPTConfiguration(vocabulary: data.vocabulary.count, blockSize: data.sequenceLength, embedding: names ? 64 : 128)
             let batchSize = batch ?? (names ? 32 : 12)
             let settings = OptimizerSettings(learningRate: names ? 5e-4 : 1e-3, finalLearningRate: names ? 5e-5 : 1e-4,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLBackend
 import CLRuntime
+import DurableFiles
 import Foundation
 import Models
 import TensorGraph
@@ -16,8 +17,9 @@ struct RunOptions: ParsableArguments {
     }
 }
 
-/// Runs `body`, printing library errors on stderr with a meaningful exit code:
-/// 2 data or checkpoint problems, 69 no OpenCL, 70 other runtime errors.
+/// Runs `body`, printing library errors on stderr with a meaningful exit code (the README's
+/// table): 2 data, checkpoint or output file problems, 3 non-finite values, 64 bad arguments,
+/// 69 no OpenCL, 70 other runtime errors.
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
@@ -25,6 +27,15 @@ func reportingErrors(_ body: () throws -> Void) throws {
         throw error
     } catch let error as ValidationError {
         throw error
+    } catch let error as CommandError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(error.exitCode)
+    } catch let error as DurableFileError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(2)
+    } catch let error as Sampler.SettingError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(64)
     } catch let error as CLError {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         switch error {
@@ -43,13 +54,46 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-/// Loads an MLP checkpoint and its configuration.
+/// Loads an MLP checkpoint and its configuration; warns on stderr when it holds NaN or ±Inf.
 func loadMLP(_ path: String) throws -> (MLPConfiguration, Checkpoint) {
     let header = try Checkpoint.read(path)
+    guard header.kind == "mlp" || header.kind == "unknown" else {
+        throw CommandError.badFile("\(path) holds a '\(header.kind)' checkpoint, not an MLP")
+    }
     let configuration = (try? JSONDecoder().decode(MLPConfiguration.self, from: Data(header.configurationJSON.utf8)))
         ?? MLPConfiguration(vocabulary: header.vocabulary.count)
     let checkpoint = try Checkpoint.read(path, expectedShapes: configuration.parameterShapes)
+    warnIfNonFinite(checkpoint, path: path)
     return (configuration, checkpoint)
+}
+
+/// Loads a GPT checkpoint and its configuration; warns on stderr when it holds NaN or ±Inf.
+func loadGPT(_ path: String) throws -> (GPTConfiguration, Checkpoint) {
+    let header = try Checkpoint.read(path)
+    guard header.kind == "gpt" else { throw CommandError.badFile("\(path) holds a '\(header.kind)' checkpoint, not a GPT") }
+    guard let configuration = try? JSONDecoder().decode(GPTConfiguration.self, from: Data(header.configurationJSON.utf8)) else {
+        throw CommandError.badFile("\(path): the GPT configuration in its metadata is missing or unreadable")
+    }
+    let checkpoint = try Checkpoint.read(path, expectedShapes: configuration.parameterShapes)
+    warnIfNonFinite(checkpoint, path: path)
+    return (configuration, checkpoint)
+}
+
+/// Prints a warning naming the file and each tensor that holds NaN or ±Inf.
+func warnIfNonFinite(_ checkpoint: Checkpoint, path: String) {
+    let values = checkpoint.nonFiniteValues
+    guard !values.isEmpty else { return }
+    FileHandle.standardError.write(Data("warning: checkpoint \(path) holds non-finite values: \(values)\n".utf8))
+}
+
+/// Writes `checkpoint` durably, refusing one whose weights or optimizer state hold NaN or ±Inf
+/// (an existing checkpoint at `path` stays as it is).
+func writeCheckpoint(_ checkpoint: Checkpoint, to path: String) throws {
+    let values = checkpoint.nonFiniteValues
+    guard values.isEmpty else {
+        throw CommandError.nonFinite("not writing \(path): the weights of step \(checkpoint.step) hold non-finite values: \(values)")
+    }
+    try checkpoint.write(to: path)
 }
 
 /// A GPT prompt's tokens; a names model's prompt follows the end token, as every name does in training.

@@ -4,14 +4,16 @@ import Models
 import TensorGraph
 
 struct Eval: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the loss of a data split.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print the loss of a data split.",
+        discussion: "A non-finite loss (NaN or ±Inf) is an error (exit 3), not a result.")
 
     @Argument(help: "Model kind: mlp or gpt.")
     var model: String
     @Option(help: "Checkpoint file (safetensors); without it, the reference initialisation (seed 1337).")
     var checkpoint: String?
-    @Option(help: "Folder with train.txt, val.txt, test.txt (a Shakespeare gpt: input.txt or its folder; val and test are its last 10%).")
-    var data: String
+    @Option(help: "Folder with train.txt, val.txt, test.txt (a Shakespeare gpt: input.txt or its folder; val and test are its last 10%). Default: the bundled data set of the model.")
+    var data: String?
     @Option(help: "Split to evaluate: train, val or test.")
     var split: String = "val"
     @Option(help: "Batch size of the evaluation windows.")
@@ -21,7 +23,7 @@ struct Eval: ParsableCommand {
     func validate() throws {
         guard ["mlp", "gpt"].contains(model) else { throw ValidationError("unknown model '\(model)'; models: mlp, gpt") }
         if model == "gpt", checkpoint == nil { throw ValidationError("a gpt needs --checkpoint") }
-        guard ["train", "val", "test"].contains(split) else { throw ValidationError("--split must be train, val or test") }
+        guard GPTDataset.Split(rawValue: split) != nil else { throw ValidationError("--split must be train, val or test") }
         guard batch > 0 else { throw ValidationError("--batch must be positive") }
     }
 
@@ -37,26 +39,44 @@ struct Eval: ParsableCommand {
                 parameters = MLPModel.initialParameters(configuration)
                 vocabulary = .names
             }
-            let stream = try TokenStream(contentsOf: "\(data)/\(split).txt", vocabulary: vocabulary)
+            let folder = try data ?? BundledData.namesFolder()
+            let stream = vocabulary == .names ? try TokenStream(namesFolder: folder, split: split)
+                : try TokenStream(contentsOf: (folder as NSString).appendingPathComponent("\(split).txt"), vocabulary: vocabulary)
             let evaluator = try MLPEvaluator(configuration, batchSize: batch, backend: try runOptions.backend(),
                                              weightFormats: ModelQuantization.formats(of: parameters))
             try evaluator.setParameters(parameters)
-            print(String(format: "%@_loss %.4f", split, try evaluator.loss(of: stream)))
+            try printLoss(try evaluator.loss(of: stream), of: stream.source)
         }
+    }
+
+    /// Prints `<split>_loss X`; a non-finite loss is an error (exit 3).
+    private func printLoss(_ loss: Double, of source: String) throws {
+        guard loss.isFinite else {
+            throw CommandError.nonFinite("\(split)_loss is \(NonFiniteValues.describe(loss)) on \(source)"
+                                         + (checkpoint.map { " with the weights of \($0)" } ?? ""))
+        }
+        print(String(format: "%@_loss %.4f", split, loss))
     }
 
     private func evaluateGPT(_ path: String) throws {
         let (configuration, checkpoint) = try loadGPT(path)
         let kind: GPTDataset.Kind = checkpoint.vocabulary == .names ? .names : .shakespeare
-        let dataset = try GPTDataset(kind, path: data, block: configuration.blockSize)
-        guard dataset.vocabulary == checkpoint.vocabulary, dataset.sequenceLength == configuration.blockSize else {
-            throw ValidationError("\(data) does not match \(path): vocabulary \(dataset.vocabulary.count) vs \(checkpoint.vocabulary.count), "
-                                  + "sequence \(dataset.sequenceLength) vs block \(configuration.blockSize)")
+        let dataPath = try data ?? (kind == .names ? BundledData.namesFolder() : BundledData.tinyShakespeare())
+        let source: any SequenceSource
+        do {
+            source = try GPTDataset.split(GPTDataset.Split(rawValue: split)!, of: kind, path: dataPath, block: configuration.blockSize,
+                                          vocabulary: checkpoint.vocabulary)
+        } catch let error as DataError {
+            switch error {
+            case .nameTooLong, .characterOutsideVocabulary, .tooShort: break
+            case .unreadable, .namesFolderExpected: throw error
+            }
+            throw CommandError.badFile("\(error); it does not fit the checkpoint \(path), a \(kind.rawValue) model of vocabulary "
+                                       + "\(String(checkpoint.vocabulary.characters).debugDescription) and block \(configuration.blockSize)")
         }
         let evaluator = try GPTEvaluator(configuration, sequence: configuration.blockSize, batchSize: batch, backend: try runOptions.backend(),
                                          weightFormats: ModelQuantization.formats(of: checkpoint.parameters))
         try evaluator.setParameters(checkpoint.parameters)
-        let source = split == "train" ? dataset.train : split == "val" ? dataset.validation : dataset.test
-        print(String(format: "%@_loss %.4f", split, try evaluator.loss(of: source)))
+        try printLoss(try evaluator.loss(of: source), of: dataPath)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLBackend
+import DurableFiles
 import Foundation
 import Models
 import TensorGraph
@@ -32,11 +33,12 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if let svg { try DurableFile.checkWritable(svg) }
             let (configuration, checkpoint) = try loadGPT(self.checkpoint)
             let vocabulary = checkpoint.vocabulary
             let tokens = try gptPromptTokens(prompt, vocabulary: vocabulary)
             guard !tokens.isEmpty, tokens.count <= configuration.blockSize else {
-                throw ValidationError("the prompt must have 1 to \(configuration.blockSize) tokens (the block size), got \(tokens.count)")
+                throw CommandError.badArguments("--prompt must have 1 to \(configuration.blockSize) tokens (the block size of \(self.checkpoint)), got \(tokens.count)")
             }
             let backend = try runOptions.backend()
             let inspection = try GPTInspection(configuration, parameters: checkpoint.parameters, tokens: tokens, backend: backend)
@@ -50,8 +52,7 @@ struct Inspect: ParsableCommand {
                 }
             }
             if let svg {
-                try inspection.svg(labels: labels, title: "attention of \(prompt.debugDescription)")
-                    .write(toFile: svg, atomically: true, encoding: .utf8)
+                try DurableFile.write(inspection.svg(labels: labels, title: "attention of \(prompt.debugDescription)"), to: svg)
                 print("attention maps: \(svg)")
             }
             print("next token after \(prompt.debugDescription):")

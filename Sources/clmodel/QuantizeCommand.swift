@@ -1,4 +1,5 @@
 import ArgumentParser
+import DurableFiles
 import Foundation
 import Models
 import TensorGraph
@@ -22,6 +23,7 @@ struct Quantize: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try DurableFile.checkWritable(output)
             let names: [String], loaded: Checkpoint
             if try Checkpoint.read(checkpoint).kind == "gpt" {
                 let (configuration, gpt) = try loadGPT(checkpoint)

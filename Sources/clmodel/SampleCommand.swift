@@ -15,13 +15,13 @@ struct Sample: ParsableCommand {
     var count: Int = 10
     @Option(help: "Random seed.")
     var seed: UInt64 = 42
-    @Option(help: "Softmax temperature.")
+    @Option(help: "Softmax temperature (finite, positive).")
     var temperature: Double = 1
-    @Option(help: "Keep only the k most likely tokens.")
+    @Option(help: "Keep only the k most likely tokens (k ≥ 1).")
     var topK: Int?
-    @Option(help: "Keep the smallest set of tokens whose probability reaches p.")
+    @Option(help: "Keep the smallest set of tokens whose probability reaches p (0 < p ≤ 1).")
     var topP: Double?
-    @Option(help: "Drop tokens less likely than min-p times the most likely.")
+    @Option(help: "Drop tokens less likely than min-p times the most likely (0 ≤ min-p ≤ 1).")
     var minP: Double?
     @Flag(help: "Always take the most likely token.")
     var greedy = false
@@ -35,8 +35,13 @@ struct Sample: ParsableCommand {
 
     func validate() throws {
         guard ["mlp", "gpt"].contains(model) else { throw ValidationError("unknown model '\(model)'; models: mlp, gpt") }
-        guard count > 0, temperature > 0 else { throw ValidationError("--count and --temperature must be positive") }
+        guard count > 0 else { throw ValidationError("--count must be positive") }
         if let length, length <= 0 { throw ValidationError("--length must be positive") }
+        do {
+            try makeSampler().validate()
+        } catch let error as Sampler.SettingError {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() throws {
@@ -45,9 +50,13 @@ struct Sample: ParsableCommand {
             let (configuration, checkpoint) = try loadMLP(self.checkpoint)
             let inference = try MLPInference(configuration, vocabulary: checkpoint.vocabulary, backend: try runOptions.backend(),
                                              parameters: checkpoint.parameters)
-            var sampler = Sampler(seed: seed, temperature: temperature, topK: topK, topP: topP, minP: minP, greedy: greedy)
+            var sampler = makeSampler()
             for _ in 0..<count { print(try inference.sampleName(&sampler)) }
         }
+    }
+
+    private func makeSampler() -> Sampler {
+        Sampler(seed: seed, temperature: temperature, topK: topK, topP: topP, minP: minP, greedy: greedy)
     }
 
     private func sampleGPT() throws {
@@ -55,11 +64,11 @@ struct Sample: ParsableCommand {
         let vocabulary = checkpoint.vocabulary
         let generator = try GPTGenerator(configuration, parameters: checkpoint.parameters, backend: try runOptions.backend(),
                                          useCache: !noCache, weightFormats: ModelQuantization.formats(of: checkpoint.parameters))
-        var sampler = Sampler(seed: seed, temperature: temperature, topK: topK, topP: topP, minP: minP, greedy: greedy)
+        var sampler = makeSampler()
         let isNames = vocabulary == .names
         let endToken = vocabulary.id(of: "\n")
         let promptTokens = try gptPromptTokens(prompt ?? "\n", vocabulary: vocabulary)
-        guard !promptTokens.isEmpty else { throw ValidationError("--prompt must not be empty") }
+        guard !promptTokens.isEmpty else { throw CommandError.badArguments("--prompt must not be empty") }
         for _ in 0..<count {
             if isNames {
                 let tokens = try generator.generate(prompt: promptTokens, maxTokens: length ?? 40, sampler: &sampler, stopToken: endToken)

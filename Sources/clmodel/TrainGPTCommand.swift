@@ -20,10 +20,10 @@ struct TrainGPT: ParsableCommand {
             Prints `step N | train_loss X | val_loss Y | lr Z | ms/step W` every --log-every steps and ends with `test_loss T`.
             """)
 
-    @Option(help: "Dataset: names or shakespeare.")
-    var dataset: GPTDataset.Kind = .names
-    @Option(help: "The names folder (train.txt, val.txt, test.txt), or Tiny Shakespeare's input.txt (or its folder).")
-    var data: String
+    @Option(help: "Dataset: names (default) or shakespeare; a resumed run takes its checkpoint's.")
+    var dataset: GPTDataset.Kind?
+    @Option(help: "The names folder (train.txt, val.txt, test.txt), or Tiny Shakespeare's input.txt (or its folder). Default: the bundled data set.")
+    var data: String?
     @Option(help: "Training steps in total (a resumed run continues to this count). Default: names 60000, shakespeare 2000.")
     var steps: Int?
     @Option(help: "Sequences per batch. Default: names 32, shakespeare 12.")
@@ -40,18 +40,18 @@ struct TrainGPT: ParsableCommand {
     var beta2: Float = 0.99
     @Option(help: "Clip gradients to this global L2 norm. Default: names none, shakespeare 1.")
     var gradientClip: Float?
-    @Option(help: "Transformer blocks.")
-    var layers: Int = 4
-    @Option(help: "Attention heads per block.")
-    var heads: Int = 4
+    @Option(help: "Transformer blocks (default 4). A resumed run takes the model flags from its checkpoint.")
+    var layers: Int?
+    @Option(help: "Attention heads per block (default 4).")
+    var heads: Int?
     @Option(help: "Embedding width. Default: names 64, shakespeare 128.")
     var embedding: Int?
-    @Option(help: "Sequence length for shakespeare (names use the longest name + 1).")
-    var block: Int = 64
-    @Option(help: "Positions: learned or rotary.")
-    var positions: GPTConfiguration.Positions = .learned
-    @Option(help: "Row norm of the blocks: layernorm or rmsnorm.")
-    var norm: GPTConfiguration.Norm = .layerNorm
+    @Option(help: "Sequence length for shakespeare (default 64; names use the longest name + 1).")
+    var block: Int?
+    @Option(help: "Positions: learned (default) or rotary.")
+    var positions: GPTConfiguration.Positions?
+    @Option(help: "Row norm of the blocks: layernorm (default) or rmsnorm.")
+    var norm: GPTConfiguration.Norm?
     @Option(help: "Dropout rate while training (after the embeddings and on each block's attention and MLP outputs). Default: names 0.1, shakespeare 0.")
     var dropout: Float?
     @Option(help: "Attention lowering: automatic, fused or unfused.")
@@ -62,26 +62,40 @@ struct TrainGPT: ParsableCommand {
     static let outputDefaults = TrainingOutputDefaults(logEvery: 100, evalEvery: 1000, checkpoint: "gpt.safetensors")
     @OptionGroup var runOptions: RunOptions
 
-    private var isNames: Bool { dataset == .names }
+    private var isNames: Bool { (dataset ?? .names) == .names }
 
     func validate() throws {
-        for (name, value) in [("--steps", steps ?? 1), ("--batch", batch ?? 1), ("--layers", layers), ("--heads", heads),
-                              ("--embedding", embedding ?? 1), ("--block", block)]
+        for (name, value) in [("--steps", steps ?? 1), ("--batch", batch ?? 1), ("--layers", layers ?? 1), ("--heads", heads ?? 1),
+                              ("--embedding", embedding ?? 1), ("--block", block ?? 1)]
         where value <= 0 {
             throw ValidationError("\(name) must be positive, got \(value)")
         }
-        if let lr, lr <= 0 { throw ValidationError("--lr must be positive") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive and finite, got \(lr)") }
         if let gradientClip, gradientClip <= 0 { throw ValidationError("--gradient-clip must be positive") }
         if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
-        let width = embedding ?? (isNames ? 64 : 128)
-        guard width % heads == 0 else { throw ValidationError("--heads \(heads) must divide --embedding \(width)") }
+        let width = embedding ?? (isNames ? 64 : 128), headCount = heads ?? 4
+        guard width % headCount == 0 else { throw ValidationError("--heads \(headCount) must divide --embedding \(width)") }
     }
 
     func run() throws {
         try reportingErrors {
-            let data = try GPTDataset(dataset, path: self.data, block: block)
-            var model = GPTConfiguration(vocabulary: data.vocabulary.count, blockSize: data.sequenceLength, layers: layers, heads: heads,
-                                         embedding: embedding ?? (isNames ? 64 : 128), positions: positions, norm: norm)
+            try output.checkWritable(Self.outputDefaults)
+            let resumed = try output.resume.map { path in (path: path, loaded: try loadGPT(path)) }
+            let storedKind = resumed.map { $0.loaded.1.vocabulary == .names ? GPTDataset.Kind.names : .shakespeare }
+            let dataset = self.dataset ?? storedKind ?? .names, isNames = dataset == .names
+            if let resumed {
+                let stored = resumed.loaded.0
+                try checkResumeFlags(resumed.path, [
+                    ("--dataset", self.dataset?.rawValue, storedKind?.rawValue ?? dataset.rawValue), ("--layers", layers.map(String.init), "\(stored.layers)"),
+                    ("--heads", heads.map(String.init), "\(stored.heads)"), ("--embedding", embedding.map(String.init), "\(stored.embedding)"),
+                    ("--block", isNames ? nil : block.map(String.init), "\(stored.blockSize)"),
+                    ("--positions", positions?.rawValue, stored.positions.rawValue), ("--norm", norm?.rawValue, stored.norm.rawValue)])
+            }
+            let path = try self.data ?? (isNames ? BundledData.namesFolder() : BundledData.tinyShakespeare())
+            let data = try loadGPTDataset(dataset, path: path, block: block ?? resumed?.loaded.0.blockSize ?? 64)
+            var model = GPTConfiguration(vocabulary: data.vocabulary.count, blockSize: data.sequenceLength, layers: layers ?? 4,
+                                         heads: heads ?? 4, embedding: embedding ?? (isNames ? 64 : 128),
+                                         positions: positions ?? .learned, norm: norm ?? .layerNorm)
             let totalSteps = steps ?? (isNames ? 60_000 : 2_000)
             let peak = lr ?? (isNames ? 5e-4 : 1e-3)
             let settings = OptimizerSettings(learningRate: peak, finalLearningRate: finalLr ?? peak / 10,
@@ -90,16 +104,17 @@ struct TrainGPT: ParsableCommand {
                                              gradientClip: gradientClip ?? (isNames ? nil : 1))
             let batchSize = batch ?? (isNames ? 32 : 12)
             let dropoutRate = dropout ?? (isNames ? 0.1 : 0)
-            var parameters = GPTModel.initialParameters(model, seed: seed)
-            var optimizerState: [String: TensorData] = [:], startStep = 0
-            if let resume = output.resume {
-                let (loadedModel, loaded) = try loadGPT(resume)
-                guard loadedModel.vocabulary == model.vocabulary, loadedModel.blockSize == model.blockSize else {
-                    throw ValidationError("\(resume) was trained with vocabulary \(loadedModel.vocabulary), block \(loadedModel.blockSize); "
-                                          + "this data has \(model.vocabulary), \(model.blockSize)")
+            var parameters: [String: TensorData] = [:], optimizerState: [String: TensorData] = [:], startStep = 0
+            if let (resume, (loadedModel, loaded)) = resumed {
+                guard loaded.vocabulary == data.vocabulary, loadedModel.blockSize == model.blockSize else {
+                    throw CommandError.badFile("\(path) does not fit the checkpoint \(resume): it was trained on vocabulary "
+                                               + "\(String(loaded.vocabulary.characters).debugDescription), block \(loadedModel.blockSize); "
+                                               + "this data has \(String(data.vocabulary.characters).debugDescription), block \(model.blockSize)")
                 }
                 (model, parameters, optimizerState, startStep) = (loadedModel, loaded.parameters, loaded.optimizerState, loaded.step)
                 print("resumed from \(resume) at step \(startStep)")
+            } else {
+                parameters = GPTModel.initialParameters(model, seed: seed)
             }
             let backend = try runOptions.backend()
             let options = CompileOptions(attention: attention)
@@ -113,11 +128,13 @@ struct TrainGPT: ParsableCommand {
                 return try evaluator.loss(of: source)
             }
             func save(to checkpoint: String) throws {
-                try Checkpoint(kind: "gpt", configurationJSON: configurationJSON, vocabulary: data.vocabulary, step: trainer.step,
-                               parameters: try trainer.parameters(), optimizerState: try trainer.optimizerState())
-                    .write(to: checkpoint)
+                try writeCheckpoint(Checkpoint(kind: "gpt", configurationJSON: configurationJSON, vocabulary: data.vocabulary,
+                                               step: trainer.step, parameters: try trainer.parameters(),
+                                               optimizerState: try trainer.optimizerState()),
+                                    to: checkpoint)
             }
             print("device: \(backend.name)")
+            print("data: \(path)")
             print("model: gpt \(model.layers) layers, \(model.heads) heads, embedding \(model.embedding), block \(model.blockSize), "
                   + "vocabulary \(model.vocabulary), \(model.positions.rawValue) positions, \(model.norm.rawValue), "
                   + "\(model.parameterCount) parameters; attention \(attention.rawValue)")
@@ -131,12 +148,12 @@ struct TrainGPT: ParsableCommand {
     }
 }
 
-/// Loads a GPT checkpoint and its configuration.
-func loadGPT(_ path: String) throws -> (GPTConfiguration, Checkpoint) {
-    let header = try Checkpoint.read(path)
-    guard header.kind == "gpt" else { throw ValidationError("\(path) holds a '\(header.kind)' checkpoint, not a GPT") }
-    guard let configuration = try? JSONDecoder().decode(GPTConfiguration.self, from: Data(header.configurationJSON.utf8)) else {
-        throw ValidationError("\(path): the GPT configuration in its metadata is missing or unreadable")
+/// Reads a GPT dataset; a file given as the names data is an error that points to `--dataset shakespeare`.
+func loadGPTDataset(_ kind: GPTDataset.Kind, path: String, block: Int) throws -> GPTDataset {
+    do {
+        return try GPTDataset(kind, path: path, block: block)
+    } catch DataError.namesFolderExpected(let file) {
+        throw CommandError.badFile("\(DataError.namesFolderExpected(path: file)); for one text file, such as Tiny Shakespeare's "
+                                   + "input.txt, pass --dataset shakespeare")
     }
-    return (configuration, try Checkpoint.read(path, expectedShapes: configuration.parameterShapes))
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DurableFiles
 import Foundation
 import Models
 
@@ -31,6 +32,24 @@ struct TrainingOutputDefaults {
 
 extension TrainingOutputOptions {
     func checkpointPath(_ defaults: TrainingOutputDefaults) -> String { checkpoint ?? defaults.checkpoint }
+
+    /// Throws unless the checkpoint and the loss plot can be written: run before any long work.
+    func checkWritable(_ defaults: TrainingOutputDefaults) throws {
+        try DurableFile.checkWritable(checkpointPath(defaults))
+        if let lossPlot { try DurableFile.checkWritable(lossPlot) }
+    }
+}
+
+/// Throws (exit 64) when a model flag given with `--resume` disagrees with the checkpoint at
+/// `path`: the checkpoint's model is the one that trains on. `flags`: the flag, its value when
+/// given, the checkpoint's value.
+func checkResumeFlags(_ path: String, _ flags: [(flag: String, given: String?, checkpoint: String)]) throws {
+    for (flag, given, stored) in flags {
+        if let given, given != stored {
+            throw CommandError.badArguments("\(flag) \(given) disagrees with the checkpoint \(path), whose model has \(flag) \(stored); "
+                                            + "a resumed run keeps the checkpoint's model: leave \(flag) out, or start a new run without --resume")
+        }
+    }
 }
 
 /// Runs training to `totalSteps` (``runTrainingSteps``), then prints the test loss, the checkpoint's
@@ -41,25 +60,63 @@ func runTraining(_ trainer: some StepTrainer, totalSteps: Int, output: TrainingO
     let path = output.checkpointPath(defaults)
     let lines = try runTrainingSteps(trainer, totalSteps: totalSteps, logEvery: output.logEvery ?? defaults.logEvery,
                                      evalEvery: output.evalEvery ?? defaults.evalEvery, quiet: output.quiet,
-                                     validate: validate, save: { try save(path) })
-    print(String(format: "test_loss %.4f", try test()))
+                                     validate: validate, save: { try save(path) }, checkpointPath: path)
+    let testLoss = try test()
+    guard testLoss.isFinite else {
+        throw CommandError.nonFinite("test_loss is \(NonFiniteValues.describe(testLoss)) after step \(trainer.step) (the checkpoint \(path) holds that step's finite weights)")
+    }
+    print(String(format: "test_loss %.4f", testLoss))
     print("checkpoint: \(path)")
     if let lossPlot = output.lossPlot {
-        try LossCurveSVG.render(lines, title: plotTitle).write(toFile: lossPlot, atomically: true, encoding: .utf8)
+        try DurableFile.write(LossCurveSVG.render(lines, title: plotTitle), to: lossPlot)
         print("loss plot: \(lossPlot)")
     }
 }
 
+/// What went non-finite by `step` (nil when nothing did): the loss sum of the steps since the
+/// last check, the parameters and, to tell a gradient from a weight, the AdamW moments.
+func nonFiniteReport(_ trainer: some StepTrainer, lossSum: Double) throws -> String? {
+    let parameters = NonFiniteValues(try trainer.parameters())
+    guard !lossSum.isFinite || !parameters.isEmpty else { return nil }
+    var parts: [String] = []
+    if !lossSum.isFinite { parts.append("the training loss is \(NonFiniteValues.describe(lossSum))") }
+    if !parameters.isEmpty { parts.append("parameters \(parameters)") }
+    let moments = NonFiniteValues(try trainer.optimizerState())
+    if !moments.isEmpty { parts.append("the gradients went non-finite too (AdamW moments \(moments))") }
+    return parts.joined(separator: "; ")
+}
+
 /// The loop every `clmodel train` runs: steps enqueued back to back, the host waiting only every
-/// `syncEvery` steps (progress line, divergence check) and at log and evaluation points; a log
+/// `syncEvery` steps (progress line, non-finite check) and at log and evaluation points; a log
 /// line in the reference's shape every `logEvery` steps, validation and a checkpoint every
 /// `evalEvery` steps and at the end. Returns the log lines (for the loss plot).
+///
+/// Training stops (``CommandError/nonFinite(_:)``, exit 3) when the starting weights, the loss,
+/// the weights after a step or the validation loss hold NaN or ±Inf: at every wait the weights
+/// are downloaded and checked on the host, so the check does not rely on the device's arithmetic,
+/// and a checkpoint is only written after a check at the same step passed.
 func runTrainingSteps(_ trainer: some StepTrainer, totalSteps: Int, logEvery: Int, evalEvery: Int, quiet: Bool,
-                      validate: () throws -> Double, save: () throws -> Void) throws -> [TrainingLogLine] {
+                      validate: () throws -> Double, save: () throws -> Void, checkpointPath: String) throws -> [TrainingLogLine] {
     var lines: [TrainingLogLine] = []
     let startStep = trainer.step
+    var lastCheckedStep = startStep, lastSavedStep: Int?
+    func stop(_ what: String) -> CommandError {
+        let kept = lastSavedStep.map { "the checkpoint \(checkpointPath) keeps the weights of step \($0)" }
+            ?? "this run wrote no checkpoint"
+        return .nonFinite("training stopped at step \(trainer.step): \(what) (the last check, at step \(lastCheckedStep), was finite); "
+                          + "\(kept). Lower --lr or set --gradient-clip")
+    }
+    let starting = NonFiniteValues(try trainer.parameters())
+    guard starting.isEmpty else {
+        throw CommandError.nonFinite("training cannot start at step \(startStep): the weights hold non-finite values: \(starting)")
+    }
+    func checkedValidation() throws -> Double {
+        let loss = try validate()
+        guard loss.isFinite else { throw stop("val_loss is \(NonFiniteValues.describe(loss))") }
+        return loss
+    }
     if startStep == 0 {
-        let line = TrainingLogLine(step: 0, trainLoss: .nan, validationLoss: try validate(),
+        let line = TrainingLogLine(step: 0, trainLoss: .nan, validationLoss: try checkedValidation(),
                                    learningRate: Double(trainer.learningRate), millisecondsPerStep: 0)
         print(String(format: "step 0 | val_loss %.4f | lr %.3e", line.validationLoss!, line.learningRate))
         fflush(stdout)
@@ -80,21 +137,25 @@ func runTrainingSteps(_ trainer: some StepTrainer, totalSteps: Int, logEvery: In
         let lossSum = try trainer.takeLossSum()
         let elapsed = clock.now - intervalStart
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        guard lossSum.isFinite else {
+        if let report = try nonFiniteReport(trainer, lossSum: lossSum) {
             progress.clear()
-            throw ValidationError("training diverged before step \(trainer.step): loss \(lossSum); lower --lr or set --gradient-clip")
+            throw stop(report)
         }
+        lastCheckedStep = trainer.step
         meter.record(lossSum: lossSum, steps: intervalSteps, seconds: seconds)
         progress.show(step: trainer.step, loss: Float(lossSum / Double(intervalSteps)), learningRate: learningRate,
                       millisecondsPerStep: seconds * 1e3 / Double(intervalSteps))
         if logging {
             progress.clear()
-            let line = meter.line(step: trainer.step, validationLoss: evaluating ? try validate() : nil,
+            let line = meter.line(step: trainer.step, validationLoss: evaluating ? try checkedValidation() : nil,
                                   learningRate: Double(learningRate))
             print(line.formatted)
             fflush(stdout)
             lines.append(line)
-            if evaluating { try save() }
+            if evaluating {
+                try save()
+                lastSavedStep = trainer.step
+            }
         }
         intervalStart = clock.now
         intervalSteps = 0

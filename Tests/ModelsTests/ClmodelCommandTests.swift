@@ -1,4 +1,3 @@
-import BuiltProducts
 import Foundation
 import Testing
 
@@ -6,25 +5,10 @@ import Testing
 /// inspect, and the errors a user meets (bad arguments, a corrupt checkpoint).
 @Suite struct ClmodelCommandTests {
     private func clmodel(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        try BuiltProduct.run("clmodel", arguments)
+        try Clmodel.run(arguments)
     }
 
-    /// A names folder of a few dozen made-up names.
-    /// (Each test its own folder: the suite's tests run in parallel.)
-    private func namesFolder(_ label: String) throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("clmodel-names-\(label)-\(getpid())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let letters = Array("abcdefghijklmnopqrstuvwxyz")
-        var names: [String] = []
-        for i in 0..<60 {
-            let length = 3 + i % 5
-            names.append(String((0..<length).map { j -> Character in letters[(i * 7 + j * 3) % 26] }))
-        }
-        for (split, range) in [("train", 0..<40), ("val", 40..<50), ("test", 50..<60)] {
-            try (names[range].joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("\(split).txt"), atomically: true, encoding: .utf8)
-        }
-        return folder
-    }
+    private func namesFolder(_ label: String) throws -> URL { try Clmodel.namesFolder("command-\(label)") }
 
     @Test func trainEvalSampleAndInspectATinyGPT() throws {
         let data = try namesFolder("run")
@@ -59,7 +43,8 @@ import Testing
         let data = try namesFolder("errors")
         defer { try? FileManager.default.removeItem(at: data) }
         for arguments in [["train", "gpt", "--data", data.path, "--dropout", "1"], ["train", "gpt", "--data", data.path, "--heads", "3"],
-                          ["train", "gpt", "--data", data.path, "--log-every", "0"]] {
+                          ["train", "gpt", "--data", data.path, "--log-every", "0"], ["train", "gpt", "--data", data.path, "--lr", "inf"],
+                          ["train", "mlp", "--data", data.path, "--lr", "inf"]] {
             let run = try clmodel(arguments)
             #expect(run.status == 64, "\(arguments): \(run.status) \(run.errors)")
         }

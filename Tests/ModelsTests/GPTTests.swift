@@ -30,7 +30,8 @@ import Testing
         #expect(e.inputs == [0, 3, 4, 0])
         #expect(e.targets == [3, 4, 0, -1])
         #expect(names.evaluationExample(2).targets == [6, 7, 8, 0])
-        #expect(throws: DataError.self) { try NameSequences(stream: stream, length: 3) }
+        let error = #expect(throws: DataError.self) { try NameSequences(stream: stream, length: 3) }
+        #expect(error == .nameTooLong(source: "names", line: 3, characters: 3, length: 3), "the third line's name does not fit")
         let batch = SequenceBatch.evaluation(names, batch: 2, index: 1)
         #expect(batch.counted == 4, "one name of 3 + end, one padding row")
     }

@@ -26,23 +26,30 @@ public struct NameSequences: SequenceSource {
     public let endToken: Int32
 
     /// - Parameters:
-    ///   - stream: a split read as one stream, names separated by `endToken`.
+    ///   - stream: a split read as one stream, names separated by `endToken` (one per line).
     ///   - length: the sequence length: the longest name (of every split) + 1.
+    /// - Throws: ``DataError/nameTooLong(source:line:characters:length:)`` naming the first name
+    ///   that does not fit, by its line.
     public init(stream: TokenStream, length: Int, endToken: Int32 = 0) throws {
         var names: [[Int32]] = [], current: [Int32] = []
+        var line = 1
+        func finishName() throws {
+            if current.count + 1 > length {
+                throw DataError.nameTooLong(source: stream.source, line: line, characters: current.count, length: length)
+            }
+            if !current.isEmpty { names.append(current) }
+            current = []
+        }
         for token in stream.tokens {
             if token == endToken {
-                if !current.isEmpty { names.append(current) }
-                current = []
+                try finishName()
+                line += 1
             } else {
                 current.append(token)
             }
         }
-        if !current.isEmpty { names.append(current) }
+        try finishName()
         guard !names.isEmpty else { throw DataError.tooShort(source: stream.source, tokens: stream.count, needed: 2) }
-        if let longest = names.max(by: { $0.count < $1.count }), longest.count + 1 > length {
-            throw DataError.tooShort(source: "sequence length \(length) for \(stream.source)", tokens: length, needed: longest.count + 1)
-        }
         self.names = names
         self.length = length
         self.endToken = endToken
