@@ -6,6 +6,7 @@ public final class OpenCLBackend: Backend {
     public let context: CLContext
 
     public var name: String { "opencl (\(context.device.info.name))" }
+    public var allocatedDeviceBytes: Int? { context.allocatedBufferBytes }
 
     public init(context: CLContext) { self.context = context }
 

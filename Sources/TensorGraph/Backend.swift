@@ -38,9 +38,14 @@ public protocol Backend: AnyObject {
     /// Compiles the part of `graph` that `outputs` and the assignments' values depend on. At the
     /// end of every run the plan writes each assignment's value into its variable.
     func compile(_ graph: Graph, outputs: [Tensor], assignments: [Assignment], options: CompileOptions) throws -> any Plan
+    /// Bytes the backend holds in device buffers right now (every plan's buffers and variables),
+    /// or nil where it keeps no device memory apart from the host's (the reference backend).
+    var allocatedDeviceBytes: Int? { get }
 }
 
 extension Backend {
+    public var allocatedDeviceBytes: Int? { nil }
+
     /// Compiles the part of `graph` that `outputs` depend on (no state updates).
     public func compile(_ graph: Graph, outputs: [Tensor], options: CompileOptions) throws -> any Plan {
         try compile(graph, outputs: outputs, assignments: [], options: options)

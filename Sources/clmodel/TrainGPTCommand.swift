@@ -141,7 +141,7 @@ struct TrainGPT: ParsableCommand {
             print("training: \(dataset.rawValue), batch \(batchSize), AdamW lr \(settings.learningRate) → \(settings.finalLearningRate) "
                   + "cosine over \(totalSteps) steps (warm-up \(settings.warmupSteps)), weight decay \(settings.weightDecay), "
                   + "β2 \(beta2), clip \(settings.gradientClip.map { "\($0)" } ?? "none"), dropout \(dropoutRate)")
-            try runTraining(trainer, totalSteps: totalSteps, output: output, defaults: Self.outputDefaults,
+            try runTraining(trainer, totalSteps: totalSteps, output: output, defaults: Self.outputDefaults, backend: backend,
                             plotTitle: "GPT \(dataset.rawValue) — \(backend.name)", validate: { try evaluate(data.validation) },
                             test: { try evaluate(data.test) }, save: save)
         }

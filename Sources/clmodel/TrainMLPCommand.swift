@@ -101,7 +101,7 @@ struct TrainMLP: ParsableCommand {
             print("data: \(folder)")
             print("model: context \(model.context), embedding \(model.embedding), hidden \(model.hidden), vocabulary \(model.vocabulary); "
                   + "AdamW lr \(lr) → \(finalLr) cosine over \(steps) steps, weight decay \(weightDecay), batch \(batch)")
-            try runTraining(trainer, totalSteps: steps, output: output, defaults: Self.outputDefaults,
+            try runTraining(trainer, totalSteps: steps, output: output, defaults: Self.outputDefaults, backend: backend,
                             plotTitle: "names MLP — \(backend.name)", validate: { try evaluate(validation) },
                             test: { try evaluate(test) }, save: save)
         }

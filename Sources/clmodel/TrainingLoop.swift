@@ -2,6 +2,7 @@ import ArgumentParser
 import DurableFiles
 import Foundation
 import Models
+import TensorGraph
 
 /// Logging, evaluation, checkpoint and plot options shared by every `clmodel train`.
 struct TrainingOutputOptions: ParsableArguments {
@@ -17,6 +18,8 @@ struct TrainingOutputOptions: ParsableArguments {
     var lossPlot: String?
     @Flag(help: "No live progress line on stderr.")
     var quiet = false
+    @Flag(help: "Append the process's resident memory and the backend's device buffer bytes to every log line (leak checks, soak runs).")
+    var logMemory = false
 
     func validate() throws {
         for (name, value) in [("--log-every", logEvery), ("--eval-every", evalEvery)] {
@@ -55,11 +58,12 @@ func checkResumeFlags(_ path: String, _ flags: [(flag: String, given: String?, c
 /// Runs training to `totalSteps` (``runTrainingSteps``), then prints the test loss, the checkpoint's
 /// path and, when asked, draws the loss plot.
 func runTraining(_ trainer: some StepTrainer, totalSteps: Int, output: TrainingOutputOptions, defaults: TrainingOutputDefaults,
-                 plotTitle: String, validate: () throws -> Double, test: () throws -> Double,
+                 backend: any Backend, plotTitle: String, validate: () throws -> Double, test: () throws -> Double,
                  save: (String) throws -> Void) throws {
     let path = output.checkpointPath(defaults)
     let lines = try runTrainingSteps(trainer, totalSteps: totalSteps, logEvery: output.logEvery ?? defaults.logEvery,
                                      evalEvery: output.evalEvery ?? defaults.evalEvery, quiet: output.quiet,
+                                     memory: output.logMemory ? { MemoryUsage(backend: backend).formatted } : nil,
                                      validate: validate, save: { try save(path) }, checkpointPath: path)
     let testLoss = try test()
     guard testLoss.isFinite else {
@@ -96,7 +100,7 @@ func nonFiniteReport(_ trainer: some StepTrainer, lossSum: Double) throws -> Str
 /// are downloaded and checked on the host, so the check does not rely on the device's arithmetic,
 /// and a checkpoint is only written after a check at the same step passed.
 func runTrainingSteps(_ trainer: some StepTrainer, totalSteps: Int, logEvery: Int, evalEvery: Int, quiet: Bool,
-                      validate: () throws -> Double, save: () throws -> Void, checkpointPath: String) throws -> [TrainingLogLine] {
+                      memory: (() -> String)? = nil, validate: () throws -> Double, save: () throws -> Void, checkpointPath: String) throws -> [TrainingLogLine] {
     var lines: [TrainingLogLine] = []
     let startStep = trainer.step
     var lastCheckedStep = startStep, lastSavedStep: Int?
@@ -149,7 +153,7 @@ func runTrainingSteps(_ trainer: some StepTrainer, totalSteps: Int, logEvery: In
             progress.clear()
             let line = meter.line(step: trainer.step, validationLoss: evaluating ? try checkedValidation() : nil,
                                   learningRate: Double(learningRate))
-            print(line.formatted)
+            print(line.formatted + (memory.map { " | " + $0() } ?? ""))
             fflush(stdout)
             lines.append(line)
             if evaluating {
