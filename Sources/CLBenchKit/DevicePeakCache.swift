@@ -65,36 +65,66 @@ public enum DevicePeakCache {
         try resolve(device: context.device.info, mode: .cachedOrMeasure, measure: { try PeakProbe(context: context).measure() }).peak
     }
 
-    /// Finds or measures `device`'s peak under the cache file's lock, following `mode`.
+    /// Finds or measures `device`'s peak under the cache file's lock, following `mode`. A cache
+    /// folder that cannot be created, locked or written costs the cache, not the run: the peak is
+    /// measured (and used) all the same, with a warning.
     /// - Parameters:
     ///   - measure: one measurement (`PeakProbe.measure` on the device; tests inject figures).
-    ///   - warn: receives the message when no two measurements agree (default: stderr).
+    ///   - warn: receives the message when no two measurements agree or the cache cannot be used (default: stderr).
     public static func resolve(device: DeviceInfo, directory: URL = ProgramCache.cacheDirectory(), mode: Mode,
                                maxMeasurements: Int = maxMeasurements, measure: () throws -> DevicePeak,
                                warn: (String) -> Void = warnOnStandardError) throws -> Resolution {
         let file = url(for: device, directory: directory)
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        return try FileLock.withExclusiveLock(for: file.path) {
-            let cached = decode(FileManager.default.contents(atPath: file.path))
-            if mode == .cachedOrMeasure, let cached {
-                return Resolution(peak: cached, measurements: [], settled: true, cached: cached)
-            }
-            var measurements: [DevicePeak] = []
-            while measurements.count < max(2, maxMeasurements) {
-                let next = try measure()
-                if let earlier = measurements.first(where: { $0.agrees(with: next, tolerance: agreement) }) {
-                    measurements.append(next)
-                    let agreed = earlier.bestOf(next)
-                    let stored = mode == .measureKeepingBest ? cached.map { $0.bestOf(agreed) } ?? agreed : agreed
-                    try DurableFile.write(try encode(stored), to: file.path)
-                    return Resolution(peak: agreed, measurements: measurements, settled: true, cached: stored)
-                }
-                measurements.append(next)
-            }
-            let best = measurements.dropFirst().reduce(measurements[0]) { $0.bestOf($1) }
-            warn(unsettledMessage(measurements, best: best, cachedKept: cached != nil && mode != .cachedOrMeasure))
-            return Resolution(peak: best, measurements: measurements, settled: false, cached: cached)
+        func settle(_ cached: DevicePeak?, storingIn path: String?) throws -> Resolution {
+            try settleMeasurements(cached: cached, mode: mode, maxMeasurements: maxMeasurements, measure: measure,
+                                   storingIn: path, warn: warn)
         }
+        do {
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            return try FileLock.withExclusiveLock(for: file.path) {
+                let cached = decode(FileManager.default.contents(atPath: file.path))
+                if mode == .cachedOrMeasure, let cached {
+                    return Resolution(peak: cached, measurements: [], settled: true, cached: cached)
+                }
+                return try settle(cached, storingIn: file.path)
+            }
+        } catch let error as DurableFileError {
+            // Only the lock throws these here: a failed write is reported and absorbed inside.
+            warn("cannot use the peak cache in \(file.deletingLastPathComponent().path) (\(error)); measuring without it")
+            return try settle(nil, storingIn: nil)
+        } catch let error as CocoaError {
+            warn("cannot use the peak cache in \(file.deletingLastPathComponent().path) (\(error.localizedDescription)); measuring without it")
+            return try settle(nil, storingIn: nil)
+        }
+    }
+
+    /// Measures until one measurement agrees with an earlier one, then writes what `mode` asks for
+    /// to `path` (when given; a failed write warns and leaves the cache as it was); or gives the
+    /// best figures, uncached, after `maxMeasurements`.
+    private static func settleMeasurements(cached: DevicePeak?, mode: Mode, maxMeasurements: Int,
+                                           measure: () throws -> DevicePeak, storingIn path: String?,
+                                           warn: (String) -> Void) throws -> Resolution {
+        var measurements: [DevicePeak] = []
+        while measurements.count < max(2, maxMeasurements) {
+            let next = try measure()
+            if let earlier = measurements.first(where: { $0.agrees(with: next, tolerance: agreement) }) {
+                measurements.append(next)
+                let agreed = earlier.bestOf(next)
+                let stored = mode == .measureKeepingBest ? cached.map { $0.bestOf(agreed) } ?? agreed : agreed
+                guard let path else { return Resolution(peak: agreed, measurements: measurements, settled: true, cached: nil) }
+                do {
+                    try DurableFile.write(try encode(stored), to: path)
+                } catch {
+                    warn("cannot write the peak cache (\(error)); the measured peak is used for this run only")
+                    return Resolution(peak: agreed, measurements: measurements, settled: true, cached: cached)
+                }
+                return Resolution(peak: agreed, measurements: measurements, settled: true, cached: stored)
+            }
+            measurements.append(next)
+        }
+        let best = measurements.dropFirst().reduce(measurements[0]) { $0.bestOf($1) }
+        warn(unsettledMessage(measurements, best: best, cachedKept: cached != nil && mode != .cachedOrMeasure))
+        return Resolution(peak: best, measurements: measurements, settled: false, cached: cached)
     }
 
     /// Writes a warning line to stderr.

@@ -100,3 +100,17 @@ import Testing
         #expect(!peak(100, 40).agrees(with: peak(100, 33), tolerance: 0.15))
     }
 }
+
+extension PeakCacheTests {
+    @Test func aCacheFolderThatCannotBeCreatedCostsTheCacheNotTheRun() throws {
+        // The cache folder's parent is a plain file, so neither the folder nor its lock can be made.
+        let blocker = folder()
+        try Data("a file".utf8).write(to: blocker)
+        defer { try? FileManager.default.removeItem(at: blocker) }
+        let (resolution, taken, warnings) = try resolve(.cachedOrMeasure, [peak(100, 40), peak(101, 40)],
+                                                        in: blocker.appendingPathComponent("cache"))
+        #expect(taken == 2 && resolution.settled && resolution.peak.fp32GFLOPS == 101)
+        #expect(resolution.cached == nil)
+        #expect(warnings.count == 1 && warnings.first?.contains("cannot use the peak cache") == true, "\(warnings)")
+    }
+}
