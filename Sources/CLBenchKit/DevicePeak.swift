@@ -40,9 +40,11 @@ public struct DevicePeak: Codable, Sendable, Equatable {
         var best = self
         best.fp32GFLOPS = max(fp32GFLOPS, other.fp32GFLOPS)
         best.fp32MedianGFLOPS = max(fp32MedianGFLOPS, other.fp32MedianGFLOPS)
+        best.readGBps = max(readGBps, other.readGBps)
+        best.writeGBps = max(writeGBps, other.writeGBps)
         if other.copyGBps > copyGBps {
-            (best.copyGBps, best.readGBps, best.writeGBps) = (other.copyGBps, other.readGBps, other.writeGBps)
-            (best.bandwidthBufferBytes, best.bestLayout) = (other.bandwidthBufferBytes, other.bestLayout)
+            // The buffer size and layout describe the copy figure.
+            (best.copyGBps, best.bandwidthBufferBytes, best.bestLayout) = (other.copyGBps, other.bandwidthBufferBytes, other.bestLayout)
         }
         best.measuredAt = best == other ? other.measuredAt : measuredAt
         return best
