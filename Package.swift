@@ -37,7 +37,7 @@ let package = Package(
         // The op × shape table and the runner that checks any backend against the reference.
         .target(name: "GraphConformance", dependencies: ["TensorGraph"]),
         // Lowers TensorGraph graphs to OpenCL plans.
-        .target(name: "CLBackend", dependencies: ["TensorGraph", "CLRuntime", "CLKernels"]),
+        .target(name: "CLBackend", dependencies: ["TensorGraph", "CLRuntime", "CLKernels", "DurableFiles"]),
         // Models built only on TensorGraph: tokenizer, data, the MLP and GPT, training, checkpoints.
         // The names splits and Tiny Shakespeare ship as resources (Sources/Models/Data/README.md says where they come from).
         .target(name: "Models", dependencies: ["TensorGraph", "DurableFiles"], resources: [.copy("Data")]),
@@ -49,11 +49,11 @@ let package = Package(
             ]
         ),
         // The benchmark harness and the device probes behind `clbench` (a library, so tests can drive it).
-        .target(name: "CLBenchKit", dependencies: ["CLRuntime", "CLKernels", "CLBackend", "TensorGraph"]),
+        .target(name: "CLBenchKit", dependencies: ["CLRuntime", "CLKernels", "CLBackend", "TensorGraph", "DurableFiles"]),
         .executableTarget(
             name: "clbench",
             dependencies: [
-                "CLBenchKit", "CLRuntime", "CLKernels", "CLBackend", "TensorGraph", "GraphConformance",
+                "CLBenchKit", "CLRuntime", "CLKernels", "CLBackend", "TensorGraph", "GraphConformance", "DurableFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -34,15 +34,17 @@ public struct DevicePeak: Codable, Sendable, Equatable {
         self.measuredAt = measuredAt
     }
 
-    /// Each figure the better of `self` and `other` (same device), dated now when anything improved.
+    /// Each figure the better of `self` and `other` (same device); the date of `other` when it gave every figure.
     public func bestOf(_ other: DevicePeak) -> DevicePeak {
         guard other.device == device, other.driver == driver else { return self }
         var best = self
         best.fp32GFLOPS = max(fp32GFLOPS, other.fp32GFLOPS)
         best.fp32MedianGFLOPS = max(fp32MedianGFLOPS, other.fp32MedianGFLOPS)
+        best.readGBps = max(readGBps, other.readGBps)
+        best.writeGBps = max(writeGBps, other.writeGBps)
         if other.copyGBps > copyGBps {
-            (best.copyGBps, best.readGBps, best.writeGBps) = (other.copyGBps, other.readGBps, other.writeGBps)
-            (best.bandwidthBufferBytes, best.bestLayout) = (other.bandwidthBufferBytes, other.bestLayout)
+            // The buffer size and layout describe the copy figure.
+            (best.copyGBps, best.bandwidthBufferBytes, best.bestLayout) = (other.copyGBps, other.bandwidthBufferBytes, other.bestLayout)
         }
         best.measuredAt = best == other ? other.measuredAt : measuredAt
         return best
@@ -50,44 +52,20 @@ public struct DevicePeak: Codable, Sendable, Equatable {
 
     /// The best of the three bandwidth figures: the denominator for "% of bandwidth".
     public var bandwidthGBps: Double { max(copyGBps, readGBps, writeGBps) }
-}
 
-/// Caches measured peaks per device in `<cache dir>/peaks/`.
-public enum DevicePeakCache {
-    static func url(for device: DeviceInfo) -> URL {
-        let safe = (device.name + "-" + device.driverVersion).map { $0.isLetter || $0.isNumber ? $0 : "_" }
-        return ProgramCache.cacheDirectory().appendingPathComponent("peaks/\(String(safe)).json")
+    /// The figures "% of peak" is computed against, by name: the fp32 rate, the copy bandwidth
+    /// (layernorm's `percent_of_copy_bw`) and the best bandwidth.
+    public var denominators: [(name: String, value: Double, unit: String)] {
+        [("fp32 rate", fp32GFLOPS, "GFLOP/s"), ("copy bandwidth", copyGBps, "GB/s"), ("bandwidth", bandwidthGBps, "GB/s")]
     }
 
-    public static func load(for device: DeviceInfo) -> DevicePeak? {
-        guard let data = try? Data(contentsOf: url(for: device)) else { return nil }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try? decoder.decode(DevicePeak.self, from: data)
-    }
-
-    /// Stores `peak`, keeping for each figure the best of it and the figure already cached: a peak
-    /// is the best the device has shown, and a run on a busy machine (the hypervisor or other jobs
-    /// taking cores) must not lower the denominators of every later "% of peak". Returns what was stored.
-    @discardableResult
-    public static func store(_ peak: DevicePeak, for device: DeviceInfo) -> DevicePeak {
-        let stored = load(for: device).map { peak.bestOf($0) } ?? peak
-        let file = url(for: device)
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        guard let data = try? encoder.encode(stored) else { return stored }
-        try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try? data.write(to: file, options: .atomic)
-        return stored
-    }
-
-    /// The cached peak, or a fresh measurement (stored) when there is none.
-    public static func peak(for context: CLContext) throws -> DevicePeak {
-        if let cached = load(for: context.device.info) { return cached }
-        let measured = try PeakProbe(context: context).measure()
-        store(measured, for: context.device.info)
-        return measured
+    /// Whether every figure of `denominators` of `self` and `other` is within `tolerance` (a
+    /// fraction of the larger) of the other's: two measurements of an undisturbed device agree.
+    public func agrees(with other: DevicePeak, tolerance: Double) -> Bool {
+        zip(denominators, other.denominators).allSatisfy { mine, theirs in
+            let larger = max(mine.value, theirs.value)
+            return larger > 0 && abs(mine.value - theirs.value) <= tolerance * larger
+        }
     }
 }
 

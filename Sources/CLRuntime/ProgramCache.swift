@@ -1,10 +1,16 @@
+import DurableFiles
 import Foundation
 
 /// An on-disk cache of built program binaries, keyed by everything that changes the binary:
 /// source, build options, device name, driver version and platform version.
 ///
-/// Entries are written atomically (temporary file, then rename) and carry a length and a
-/// checksum; an entry that is truncated or corrupt is detected, deleted and rebuilt, never trusted.
+/// Entries are written with `DurableFile.write` (a `.KEY.clbin.<pid>.tmp` temporary, fsync,
+/// rename, folder fsync; a temporary left by a killed writer is removed by the next store of that
+/// entry) and carry a length and a checksum; an entry that is truncated or corrupt is detected,
+/// deleted and rebuilt, never trusted. Processes and threads may build the same program into one
+/// cache folder at once: readers see the old entry or a whole new one, writers in different
+/// processes use different temporaries (the last rename wins; both wrote the same program), and
+/// writers in one process take turns (they share a process id, so a temporary name).
 ///
 /// Whether reading binaries pays depends on the platform: see `Policy.automatic`.
 public final class ProgramCache: @unchecked Sendable {
@@ -99,24 +105,25 @@ public final class ProgramCache: @unchecked Sendable {
         return nil
     }
 
-    /// Stores `binary` under `key` atomically. Failures to write are ignored: the cache is an optimisation.
+    /// Serialises stores within this process, across every `ProgramCache` instance.
+    private static let storeLock = NSLock()
+
+    /// Stores `binary` under `key` atomically and durably. Failures to write are ignored: the cache
+    /// is an optimisation.
     func store(key: String, binary: [UInt8]) {
+        var bytes = Self.magic
+        bytes += Self.littleEndianBytes(UInt64(binary.count))
+        bytes += Self.littleEndianBytes(Self.fnv1a(binary, basis: 0xcbf2_9ce4_8422_2325))
+        bytes += binary
+        Self.storeLock.lock()
+        defer { Self.storeLock.unlock() }
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            var bytes = Self.magic
-            bytes += Self.littleEndianBytes(UInt64(binary.count))
-            bytes += Self.littleEndianBytes(Self.fnv1a(binary, basis: 0xcbf2_9ce4_8422_2325))
-            bytes += binary
-            let temporary = directory.appendingPathComponent(".\(key).\(UUID().uuidString).tmp")
-            try Data(bytes).write(to: temporary)
-            if rename(temporary.path, url(forKey: key).path) != 0 {
-                try? FileManager.default.removeItem(at: temporary)
-                return
-            }
-            record { $0.stores += 1 }
+            try DurableFile.write(Data(bytes), to: url(forKey: key).path)
         } catch {
             return
         }
+        record { $0.stores += 1 }
     }
 
     /// Reports that an entry decoded but the driver rejected it (stale or foreign binary): delete it.

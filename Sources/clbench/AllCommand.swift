@@ -2,6 +2,7 @@ import ArgumentParser
 import CLBackend
 import CLBenchKit
 import CLRuntime
+import DurableFiles
 import Foundation
 
 struct All: ParsableCommand {
@@ -21,6 +22,7 @@ struct All: ParsableCommand {
 
     func validate() throws {
         guard iters > 0 else { throw ValidationError("--iters must be positive") }
+        try checkOutputPath(output, option: "--output")
     }
 
     func run() throws {
@@ -70,7 +72,7 @@ struct All: ParsableCommand {
                                                results: try harness.measure(cases)))
             }
             if show { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
-            try ReportFormatting.json(reports).write(toFile: output, atomically: true, encoding: .utf8)
+            try DurableFile.write(try ReportFormatting.json(reports), to: output)
             for report in reports {
                 let columns = report.benchmark == "layernorm" ? ["percent_of_same_run_copy", "adversarial_nmse"] : []
                 print(ReportFormatting.table(report, extraColumns: columns)); print()

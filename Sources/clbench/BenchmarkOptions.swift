@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLBenchKit
 import CLRuntime
+import DurableFiles
 import Foundation
 
 /// Options shared by every benchmark subcommand.
@@ -10,7 +11,7 @@ struct BenchmarkOptions: ParsableArguments {
     @Option(help: "Output format: table, json or csv.")
     var format: OutputFormat = .table
 
-    @Option(help: "Also write the JSON report to this file.")
+    @Option(help: "Also write the JSON report to this file (its folder is checked before the benchmark runs).")
     var output: String?
 
     @Option(help: "Write an SVG bar chart of the variants to this file.")
@@ -32,6 +33,8 @@ struct BenchmarkOptions: ParsableArguments {
         guard warmup >= 0 else { throw ValidationError("--warmup must be zero or more") }
         guard iters > 0 else { throw ValidationError("--iters must be positive") }
         if let minTime, minTime <= 0 { throw ValidationError("--min-time must be positive") }
+        try checkOutputPath(output, option: "--output")
+        try checkOutputPath(plot, option: "--plot")
     }
 
     var timing: TimingOptions {
@@ -63,7 +66,7 @@ struct BenchmarkOptions: ParsableArguments {
         case .table: print(reports.map { ReportFormatting.table($0, extraColumns: extraColumns) }.joined(separator: "\n\n"))
         }
         if let output {
-            try ReportFormatting.json(reports).write(toFile: output, atomically: true, encoding: .utf8)
+            try DurableFile.write(try ReportFormatting.json(reports), to: output)
         }
         if let plot, let first = reports.first {
             var merged = first
@@ -76,7 +79,7 @@ struct BenchmarkOptions: ParsableArguments {
                     return result
                 }
             }
-            try SVGBarChart.render(merged).write(toFile: plot, atomically: true, encoding: .utf8)
+            try DurableFile.write(SVGBarChart.render(merged), to: plot)
         }
         let status = BenchmarkReport.exitStatus(reports)
         if status != 0 { throw ExitCode(status) }

@@ -4,7 +4,13 @@ import Foundation
 
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compare benchmark JSON files side by side (devices, commits, before/after), with ratios to the first.")
+        abstract: "Compare benchmark JSON files side by side (devices, commits, before/after), with ratios to the first.",
+        discussion: """
+            Rows are paired by benchmark, variant and sizes. Rows missing from some file, and files holding \
+            different benchmarks, are named in a warning on stderr; the exit status is then still 0 as long as \
+            every file shares at least one row with the first, and 64 when some file shares none (nothing in it \
+            could be compared, e.g. a matmul report against an attention report).
+            """)
 
     @Argument(help: "Two or more JSON files written by clbench --output or --format json.")
     var files: [String]
@@ -26,5 +32,10 @@ struct Compare: ParsableCommand {
             }
         }
         print(ReportComparison.table(entries))
+        for line in ReportComparison.warnings(entries) {
+            FileHandle.standardError.write(Data("warning: \(line)\n".utf8))
+        }
+        // A run that shares no row with the first was not compared at all: the wrong files, most likely.
+        if ReportComparison.pairing(entries).hasRunWithNothingPaired { throw ExitCode(64) }
     }
 }

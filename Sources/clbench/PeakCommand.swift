@@ -5,7 +5,13 @@ import Foundation
 
 struct Peak: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure the device's peak fp32 rate and memory bandwidth (cached for % of peak).")
+        abstract: "Measure the device's peak fp32 rate and memory bandwidth (cached for % of peak).",
+        discussion: """
+            Measures until two measurements agree within 15% on the fp32 rate and the bandwidths (at most 4). \
+            An agreed peak raises each cached figure it beats (a busy machine only lowers figures); --remeasure \
+            replaces the cached peak, higher or lower. When no two agree, nothing is cached and a warning says so \
+            (with --remeasure the exit status is then 1). Benchmarks measure only when nothing is cached.
+            """)
 
     @OptionGroup var deviceOptions: DeviceOptions
 
@@ -18,29 +24,33 @@ struct Peak: ParsableCommand {
     @Flag(help: "Print the cached result instead of measuring (measure if none).")
     var cached = false
 
+    @Flag(help: "Replace the cached peak with this measurement, even when it is lower.")
+    var remeasure = false
+
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
     func validate() throws {
         guard runs > 0 else { throw ValidationError("--runs must be positive") }
+        guard !(cached && remeasure) else { throw ValidationError("give --cached or --remeasure, not both") }
     }
 
     func run() throws {
         try reportingErrors {
             let context = try CLContext(selecting: deviceOptions.device)
             let info = context.device.info
-            let peak: DevicePeak
-            var best: DevicePeak?
-            if cached, let stored = DevicePeakCache.load(for: info) {
-                peak = stored
-            } else {
-                var probe = PeakProbe(context: context)
-                probe.timedRuns = runs
-                let showProgress = !quiet && isatty(STDERR_FILENO) != 0
-                probe.progress = { if showProgress { FileHandle.standardError.write(Data("measuring \($0)…\n".utf8)) } }
-                peak = try probe.measure()
-                best = DevicePeakCache.store(peak, for: info)
+            var probe = PeakProbe(context: context)
+            probe.timedRuns = runs
+            let showProgress = !quiet && isatty(STDERR_FILENO) != 0
+            var measurement = 0
+            probe.progress = { if showProgress { FileHandle.standardError.write(Data("measurement \(measurement): \($0)…\n".utf8)) } }
+            let mode: DevicePeakCache.Mode = cached ? .cachedOrMeasure : remeasure ? .remeasure : .measureKeepingBest
+            let resolution = try DevicePeakCache.resolve(device: info, mode: mode) {
+                measurement += 1
+                return try probe.measure()
             }
+            let peak = resolution.peak
+            let best = resolution.cached
             switch format {
             case .json: print(try jsonText(peak))
             case .csv:
@@ -53,11 +63,15 @@ struct Peak: ParsableCommand {
                              peak.bestLayout, peak.bandwidthBufferBytes >> 20))
                 print(String(format: "read        %8.1f GB/s", peak.readGBps))
                 print(String(format: "write       %8.1f GB/s", peak.writeGBps))
+                if !resolution.settled {
+                    print("not cached: no two measurements agreed (see the warning)")
+                }
                 if let best, best != peak {
-                    print(String(format: "cached peak (best seen, used for %% of peak): fp32 %.1f GFLOP/s, copy %.1f GB/s",
+                    print(String(format: "cached peak (used for %% of peak): fp32 %.1f GFLOP/s, copy %.1f GB/s",
                                  best.fp32GFLOPS, best.copyGBps))
                 }
             }
+            if remeasure && !resolution.settled { throw ExitCode(1) }
         }
     }
 }

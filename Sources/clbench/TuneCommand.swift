@@ -22,7 +22,9 @@ struct TuneMatmul: ParsableCommand {
             reference, times the valid ones in interleaved rounds (profiling events, medians), then searches \
             around the best one parameter at a time. A winner must beat the defaults by 3% measured beside \
             them, else the defaults are stored. The cache file lives in $CLGRAPH_CACHE_DIR (see the README), \
-            keyed by device name, driver version and the hash of matmul.cl; plans and `clbench matmul` read it.
+            keyed by device name, driver version and the hash of matmul.cl; plans and `clbench matmul` read it. \
+            Winners are merged into the file under a lock: tunes running at once keep each other's winners, and \
+            for a key tuned by both, the one merged last wins.
             Default: the classes the models use, each on a representative shape (MLP 128×512×144 and dW1 512×144×128, \
             the 27 logits 128×27×512, attention 8×256×256×64, 1024³, 1×512×512), then the names MLP's six training \
             products as exact shapes (`--model mlp`). An exact shape (--m/--n/--k, --model) is stored under its own key \
@@ -121,8 +123,11 @@ struct TuneMatmul: ParsableCommand {
                 if live { FileHandle.standardError.write(Data("\u{1B}[2K\r  \(message)".utf8)) }
             })
             let url = MatmulTuningCache.url(for: info)
-            // A corrupt or mismatched file warns here and is replaced by a fresh table.
-            var table = MatmulTuningCache.load(device: info, url: url) ?? MatmulTuningTable(device: info)
+            // A corrupt or mismatched file warns here; the first merge replaces it.
+            _ = MatmulTuningCache.load(device: info, url: url)
+            // This run's winners only: each merge re-reads the file under its lock, so winners another
+            // tune stored meanwhile are kept, and an entry read at the start never overwrites a newer one.
+            var measured = MatmulTuningTable(device: info)
             let shapes = try shapes()
             say("tuning matmul on \(info.name) (\(environment.deviceClass.rawValue)): \(shapes.count) shape(s); cache \(url.path)")
             var outcomes: [(key: String, outcome: MatmulTuner.Outcome)] = []
@@ -143,11 +148,10 @@ struct TuneMatmul: ParsableCommand {
                     }
                 }
                 outcomes.append((key, outcome))
-                if exact { table.shapes[key] = outcome.entry() } else { table.entries[key] = outcome.entry() }
+                if exact { measured.shapes[key] = outcome.entry() } else { measured.entries[key] = outcome.entry() }
                 if !dryRun {
-                    // Written after every shape: an interrupted tune keeps what it found.
-                    try MatmulTuningCache.save(table, url: url)
-                    MatmulTuningCache.setShared(table, for: info)
+                    // Merged after every shape: an interrupted tune keeps what it found.
+                    MatmulTuningCache.setShared(try MatmulTuningCache.merge(measured, into: url), for: info)
                 }
             }
             if !dryRun { say("wrote \(url.path)") }

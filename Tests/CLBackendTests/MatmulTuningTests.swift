@@ -215,6 +215,40 @@ struct MatmulTuningTests {
         #expect(MatmulTuningCache.load(device: info, url: url) == MatmulTuningTable(device: info))
     }
 
+    @Test("a merge keeps the file's other winners, the just-measured entry wins its key, a foreign table is replaced")
+    func mergeRules() throws {
+        let info = TestDevice.context.device.info
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = MatmulTuningCache.url(for: info, directory: directory)
+        func entry(_ ms: Double, _ configuration: Int) -> MatmulTuningTable.Entry {
+            MatmulTuningTable.Entry(tuning: MatmulTuning.conformanceConfigurations[configuration]!, shape: "1x64x64x64",
+                                    medianMs: ms, defaultMedianMs: 1, gflops: 1, tunedAt: "2026-11-23T12:00:00Z")
+        }
+        // No file: the measured table is written as it is.
+        var first = MatmulTuningTable(device: info)
+        first.shapes["1x64x64x64.nn"] = entry(0.5, 1)
+        first.entries["gemv.nt"] = entry(0.7, 1)
+        #expect(try MatmulTuningCache.merge(first, into: url) == first)
+        // Another run's winners: the file keeps both; for the key in both, the one merged now wins.
+        var second = MatmulTuningTable(device: info)
+        second.shapes["1x32x48x64.nn"] = entry(0.3, 1)
+        second.entries["gemv.nt"] = entry(0.6, 2)
+        let merged = try MatmulTuningCache.merge(second, into: url)
+        #expect(Set(merged.shapes.keys) == ["1x64x64x64.nn", "1x32x48x64.nn"])
+        #expect(merged.entries["gemv.nt"] == second.entries["gemv.nt"])
+        #expect(MatmulTuningCache.load(device: info, url: url) == merged)
+        // A table made for another driver is replaced, not merged.
+        var foreign = merged
+        foreign.driverVersion += "-other"
+        try MatmulTuningCache.save(foreign, url: url)
+        #expect(try MatmulTuningCache.merge(second, into: url) == second)
+        // So is a corrupt file.
+        try Data("not json".utf8).write(to: url)
+        #expect(try MatmulTuningCache.merge(first, into: url) == first)
+        #expect(MatmulTuningCache.load(device: info, url: url) == first)
+    }
+
     @Test("a cache made for another driver, device or kernel source is ignored with a warning")
     func mismatchedKey() throws {
         let info = TestDevice.context.device.info

@@ -72,6 +72,10 @@ import Testing
     @Test func theCacheKeepsTheBestOfEachFigure() {
         let best = Self.peak(100, 40).bestOf(Self.peak(200, 20))
         #expect(best.fp32GFLOPS == 200 && best.copyGBps == 40 && best.writeGBps == 20)
+        // Read and write are figures of their own: the best bandwidth is the best any measurement showed.
+        var readHeavy = Self.peak(100, 30)
+        readHeavy.readGBps = 70
+        #expect(Self.peak(100, 40).bestOf(readHeavy).bandwidthGBps == 70)
         // another driver: no mixing
         #expect(Self.peak(100, 40).bestOf(Self.peak(200, 80, driver: "4.0")).fp32GFLOPS == 100)
     }

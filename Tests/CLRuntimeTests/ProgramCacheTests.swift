@@ -1,4 +1,5 @@
-import CLRuntime
+import BuiltProducts
+@testable import CLRuntime
 import Foundation
 import Testing
 
@@ -69,8 +70,89 @@ import Testing
         #expect(try context.program(family: "cache-test", source: source).origin == .cachedBinary)
     }
 
+    /// The cache entries in `directory`, each checked to decode (length and checksum intact).
+    private func entries(in directory: URL) throws -> [(name: String, valid: Bool)] {
+        try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".clbin") }.map { name in
+            let bytes = [UInt8](try Data(contentsOf: directory.appendingPathComponent(name)))
+            return (name, ProgramCache.decode(bytes) != nil)
+        }
+    }
+
+    @Test func aKilledWritersTemporaryIsRemovedByTheNextStore() throws {
+        let (cache, directory) = freshCache()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let context = try CLContext(device: RuntimeTestDevice.context.device, programCache: cache)
+        let source = uniqueSource()
+        _ = try context.program(family: "cache-test", source: source)
+        let entry = try #require(try entries(in: directory).first?.name)
+        // A writer killed between creating its temporary and renaming it (its pid no longer runs).
+        let stale = directory.appendingPathComponent(".\(entry).2000000000.tmp")
+        try Data("partial".utf8).write(to: stale)
+        try FileManager.default.removeItem(at: directory.appendingPathComponent(entry))
+        context.dropBuiltPrograms()
+        #expect(try context.program(family: "cache-test", source: source).origin == .source)
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
+        #expect(try entries(in: directory).map(\.valid) == [true])
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    @Test func threadsStoringOneEntryAtOnceAllSucceed() throws {
+        let (cache, directory) = freshCache()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Threads of one process share a process id, so a temporary name: every store must still
+        // land whole. Two caches on one folder, as two contexts of one process would have.
+        let twin = ProgramCache(directory: directory, policy: .always)
+        let key = ProgramCache.key(source: uniqueSource(), options: "", device: RuntimeTestDevice.context.device.info)
+        let binaries = (0..<4).map { seed in (0..<(256 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed) } }
+        let storesPerThread = 10
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
+            for _ in 0..<storesPerThread { (thread % 2 == 0 ? cache : twin).store(key: key, binary: binaries[thread]) }
+        }
+        #expect(cache.stats.stores + twin.stats.stores == 4 * storesPerThread)
+        let loaded = try #require(cache.load(key: key))
+        #expect(binaries.contains(loaded))
+        #expect(try entries(in: directory).map(\.valid) == [true])
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    @Test func twoProcessesBuildingTheSameProgramsIntoOneCacheBothSucceed() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clgraph-cache-race-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Both processes build the same generated elementwise program (one small program, so a
+        // cold driver cache costs about a second), and store the same entry at about the same time.
+        let arguments = ["conformance", "--op", "neg", "--quick", "--defaults-only"]
+        let environment = ["CLGRAPH_CACHE_DIR": directory.path, "CLGRAPH_PROGRAM_CACHE": "on"]
+        let runs = RunLog()
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            do {
+                let run = try BuiltProduct.run("clbench", arguments, environment: environment)
+                runs.append(run.status == 0 ? nil : "exit \(run.status): \(run.errors)")
+            } catch {
+                runs.append("\(error)")
+            }
+        }
+        #expect(runs.all.count == 2 && runs.all.allSatisfy { $0 == nil }, "\(runs.all)")
+        let programs = directory.appendingPathComponent("programs")
+        let stored = try entries(in: programs)
+        #expect(!stored.isEmpty)
+        let invalid = stored.filter { !$0.valid }.map(\.name)
+        #expect(invalid.isEmpty, "\(invalid)")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: programs.path).filter { $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
     @Test func defaultCacheDirectoryFollowsTheEnvironment() {
         #expect(ProgramCache.cacheDirectory(["CLGRAPH_CACHE_DIR": "/tmp/x"]).path == "/tmp/x")
         #expect(ProgramCache.cacheDirectory(["XDG_CACHE_HOME": "/tmp/xdg"]).path == "/tmp/xdg/clgraph")
     }
+}
+
+/// The outcomes of processes run from concurrent threads (nil: success).
+private final class RunLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [String?] = []
+    func append(_ result: String?) { lock.lock(); results.append(result); lock.unlock() }
+    var all: [String?] { lock.lock(); defer { lock.unlock() }; return results }
 }

@@ -1,4 +1,5 @@
 import CLRuntime
+import DurableFiles
 import Foundation
 
 /// One device's tuned matmul winners, as stored in its cache file.
@@ -90,7 +91,8 @@ public struct MatmulTuningTable: Codable, Sendable, Equatable {
 
 /// The per-device tuning cache files in `CLGRAPH_CACHE_DIR` (beside the program cache):
 /// `matmul-tuning-<hash of device, platform>.json`. Normal runs only read them; `clbench tune
-/// matmul` writes them (atomically: temporary file, then rename).
+/// matmul` merges its winners into them under a lock (`merge(_:into:)`), so tunes running at once
+/// on one cache folder keep each other's winners.
 public enum MatmulTuningCache {
     /// Where warnings go (stderr by default; tests capture them).
     nonisolated(unsafe) public static var warn: (String) -> Void = { message in
@@ -114,35 +116,82 @@ public enum MatmulTuningCache {
     /// with a warning for a corrupt or mismatched file (a missing file is silent).
     public static func load(device: DeviceInfo, url: URL) -> MatmulTuningTable? {
         guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        switch usable(data, expected: MatmulTuningTable(device: device)) {
+        case .success(let table): return table
+        case .failure(let problem):
+            warn("ignoring \(problem.reason(url)); using defaults until `clbench tune matmul` rewrites it")
+            return nil
+        }
+    }
+
+    /// Why a file's table cannot be used for the running device and kernel source.
+    enum Problem: Error {
+        case corrupt(Error)
+        case mismatched(found: MatmulTuningTable, expected: MatmulTuningTable)
+        case badEntry(key: String, tuning: MatmulTuning)
+
+        func reason(_ url: URL) -> String {
+            switch self {
+            case .corrupt(let error): return "corrupt matmul tuning cache \(url.path) (\(error))"
+            case .mismatched(let table, let expected):
+                return "matmul tuning cache \(url.path): made for device '\(table.deviceName)', driver '\(table.driverVersion)', "
+                    + "matmul.cl \(table.sourceHash) (format \(table.formatVersion)); this is '\(expected.deviceName)', driver "
+                    + "'\(expected.driverVersion)', matmul.cl \(expected.sourceHash)"
+            case .badEntry(let key, let tuning): return "matmul tuning cache \(url.path): bad entry '\(key)' (\(tuning))"
+            }
+        }
+    }
+
+    /// The table `data` holds, if it parses, is keyed like `expected` (device, driver, source,
+    /// format) and every entry is a valid configuration.
+    static func usable(_ data: Data, expected: MatmulTuningTable) -> Result<MatmulTuningTable, Problem> {
         let table: MatmulTuningTable
         do {
             table = try JSONDecoder().decode(MatmulTuningTable.self, from: data)
         } catch {
-            warn("ignoring corrupt matmul tuning cache \(url.path) (\(error)); using defaults until `clbench tune matmul` rewrites it")
-            return nil
+            return .failure(.corrupt(error))
         }
-        let expected = MatmulTuningTable(device: device)
-        guard table.matches(expected) else {
-            warn("ignoring matmul tuning cache \(url.path): made for device '\(table.deviceName)', driver '\(table.driverVersion)', "
-                 + "matmul.cl \(table.sourceHash) (format \(table.formatVersion)); this is '\(expected.deviceName)', driver "
-                 + "'\(expected.driverVersion)', matmul.cl \(expected.sourceHash); using defaults until `clbench tune matmul` rewrites it")
-            return nil
-        }
+        guard table.matches(expected) else { return .failure(.mismatched(found: table, expected: expected)) }
         for (key, entry) in table.entries.map({ ($0, $1) }) + table.shapes.map({ ($0, $1) }) {
             guard MatmulShapeClass(key: key) != nil || table.shapes[key] != nil, (try? entry.tuning.validate()) != nil else {
-                warn("ignoring matmul tuning cache \(url.path): bad entry '\(key)' (\(entry.tuning)); using defaults")
-                return nil
+                return .failure(.badEntry(key: key, tuning: entry.tuning))
             }
         }
-        return table
+        return .success(table)
     }
 
-    /// Writes `table` to `url` atomically, creating the folder.
+    /// Writes `table` to `url` as it is (replacing the file), atomically and durably, creating the folder.
     public static func save(_ table: MatmulTuningTable, url: URL) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try DurableFile.write(encode(table), to: url.path)
+    }
+
+    /// Merges the winners in `measured` into the file at `url` and returns the table written.
+    ///
+    /// Under the file's lock (other processes tuning into the same folder wait), the file is read
+    /// again and the result holds the entries of both. For a key in both, the entry in `measured`
+    /// wins: it was measured by this run, just now, while the file's is older or from a tune
+    /// running beside this one (whichever of two such tunes merges last keeps its winner, each a
+    /// valid, measured configuration). A file that is missing, corrupt, or made for another device,
+    /// driver, kernel source or format is replaced by `measured` rather than merged.
+    @discardableResult
+    public static func merge(_ measured: MatmulTuningTable, into url: URL) throws -> MatmulTuningTable {
+        var merged = measured
+        try DurableFile.update(url.path) { existing in
+            merged = measured
+            if let existing, case .success(let current) = usable(existing, expected: measured) {
+                merged.entries = current.entries.merging(measured.entries) { _, new in new }
+                merged.shapes = current.shapes.merging(measured.shapes) { _, new in new }
+            }
+            return try encode(merged)
+        }
+        return merged
+    }
+
+    private static func encode(_ table: MatmulTuningTable) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(table).write(to: url, options: .atomic)
+        return try encoder.encode(table)
     }
 
     private static let lock = NSLock()
