@@ -36,31 +36,11 @@
  * produced or compared.
  */
 
-/* exp(x) for x <= 0 (arguments after subtracting the row max), for the CPU kernels: written out
- * in plain vector arithmetic so pocl keeps it in float16 registers: Cody–Waite reduction
- * x = n·ln2 + r (|r| <= ln2/2, ln2 split in two parts; n by truncating x·log2e − 0.5, i.e. rounding
- * for x <= 0), degree-7 Taylor polynomial for e^r (truncation below 6e-9 relative), 2^n built in
- * the exponent bits. x < -87 (results below ~1.6e-38) gives 0. In interleaved A/B rounds against
- * pocl's built-in exp (4096x768, this 2-core Zen 4 under load) the median time ratio was 0.90
- * (log-softmax), 0.84 (cross-entropy), 0.96 (softmax). The GPU kernels keep the built-in exp. */
-inline float16 exp_nonpos16(const float16 x) {
-    const float16 xc = fmax(x, (float16)(-87.0f));
-    const int16 ni = convert_int16(fma(xc, (float16)(1.44269504f), (float16)(-0.5f)));   /* round, xc <= 0 */
-    const float16 n = convert_float16(ni);
-    float16 r = fma(n, (float16)(-0.693359375f), xc);
-    r = fma(n, (float16)(2.12194440e-4f), r);
-    float16 p = fma((float16)(1.0f / 5040.0f), r, (float16)(1.0f / 720.0f));
-    p = fma(p, r, (float16)(1.0f / 120.0f));
-    p = fma(p, r, (float16)(1.0f / 24.0f));
-    p = fma(p, r, (float16)(1.0f / 6.0f));
-    p = fma(p, r, (float16)(0.5f));
-    p = fma(p, r, (float16)(1.0f));
-    p = fma(p, r, (float16)(1.0f));
-    const float16 scaled = p * as_float16((ni + 127) << 23);
-    return select(scaled, (float16)(0.0f), x < -87.0f);
-}
-
-/* hsum16 / hmax16 (a float16's lane sum / max) come from fastmath.cl, prepended to this file. */
+/* exp_nonpos16 / exp_nonpos (eˣ for x ≤ 0, vectorised; NaN stays NaN) and hsum16 / hmax16 (a
+ * float16's lane sum / max) come from fastmath.cl, prepended to this file. In interleaved A/B rounds
+ * against pocl's built-in exp (4096x768, a 2-core Zen 4 under load) the polynomial exp's median time
+ * ratio was 0.90 (log-softmax), 0.84 (cross-entropy), 0.96 (softmax). The GPU kernels keep the
+ * built-in exp. */
 
 /* Elements [j, classes) of a row (fewer than 16) as one float16, the missing lanes `pad`: the class
  * tail goes through the same vector code (27 classes = one full vector and a tail of 11 scalar exps
