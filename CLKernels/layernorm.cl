@@ -364,7 +364,8 @@ __kernel void layernorm_onepass_cpu(__global const float *x, __global const floa
             q = fma(xr[j], xr[j], q);
         }
         const float mean = (hsum16(s16) + s) * inv_n;
-        const float var = fmax((hsum16(q16) + q) * inv_n - mean * mean, 0.0f);
+        const float var0 = (hsum16(q16) + q) * inv_n - mean * mean;
+        const float var = var0 < 0.0f ? 0.0f : var0;   /* not fmax: a NaN variance stays NaN */
         ln_write(xr, y + (size_t)r * (size_t)cols, g, b, cols, mean, rsqrt(var + eps));
     }
     STREAM_FENCE();
@@ -383,7 +384,8 @@ __kernel void layernorm_onepass_wg(__global const float *x, __global const float
         q = fma(v, v, q);
     }
     const float mean = group_sum(red, s) / (float)cols;
-    const float var = fmax(group_sum(red, q) / (float)cols - mean * mean, 0.0f);
+    const float var0 = group_sum(red, q) / (float)cols - mean * mean;
+    const float var = var0 < 0.0f ? 0.0f : var0;   /* not fmax: a NaN variance stays NaN */
     const float rstd = rsqrt(var + eps);
     for (int j = lid; j < cols; j += wg) yr[j] = fma((xr[j] - mean) * rstd, g[j], b[j]);
 }

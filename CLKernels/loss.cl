@@ -246,7 +246,8 @@ __kernel void ce_grad_wg(__global const float *logits, __global const int *targe
     const int counts = (use_ignore && t == ignore_index) || t < 0 || t >= classes ? 0 : 1;
     if (lid == 0 && !counts && !(use_ignore && t == ignore_index)) atomic_max(error_flag, r + 1);
     const float scale = counts && n > 0.0f ? upstream[0] / n : 0.0f;
-    for (int j = lid; j < classes; j += wg) gr[j] = (exp(xr[j] - m) / s - (j == t ? 1.0f : 0.0f)) * scale;
+    /* An ignored row is 0, not (p − onehot)·0, which a NaN or Inf logit would make NaN. */
+    for (int j = lid; j < classes; j += wg) gr[j] = counts ? (exp(xr[j] - m) / s - (j == t ? 1.0f : 0.0f)) * scale : 0.0f;
 }
 
 __kernel void ce_loss_grad_cpu(__global const float *logits, __global const int *targets, __global const float *upstream,

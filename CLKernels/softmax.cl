@@ -144,10 +144,10 @@ __kernel void softmax_rows_wg(__global const float *x, __global float *y, const 
     for (int j = lid; j < n; j += wg) s += exp(fma(xr[j], scale, -m));
     s = group_sum(red, s);
 #if LOG_SOFTMAX
-    const float shift = -(m + log(fmax(s, FLT_MIN)));
+    const float shift = -(m + log(s));
     for (int j = lid; j < n; j += wg) yr[j] = fma(xr[j], scale, shift);
 #else
-    const float inv = 1.0f / fmax(s, FLT_MIN);
+    const float inv = 1.0f / s;
     for (int j = lid; j < n; j += wg) yr[j] = exp(fma(xr[j], scale, -m)) * inv;
 #endif
 #if CAUSAL
