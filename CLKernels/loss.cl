@@ -32,8 +32,11 @@
  *                        on pocl). Relies on global-memory fences between work-groups: CPU only.
  *
  * No -D parameters. `use_ignore` (0/1) and `ignore_index` are arguments.
- * Built with -cl-fast-relaxed-math (vectorised reductions and built-in exp); no infinities are
- * produced or compared.
+ * Non-finite logits (as the reference): a counted row holding NaN or +Inf has a NaN loss term and a
+ * NaN gradient row (the max subtraction gives Inf − Inf; exp_nonpos keeps NaN), so the mean is NaN;
+ * a −Inf target logit gives +Inf; other −Inf logits weigh 0; an ignored row is 0 in the gradient
+ * whatever its logits. Built without -cl-fast-relaxed-math (RowOps.buildOptions): finite-math-only
+ * would let the compiler assume no NaN or Inf.
  */
 
 /* exp_nonpos16 / exp_nonpos (eˣ for x ≤ 0, vectorised; NaN stays NaN) and hsum16 / hmax16 (a
@@ -52,7 +55,7 @@ inline float16 ce_tail16(const __global float *xr, const int j, const int classe
 }
 
 /* exp(x − m) of the tail [j, classes), 0 in the missing lanes. Those lanes compute exp(0) and are
- * masked afterwards: everything stays finite (built with -cl-fast-relaxed-math). */
+ * masked afterwards by select, so even a non-finite max never reaches the sum through them. */
 inline float16 ce_tail_exp16(const __global float *xr, const int j, const int classes, const float m) {
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const int16 missing = lane >= (int16)(classes - j);

@@ -17,9 +17,13 @@
  *                         floats, power-of-two local size). Slow on pocl (barriers), correct anywhere.
  *
  * -D parameters:  LOG_SOFTMAX (0/1), CAUSAL (0/1: period/offset arguments are read).
- * Built with -cl-fast-relaxed-math: pocl then vectorises the reductions (and the built-in exp of
- * variant 2); the largest NMSE the tests saw across all shapes was ~1e-13 (bound 1e-7). No arithmetic ever sees an infinity (masked columns are never read;
- * -inf is only stored as a bit pattern), so finite-math-only is safe.
+ * Non-finite values (as the reference): a row holding NaN or +Inf is NaN throughout (x − max is
+ * NaN for that element, or Inf − Inf, and fastmath.cl's exp_nonpos keeps it, so the row sum is NaN;
+ * hmax16 may drop a NaN from the max, the sum does not), a −Inf entry gives 0 (softmax) / −Inf
+ * (log-softmax) when the row has a finite value, a row of −Inf only is NaN (0/0, and −Inf + Inf
+ * for log-softmax). Built without -cl-fast-relaxed-math (RowOps.buildOptions): its
+ * finite-math-only would let the compiler assume none of this happens. The CPU variant vectorises
+ * by hand and measured no slower without it; variant 2's built-in exp is IEEE.
  */
 
 #ifndef LOG_SOFTMAX
