@@ -7,6 +7,13 @@
  * guarantees Tk >= Tq when causal, so no query row is ever fully masked.
  * Runtime arguments: q, k, v, out, Tq, Tk, causal (0/1), scale.
  *
+ * Non-finite values (every variant, as the reference): a NaN or +Inf score makes the query's row NaN
+ * (exp(s − max) is Inf − Inf there: variants 1 and 3 keep it by p = 1 + (s − s) when a score becomes
+ * the new max; 2 and 4 subtract the new max from every score), a −Inf score weighs 0, and masked
+ * keys never enter the arithmetic: their scores are replaced before the max and, in the blocks
+ * that cross a query's limit, their value rows are skipped per query (p = 0 times a NaN or Inf
+ * value would be NaN). Fully masked rows cannot occur (Tk >= Tq when causal).
+ *
  * Variants:
  *   1. attention_scalar   one query row per work-item, scalar loops, one exp per key (the running
  *                         max and the new score trade places). Baseline; any device; slow on pocl
@@ -43,11 +50,12 @@
  *                         8×16 slower; KB 32, QG 4–16, -cl-fast-relaxed-math and native_exp2 gave no
  *                         consistent gain (none is the default). Splitting the d and key sums into two
  *                         accumulator sets (more chains at 2×16) made it ~1.7× slower.
- *                         Masked scores are -FLT_MAX, not -inf, so the variant is safe under
- *                         -cl-fast-relaxed-math (finite-math-only).
+ *                         Masked scores are -FLT_MAX, not -inf (no Inf − Inf in the rescale). The
+ *                         optional -cl-fast-relaxed-math blocking (f) assumes finite inputs: it is
+ *                         never the default, and non-finite inputs are undefined under it.
  *                         Softmax bookkeeping per key block (reworked for AVX-512, same for every target):
  *                         the block maxima use a plain compare-select max (fmax's NaN handling cost a
- *                         compare and blend per step, scores are never NaN); the QB4 rescale factors come
+ *                         compare and blend per step, a NaN score reaches the sum through its own exp2); the QB4 rescale factors come
  *                         from one float8 exp2 (was one scalar exp2 per query, a ~60-instruction serial
  *                         chain); the running sums stay float16 per query (lane = key mod 16) and are
  *                         summed once at the end, not per block. PV_WIDE=1 runs P·V keys-outermost with
@@ -135,7 +143,7 @@ __kernel void attention_scalar(__global const float *q, __global const float *k,
         for (int d = 0; d < D; ++d) s = fma(qp[d], kr[d], s);
         float alpha, p;
         if (s <= m) { alpha = 1.0f; p = exp(s - m); }
-        else { alpha = exp(m - s); p = 1.0f; m = s; }
+        else { alpha = exp(m - s); p = 1.0f + (s - s); m = s; }   /* exp(s − s): NaN when s = +Inf */
         l = fma(l, alpha, p);
         const __global float *vr = vb + (size_t)j * DV;
         for (int c = 0; c < DV; ++c) acc[c] = fma(acc[c], alpha, p * vr[c]);
@@ -230,7 +238,7 @@ __kernel void attention_blocked(__global const float *q, __global const float *k
                 for (int c = 0; c < DVC; ++c) acc[qi][c] *= alpha;
             vstore16(p, 0, pa[qi]);
         }
-        if (nk == 16) {
+        if (kb + 15 <= lmin) {
             for (int j = 0; j < 16; ++j) {
                 const __global float *vr = vbase + (size_t)(kb + j) * DV;
                 for (int c = 0; c < DVC; ++c) {
@@ -239,11 +247,14 @@ __kernel void attention_blocked(__global const float *q, __global const float *k
                 }
             }
         } else {
+            /* The block crosses a query's limit: a masked key's value row never enters that query's
+             * sum (p = 0 times a NaN or Inf value would be NaN). */
             for (int j = 0; j < nk; ++j) {
                 const __global float *vr = vbase + (size_t)(kb + j) * DV;
                 for (int c = 0; c < DVC; ++c) {
                     const float16 vv = LOAD_CHUNK(vr, c, DVC, DVREM);
-                    for (int qi = 0; qi < QB; ++qi) acc[qi][c] = fma((float16)(pa[qi][j]), vv, acc[qi][c]);
+                    for (int qi = 0; qi < QB; ++qi)
+                        if (kb + j <= lim[qi]) acc[qi][c] = fma((float16)(pa[qi][j]), vv, acc[qi][c]);
                 }
             }
         }
@@ -301,7 +312,7 @@ __kernel void attention_tiled(__global const float *q, __global const float *k, 
             for (int d = 0; d < D; ++d) s = fma(qp[d], ks[j * D + d], s);
             float alpha, p;
             if (s <= m) { alpha = 1.0f; p = exp(s - m); }
-            else { alpha = exp(m - s); p = 1.0f; m = s; }
+            else { alpha = exp(m - s); p = 1.0f + (s - s); m = s; }   /* exp(s − s): NaN when s = +Inf */
             l = fma(l, alpha, p);
             for (int c = 0; c < DV; ++c) acc[c] = fma(acc[c], alpha, p * vs[j * DV + c]);
         }
@@ -324,7 +335,8 @@ __kernel void attention_tiled(__global const float *q, __global const float *k, 
 #define EXP2(x) exp2(x)
 #define EXP2_8(x) exp2(x)
 #endif
-/* max without fmax's NaN handling (scores are finite): one vmaxps, not compare-and-blend. */
+/* max without fmax's NaN handling: one vmaxps, not compare-and-blend. A NaN score may be dropped from
+ * the max, but its own exp2(s − max) is NaN, which carries it into the row sum and the output. */
 #define VMAX16(a, b) select((b), (a), (a) > (b))
 inline float max16(const float16 x) {
     const float8 a = select(x.hi, x.lo, x.lo > x.hi);
@@ -415,7 +427,8 @@ __kernel void attention_regblocked(__global const float *q, __global const float
                     for (int qi = 0; qi < QB4; ++qi) s[qi][h] = fma((float16)(qs[r0 + qi][d]), kv, s[qi][h]);
                 }
             }
-            if (kb + KB - 1 > lim[r0])         /* the block crosses some query's limit (or Tk) */
+            const bool crossing = kb + KB - 1 > lim[r0];   /* the block crosses some query's limit (or Tk) */
+            if (crossing)
                 _Pragma("unroll")
                 for (int qi = 0; qi < QB4; ++qi)
                     _Pragma("unroll")
@@ -459,13 +472,24 @@ __kernel void attention_regblocked(__global const float *q, __global const float
             for (int qi = 0; qi < QB4; ++qi)
                 _Pragma("unroll")
                 for (int c = 0; c < DVC; ++c) acc[r0 + qi][c] *= alpha[qi];
-            for (int j = 0; j < nk; ++j) {
-                const __global float *vr = vb + (size_t)j * DV;
-                _Pragma("unroll")
-                for (int c = 0; c < DVC; ++c) {
-                    const float16 vv = LOAD_CHUNK(vr, c, DVC, DVREM);
+            if (!crossing) {
+                for (int j = 0; j < nk; ++j) {
+                    const __global float *vr = vb + (size_t)j * DV;
                     _Pragma("unroll")
-                    for (int qi = 0; qi < QB4; ++qi) acc[r0 + qi][c] = fma((float16)(pa[qi][j]), vv, acc[r0 + qi][c]);
+                    for (int c = 0; c < DVC; ++c) {
+                        const float16 vv = LOAD_CHUNK(vr, c, DVC, DVREM);
+                        _Pragma("unroll")
+                        for (int qi = 0; qi < QB4; ++qi) acc[r0 + qi][c] = fma((float16)(pa[qi][j]), vv, acc[r0 + qi][c]);
+                    }
+                }
+            } else {
+                for (int j = 0; j < nk; ++j) {
+                    const __global float *vr = vb + (size_t)j * DV;
+                    for (int c = 0; c < DVC; ++c) {
+                        const float16 vv = LOAD_CHUNK(vr, c, DVC, DVREM);
+                        for (int qi = 0; qi < QB4; ++qi)
+                            if (kb + j <= lim[r0 + qi]) acc[r0 + qi][c] = fma((float16)(pa[qi][j]), vv, acc[r0 + qi][c]);
+                    }
                 }
             }
 #else
@@ -475,17 +499,19 @@ __kernel void attention_regblocked(__global const float *q, __global const float
                 float16 a[QB4];
                 _Pragma("unroll")
                 for (int qi = 0; qi < QB4; ++qi) a[qi] = acc[r0 + qi][c] * alpha[qi];
-                if (nk == KB) {
+                if (!crossing) {
                     for (int j = 0; j < KB; ++j) {
                         const float16 vv = LOAD_CHUNK(vb + (size_t)j * DV, c, DVC, DVREM);
                         _Pragma("unroll")
                         for (int qi = 0; qi < QB4; ++qi) a[qi] = fma((float16)(pa[qi][j]), vv, a[qi]);
                     }
                 } else {
+                    /* A masked key's value row never enters that query's sum (0 · NaN = NaN). */
                     for (int j = 0; j < nk; ++j) {
                         const float16 vv = LOAD_CHUNK(vb + (size_t)j * DV, c, DVC, DVREM);
                         _Pragma("unroll")
-                        for (int qi = 0; qi < QB4; ++qi) a[qi] = fma((float16)(pa[qi][j]), vv, a[qi]);
+                        for (int qi = 0; qi < QB4; ++qi)
+                            if (kb + j <= lim[r0 + qi]) a[qi] = fma((float16)(pa[qi][j]), vv, a[qi]);
                     }
                 }
                 _Pragma("unroll")

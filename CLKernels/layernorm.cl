@@ -41,8 +41,16 @@
  * -D parameters: WRITE_SUM (0/1, default 0) for variants 7-8 only; STREAM_STORES (0/1, default 0):
  * the CPU kernels write 64-byte-aligned output chunks with non-temporal stores (the host sets it for
  * CPU devices when the output is >= 8 MiB; see STORE16 below). Local-memory arguments hold
- * get_local_size(0) floats each (power of two). Built with -cl-fast-relaxed-math (vectorised rsqrt,
- * tanh and reductions); tests hold NMSE <= 1e-7 except variants 5-6 on offset rows, which is their point.
+ * get_local_size(0) floats each (power of two). Tests hold NMSE <= 1e-7 except variants 5-6 on
+ * offset rows, which is their point.
+ * Non-finite values (as the reference): a NaN or ±Inf in a layernorm row makes the row NaN (mean or
+ * variance NaN or Inf − Inf; the one-pass clamp of a negative variance keeps NaN); rmsnorm: NaN
+ * gives a NaN row, ±Inf gives rsqrt(Inf) = 0, so ±0 for finite entries and NaN at the Inf; a NaN
+ * or ±Inf gain / bias column gives NaN / ±Inf in that column; the proportions norm's tanh keeps NaN.
+ * Rows whose squares overflow float32 (|x| ≳ 1.8e19) normalise with an Inf variance (the row's
+ * bias), where the reference's Double arithmetic does not overflow. Built without
+ * -cl-fast-relaxed-math (RowOps.buildOptions): under its finite-math-only rmsnorm_wg gave NaN for
+ * x · rsqrt(Inf); pocl's vectorisation of these hand-vectorised kernels does not depend on it.
  * Outputs may alias inputs: each element is read before it is written, by the same work-item.
  * GPU kernels keep every barrier in straight-line kernel code (pocl miscompiles barriers
  * under data-dependent branches), and launch exactly `rows` groups.
@@ -364,7 +372,8 @@ __kernel void layernorm_onepass_cpu(__global const float *x, __global const floa
             q = fma(xr[j], xr[j], q);
         }
         const float mean = (hsum16(s16) + s) * inv_n;
-        const float var = fmax((hsum16(q16) + q) * inv_n - mean * mean, 0.0f);
+        const float var0 = (hsum16(q16) + q) * inv_n - mean * mean;
+        const float var = var0 < 0.0f ? 0.0f : var0;   /* not fmax: a NaN variance stays NaN */
         ln_write(xr, y + (size_t)r * (size_t)cols, g, b, cols, mean, rsqrt(var + eps));
     }
     STREAM_FENCE();
@@ -383,7 +392,8 @@ __kernel void layernorm_onepass_wg(__global const float *x, __global const float
         q = fma(v, v, q);
     }
     const float mean = group_sum(red, s) / (float)cols;
-    const float var = fmax(group_sum(red, q) / (float)cols - mean * mean, 0.0f);
+    const float var0 = group_sum(red, q) / (float)cols - mean * mean;
+    const float var = var0 < 0.0f ? 0.0f : var0;   /* not fmax: a NaN variance stays NaN */
     const float rstd = rsqrt(var + eps);
     for (int j = lid; j < cols; j += wg) yr[j] = fma((xr[j] - mean) * rstd, g[j], b[j]);
 }

@@ -32,35 +32,18 @@
  *                        on pocl). Relies on global-memory fences between work-groups: CPU only.
  *
  * No -D parameters. `use_ignore` (0/1) and `ignore_index` are arguments.
- * Built with -cl-fast-relaxed-math (vectorised reductions and built-in exp); no infinities are
- * produced or compared.
+ * Non-finite logits (as the reference): a counted row holding NaN or +Inf has a NaN loss term and a
+ * NaN gradient row (the max subtraction gives Inf − Inf; exp_nonpos keeps NaN), so the mean is NaN;
+ * a −Inf target logit gives +Inf; other −Inf logits weigh 0; an ignored row is 0 in the gradient
+ * whatever its logits. Built without -cl-fast-relaxed-math (RowOps.buildOptions): finite-math-only
+ * would let the compiler assume no NaN or Inf.
  */
 
-/* exp(x) for x <= 0 (arguments after subtracting the row max), for the CPU kernels: written out
- * in plain vector arithmetic so pocl keeps it in float16 registers: Cody–Waite reduction
- * x = n·ln2 + r (|r| <= ln2/2, ln2 split in two parts; n by truncating x·log2e − 0.5, i.e. rounding
- * for x <= 0), degree-7 Taylor polynomial for e^r (truncation below 6e-9 relative), 2^n built in
- * the exponent bits. x < -87 (results below ~1.6e-38) gives 0. In interleaved A/B rounds against
- * pocl's built-in exp (4096x768, this 2-core Zen 4 under load) the median time ratio was 0.90
- * (log-softmax), 0.84 (cross-entropy), 0.96 (softmax). The GPU kernels keep the built-in exp. */
-inline float16 exp_nonpos16(const float16 x) {
-    const float16 xc = fmax(x, (float16)(-87.0f));
-    const int16 ni = convert_int16(fma(xc, (float16)(1.44269504f), (float16)(-0.5f)));   /* round, xc <= 0 */
-    const float16 n = convert_float16(ni);
-    float16 r = fma(n, (float16)(-0.693359375f), xc);
-    r = fma(n, (float16)(2.12194440e-4f), r);
-    float16 p = fma((float16)(1.0f / 5040.0f), r, (float16)(1.0f / 720.0f));
-    p = fma(p, r, (float16)(1.0f / 120.0f));
-    p = fma(p, r, (float16)(1.0f / 24.0f));
-    p = fma(p, r, (float16)(1.0f / 6.0f));
-    p = fma(p, r, (float16)(0.5f));
-    p = fma(p, r, (float16)(1.0f));
-    p = fma(p, r, (float16)(1.0f));
-    const float16 scaled = p * as_float16((ni + 127) << 23);
-    return select(scaled, (float16)(0.0f), x < -87.0f);
-}
-
-/* hsum16 / hmax16 (a float16's lane sum / max) come from fastmath.cl, prepended to this file. */
+/* exp_nonpos16 / exp_nonpos (eˣ for x ≤ 0, vectorised; NaN stays NaN) and hsum16 / hmax16 (a
+ * float16's lane sum / max) come from fastmath.cl, prepended to this file. In interleaved A/B rounds
+ * against pocl's built-in exp (4096x768, a 2-core Zen 4 under load) the polynomial exp's median time
+ * ratio was 0.90 (log-softmax), 0.84 (cross-entropy), 0.96 (softmax). The GPU kernels keep the
+ * built-in exp. */
 
 /* Elements [j, classes) of a row (fewer than 16) as one float16, the missing lanes `pad`: the class
  * tail goes through the same vector code (27 classes = one full vector and a tail of 11 scalar exps
@@ -72,7 +55,7 @@ inline float16 ce_tail16(const __global float *xr, const int j, const int classe
 }
 
 /* exp(x − m) of the tail [j, classes), 0 in the missing lanes. Those lanes compute exp(0) and are
- * masked afterwards: everything stays finite (built with -cl-fast-relaxed-math). */
+ * masked afterwards by select, so even a non-finite max never reaches the sum through them. */
 inline float16 ce_tail_exp16(const __global float *xr, const int j, const int classes, const float m) {
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const int16 missing = lane >= (int16)(classes - j);
@@ -266,7 +249,8 @@ __kernel void ce_grad_wg(__global const float *logits, __global const int *targe
     const int counts = (use_ignore && t == ignore_index) || t < 0 || t >= classes ? 0 : 1;
     if (lid == 0 && !counts && !(use_ignore && t == ignore_index)) atomic_max(error_flag, r + 1);
     const float scale = counts && n > 0.0f ? upstream[0] / n : 0.0f;
-    for (int j = lid; j < classes; j += wg) gr[j] = (exp(xr[j] - m) / s - (j == t ? 1.0f : 0.0f)) * scale;
+    /* An ignored row is 0, not (p − onehot)·0, which a NaN or Inf logit would make NaN. */
+    for (int j = lid; j < classes; j += wg) gr[j] = counts ? (exp(xr[j] - m) / s - (j == t ? 1.0f : 0.0f)) * scale : 0.0f;
 }
 
 __kernel void ce_loss_grad_cpu(__global const float *logits, __global const int *targets, __global const float *upstream,

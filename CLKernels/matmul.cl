@@ -60,6 +60,12 @@
  * 1 tanh, 2 gelu, 3 sigmoid, 4 relu, 5 tanh backward with its aux matrix; fastmath.cl is prepended
  * to this file), and for variant 2
  * the number of row tiles per work-item and the K block length, so one build serves every shape.
+ *
+ * Non-finite values: every variant is plain IEEE fma over the real K terms, so a NaN or ±Inf in A
+ * row i (or B column j) reaches exactly the outputs the reference's products reach (0·Inf = NaN).
+ * Padding lanes (zero panel columns, clamped rows) only feed outputs that are never stored. The
+ * epilogues keep NaN (relu by compare-and-select: fmax(NaN, 0) would be 0; tanh/gelu/sigmoid
+ * through fastmath.cl's NaN-preserving helpers) and give the math's limits at ±Inf.
  */
 
 #ifndef TM
@@ -113,7 +119,7 @@ inline float activation(const float x, const int act, const float y) {
     case ACT_TANH: return tanh_fast_float(x);
     case ACT_GELU: return gelu_fast_float(x);
     case ACT_SIGMOID: return sigmoid_fast_float(x);
-    case ACT_RELU: return fmax(x, 0.0f);
+    case ACT_RELU: return x < 0.0f ? 0.0f : x;   /* relu(NaN) = NaN; fmax would give 0 */
     default: return x;
     }
 }
@@ -123,7 +129,7 @@ inline float16 activation16(const float16 x, const int act, const float16 y) {
     case ACT_TANH: return tanh_fast_float16(x);
     case ACT_GELU: return gelu_fast_float16(x);
     case ACT_SIGMOID: return sigmoid_fast_float16(x);
-    case ACT_RELU: return fmax(x, (float16)(0.0f));
+    case ACT_RELU: return select(x, (float16)(0.0f), x < (float16)(0.0f));
     default: return x;
     }
 }

@@ -82,7 +82,15 @@
  *                                 4096²), VNNI vpdpbusd through a target("avx512vnni") helper
  *                                 (slower: not inlined into the pocl kernel; pocl's target is
  *                                 skylake-avx512), ROWS 8 (no gain). Numbers: QuantMatmulFamily
- *                                 and the commit messages.
+ *                                 and the commit messages. Non-finite x: quantize_x finds a
+ *                                 block's NaN by its bits (fmax drops it from amax) and its Inf by
+ *                                 amax; either gives the block scale NaN, so every output of that x
+ *                                 row is NaN. For NaN that is the float product's answer; for ±Inf
+ *                                 the float product gives ±Inf per output (NaN where the weight is
+ *                                 0), which integers cannot carry: each int32 lane of a block's
+ *                                 partial dot products is scaled separately, and 0·Inf is NaN.
+ *                                 Variants 1, 2 and 4 are float arithmetic on the dequantized
+ *                                 weights and follow IEEE as the reference does.
  *   4. many rows of x (CPUs)      dequantize_panels + matmul.cl's matmul_blocked_nn: W is expanded
  *                                 once per call into a transient float scratch in the blocked
  *                                 GEMM's panel layout (⌈N/32⌉ panels of K × 32), which the f32
@@ -125,7 +133,7 @@
 #define XT 1
 #endif
 
-/* hsum16 (the sum of a float16's lanes) comes from fastmath.cl, prepended to this file. */
+/* hsum16 (the sum of a float16's lanes) and NAN_MASK come from fastmath.cl, prepended to this file. */
 
 #if QBITS == 8
 #define QB 32
@@ -402,16 +410,32 @@ __kernel void quantize_x(__global const float* x, __global uchar* xq, const int 
             const float4 m4 = fmax(m8.lo, m8.hi);
             const float2 m2 = fmax(m4.lo, m4.hi);
             const float amax = fmax(m2.x, m2.y);
+            /* Non-finite blocks (fmax dropped any NaN from amax, so test the bits). */
+            const int has_nan = any(NAN_MASK(int16, a) | NAN_MASK(int16, c));
+            const int has_inf = isinf(amax);
 #if QBITS == 8
-            const float d = amax / 32767.0f;
+            float d = amax / 32767.0f;
             const float id = d != 0.0f ? 1.0f / d : 0.0f;
-            vstore16(convert_short16_sat(round(a * id)), 0, xs + b * 32);
-            vstore16(convert_short16_sat(round(c * id)), 1, xs + b * 32);
+            float16 ra = round(a * id), rc = round(c * id);
+            if (has_nan || has_inf) {
+                /* Scale NaN: the integers cannot carry an Inf (each int32 lane of a block's partial
+                 * dot products is scaled on its own, and a lane of 0 times Inf is NaN). */
+                ra = rc = (float16)(0.0f);
+                d = NAN;
+            }
+            vstore16(convert_short16_sat(ra), 0, xs + b * 32);
+            vstore16(convert_short16_sat(rc), 1, xs + b * 32);
             dx[(size_t)m * nbp + b] = d;
 #else
-            const float d = amax / 127.0f;
+            float d = amax / 127.0f;
             const float id = d != 0.0f ? 1.0f / d : 0.0f;
-            const char16 qa = convert_char16_sat(round(a * id)), qc = convert_char16_sat(round(c * id));
+            char16 qa = convert_char16_sat(round(a * id)), qc = convert_char16_sat(round(c * id));
+            if (has_nan || has_inf) {
+                /* Scale NaN, as for q8_0 (and the −8 offset folded into cx would add Inf − Inf). */
+                qa = (char16)(0);
+                qc = (char16)(0);
+                d = NAN;
+            }
             __global char* p = xs + (b >> 2) * 128 + (b & 3) * 16;
             vstore16(qa, 0, p);
             vstore16(qc, 4, p);

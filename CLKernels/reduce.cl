@@ -14,8 +14,11 @@
  *                         addresses at every step of `length` (coalesced).
  *
  * -D parameters:  KIND  0 = sum, 1 = mean (sum * 1/length), 2 = max.
- * Built without -cl-fast-relaxed-math: max must propagate -inf/+inf inputs, and the kernels are
- * memory-bound (explicit vectors already), so relaxed math would buy nothing.
+ * Non-finite values: sum and mean are IEEE sums; max propagates NaN (a run holding a NaN gives
+ * NaN: COMBINE is fmax with the NaN put back, since fmax returns the other operand) and treats ±Inf
+ * as ordinary values (the identity is -INFINITY).
+ * Built without -cl-fast-relaxed-math: max must propagate -inf/+inf and NaN inputs, and the kernels
+ * are memory-bound (explicit vectors already), so relaxed math would buy nothing.
  */
 
 #ifndef KIND
@@ -24,7 +27,7 @@
 
 #if KIND == 2
 #define IDENTITY (-INFINITY)
-#define COMBINE(a, b) fmax((a), (b))
+#define COMBINE(a, b) select(fmax((a), (b)), (a) + (b), isunordered((a), (b)))
 #else
 #define IDENTITY 0.0f
 #define COMBINE(a, b) ((a) + (b))

@@ -8,7 +8,7 @@
  *   1. softmax_rows_cpu   CPU. One work-item per chunk of `rows_per_item` whole rows, launched in
  *                         work-groups of 1 so pocl spreads them over every core. Each row is walked
  *                         three times with explicit float16 loads and a scalar tail (max; exp + sum
- *                         with the inlined polynomial exp_nonpos16 below,
+ *                         with fastmath.cl's polynomial exp_nonpos16,
  *                         storing exp into the output; rescale in place) — the row stays in L1/L2
  *                         after the first read, so DRAM traffic is one read and one write.
  *                         log-softmax skips the stored exp: pass 3 writes x*scale - max - log(sum).
@@ -17,9 +17,13 @@
  *                         floats, power-of-two local size). Slow on pocl (barriers), correct anywhere.
  *
  * -D parameters:  LOG_SOFTMAX (0/1), CAUSAL (0/1: period/offset arguments are read).
- * Built with -cl-fast-relaxed-math: pocl then vectorises the reductions (and the built-in exp of
- * variant 2); the largest NMSE the tests saw across all shapes was ~1e-13 (bound 1e-7). No arithmetic ever sees an infinity (masked columns are never read;
- * -inf is only stored as a bit pattern), so finite-math-only is safe.
+ * Non-finite values (as the reference): a row holding NaN or +Inf is NaN throughout (x − max is
+ * NaN for that element, or Inf − Inf, and fastmath.cl's exp_nonpos keeps it, so the row sum is NaN;
+ * hmax16 may drop a NaN from the max, the sum does not), a −Inf entry gives 0 (softmax) / −Inf
+ * (log-softmax) when the row has a finite value, a row of −Inf only is NaN (0/0, and −Inf + Inf
+ * for log-softmax). Built without -cl-fast-relaxed-math (RowOps.buildOptions): its
+ * finite-math-only would let the compiler assume none of this happens. The CPU variant vectorises
+ * by hand and measured no slower without it; variant 2's built-in exp is IEEE.
  */
 
 #ifndef LOG_SOFTMAX
@@ -32,48 +36,11 @@
 #define NEG_INF_BITS as_float(0xff800000u)
 #define MASKED_VALUE (LOG_SOFTMAX ? NEG_INF_BITS : 0.0f)
 
-/* exp(x) for x <= 0 (arguments after subtracting the row max), for the CPU kernels: written out
- * in plain vector arithmetic so pocl keeps it in float16 registers: Cody–Waite reduction
- * x = n·ln2 + r (|r| <= ln2/2, ln2 split in two parts; n by truncating x·log2e − 0.5, i.e. rounding
- * for x <= 0), degree-7 Taylor polynomial for e^r (truncation below 6e-9 relative), 2^n built in
- * the exponent bits. x < -87 (results below ~1.6e-38) gives 0. In interleaved A/B rounds against
- * pocl's built-in exp (4096x768, this 2-core Zen 4 under load) the median time ratio was 0.90
- * (log-softmax), 0.84 (cross-entropy), 0.96 (softmax). The GPU kernels keep the built-in exp. */
-inline float16 exp_nonpos16(const float16 x) {
-    const float16 xc = fmax(x, (float16)(-87.0f));
-    const int16 ni = convert_int16(fma(xc, (float16)(1.44269504f), (float16)(-0.5f)));   /* round, xc <= 0 */
-    const float16 n = convert_float16(ni);
-    float16 r = fma(n, (float16)(-0.693359375f), xc);
-    r = fma(n, (float16)(2.12194440e-4f), r);
-    float16 p = fma((float16)(1.0f / 5040.0f), r, (float16)(1.0f / 720.0f));
-    p = fma(p, r, (float16)(1.0f / 120.0f));
-    p = fma(p, r, (float16)(1.0f / 24.0f));
-    p = fma(p, r, (float16)(1.0f / 6.0f));
-    p = fma(p, r, (float16)(0.5f));
-    p = fma(p, r, (float16)(1.0f));
-    p = fma(p, r, (float16)(1.0f));
-    const float16 scaled = p * as_float16((ni + 127) << 23);
-    return select(scaled, (float16)(0.0f), x < -87.0f);
-}
-
-inline float exp_nonpos(const float x) {
-    const float xc = fmax(x, -87.0f);
-    const int ni = (int)fma(xc, 1.44269504f, -0.5f);
-    const float n = (float)ni;
-    float r = fma(n, -0.693359375f, xc);
-    r = fma(n, 2.12194440e-4f, r);
-    float p = fma(1.0f / 5040.0f, r, 1.0f / 720.0f);
-    p = fma(p, r, 1.0f / 120.0f);
-    p = fma(p, r, 1.0f / 24.0f);
-    p = fma(p, r, 1.0f / 6.0f);
-    p = fma(p, r, 0.5f);
-    p = fma(p, r, 1.0f);
-    p = fma(p, r, 1.0f);
-    const float scaled = p * as_float((ni + 127) << 23);
-    return x < -87.0f ? 0.0f : scaled;
-}
-
-/* hsum16 / hmax16 (a float16's lane sum / max) come from fastmath.cl, prepended to this file. */
+/* exp_nonpos16 / exp_nonpos (eˣ for x ≤ 0, vectorised; NaN stays NaN) and hsum16 / hmax16 (a
+ * float16's lane sum / max) come from fastmath.cl, prepended to this file. In interleaved A/B rounds
+ * against pocl's built-in exp (4096x768, a 2-core Zen 4 under load) the polynomial exp's median time
+ * ratio was 0.90 (log-softmax), 0.84 (cross-entropy), 0.96 (softmax). The GPU kernels keep the
+ * built-in exp. */
 
 /* Number of unmasked leading columns of row r. */
 inline int valid_columns(const int r, const int cols, const int period, const int offset) {
@@ -181,10 +148,10 @@ __kernel void softmax_rows_wg(__global const float *x, __global float *y, const 
     for (int j = lid; j < n; j += wg) s += exp(fma(xr[j], scale, -m));
     s = group_sum(red, s);
 #if LOG_SOFTMAX
-    const float shift = -(m + log(fmax(s, FLT_MIN)));
+    const float shift = -(m + log(s));
     for (int j = lid; j < n; j += wg) yr[j] = fma(xr[j], scale, shift);
 #else
-    const float inv = 1.0f / fmax(s, FLT_MIN);
+    const float inv = 1.0f / s;
     for (int j = lid; j < n; j += wg) yr[j] = exp(fma(xr[j], scale, -m)) * inv;
 #endif
 #if CAUSAL

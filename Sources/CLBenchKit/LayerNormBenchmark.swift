@@ -16,7 +16,7 @@ public enum LayerNormBenchmark {
         public init() {}
     }
 
-    /// NMSE bound of the ordinary-input validation (fast-math builds; float32 sums over a row).
+    /// NMSE bound of the ordinary-input validation (float32 sums over a row).
     public static let bound = 1e-6
 
     /// The kinds of normalisation measured, in report order (the first is the baseline).

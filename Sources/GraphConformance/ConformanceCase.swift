@@ -47,12 +47,17 @@ public enum InputFill: Sendable, Hashable {
     case indices(Int)
     /// i32 targets in `0..<classes`, each replaced by `ignore` with probability `ignoreFraction`.
     case targets(Int, ignore: Int32?, ignoreFraction: Double)
+    /// An f32 fill with `count` positions, drawn from the seed, replaced by special values: the
+    /// ``SpecialValues/values`` of `kinds` in turn, starting at a seeded one (non-finite inputs for
+    /// the IEEE conformance cases; at most one value per position).
+    indirect case withSpecials(InputFill, count: Int, kinds: SpecialValues)
 
     /// The dtype the input is declared with.
     public var dtype: DType {
         switch self {
         case .uniform, .smallInts: return .f32
         case .indices, .targets: return .i32
+        case .withSpecials(let base, _, _): return base.dtype
         }
     }
 
@@ -72,6 +77,18 @@ public enum InputFill: Sendable, Hashable {
                 if let ignore, rng.uniform() < fraction { return ignore }
                 return t
             })
+        case .withSpecials(let base, let count, let kinds):
+            precondition(base.dtype == .f32, "withSpecials needs an f32 fill, not \(base)")
+            var values = base.generate(shape, &rng).floats
+            let specials = kinds.values
+            guard !specials.isEmpty, n > 0 else { return TensorData(shape: shape, floats: values) }
+            var positions = Array(0..<n)
+            let first = randomInt(&rng, specials.count)
+            for k in 0..<Swift.min(count, n) {
+                positions.swapAt(k, k + randomInt(&rng, n - k))
+                values[positions[k]] = specials[(first + k) % specials.count]
+            }
+            return TensorData(shape: shape, floats: values)
         }
     }
 }

@@ -9,8 +9,12 @@ import TensorGraph
 /// release build.
 ///
 /// Bounds: every op uses ``exact`` (1e-7). Float rounding in any sane f32 implementation
-/// (including `-cl-fast-relaxed-math` exp/log, a few ulp) leaves NMSE around 1e-12 to 1e-10 even
-/// for 1000-term sums, so no op needs a looser bound; data movement ops should be bit-exact.
+/// (including relaxed-math exp/log, a few ulp) leaves NMSE around 1e-12 to 1e-10 even for
+/// 1000-term sums, so no op needs a looser bound; data movement ops should be bit-exact.
+///
+/// Non-finite values: every op also runs on small inputs holding NaN, ±Inf, ±FLT_MAX and
+/// denormals (labels starting `non-finite`, see `nonFiniteCases()`), where the runner requires NaN
+/// exactly where the reference has NaN and ±Inf exactly where it has ±Inf.
 public enum ConformanceTable {
     /// The default bound: NMSE 1e-7 (relative RMS error about 3e-4).
     public static let exact = 1e-7
@@ -20,7 +24,7 @@ public enum ConformanceTable {
         let all = unaryCases() + binaryCases() + powCases() + compareCases() + selectCases()
             + matmulCases() + reduceCases() + softmaxCases() + normCases() + embeddingCases()
             + layoutCases() + crossEntropyCases() + attentionCases() + gradientOpCases()
-            + quantizedMatmulCases() + dropoutCases()
+            + quantizedMatmulCases() + dropoutCases() + nonFiniteCases()
         return includeLarge ? all : all.filter { !$0.isLarge }
     }
 

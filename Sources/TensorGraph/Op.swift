@@ -10,6 +10,10 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
 }
 
 /// Elementwise functions of one tensor.
+///
+/// Non-finite values follow IEEE arithmetic and the limits of the math: NaN in gives NaN out for
+/// every op, `exp(−∞) = 0`, `exp(+∞) = +∞`, `log(0) = −∞`, `log(x < 0) = NaN`, `rsqrt(0) = +∞`,
+/// `tanh(±∞) = ±1`, `sigmoid(±∞) = 1 / 0`, `gelu(+∞) = +∞`, `gelu(−∞) = 0`.
 public enum UnaryOp: String, Hashable, Sendable, CaseIterable {
     /// `-x`
     case neg
@@ -23,9 +27,10 @@ public enum UnaryOp: String, Hashable, Sendable, CaseIterable {
     case rsqrt
     /// hyperbolic tangent
     case tanh
-    /// `max(x, 0)`
+    /// `max(x, 0)`; `relu(NaN) = NaN` (NaN propagates, as in PyTorch; it is not a number below 0)
     case relu
-    /// GELU, tanh form: `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`
+    /// GELU, tanh form: `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`; `gelu(−∞) = 0` (the limit:
+    /// the formula itself is −∞·0 there)
     case gelu
     /// `1/(1 + e⁻ˣ)`
     case sigmoid
@@ -34,16 +39,25 @@ public enum UnaryOp: String, Hashable, Sendable, CaseIterable {
 }
 
 /// Elementwise functions of two tensors, with numpy broadcasting.
+///
+/// IEEE arithmetic throughout (`x/0 = ±∞`, `0/0 = NaN`, `∞ − ∞ = NaN`). `maximum` and `minimum`
+/// return NaN when either operand is NaN (as PyTorch's `maximum`/`minimum`, not C's `fmax`, which
+/// drops a NaN operand).
 public enum BinaryOp: String, Hashable, Sendable, CaseIterable {
     case add, sub, mul, div, maximum, minimum
 }
 
 /// Elementwise comparisons, with broadcasting; the result is f32 1 (true) or 0 (false).
+/// IEEE: every comparison with a NaN operand is false except `notEqual`, which is true.
 public enum CompareOp: String, Hashable, Sendable, CaseIterable {
     case less, lessEqual, greater, greaterEqual, equal, notEqual
 }
 
 /// Reductions along one axis.
+///
+/// `sum` and `mean` follow IEEE addition (a NaN, or +∞ and −∞ together, give NaN). `max` of a run
+/// holding a NaN is NaN (NaN propagates; it is not skipped as `fmax` would); otherwise ±∞ are
+/// ordinary values.
 public enum ReduceOp: String, Hashable, Sendable, CaseIterable {
     case sum, mean, max
 }
@@ -62,24 +76,32 @@ public enum Op: Hashable, Sendable {
     case unary(UnaryOp)
     /// Elementwise function of two inputs, numpy broadcasting.
     case binary(BinaryOp)
-    /// `x^p` elementwise.
+    /// `x^p` elementwise, IEEE `pow`, except that `p = 0.5` and `p = −0.5` are `sqrt(x)` and
+    /// `1/sqrt(x)`: `(−∞)^0.5` is NaN there (IEEE `pow` gives +∞) and `(−0)^0.5` is −0.
     case powScalar(Float)
     /// Broadcasting comparison; result f32 1 or 0.
     case compare(CompareOp)
-    /// `select(cond, a, b)`: `cond != 0 ? a : b`, broadcasting all three.
+    /// `select(cond, a, b)`: `cond != 0 ? a : b`, broadcasting all three (a NaN condition is not 0:
+    /// it selects `a`).
     case select
     /// A `[..., M, K]` (or `[..., K, M]` if `transposeA`) · B `[..., K, N]` (or `[..., N, K]` if `transposeB`).
     /// Batch dimensions must be equal, or B has rank 2 and is shared by all batches.
     case matmul(transposeA: Bool, transposeB: Bool)
     /// Reduction along `axis` (normalised).
     case reduce(ReduceOp, axis: Int, keepDims: Bool)
-    /// Softmax along `axis` (normalised).
+    /// Softmax along `axis` (normalised), computed as `exp(x − max) / Σ exp(x − max)`, and IEEE
+    /// through that formula: a run holding a NaN or a +∞ is NaN throughout (`∞ − ∞`, as PyTorch
+    /// gives), a −∞ entry is 0 when the run has a finite value, and a run of −∞ only is NaN.
     case softmax(axis: Int)
-    /// Log-softmax along `axis` (normalised).
+    /// Log-softmax along `axis` (normalised): `x − max − log Σ exp(x − max)`, with the non-finite
+    /// rule of ``softmax(axis:)`` (a −∞ entry gives −∞).
     case logSoftmax(axis: Int)
     /// Inputs x `[..., C]`, gain `[C]`, bias `[C]`; normalises over the last axis with the biased variance.
+    /// A NaN or ±∞ in a row makes the whole row NaN (its mean or variance is NaN or ∞ − ∞); a NaN or
+    /// ±∞ gain or bias column is NaN or ±∞ in that column (IEEE through `(x − mean)·rsqrt(var + eps)·g + b`).
     case layerNorm(eps: Float)
-    /// Inputs x `[..., C]`, gain `[C]`: `x · rsqrt(mean(x²) + eps) · gain`.
+    /// Inputs x `[..., C]`, gain `[C]`: `x · rsqrt(mean(x²) + eps) · gain`. A NaN in a row makes it
+    /// NaN; a ±∞ makes `rsqrt(∞) = 0`, so finite entries give ±0 and the ±∞ entry `∞·0 = NaN`.
     case rmsNorm(eps: Float)
     /// Inputs table `[V, C]` f32, indices i32 `[...]` → `[..., C]`.
     case embedding
@@ -92,12 +114,21 @@ public enum Op: Hashable, Sendable {
     /// Concatenation of any number of inputs along `axis` (normalised).
     case concat(axis: Int)
     /// Logits `[N, C]` f32, targets `[N]` i32 → `[]`: mean of `-log softmax(logits)[target]`
-    /// over rows whose target is not `ignoreIndex` (0 when there are none).
+    /// over rows whose target is not `ignoreIndex` (0 when there are none). Each row's term is
+    /// `max + log Σ exp(x − max) − x[target]` in IEEE arithmetic: a NaN or +∞ logit in a counted row
+    /// makes the loss NaN, a −∞ target logit makes it +∞, other −∞ logits contribute 0.
     case crossEntropy(ignoreIndex: Int32?)
     /// q `[..., Tq, D]`, k `[..., Tk, D]`, v `[..., Tk, Dv]` → `[..., Tq, Dv]`:
     /// `softmax(scale · q·kᵀ + mask) · v`. When `causal`, query `i` sees keys `j <= i + (Tk - Tq)`
     /// (aligned at the end, as with a KV cache); a query that sees no key (only when Tq > Tk)
     /// averages all values uniformly, exactly as the decomposed form with its -1e30 mask does.
+    /// Non-finite values follow the softmax rule of ``softmax(axis:)`` over each query's visible
+    /// scores: a NaN or +∞ score (from a NaN or ±∞ in q or a visible key) makes the query's output
+    /// row NaN; a −∞ score weighs 0; a NaN or ±∞ value entry reaches the outputs that weigh it.
+    /// Masked keys never enter the arithmetic, so a non-finite masked key or value changes nothing.
+    /// (The OpenCL backend's unfused lowering, a masked softmax then a matmul by v, multiplies the
+    /// masked probabilities, 0, by the value rows: there a NaN or ±∞ in a value row that a query
+    /// masks makes that query's output row NaN. The fused kernels follow the rule.)
     case attention(causal: Bool, scale: Float)
     /// The backward of ``embedding``: indices i32 `[...]`, upstream gradient `[..., C]` → `[vocabularySize, C]`,
     /// row `v` the sum of the gradient rows whose index is `v` (a scatter-add; rows never indexed are 0).

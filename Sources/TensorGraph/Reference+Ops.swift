@@ -18,7 +18,7 @@ public enum ReferenceOps {
         case .unary(let u):
             return TensorData(shape: out, floats: args[0].floats.map { unary(u, $0) })
         case .powScalar(let p):
-            return TensorData(shape: out, floats: args[0].floats.map { Float(Foundation.pow(Double($0), Double(p))) })
+            return TensorData(shape: out, floats: args[0].floats.map { powScalar($0, p) })
         case .binary(let b):
             return broadcast2(out, args[0], args[1]) { x, y in binary(b, x, y) }
         case .compare(let c):
@@ -81,8 +81,9 @@ public enum ReferenceOps {
         case .sqrt: return Float(x.squareRoot())
         case .rsqrt: return Float(1 / x.squareRoot())
         case .tanh: return Float(Foundation.tanh(x))
-        case .relu: return v > 0 ? v : 0
+        case .relu: return v.isNaN || v > 0 ? v : 0
         case .gelu:
+            if v == -.infinity { return 0 }
             let c = (2 / Double.pi).squareRoot()
             return Float(0.5 * x * (1 + Foundation.tanh(c * (x + 0.044715 * x * x * x))))
         case .sigmoid: return Float(1 / (1 + Foundation.exp(-x)))
@@ -97,10 +98,23 @@ public enum ReferenceOps {
         case .sub: return x - y
         case .mul: return x * y
         case .div: return x / y
-        case .maximum: return Swift.max(x, y)
-        case .minimum: return Swift.min(x, y)
+        case .maximum: return x.isNaN || y.isNaN ? .nan : Swift.max(x, y)
+        case .minimum: return x.isNaN || y.isNaN ? .nan : Swift.min(x, y)
         }
     }
+
+    /// `x^p` (Double `pow`, rounded once); `p = ±0.5` is `sqrt` / `1/sqrt`, whose non-finite values
+    /// differ from `pow`'s at −∞ and −0 (see ``Op/powScalar(_:)``).
+    public static func powScalar(_ x: Float, _ p: Float) -> Float {
+        switch p {
+        case 0.5: return unary(.sqrt, x)
+        case -0.5: return unary(.rsqrt, x)
+        default: return Float(Foundation.pow(Double(x), Double(p)))
+        }
+    }
+
+    /// The larger of `a` and `b`, NaN when either is NaN (the ``ReduceOp/max`` rule).
+    static func nanMax(_ a: Double, _ b: Double) -> Double { a.isNaN || b.isNaN ? .nan : Swift.max(a, b) }
 
     /// The reference value of a comparison.
     public static func compare(_ op: CompareOp, _ x: Float, _ y: Float) -> Bool {
@@ -169,9 +183,9 @@ public enum ReferenceOps {
                     for j in 0..<n { s += Double(x[(o * n + j) * inner + i]) }
                     r[o * inner + i] = Float(op == .mean ? s / Double(n) : s)
                 case .max:
-                    var m = -Float.infinity
-                    for j in 0..<n { m = Swift.max(m, x[(o * n + j) * inner + i]) }
-                    r[o * inner + i] = m
+                    var m = -Double.infinity
+                    for j in 0..<n { m = nanMax(m, Double(x[(o * n + j) * inner + i])) }
+                    r[o * inner + i] = Float(m)
                 }
             }
         }
@@ -186,7 +200,7 @@ public enum ReferenceOps {
             for i in 0..<inner {
                 func at(_ j: Int) -> Int { (o * n + j) * inner + i }
                 var m = -Double.infinity
-                for j in 0..<n { m = Swift.max(m, Double(x[at(j)])) }
+                for j in 0..<n { m = nanMax(m, Double(x[at(j)])) }
                 var s = 0.0
                 for j in 0..<n { s += Foundation.exp(Double(x[at(j)]) - m) }
                 let ls = Foundation.log(s)
@@ -310,7 +324,7 @@ public enum ReferenceOps {
     /// The row's maximum and Σ exp(x − max), in Double, over `count` values from `offset`.
     private static func maxAndExpSum(_ x: [Float], _ offset: Int, _ count: Int) -> (Double, Double) {
         var m = -Double.infinity
-        for j in 0..<count { m = Swift.max(m, Double(x[offset + j])) }
+        for j in 0..<count { m = nanMax(m, Double(x[offset + j])) }
         var s = 0.0
         for j in 0..<count { s += Foundation.exp(Double(x[offset + j]) - m) }
         return (m, s)
@@ -356,7 +370,7 @@ public enum ReferenceOps {
                     var s = 0.0
                     for p in 0..<d { s += Double(qs[qo + i * d + p]) * Double(ks[ko + j * d + p]) }
                     scores[j] = uniform ? 0 : s * Double(scale)
-                    m = Swift.max(m, scores[j])
+                    m = nanMax(m, scores[j])
                 }
                 var sum = 0.0
                 for j in 0...last { scores[j] = Foundation.exp(scores[j] - m); sum += scores[j] }

@@ -53,7 +53,8 @@ public final class AttentionFamily {
         public var keys: Int
         /// Groups of `queries` per work-item (1...16): each key block, once in L1, serves them all.
         public var groups: Int
-        /// Build with `-cl-fast-relaxed-math`.
+        /// Build with `-cl-fast-relaxed-math` (a benchmark option, never the default): its
+        /// finite-math-only assumes no NaN or Inf, so non-finite inputs give undefined results.
         public var fastMath: Bool
         /// `native_exp2` instead of `exp2`.
         public var nativeExp: Bool

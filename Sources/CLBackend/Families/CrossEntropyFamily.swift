@@ -32,7 +32,7 @@ public final class CrossEntropyFamily {
         try RowOps.checkBuffer(family, "errorFlag", errorFlag, 1)
         let chosen = try RowOps.chooseVariant(variant, family: family, environment: environment,
                                               automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
-        let program = try environment.program(family, extraOptions: RowOps.fastMath)
+        let program = try environment.program(family, extraOptions: RowOps.buildOptions)
         let scratch = try CLBuffer<Float>(context: environment.context, count: max(1, 2 * rows))
 
         let elements = Double(rows) * Double(classes)
@@ -92,7 +92,7 @@ public final class CrossEntropyFamily {
         let chosen = try RowOps.chooseVariant(variant, family: family, environment: environment,
                                               automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
         guard rows > 0, classes > 0 else { return [] }
-        let program = try environment.program(family, extraOptions: RowOps.fastMath)
+        let program = try environment.program(family, extraOptions: RowOps.buildOptions)
         let elements = Double(rows) * Double(classes)
         let label = "cross-entropy grad [\(rows), \(classes)]" + (ignoreIndex.map { " ignore \($0)" } ?? "")
         let name = "\(family).\(chosen) (\(chosen == 1 ? "cpu" : "gpu"))"
@@ -134,7 +134,7 @@ public final class CrossEntropyFamily {
         try RowOps.checkBuffer(family, "grad", grad, rows * classes)
         if let columnSums { try RowOps.checkBuffer(family, "columnSums", columnSums, classes) }
         try RowOps.checkBuffer(family, "errorFlag", errorFlag, 1)
-        let program = try environment.program(family, extraOptions: RowOps.fastMath)
+        let program = try environment.program(family, extraOptions: RowOps.buildOptions)
         let scratch = try CLBuffer<Float>(context: environment.context, count: 2 * rows)
         let done = try CLBuffer<Int32>(context: environment.context, count: 1)
         try done.fill(0)

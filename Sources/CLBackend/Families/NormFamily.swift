@@ -72,7 +72,7 @@ public final class NormFamily {
                                  rows: rows, cols: cols, eps: eps, variant: variant)
         if rows == 0 || cols == 0 { return [] }
         let program = try environment.program(Self.family, defines: storeDefines(outputElements: rows * cols),
-                                              extraOptions: RowOps.fastMath)
+                                              extraOptions: RowOps.buildOptions)
         let elements = Double(rows) * Double(cols)
         // sum (1) + centred square (3) + normalise and affine (4)
         let flops = 8 * elements
@@ -109,7 +109,7 @@ public final class NormFamily {
                                  rows: rows, cols: cols, eps: eps, variant: variant)
         if rows == 0 || cols == 0 { return [] }
         let program = try environment.program(Self.family, defines: storeDefines(outputElements: rows * cols),
-                                              extraOptions: RowOps.fastMath)
+                                              extraOptions: RowOps.buildOptions)
         let elements = Double(rows) * Double(cols)
         // square-accumulate (2) + two multiplies (2)
         let flops = 4 * elements
@@ -184,7 +184,7 @@ public final class NormFamily {
         let chosen = try chooseExtra(variant, pair: (5, 6), what: "one-pass layernorm")
         if rows == 0 || cols == 0 { return [] }
         let program = try environment.program(Self.family, defines: storeDefines(outputElements: rows * cols),
-                                              extraOptions: RowOps.fastMath)
+                                              extraOptions: RowOps.buildOptions)
         let elements = Double(rows) * Double(cols)
         // sum + square-accumulate (3) + normalise and affine (4)
         return [try rowStep(program, cpuKernel: "layernorm_onepass_cpu", gpuKernel: "layernorm_onepass_wg", cpu: chosen == 5,
@@ -210,7 +210,7 @@ public final class NormFamily {
         let writeSum = sum != nil
         let program = try environment.program(Self.family,
                                               defines: storeDefines(outputElements: rows * cols).merging(["WRITE_SUM": writeSum ? "1" : "0"]) { $1 },
-                                              extraOptions: RowOps.fastMath)
+                                              extraOptions: RowOps.buildOptions)
         let elements = Double(rows) * Double(cols)
         // add (1) + layernorm (8)
         let bytes = (writeSum ? 16 : 12) * elements + 8 * Double(cols)
@@ -233,7 +233,7 @@ public final class NormFamily {
         let chosen = try chooseExtra(variant, pair: (9, 10), what: "proportions norm")
         if rows == 0 || cols == 0 { return [] }
         let program = try environment.program(Self.family, defines: storeDefines(outputElements: rows * cols),
-                                              extraOptions: RowOps.fastMath)
+                                              extraOptions: RowOps.buildOptions)
         let elements = Double(rows) * Double(cols)
         // |x| accumulate (1) + scale, tanh (counted as 1), two multiplies (4)
         return [try rowStep(program, cpuKernel: "propnorm_cpu", gpuKernel: "propnorm_wg", cpu: chosen == 9,

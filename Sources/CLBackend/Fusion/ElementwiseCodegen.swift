@@ -130,7 +130,8 @@ struct ElementwiseKernelSource {
             case .sqrt: return "sqrt(\(a))"
             case .rsqrt: return "rsqrt(\(a))"
             case .tanh: return "tanh_fast_T(\(a))"
-            case .relu: return "fmax(\(a), 0.0f)"
+            // NaN propagates (fmax(NaN, 0) would be 0): only values below 0 become 0.
+            case .relu: return "select(\(a), (T)(0.0f), \(a) < (T)(0.0f))"
             case .gelu: return "gelu_fast_T(\(a))"
             case .sigmoid: return "sigmoid_fast_T(\(a))"
             case .abs: return "fabs(\(a))"
@@ -142,8 +143,9 @@ struct ElementwiseKernelSource {
             case .sub: return "\(a) - \(b)"
             case .mul: return "\(a) * \(b)"
             case .div: return "\(a) / \(b)"
-            case .maximum: return "fmax(\(a), \(b))"
-            case .minimum: return "fmin(\(a), \(b))"
+            // NaN when either operand is NaN (fmax/fmin return the other operand): a + b is NaN there.
+            case .maximum: return "select(fmax(\(a), \(b)), \(a) + \(b), isunordered(\(a), \(b)))"
+            case .minimum: return "select(fmin(\(a), \(b)), \(a) + \(b), isunordered(\(a), \(b)))"
             }
         case .powScalar(let p):
             let a = x[0]
