@@ -20,7 +20,7 @@ public enum ConformanceTable {
         let all = unaryCases() + binaryCases() + powCases() + compareCases() + selectCases()
             + matmulCases() + reduceCases() + softmaxCases() + normCases() + embeddingCases()
             + layoutCases() + crossEntropyCases() + attentionCases() + gradientOpCases()
-            + quantizedMatmulCases() + dropoutCases()
+            + quantizedMatmulCases() + halfMatmulCases() + dropoutCases()
         return includeLarge ? all : all.filter { !$0.isLarge }
     }
 
