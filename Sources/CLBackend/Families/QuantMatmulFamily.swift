@@ -101,7 +101,9 @@ public final class QuantMatmulFamily {
     }
 
     /// llama.cpp's interleaved blocks → the device layout (scales first, then aligned quants).
+    /// - Precondition: `format` is a block format (`f16` weights need no repacking).
     public static func deviceLayout(_ bytes: [UInt8], format: QuantFormat) -> [UInt8] {
+        precondition(format != .f16, "deviceLayout: f16 weights are stored as they are")
         let blocks = bytes.count / format.blockBytes
         let qb = format.quantBytesPerBlock, offset = quantOffset(blocks: blocks)
         var out = [UInt8](repeating: 0, count: offset + blocks * qb)
@@ -119,7 +121,9 @@ public final class QuantMatmulFamily {
     }
 
     /// The device layout → llama.cpp's interleaved blocks.
+    /// - Precondition: `format` is a block format.
     public static func llamaLayout(_ bytes: [UInt8], format: QuantFormat, elements: Int) -> [UInt8] {
+        precondition(format != .f16, "llamaLayout: f16 weights are stored as they are")
         let blocks = elements / Self.blockSize
         let qb = format.quantBytesPerBlock, offset = quantOffset(blocks: blocks)
         var out = [UInt8](repeating: 0, count: blocks * format.blockBytes)
