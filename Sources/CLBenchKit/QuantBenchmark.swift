@@ -133,12 +133,18 @@ public enum QuantBenchmark {
             let w = try CLBuffer<UInt8>(context: context, values: halves)
             let weightBytes = Double(halves.count)
             for variant in halfVariants {
+              // Variant 1 takes the rows / tile settings too (work-items are variant 3 of quant's only).
+              for setting in variant == 1 ? tuning.settings.filter({ $0.items == nil }) : [(nil, nil, nil)] {
                 let family = HalfMatmulFamily(environment: environment)
+                if let rows = setting.rows { family.rowsPerItem = rows }
+                if let tile = setting.tile { family.batchTile = tile }
+                let tag = setting.rows == nil && setting.tile == nil ? ""
+                    : " r\(setting.rows.map(String.init) ?? "-")t\(setting.tile.map(String.init) ?? "-")"
                 let y = try CLBuffer<Float>(context: context, count: m * n)
                 let steps = try family.encode(x: x, weights: w, y: y, m: m, n: n, k: k, variant: variant)
                 let kernelBound = HalfMatmulFamily.halfArithmeticVariants.contains(variant) ? HalfMatmulFamily.halfProductBound : 1e-9
                 cases.append(BenchmarkCase(
-                    variant: "f16.\(variant)",
+                    variant: "f16.\(variant)" + tag,
                     description: steps.map(\.variant).joined(separator: " + ") + ": " + (HalfMatmulFamily.variants[variant] ?? "") + suffix,
                     flops: flops, bytes: weightBytes + activationBytes, roofline: .memory,
                     extra: ["batch": Double(m), "rows": Double(n), "cols": Double(k), "weight_bytes": weightBytes],
@@ -152,6 +158,7 @@ public enum QuantBenchmark {
                         // … and the reported error is the rounding's against the f32 weights.
                         return ValidationOutcome(reference: exact, actual: actual, bound: bound(.f16))
                     }))
+              }
             }
         }
         return cases
