@@ -44,6 +44,7 @@ public final class OpenCLBackend: Backend {
         AttentionFamily.family: AttentionFamily.variants,
         LayoutFamily.family: LayoutFamily.variants,
         QuantMatmulFamily.family: QuantMatmulFamily.variants,
+        HalfMatmulFamily.family: HalfMatmulFamily.variants,
         DropoutFamily.family: DropoutFamily.variants,
         "elementwise": [1: "generated fused kernel, one element per work-item (GPU)",
                         2: "generated fused kernel, float16 chunks per work-item with a scalar tail (CPU)"],

@@ -3,26 +3,33 @@ import CLRuntime
 import Foundation
 import TensorGraph
 
-/// `clbench quant`: y[B, N] = x[B, K] · Wᵀ with W [N, K] in f32 (the library's matmul) or
-/// quantized (`q8_0.*`, `q4_0.*`: the `quant` kernel family's variants), for one batch size.
+/// `clbench quant`: y[B, N] = x[B, K] · Wᵀ with W [N, K] in f32 (the library's matmul),
+/// quantized (`q8_0.*`, `q4_0.*`: the `quant` kernel family's variants) or in half precision
+/// (`f16.*`: the `f16` family's variants), for one batch size.
 ///
 /// Each quantized variant is checked twice: against a float64 product with the dequantized
 /// weights (must agree to float32 rounding, else the result is invalid with NMSE ∞) and then
 /// against the float64 product with the original f32 weights — the NMSE and max |error| reported
 /// are that quantization error, held to a per-format bound.
 public enum QuantBenchmark {
-    /// NMSE bound against the f32 product, per format (uniform weights give ~2e-5 and ~5e-3).
+    /// NMSE bound against the f32 product, per format (uniform weights give ~2e-5 and ~5e-3; f16
+    /// rounds each weight to 11 significant bits, relative error ≤ 2⁻¹², NMSE ~1e-8).
     public static func bound(_ format: QuantFormat?) -> Double {
         switch format {
         case .none: return 1e-10
         case .q8_0: return 1e-3
         case .q4_0: return 3e-2
+        case .f16: return 1e-6
         }
     }
 
-    /// Variant names: `f32`, then `<format>.<quant variant>` for each asked variant.
-    public static func variantNames(quantVariants: [Int]) -> [String] {
-        ["f32"] + QuantFormat.allCases.flatMap { format in quantVariants.map { "\(format.rawValue).\($0)" } }
+    /// The block formats the `quant` family's variants run.
+    static let blockFormats = QuantFormat.allCases.filter { $0 != .f16 }
+
+    /// Variant names: `f32`, then `<format>.<quant variant>` for each asked variant, then `f16.<variant>`.
+    public static func variantNames(quantVariants: [Int], halfVariants: [Int] = []) -> [String] {
+        ["f32"] + blockFormats.flatMap { format in quantVariants.map { "\(format.rawValue).\($0)" } }
+            + halfVariants.map { "f16.\($0)" }
     }
 
     /// Tuning knobs of ``QuantMatmulFamily`` variant 1 (nil: the family's defaults).
@@ -46,8 +53,10 @@ public enum QuantBenchmark {
         }
     }
 
+    /// The cases for one batch size. `halfVariants` are `f16` variants the device offers (see
+    /// ``HalfMatmulFamily/unavailability(of:on:)``; one it does not is refused with that error).
     public static func cases(context: CLContext, rows n: Int, cols k: Int, batch m: Int, quantVariants: [Int],
-                             tuning: Tuning = Tuning(), sampledRows: Int = 8) throws -> [BenchmarkCase] {
+                             halfVariants: [Int] = [], tuning: Tuning = Tuning(), sampledRows: Int = 8) throws -> [BenchmarkCase] {
         let environment = FamilyEnvironment(context: context)
         var random = SplitMix(seed: UInt64(n * 1_000_003 + k * 1009 + m))
         let xValues = (0..<(m * k)).map { _ in random.uniform() }
@@ -80,7 +89,7 @@ public enum QuantBenchmark {
                 enqueue: { _ = family; return try steps.map { try $0.enqueue(on: context, event: true) } },
                 validate: { ValidationOutcome(reference: exact, actual: try download(y), bound: bound(nil)) }))
         }
-        for format in QuantFormat.allCases {
+        for format in blockFormats {
             let llama = Quantization.quantize(wValues, format: format)
             let dequantized = Quantization.dequantize(llama, format: format)
             let reference = MatmulBenchmark.referenceRows(rows, a: xValues, b: dequantized, shape: shape)
@@ -114,6 +123,40 @@ public enum QuantBenchmark {
                         guard kernel.passed else { return ValidationOutcome(nmse: .infinity, maxAbsError: kernel.maxAbsError, bound: bound(format)) }
                         // … and the reported error is the quantization error against the f32 weights.
                         return ValidationOutcome(reference: exact, actual: actual, bound: bound(format))
+                    }))
+              }
+            }
+        }
+        if !halfVariants.isEmpty {
+            let halves = Quantization.halfBytes(wValues)
+            let reference = MatmulBenchmark.referenceRows(rows, a: xValues, b: Quantization.floats(halfBytes: halves), shape: shape)
+            let w = try CLBuffer<UInt8>(context: context, values: halves)
+            let weightBytes = Double(halves.count)
+            for variant in halfVariants {
+              // Variant 1 takes the rows / tile settings too (work-items are variant 3 of quant's only).
+              for setting in variant == 1 ? tuning.settings.filter({ $0.items == nil }) : [(nil, nil, nil)] {
+                let family = HalfMatmulFamily(environment: environment)
+                if let rows = setting.rows { family.rowsPerItem = rows }
+                if let tile = setting.tile { family.batchTile = tile }
+                let tag = setting.rows == nil && setting.tile == nil ? ""
+                    : " r\(setting.rows.map(String.init) ?? "-")t\(setting.tile.map(String.init) ?? "-")"
+                let y = try CLBuffer<Float>(context: context, count: m * n)
+                let steps = try family.encode(x: x, weights: w, y: y, m: m, n: n, k: k, variant: variant)
+                let kernelBound = HalfMatmulFamily.halfArithmeticVariants.contains(variant) ? HalfMatmulFamily.halfProductBound : 1e-9
+                cases.append(BenchmarkCase(
+                    variant: "f16.\(variant)" + tag,
+                    description: steps.map(\.variant).joined(separator: " + ") + ": " + (HalfMatmulFamily.variants[variant] ?? "") + suffix,
+                    flops: flops, bytes: weightBytes + activationBytes, roofline: .memory,
+                    extra: ["batch": Double(m), "rows": Double(n), "cols": Double(k), "weight_bytes": weightBytes],
+                    enqueue: { _ = family; return try steps.map { try $0.enqueue(on: context, event: true) } },
+                    validate: {
+                        let actual = try download(y)
+                        // The kernel computes the product of the half-rounded weights (f32 arithmetic,
+                        // or half products within their bound) …
+                        let kernel = ValidationOutcome(reference: reference, actual: actual, bound: kernelBound)
+                        guard kernel.passed else { return ValidationOutcome(nmse: .infinity, maxAbsError: kernel.maxAbsError, bound: bound(.f16)) }
+                        // … and the reported error is the rounding's against the f32 weights.
+                        return ValidationOutcome(reference: exact, actual: actual, bound: bound(.f16))
                     }))
               }
             }

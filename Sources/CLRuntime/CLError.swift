@@ -21,6 +21,9 @@ public enum CLError: Error, CustomStringConvertible, Sendable {
     case sizeMismatch(operation: String, detail: String)
     /// An allocation larger than the device allows.
     case allocationTooLarge(bytes: Int, maxAllocation: Int, device: String)
+    /// Something asked for needs a capability (an extension such as `cl_khr_fp16`) the device
+    /// does not report; `alternative` says what runs instead.
+    case notOffered(what: String, requires: String, device: String, alternative: String)
 
     public var code: Int32? {
         if case .api(_, let code, _) = self { return code }
@@ -56,6 +59,8 @@ public enum CLError: Error, CustomStringConvertible, Sendable {
             return "\(operation): \(detail)"
         case let .allocationTooLarge(bytes, maxAllocation, device):
             return "Cannot allocate \(bytes) bytes on \(device): its largest allocation is \(maxAllocation) bytes; use smaller sizes"
+        case let .notOffered(what, requires, device, alternative):
+            return "\(what) is not offered by this device (\(device)): it needs \(requires), which the device does not report; \(alternative)"
         }
     }
 }

@@ -21,7 +21,7 @@ extension ConformanceTable {
             ([1, 32], 1, false, false), ([1, 64], 7, true, false), ([3, 96], 13, false, false), ([7, 32], 257, true, false),
             ([33, 64], 5, false, false), ([2, 3, 96], 9, true, false), ([1, 4096], 33, true, true), ([8, 4096], 65, false, true),
         ]
-        for format in QuantFormat.allCases {
+        for format in QuantFormat.allCases where format != .f16 {
             for (x, n, hasBias, large) in shapes {
                 let k = x[-1]
                 let label = "\(x)x\(format.rawValue) [\(n), \(k)]ᵀ" + (hasBias ? " + bias" : "")

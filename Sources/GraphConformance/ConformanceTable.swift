@@ -24,7 +24,7 @@ public enum ConformanceTable {
         let all = unaryCases() + binaryCases() + powCases() + compareCases() + selectCases()
             + matmulCases() + reduceCases() + softmaxCases() + normCases() + embeddingCases()
             + layoutCases() + crossEntropyCases() + attentionCases() + gradientOpCases()
-            + quantizedMatmulCases() + dropoutCases() + nonFiniteCases()
+            + quantizedMatmulCases() + halfMatmulCases() + dropoutCases() + nonFiniteCases()
         return includeLarge ? all : all.filter { !$0.isLarge }
     }
 

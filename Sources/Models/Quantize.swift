@@ -1,10 +1,10 @@
 import TensorGraph
 
-/// Quantizing a model's 2-D weight matrices (`q8_0` / `q4_0`) for inference.
+/// Quantizing a model's 2-D weight matrices (`q8_0` / `q4_0`, or half precision `f16`) for inference.
 ///
-/// Only matrices read as `linear` weights `[out, in]` can be quantized, and only when `in` (K,
-/// the blocked axis) is a multiple of 32; others stay f32 and are reported as skipped. Embedding
-/// tables and biases always stay f32.
+/// Only matrices read as `linear` weights `[out, in]` can be quantized, and for the block formats
+/// only when `in` (K, the blocked axis) is a multiple of 32; others stay f32 and are reported as
+/// skipped (`f16` takes any K). Embedding tables and biases always stay f32.
 public enum ModelQuantization {
     /// The result of quantizing a set of parameters.
     public struct Result: Sendable {
@@ -25,8 +25,8 @@ public enum ModelQuantization {
             guard value.dtype == .f32, value.shape.rank == 2 else {
                 throw QuantizationError("quantize: '\(name)' is \(value.dtype.rawValue) \(value.shape), expected an f32 [out, in] matrix")
             }
-            guard value.shape[1] % QuantFormat.blockSize == 0 else {
-                result.skipped[name] = "K = \(value.shape[1]) is not a multiple of 32; left f32"
+            guard value.shape[1] % format.blockSize == 0 else {
+                result.skipped[name] = "K = \(value.shape[1]) is not a multiple of \(format.blockSize); left f32"
                 continue
             }
             result.parameters[name] = try value.quantized(format)

@@ -1,5 +1,6 @@
 import DurableFiles
 import Foundation
+import TensorGraph
 
 /// Reads and writes the safetensors format (8-byte little-endian header length, a JSON header of
 /// `name: {dtype, shape, data_offsets}` plus `__metadata__`, then the raw little-endian data), so
@@ -32,9 +33,10 @@ public enum SafeTensors {
             self.init(dtype: .f32, shape: shape, bytes: floats.withUnsafeBytes { Array($0) })
         }
 
-        /// The values as floats (F32 only).
+        /// The values as floats (F32, or F16 widened exactly).
         public func floats() throws -> [Float] {
-            guard dtype == .f32 else { throw CheckpointError.wrongDType(expected: "F32", got: dtype.rawValue) }
+            if dtype == .f16 { return Quantization.floats(halfBytes: bytes) }
+            guard dtype == .f32 else { throw CheckpointError.wrongDType(expected: "F32 or F16", got: dtype.rawValue) }
             return bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         }
     }

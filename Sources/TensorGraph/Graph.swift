@@ -38,10 +38,11 @@ public final class Graph {
 
     /// Declares persistent plan state (weights) under `name`, set with ``Plan/setVariable(_:_:)``.
     ///
-    /// `dtype` may be `.q8_0` / `.q4_0` for a quantized weight `[N, K]` (K a multiple of 32) that
+    /// `dtype` may be `.q8_0` / `.q4_0` for a quantized weight `[N, K]` (K a multiple of 32), or `.f16`
+    /// for a half-precision weight `[N, K]` (any K), that
     /// only `matmul(transposeB: true)` / ``linear(_:weight:bias:)`` read.
     /// - Throws: ``GraphError`` when the name is already used, a dimension is not positive, or a
-    ///   quantized variable's last axis is not a multiple of 32.
+    ///   block-quantized variable's last axis is not a multiple of 32.
     public func variable(_ name: String, _ shape: Shape, dtype: DType = .f32) throws -> Tensor {
         try validateQuantizedVariable(name, shape, dtype)
         return try declare(name, shape, op: .variable(name: name), dtype: dtype)

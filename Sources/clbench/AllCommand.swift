@@ -66,7 +66,8 @@ struct All: ParsableCommand {
             for batch in [1, 8] {
                 say("quant 1024x1024 batch \(batch)")
                 let automatic = DeviceClass(context.device.info) == .gpu ? 2 : 1
-                let cases = try QuantBenchmark.cases(context: context, rows: 1024, cols: 1024, batch: batch, quantVariants: [automatic])
+                let cases = try QuantBenchmark.cases(context: context, rows: 1024, cols: 1024, batch: batch, quantVariants: [automatic],
+                                                     halfVariants: [automatic])
                 reports.append(BenchmarkReport(benchmark: "quant", device: device,
                                                params: ["rows": "1024", "cols": "1024", "batch": "\(batch)"],
                                                results: try harness.measure(cases)))

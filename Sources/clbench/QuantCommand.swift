@@ -6,18 +6,20 @@ import Foundation
 
 struct Quant: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "q8_0 / q4_0 weights against f32: y = x·Wᵀ time, GB/s of weight traffic, speedup, quantization error.")
+        abstract: "q8_0 / q4_0 / f16 weights against f32: y = x·Wᵀ time, GB/s of weight traffic, speedup, quantization error.")
 
     @OptionGroup var benchmark: BenchmarkOptions
 
     @Option(help: "Rows of W (N, the outputs).")
     var rows: Int = 4096
-    @Option(help: "Columns of W (K, the inputs; a multiple of 32).")
+    @Option(help: "Columns of W (K, the inputs; a multiple of 32 for the q8_0/q4_0 blocks).")
     var cols: Int = 4096
     @Option(help: "Rows of x (batch sizes), comma-separated; one report each.")
     var batch: String = "1"
     @Option(help: "Quantized kernel variants, comma-separated (default: the automatic one: on CPUs 3, or 4 from 256 rows of x with at most 2^20 weights; 2 on GPUs).")
     var variant: String?
+    @Option(help: "f16 kernel variants, comma-separated (default: the automatic one: 1 on CPUs, 2 on GPUs; 3 does half-precision products and needs cl_khr_fp16, so a device without it reports it as not offered and skips it).")
+    var f16Variant: String?
 
     @Option(help: "Tuning: weight rows per work-item of the cpu variants (1, 3), comma-separated (each a variant; default: the family's).")
     var rowsPerItem: String?
@@ -43,6 +45,12 @@ struct Quant: ParsableCommand {
                 throw ValidationError("--variant: quant variants are \(QuantMatmulFamily.variants.keys.sorted())")
             }
         }
+        if let f16Variant {
+            let numbers = try positiveList(f16Variant, name: "--f16-variant")
+            guard numbers.allSatisfy({ HalfMatmulFamily.variants[$0] != nil }) else {
+                throw ValidationError("--f16-variant: f16 variants are \(HalfMatmulFamily.variants.keys.sorted())")
+            }
+        }
     }
 
     func run() throws {
@@ -53,10 +61,21 @@ struct Quant: ParsableCommand {
             let harness = try benchmark.makeHarness(context: context)
             let family = QuantMatmulFamily(environment: FamilyEnvironment(context: context))
             let asked = try variant.map { try positiveList($0, name: "--variant") }
+            let askedHalf = try f16Variant.map { try positiveList($0, name: "--f16-variant") }
+                ?? [try HalfMatmulFamily.choose(requested: nil, forced: nil, deviceClass: DeviceClass(context.device.info),
+                                                device: context.device.info).variant]
+            // A variant the device cannot run is named on stderr and left out; the others still run.
+            var halfVariants: [Int] = []
+            for number in askedHalf {
+                if let refusal = HalfMatmulFamily.unavailability(of: number, on: context.device.info) {
+                    FileHandle.standardError.write(Data("clbench quant: \(refusal)\n".utf8))
+                } else { halfVariants.append(number) }
+            }
             var reports: [BenchmarkReport] = []
             for m in batches {
                 let variants = asked ?? [family.automaticVariant(m: m, n: rows, k: cols)]
                 let cases = try QuantBenchmark.cases(context: context, rows: rows, cols: cols, batch: m, quantVariants: variants,
+                                                    halfVariants: halfVariants,
                                                     tuning: QuantBenchmark.Tuning(
                                                         rowsPerItem: try rowsPerItem.map { try positiveList($0, name: "--rows-per-item") } ?? [],
                                                         batchTile: try batchTile.map { try positiveList($0, name: "--batch-tile") } ?? [],

@@ -6,11 +6,11 @@ import TensorGraph
 
 struct Quantize: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Quantize a checkpoint's weight matrices to q8_0 or q4_0 (matrices whose K is not a multiple of 32 stay f32).")
+        abstract: "Quantize a checkpoint's weight matrices to q8_0 or q4_0 (matrices whose K is not a multiple of 32 stay f32), or store them in half precision (f16, any K).")
 
     @Option(help: "Input checkpoint (safetensors, f32).")
     var checkpoint: String
-    @Option(help: "q8_0 or q4_0.")
+    @Option(help: "q8_0, q4_0 or f16 (IEEE half; products still accumulate in f32).")
     var format: String = "q8_0"
     @Option(help: "Output checkpoint.")
     var output: String

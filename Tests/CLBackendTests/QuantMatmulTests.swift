@@ -162,7 +162,7 @@ import Testing
 
     @Test func layoutRoundTrip() {
         var random = TestRandom(seed: 3)
-        for format in QuantFormat.allCases {
+        for format in [QuantFormat.q8_0, .q4_0] {
             let llama = Quantization.quantize(random.floats(32 * 7), format: format)
             let device = QuantMatmulFamily.deviceLayout(llama, format: format)
             #expect(device.count == QuantMatmulFamily.deviceByteCount(format: format, elements: 32 * 7))

@@ -4,7 +4,7 @@ import CLKernels
 enum KernelSourceLookup {
     /// Helper files prepended to a family's source (the family's kernels call them).
     static let prerequisites: [String: [String]] = [
-        "matmul": ["fastmath"], "layernorm": ["fastmath"], "quant": ["fastmath"],
+        "matmul": ["fastmath"], "layernorm": ["fastmath"], "quant": ["fastmath"], "f16": ["fastmath"],
         "loss": ["fastmath"], "softmax": ["fastmath"], "attention": ["fastmath"],
     ]
 

@@ -50,6 +50,9 @@ public final class QuantMatmulFamily {
 
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
+    /// Values per `q8_0` / `q4_0` block along K.
+    public static let blockSize = 32
+
     /// Variant 4's float product on the dequantized panels (one per family, like the plan's own).
     private lazy var panelProduct = MatmulFamily(environment: environment)
 
@@ -93,12 +96,14 @@ public final class QuantMatmulFamily {
 
     /// Bytes of the device layout for `elements` values (a multiple of 32).
     public static func deviceByteCount(format: QuantFormat, elements: Int) -> Int {
-        let blocks = elements / QuantFormat.blockSize
+        let blocks = elements / Self.blockSize
         return quantOffset(blocks: blocks) + blocks * format.quantBytesPerBlock
     }
 
     /// llama.cpp's interleaved blocks → the device layout (scales first, then aligned quants).
+    /// - Precondition: `format` is a block format (`f16` weights need no repacking).
     public static func deviceLayout(_ bytes: [UInt8], format: QuantFormat) -> [UInt8] {
+        precondition(format != .f16, "deviceLayout: f16 weights are stored as they are")
         let blocks = bytes.count / format.blockBytes
         let qb = format.quantBytesPerBlock, offset = quantOffset(blocks: blocks)
         var out = [UInt8](repeating: 0, count: offset + blocks * qb)
@@ -116,8 +121,10 @@ public final class QuantMatmulFamily {
     }
 
     /// The device layout → llama.cpp's interleaved blocks.
+    /// - Precondition: `format` is a block format.
     public static func llamaLayout(_ bytes: [UInt8], format: QuantFormat, elements: Int) -> [UInt8] {
-        let blocks = elements / QuantFormat.blockSize
+        precondition(format != .f16, "llamaLayout: f16 weights are stored as they are")
+        let blocks = elements / Self.blockSize
         let qb = format.quantBytesPerBlock, offset = quantOffset(blocks: blocks)
         var out = [UInt8](repeating: 0, count: blocks * format.blockBytes)
         for b in 0..<blocks {
@@ -136,7 +143,10 @@ public final class QuantMatmulFamily {
     public func encode(x: CLBuffer<Float>, weights: CLBuffer<UInt8>, y: CLBuffer<Float>, bias: CLBuffer<Float>? = nil,
                        format: QuantFormat, m: Int, n: Int, k: Int, variant: Int? = nil) throws -> [LaunchStep] {
         let what = "quantized matmul [\(m), \(k)]x\(format.rawValue) [\(n), \(k)]ᵀ"
-        guard m > 0, n > 0, k > 0, k % QuantFormat.blockSize == 0 else {
+        guard format != .f16 else {
+            throw CLError.sizeMismatch(operation: what, detail: "f16 weights are HalfMatmulFamily's, not a block format")
+        }
+        guard m > 0, n > 0, k > 0, k % Self.blockSize == 0 else {
             throw CLError.sizeMismatch(operation: what, detail: "M, N, K must be positive and K (\(k)) a multiple of 32")
         }
         guard m * k <= Int(Int32.max), n * k <= Int(Int32.max), m * n <= Int(Int32.max) else {
@@ -150,7 +160,7 @@ public final class QuantMatmulFamily {
         try check("y (elements)", y.count, m * n)
         if let bias { try check("bias (elements)", bias.count, n) }
         let chosen = variant ?? automaticVariant(m: m, n: n, k: k)
-        let qoff = Int32(Self.quantOffset(blocks: n * k / QuantFormat.blockSize))
+        let qoff = Int32(Self.quantOffset(blocks: n * k / Self.blockSize))
         let bits = format == .q8_0 ? "8" : "4"
         let weightBytes = Double(Self.deviceByteCount(format: format, elements: n * k))
         let bytes = weightBytes + 4 * Double(m * k + m * n + (bias == nil ? 0 : n))
@@ -174,7 +184,7 @@ public final class QuantMatmulFamily {
             let batched = m >= batchTileMinRows
             // 2 × 4 accumulators (+ 2 × 4 scale vectors) fit AVX-512's 32 registers; 4 × 4 failed to unroll.
             let rows = (batched ? rowsPerItemBatched : rowsPerItem) ?? (batched ? 2 : 6), tile = batched ? batchTile : 1
-            let nb = k / QuantFormat.blockSize, nbp = format == .q8_0 ? nb : (nb + 3) / 4 * 4
+            let nb = k / Self.blockSize, nbp = format == .q8_0 ? nb : (nb + 3) / 4 * 4
             let valueBytes = m * nbp * 32 * (format == .q8_0 ? 2 : 1)
             let xsoff = (valueBytes + 63) / 64 * 64
             let scratch = try CLBuffer<UInt8>(context: environment.context,
@@ -209,7 +219,7 @@ public final class QuantMatmulFamily {
             try dequantize.setArguments(weights, qoff, panels, Int32(n), Int32(k))
             let product = try panelProduct.encodeFromPanels(a: x, panels: panels, c: y, m: m, n: n, k: k, bias: bias)
             return [
-                LaunchStep(kernel: dequantize, global: [(n + 31) / 32, k / QuantFormat.blockSize], local: [1, 1],
+                LaunchStep(kernel: dequantize, global: [(n + 31) / 32, k / Self.blockSize], local: [1, 1],
                            variant: "quant.4 (dequantize \(format.rawValue) into matmul panels)", label: "dequantize W of " + what,
                            flops: Double(n * k), bytes: weightBytes + 4 * Double(panelFloats)),
                 LaunchStep(kernel: product.kernel, global: product.global, local: product.local,
@@ -232,13 +242,16 @@ public final class QuantMatmulFamily {
     public func encodeQuantize(input: CLBuffer<Float>, output: CLBuffer<UInt8>, format: QuantFormat,
                                elements: Int) throws -> [LaunchStep] {
         let what = "quantize \(elements) values to \(format.rawValue)"
-        guard elements > 0, elements % QuantFormat.blockSize == 0 else {
+        guard format != .f16 else {
+            throw CLError.sizeMismatch(operation: what, detail: "f16 weights are HalfMatmulFamily's, not a block format")
+        }
+        guard elements > 0, elements % Self.blockSize == 0 else {
             throw CLError.sizeMismatch(operation: what, detail: "the count must be a positive multiple of 32")
         }
         guard input.count >= elements, output.count >= Self.deviceByteCount(format: format, elements: elements) else {
             throw CLError.sizeMismatch(operation: what, detail: "input holds \(input.count) floats, output \(output.count) bytes; need \(elements) and \(Self.deviceByteCount(format: format, elements: elements))")
         }
-        let blocks = elements / QuantFormat.blockSize
+        let blocks = elements / Self.blockSize
         let kernel = try environment.program(Self.family).kernel("quantize_" + format.rawValue)
         try kernel.setArguments(input, output, Int32(Self.quantOffset(blocks: blocks)), Int32(blocks))
         let local = environment.deviceClass == .cpu ? 1 : 64

@@ -5,7 +5,8 @@ import TensorGraph
 enum DeviceBuffer {
     case f32(CLBuffer<Float>)
     case i32(CLBuffer<Int32>)
-    /// A quantized weight in the device layout of `QuantMatmulFamily`.
+    /// A quantized weight in the device layout of `QuantMatmulFamily`, or `f16` weights as halves
+    /// (`HalfMatmulFamily`).
     case bytes(CLBuffer<UInt8>)
 
     var floats: CLBuffer<Float> {
@@ -40,6 +41,8 @@ enum DeviceBuffer {
         case .q8_0, .q4_0:
             let bytes = QuantMatmulFamily.deviceByteCount(format: dtype.quantFormat!, elements: count)
             return .bytes(try CLBuffer<UInt8>(context: context, count: bytes))
+        case .f16:
+            return .bytes(try CLBuffer<UInt8>(context: context, count: HalfMatmulFamily.deviceByteCount(elements: count)))
         default: return .f32(try CLBuffer<Float>(context: context, count: count))
         }
     }

@@ -3,7 +3,8 @@ import TensorGraph
 
 extension PlanLowering {
     /// `x · Wᵀ (+ bias)` with W a quantized variable `[N, K]`: one `QuantMatmulFamily` launch that
-    /// dequantizes inside the dot products (the float weights never exist on the device).
+    /// dequantizes inside the dot products (the float weights never exist on the device), or for
+    /// `f16` weights a `HalfMatmulFamily` launch that converts the halves inside the dot products.
     /// x may have any rank ≥ 2; its leading axes are flattened into M.
     func lowerQuantizedMatmul(_ node: Node, bias: NodeID?, producing result: Node) {
         let inputs = node.inputs.map { value(of: $0) }
@@ -17,6 +18,10 @@ extension PlanLowering {
         let label = describe(node) + " \(format.rawValue)" + (bias == nil ? "" : " + bias")
         ops.append(LoweredOp(label: label, inputs: inputs + (biasValue.map { [$0] } ?? []), output: output) { [unowned self] buffers in
             guard case .bytes(let weights) = buffers[inputs[1]]! else { preconditionFailure("quantized weight without a byte buffer") }
+            if format == .f16 {
+                return try self.halfMatmul.encode(x: buffers[inputs[0]]!.floats, weights: weights, y: buffers[output]!.floats,
+                                                  bias: biasValue.map { buffers[$0]!.floats }, m: m, n: n, k: k)
+            }
             return try self.quantMatmul.encode(x: buffers[inputs[0]]!.floats, weights: weights, y: buffers[output]!.floats,
                                                bias: biasValue.map { buffers[$0]!.floats }, format: format, m: m, n: n, k: k)
         })
@@ -25,7 +30,8 @@ extension PlanLowering {
 
 extension DeviceBuffer {
     /// Uploads a value given to `setVariable`: quantized data (llama.cpp layout) is repacked into the
-    /// device layout; f32 data for a quantized variable is quantized on the host first.
+    /// device layout (`f16` halves go as they are); f32 data for a quantized variable is quantized
+    /// (rounded to half) on the host first.
     func uploadVariable(_ value: TensorData, name: String, dtype: DType) throws {
         guard case .bytes(let buffer) = self, let format = dtype.quantFormat else {
             return try floats.upload(value.floats)
@@ -37,7 +43,7 @@ extension DeviceBuffer {
         } else {
             llama = Quantization.quantize(value.floats, format: format)
         }
-        try buffer.upload(QuantMatmulFamily.deviceLayout(llama, format: format))
+        try buffer.upload(format == .f16 ? llama : QuantMatmulFamily.deviceLayout(llama, format: format))
     }
 
     /// A variable's value read back: quantized buffers as llama.cpp-layout `TensorData`.
@@ -45,7 +51,8 @@ extension DeviceBuffer {
         switch self {
         case .bytes(let buffer):
             let format = dtype.quantFormat!
-            let llama = QuantMatmulFamily.llamaLayout(try buffer.download(), format: format, elements: shape.count)
+            let stored: [UInt8] = try buffer.download()
+            let llama = format == .f16 ? stored : QuantMatmulFamily.llamaLayout(stored, format: format, elements: shape.count)
             return TensorData(shape: shape, format: format, bytes: llama)
         case .i32(let buffer): return TensorData(shape: shape, ints: try buffer.download(count: shape.count))
         case .f32(let buffer): return TensorData(shape: shape, floats: try buffer.download(count: shape.count))

@@ -38,6 +38,7 @@ final class PlanLowering {
     lazy var attention = AttentionFamily(environment: environment)
     lazy var layout = LayoutFamily(environment: environment)
     lazy var quantMatmul = QuantMatmulFamily(environment: environment)
+    lazy var halfMatmul = HalfMatmulFamily(environment: environment)
     lazy var dropout = DropoutFamily(environment: environment)
 
     init(graph: Graph, options: CompileOptions, environment: FamilyEnvironment) {
