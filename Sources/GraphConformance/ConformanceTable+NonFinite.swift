@@ -182,12 +182,15 @@ extension ConformanceTable {
         return result
     }
 
-    /// `linear(x, W)` with W quantized and a NaN in x. No ±Inf: `quant` variant 3 (the CPU
-    /// default) quantizes x to integers, which cannot carry an Inf, and gives NaN for the x row
-    /// where the float product has ±Inf per output (quant.cl's header documents this).
+    /// `linear(x, W)` with W quantized and a NaN in x. No ±Inf for the block formats: `quant`
+    /// variant 3 (the CPU default) quantizes x to integers, which cannot carry an Inf, and gives
+    /// NaN for the x row where the float product has ±Inf per output (quant.cl's header documents
+    /// this). `f16` weights multiply in f32, so its x holds NaN, ±Inf and denormals; not ±FLT_MAX,
+    /// which its variant 3 (half products) rounds to ±Inf as it rounds x to half.
     private static func nonFiniteQuantizedMatmulCases() -> [ConformanceCase] {
         var result: [ConformanceCase] = []
         for format in QuantFormat.allCases {
+            let kinds: SpecialValues = format == .f16 ? [.nan, .infinities, .denormals] : .nan
             for (x, n) in [([3, 64], 13), ([7, 32], 37)] as [(Shape, Int)] {
                 let k = x[-1]
                 var c = ConformanceCase(
@@ -195,9 +198,10 @@ extension ConformanceTable {
                     build: { g in
                         [try linear(try g.input("x", x), weight: try g.variable("w", [n, k], dtype: format.dtype), bias: nil)]
                     },
-                    feeds: { rng in ["x": special(.uniform(-1, 1), 2, .nan).generate(x, &rng)] })
+                    feeds: { rng in ["x": special(.uniform(-1, 1), 2, kinds).generate(x, &rng)] })
                 c.variables = { rng in ["w": try! InputFill.uniform(-1, 1).generate([n, k], &rng).quantized(format)] }
                 c.optionBound = { options in
+                    if format == .f16 { return options.kernelVariants["f16"] == 3 ? halfProductBound : nil }
                     let forced = options.kernelVariants["quant"]
                     return forced == 3 || forced == nil ? quantizedXBound(format) : nil
                 }
