@@ -57,9 +57,10 @@ public struct Checkpoint: Sendable {
         for (name, entry) in tensors {
             let quantized = try QuantizedCheckpointEntry.decode(entry, metadata: metadata[QuantizedCheckpointEntry.metadataPrefix + name],
                                                                 name: name, path: path)
-            guard quantized != nil || entry.dtype == .f32 else {
+            // A plain F16 tensor (a half-precision PyTorch checkpoint) widens to f32 exactly.
+            guard quantized != nil || entry.dtype == .f32 || entry.dtype == .f16 else {
                 throw SafeTensors.CheckpointError.unsupportedDType(path: path, name: name, dtype: entry.dtype.rawValue,
-                                                                   expected: "F32 (or U8 blocks of q8_0 / q4_0 with their metadata)")
+                                                                   expected: "F32 or F16 (or U8 blocks of q8_0 / q4_0 with their metadata)")
             }
             let value = try quantized ?? TensorData(shape: Shape(entry.shape), floats: entry.floats())
             if name.hasPrefix("optimizer/") { optimizerState[String(name.dropFirst("optimizer/".count))] = value }

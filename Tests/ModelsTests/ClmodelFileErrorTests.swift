@@ -38,17 +38,17 @@ import Testing
         let good = folder.appendingPathComponent("good.safetensors").path
         try Clmodel.writeMLPCheckpoint(good)
         var (tensors, metadata) = try SafeTensors.read(good) as ([String: SafeTensors.Entry], [String: String])
-        // hidden.weight as F16 (2 bytes per value).
-        let half = folder.appendingPathComponent("half.safetensors").path
-        var f16 = tensors
+        // hidden.weight as I32, a dtype no weight loads from.
+        let integers = folder.appendingPathComponent("integers.safetensors").path
+        var i32 = tensors
         let hidden = tensors["hidden.weight"]!
-        f16["hidden.weight"] = SafeTensors.Entry(dtype: .f16, shape: hidden.shape, bytes: Array(hidden.bytes.prefix(hidden.bytes.count / 2)))
-        try SafeTensors.write(f16, metadata: metadata, to: half)
+        i32["hidden.weight"] = SafeTensors.Entry(dtype: .i32, shape: hidden.shape, bytes: hidden.bytes)
+        try SafeTensors.write(i32, metadata: metadata, to: integers)
         // One tensor the model does not have.
         let extra = folder.appendingPathComponent("extra.safetensors").path
         tensors["extra.weight"] = SafeTensors.Entry(floats: [1, 2], shape: [2])
         try SafeTensors.write(tensors, metadata: metadata, to: extra)
-        for (path, tensor) in [(half, "hidden.weight"), (extra, "extra.weight")] {
+        for (path, tensor) in [(integers, "hidden.weight"), (extra, "extra.weight")] {
             let run = try Clmodel.run(["sample", "mlp", "--checkpoint", path, "--count", "1", "--device", "reference"])
             #expect(run.status == 2, "\(path): \(run.status) \(run.errors)")
             #expect(run.errors.contains(path) && run.errors.contains(tensor), "\(run.errors)")
