@@ -22,14 +22,23 @@ public enum BuiltProduct {
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, override in override }
             .filter { !removing.contains($0.key) }
-        let output = Pipe(), errors = Pipe()
+        // Output goes to files, read once the product has exited: a chatty product never blocks on
+        // a full pipe, and no read is left to fail with EINTR (Foundation's pipe reads trap on it)
+        // while the test process's other threads start and reap children.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("built-product-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let outputURL = folder.appendingPathComponent("stdout"), errorsURL = folder.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorsURL.path, contents: nil)
+        let output = try FileHandle(forWritingTo: outputURL), errors = try FileHandle(forWritingTo: errorsURL)
         process.standardOutput = output
         process.standardError = errors
         try process.run()
-        // Read both pipes to the end before waiting, so a chatty product never blocks on a full pipe.
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        try output.close()
+        try errors.close()
+        let out = try Data(contentsOf: outputURL), err = try Data(contentsOf: errorsURL)
         return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }
 }
