@@ -25,6 +25,8 @@ public struct FuzzGraph: Sendable, CustomStringConvertible {
 
     /// The seed the graph was generated from (printed with failures, replayed by `clbench fuzz`).
     public var seed: UInt64
+    /// The ``FuzzConfiguration/dimensionVariant`` it was generated with.
+    public var dimensionVariant = 0
     /// Nodes in topological order.
     public var nodes: [Node]
     /// Positions of the nodes compared against the reference, in order.
@@ -139,7 +141,9 @@ public struct FuzzGraph: Sendable, CustomStringConvertible {
             newIndex[i] = kept.count
             kept.append(copy)
         }
-        return FuzzGraph(seed: seed, nodes: kept, outputs: outputs.map { newIndex[$0]! })
+        var result = FuzzGraph(seed: seed, nodes: kept, outputs: outputs.map { newIndex[$0]! })
+        result.dimensionVariant = dimensionVariant
+        return result
     }
 
     /// One line per node: `%3 = matmul(%1, %2) transposeB: true  [7, 13], [5, 13] -> [7, 5]`,

@@ -42,7 +42,8 @@ public struct FuzzFailure: Sendable, CustomStringConvertible {
 
     /// The seed, what failed, and the minimal graph's ops and shapes, one per line.
     public var description: String {
-        var text = "fuzz graph seed \(seed) failed: \(outcome.summary)\n"
+        let variant = graph.dimensionVariant == 0 ? "" : " (dimension variant \(graph.dimensionVariant))"
+        var text = "fuzz graph seed \(seed)\(variant) failed: \(outcome.summary)\n"
         if let sharedPlanSeeds {
             text += "  it passes alone; it fails compiled into one plan with the graphs of seeds "
                 + sharedPlanSeeds.map(String.init).joined(separator: ", ") + "\n"
@@ -101,26 +102,33 @@ public struct FuzzRunner {
         self.shrinkChecks = shrinkChecks
     }
 
-    /// Generates and checks the graphs of `seeds`; `progress` hears (graphs done, total, failures so far).
-    public func run(seeds: [UInt64], configuration: FuzzConfiguration = FuzzConfiguration(),
+    /// Generates and checks the graphs of `seeds`, each batch under dimension variants
+    /// `configuration.dimensionVariant ..< + dimensionVariants` (see ``FuzzConfiguration/dimensionVariant``:
+    /// the variants of one batch share most of their programs); `progress` hears (graphs done,
+    /// total, failures so far).
+    public func run(seeds: [UInt64], configuration: FuzzConfiguration = FuzzConfiguration(), dimensionVariants: Int = 1,
                     progress: ((Int, Int, Int) -> Void)? = nil) -> FuzzSummary {
         var summary = FuzzSummary()
         var start = 0
+        let total = seeds.count * max(1, dimensionVariants)
         while start < seeds.count {
-            let batch = seeds[start..<min(start + graphsPerPlan, seeds.count)].map {
-                GraphFuzzer.generate(seed: $0, configuration: configuration)
+            let batchSeeds = seeds[start..<min(start + graphsPerPlan, seeds.count)]
+            start += batchSeeds.count
+            for r in 0..<max(1, dimensionVariants) {
+                var variant = configuration
+                variant.dimensionVariant = configuration.dimensionVariant + r
+                let batch = batchSeeds.map { GraphFuzzer.generate(seed: $0, configuration: variant) }
+                summary.plans += 1
+                let outcomes = check(batch)
+                for (graph, outcome) in zip(batch, outcomes) {
+                    summary.graphs += 1
+                    summary.ops += graph.opCount
+                    summary.outputsChecked += outcome.outputsChecked
+                    guard !outcome.passed else { continue }
+                    summary.failures.append(failure(graph, outcome, batch: batch))
+                }
+                progress?(summary.graphs, total, summary.failures.count)
             }
-            start += batch.count
-            summary.plans += 1
-            let outcomes = check(batch)
-            for (graph, outcome) in zip(batch, outcomes) {
-                summary.graphs += 1
-                summary.ops += graph.opCount
-                summary.outputsChecked += outcome.outputsChecked
-                guard !outcome.passed else { continue }
-                summary.failures.append(failure(graph, outcome, batch: batch))
-            }
-            progress?(summary.graphs, seeds.count, summary.failures.count)
         }
         return summary
     }

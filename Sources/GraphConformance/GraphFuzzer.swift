@@ -10,6 +10,32 @@ public struct FuzzConfiguration: Sendable, Hashable {
     public var backwardProbability: Double = 0.5
     /// Dimension sizes shapes are drawn from: 1, primes, and sizes around the vector widths 4/8/16/32.
     public var dims: [Int] = [1, 2, 3, 4, 5, 7, 8, 13, 16, 17, 31, 32, 33]
+    /// Which dimension variant to draw: 0 draws ``dims`` as they are; variant `r` replaces each size
+    /// by another of the same kind — 1 stays 1, and every other size keeps its power of two (odd
+    /// stays odd, 2·odd stays 2·odd, …, 16·odd stays 16·odd), rotated `r` places within its kind.
+    ///
+    /// The same seed under another variant gives the same ops with other sizes, and the OpenCL
+    /// backend's generated elementwise kernels take sizes as arguments and only whether a
+    /// broadcast period is a multiple of 16 shapes their code: so the variants of a set of graphs
+    /// mostly reuse the programs of variant 0 (the test suite runs hundreds of graphs that way on
+    /// a driver that builds each new program for a second).
+    public var dimensionVariant: Int = 0
+
+    /// The sizes shapes are drawn from under ``dimensionVariant``.
+    public var variantDims: [Int] {
+        guard dimensionVariant != 0 else { return dims }
+        return dims.map { size in
+            guard size > 1, let kind = Self.sizeKinds.first(where: { $0.contains(size) }) else { return size }
+            let index = kind.firstIndex(of: size)!
+            return kind[(index + dimensionVariant) % kind.count]
+        }
+    }
+
+    /// Sizes grouped by their power of two (1 alone).
+    static let sizeKinds: [[Int]] = [
+        [3, 5, 7, 13, 17, 31, 33, 11, 19, 23], [2, 6, 10, 14, 18, 22], [4, 12, 20, 28], [8, 24, 40], [16, 48], [32, 96],
+    ]
+
     /// Head sizes of attention (the fused kernel is built per head size: a small set keeps the
     /// number of distinct programs small).
     public var headDims: [Int] = [8, 16]
@@ -52,10 +78,17 @@ private struct Builder {
     var fills: [String: InputFill] = [:]
     var inputCount = 0
     var saltCount: UInt32 = 0
+    /// The sizes of this dimension variant, and the maps between them and variant 0's.
+    let dims: [Int]
+    let variantOfBase: [Int: Int]
+    let baseOfVariant: [Int: Int]
 
     init(seed: UInt64, configuration: FuzzConfiguration) {
         self.seed = seed
         self.configuration = configuration
+        self.dims = configuration.variantDims
+        self.variantOfBase = Dictionary(zip(configuration.dims, dims), uniquingKeysWith: { a, _ in a })
+        self.baseOfVariant = Dictionary(zip(dims, configuration.dims), uniquingKeysWith: { a, _ in a })
         self.rng = XorShiftRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
     }
 
@@ -64,18 +97,23 @@ private struct Builder {
     mutating func int(_ bound: Int) -> Int { Swift.min(bound - 1, Int(rng.uniform() * Double(bound))) }
     mutating func chance(_ p: Double) -> Bool { rng.uniform() < p }
     mutating func pick<T>(_ items: [T]) -> T { items[int(items.count)] }
-    mutating func dim() -> Int { pick(configuration.dims) }
+    mutating func dim() -> Int { pick(dims) }
+    mutating func baseDim() -> Int { pick(configuration.dims) }
 
     /// A random shape of `rank` whose element count stays within the limit.
     mutating func shape(rank: Int) -> Shape {
-        var dims = (0..<rank).map { _ in dim() }
+        var dims = (0..<rank).map { _ in baseDim() }
         while dims.reduce(1, *) > configuration.maxElements, let i = dims.indices.max(by: { dims[$0] < dims[$1] }) {
             dims[i] = Swift.max(1, dims[i] / 3)
         }
-        return Shape(dims)
+        return Shape(dims.map { variantOfBase[$0] ?? $0 })
     }
 
-    func fits(_ shape: Shape) -> Bool { shape.count <= configuration.maxElements }
+    /// Whether `shape` is within the element limit, judged on the sizes of dimension variant 0, so
+    /// every variant of a seed takes the same decisions (and builds the same ops).
+    func fits(_ shape: Shape) -> Bool {
+        shape.dims.reduce(1) { $0 * (baseOfVariant[$1] ?? $1) } <= configuration.maxElements
+    }
 
     mutating func input(_ shape: Shape, _ fill: InputFill = .uniform(-2, 2)) throws -> Tensor {
         let name = "x\(inputCount)"
@@ -127,7 +165,9 @@ private struct Builder {
         if chance(configuration.backwardProbability), let withGradients = try? backward(outputs) {
             outputs = withGradients
         }
-        return FuzzGraph(seed: seed, graph: graph, outputs: outputs, fills: fills).pruned()
+        var result = FuzzGraph(seed: seed, graph: graph, outputs: outputs, fills: fills).pruned()
+        result.dimensionVariant = configuration.dimensionVariant
+        return result
     }
 
     /// The outputs, a loss `Σ sum(o · w)` over the f32 outputs with random weights `w`, and the
@@ -295,9 +335,9 @@ private struct Builder {
                 let i = int(dims.count - 1)
                 return try t.reshape(Shape(Array(dims[..<i]) + [dims[i] * dims[i + 1]] + Array(dims[(i + 2)...])))
             }
-            if let i = dims.indices.first(where: { dims[$0] % 2 == 0 || dims[$0] % 3 == 0 }), chance(0.5), dims.count < 4 {
-                let f = dims[i] % 2 == 0 ? 2 : 3
-                return try t.reshape(Shape(Array(dims[..<i]) + [f, dims[i] / f] + Array(dims[(i + 1)...])))
+            // Split an even axis in two (evenness survives a dimension variant, so the split stays possible).
+            if let i = dims.indices.first(where: { dims[$0] % 2 == 0 }), chance(0.5), dims.count < 4 {
+                return try t.reshape(Shape(Array(dims[..<i]) + [2, dims[i] / 2] + Array(dims[(i + 1)...])))
             }
             return chance(0.5) || dims.count >= 4 ? try t.reshape([t.shape.count]) : try t.reshape(Shape([1] + dims))
         case 2:

@@ -15,11 +15,17 @@ struct Fuzz: ParsableCommand {
 
     @OptionGroup var deviceOptions: DeviceOptions
 
-    @Option(help: "How many graphs to generate and check.")
+    @Option(help: "How many seeds to generate graphs from.")
     var graphs: Int = 100
 
     @Option(help: "The first graph's seed; graph i uses seed + i.")
     var seed: UInt64 = 1
+
+    @Option(help: "Dimension variants per seed: each batch of seeds runs again with other sizes of the same kind, reusing most generated programs (graphs checked = --graphs × this).")
+    var dimensionVariants: Int = 1
+
+    @Option(help: "The first dimension variant (replays a failure reported with a variant).")
+    var dimensionVariant: Int = 0
 
     @Option(help: "Graphs compiled into one plan (they share its generated programs; 1 checks each graph alone).")
     var graphsPerPlan: Int = 16
@@ -41,6 +47,8 @@ struct Fuzz: ParsableCommand {
 
     func validate() throws {
         guard graphs >= 1 else { throw ValidationError("--graphs must be at least 1, got \(graphs)") }
+        guard dimensionVariants >= 1 else { throw ValidationError("--dimension-variants must be at least 1, got \(dimensionVariants)") }
+        guard dimensionVariant >= 0 else { throw ValidationError("--dimension-variant must not be negative, got \(dimensionVariant)") }
         guard graphsPerPlan >= 1 else { throw ValidationError("--graphs-per-plan must be at least 1, got \(graphsPerPlan)") }
         guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
         guard maxElements >= 16 else { throw ValidationError("--max-elements must be at least 16, got \(maxElements)") }
@@ -62,6 +70,7 @@ struct Fuzz: ParsableCommand {
 
     struct Failure: Codable {
         var seed: UInt64
+        var dimensionVariant: Int
         var what: String
         var sharedPlanSeeds: [UInt64]?
         var minimalOps: Int
@@ -75,11 +84,12 @@ struct Fuzz: ParsableCommand {
             configuration.steps = min(3, maxSteps)...maxSteps
             configuration.maxElements = maxElements
             configuration.backwardProbability = backward
+            configuration.dimensionVariant = dimensionVariant
             let runner = FuzzRunner(backend: backend, graphsPerPlan: graphsPerPlan, shrinkChecks: shrinkChecks)
             let seeds = (0..<graphs).map { seed + UInt64($0) }
             let started = Date()
             var lastReport = Date.distantPast
-            let summary = runner.run(seeds: seeds, configuration: configuration) { done, total, failures in
+            let summary = runner.run(seeds: seeds, configuration: configuration, dimensionVariants: dimensionVariants) { done, total, failures in
                 // Progress on stderr, at most once a second and at the end.
                 guard Date().timeIntervalSince(lastReport) >= 1 || done == total else { return }
                 lastReport = Date()
@@ -92,26 +102,28 @@ struct Fuzz: ParsableCommand {
                 device: backend.context.device.info.summary, seed: seed, graphs: summary.graphs, plans: summary.plans,
                 ops: summary.ops, outputsChecked: summary.outputsChecked, seconds: seconds,
                 failures: summary.failures.map {
-                    Failure(seed: $0.seed, what: $0.outcome.summary, sharedPlanSeeds: $0.sharedPlanSeeds,
+                    Failure(seed: $0.seed, dimensionVariant: $0.graph.dimensionVariant, what: $0.outcome.summary, sharedPlanSeeds: $0.sharedPlanSeeds,
                             minimalOps: $0.minimal.opCount, minimal: $0.minimal.description.components(separatedBy: "\n"))
                 })
             switch format {
             case .json:
                 print(try jsonText(report))
             case .csv:
-                print("seed,result,minimal_ops")
+                print("seed,dimension_variant,result,minimal_ops")
                 for failure in report.failures {
-                    print("\(failure.seed),\"\(failure.what.replacingOccurrences(of: "\"", with: "\"\""))\",\(failure.minimalOps)")
+                    print("\(failure.seed),\(failure.dimensionVariant),\"\(failure.what.replacingOccurrences(of: "\"", with: "\"\""))\",\(failure.minimalOps)")
                 }
                 print("# graphs \(report.graphs), ops \(report.ops), outputs checked \(report.outputsChecked), failures \(report.failures.count)")
             case .table:
                 for failure in summary.failures { print(failure.description + "\n") }
                 print("device \(report.device)")
-                print(String(format: "seeds %llu..<%llu: %d graphs in %d plans, %d ops, %d outputs checked, %d failed, %.1f s",
-                             seed, seed + UInt64(graphs), report.graphs, report.plans, report.ops, report.outputsChecked,
+                print(String(format: "seeds %llu..<%llu × %d dimension variants: %d graphs in %d plans, %d ops, %d outputs checked, %d failed, %.1f s",
+                             seed, seed + UInt64(graphs), dimensionVariants, report.graphs, report.plans, report.ops, report.outputsChecked,
                              report.failures.count, seconds))
                 if !report.failures.isEmpty {
-                    print("failing seeds: " + report.failures.map { String($0.seed) }.joined(separator: " "))
+                    print("failing seeds: " + report.failures.map {
+                        $0.dimensionVariant == 0 ? String($0.seed) : "\($0.seed) (variant \($0.dimensionVariant))"
+                    }.joined(separator: " "))
                 }
             }
             if !summary.failures.isEmpty { throw ExitCode(1) }
