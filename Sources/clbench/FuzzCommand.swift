@@ -42,10 +42,39 @@ struct Fuzz: ParsableCommand {
     @Option(help: "Candidate graphs the shrinker may check per failure.")
     var shrinkChecks: Int = 150
 
+    @Option(help: "Attention lowering: automatic, fused or unfused.")
+    var attention: String = "automatic"
+
+    @Option(name: .customLong("kernel-variant"),
+            help: "Force a kernel variant, FAMILY=NUMBER (e.g. matmul=1, elementwise.horizontal=0); repeatable.")
+    var kernelVariants: [String] = []
+
     @Option(help: "Output format: table, json or csv.")
     var format: OutputFormat = .table
 
+    /// The compile options the flags ask for.
+    func compileOptions() throws -> CompileOptions {
+        guard let lowering = AttentionLowering(rawValue: attention) else {
+            throw ValidationError("--attention must be one of \(AttentionLowering.allCases.map(\.rawValue).joined(separator: ", ")), got \(attention)")
+        }
+        var options = CompileOptions(attention: lowering)
+        for text in kernelVariants {
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, let number = Int(parts[1]) else {
+                throw ValidationError("--kernel-variant expects FAMILY=NUMBER, got \(text)")
+            }
+            let known = Set(OpenCLBackend.kernelVariants.keys).union([
+                OpenCLBackend.horizontalFusionOption, OpenCLBackend.parameterBytesOption, MatmulFamily.tuningOption])
+            guard known.contains(parts[0]) else {
+                throw ValidationError("--kernel-variant: unknown family \(parts[0]); known: \(known.sorted().joined(separator: ", "))")
+            }
+            options.kernelVariants[parts[0]] = number
+        }
+        return options
+    }
+
     func validate() throws {
+        _ = try compileOptions()
         guard graphs >= 1 else { throw ValidationError("--graphs must be at least 1, got \(graphs)") }
         guard dimensionVariants >= 1 else { throw ValidationError("--dimension-variants must be at least 1, got \(dimensionVariants)") }
         guard dimensionVariant >= 0 else { throw ValidationError("--dimension-variant must not be negative, got \(dimensionVariant)") }
@@ -85,7 +114,7 @@ struct Fuzz: ParsableCommand {
             configuration.maxElements = maxElements
             configuration.backwardProbability = backward
             configuration.dimensionVariant = dimensionVariant
-            let runner = FuzzRunner(backend: backend, graphsPerPlan: graphsPerPlan, shrinkChecks: shrinkChecks)
+            let runner = FuzzRunner(backend: backend, options: try compileOptions(), graphsPerPlan: graphsPerPlan, shrinkChecks: shrinkChecks)
             let seeds = (0..<graphs).map { seed + UInt64($0) }
             let started = Date()
             var lastReport = Date.distantPast
