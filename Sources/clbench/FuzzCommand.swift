@@ -49,6 +49,9 @@ struct Fuzz: ParsableCommand {
             help: "Force a kernel variant, FAMILY=NUMBER (e.g. matmul=1, elementwise.horizontal=0); repeatable.")
     var kernelVariants: [String] = []
 
+    @Option(help: "Guard elements around each output buffer, checked after every run (0 disables the out-of-bounds check).")
+    var guardElements: Int = 16
+
     @Option(help: "Output format: table, json or csv.")
     var format: OutputFormat = .table
 
@@ -57,7 +60,8 @@ struct Fuzz: ParsableCommand {
         guard let lowering = AttentionLowering(rawValue: attention) else {
             throw ValidationError("--attention must be one of \(AttentionLowering.allCases.map(\.rawValue).joined(separator: ", ")), got \(attention)")
         }
-        var options = CompileOptions(attention: lowering)
+        guard guardElements >= 0 else { throw ValidationError("--guard-elements must not be negative, got \(guardElements)") }
+        var options = CompileOptions(attention: lowering, guardElements: guardElements)
         for text in kernelVariants {
             let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty, let number = Int(parts[1]) else {

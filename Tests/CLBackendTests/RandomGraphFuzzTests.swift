@@ -12,7 +12,9 @@ import Testing
 /// programs its first variant built.
 @Suite struct RandomGraphFuzzTests {
     @Test func randomGraphsMatchTheReference() {
-        let runner = FuzzRunner(backend: OpenCLBackend(context: TestDevice.context), graphsPerPlan: 8, shrinkChecks: 40)
+        // Guard regions around every output catch out-of-bounds writes of fused kernels and views.
+        let runner = FuzzRunner(backend: OpenCLBackend(context: TestDevice.context), options: CompileOptions(guardElements: 16),
+                                graphsPerPlan: 8, shrinkChecks: 40)
         let seeds = (0..<64).map { 20_000 + UInt64($0) }
         let summary = runner.run(seeds: seeds, dimensionVariants: 5)
         #expect(summary.graphs == 320)
