@@ -31,21 +31,33 @@ public struct FuzzGraph: Sendable, CustomStringConvertible {
     public var nodes: [Node]
     /// Positions of the nodes compared against the reference, in order.
     public var outputs: [Int]
+    /// State updates `variable ← value` (node positions) the plan applies at the end of the run;
+    /// the variables' values after the run are compared too.
+    public var assignments: [(variable: Int, value: Int)] = []
 
     /// Creates a graph description.
-    public init(seed: UInt64, nodes: [Node], outputs: [Int]) {
-        self.seed = seed; self.nodes = nodes; self.outputs = outputs
+    public init(seed: UInt64, nodes: [Node], outputs: [Int], assignments: [(variable: Int, value: Int)] = []) {
+        self.seed = seed; self.nodes = nodes; self.outputs = outputs; self.assignments = assignments
     }
 
-    /// Snapshots `graph` (every node) with `fills` by input name.
-    public init(seed: UInt64, graph: Graph, outputs: [Tensor], fills: [String: InputFill]) {
+    /// Snapshots `graph` (every node) with `fills` by input and variable name.
+    public init(seed: UInt64, graph: Graph, outputs: [Tensor], assignments: [Assignment] = [], fills: [String: InputFill]) {
         self.seed = seed
         self.nodes = graph.nodes.map { node in
             var fill: InputFill?
-            if case .input(let name) = node.op { fill = fills[name] ?? .uniform(-2, 2) }
+            switch node.op {
+            case .input(let name), .variable(let name): fill = fills[name] ?? .uniform(-2, 2)
+            default: break
+            }
             return Node(op: node.op, inputs: node.inputs.map(\.index), shape: node.shape, dtype: node.dtype, fill: fill)
         }
         self.outputs = outputs.map(\.id.index)
+        self.assignments = assignments.map { ($0.variable.id.index, $0.value.id.index) }
+    }
+
+    /// The assignments' variable names (without a prefix), in order.
+    public var assignedVariableNames: [String] {
+        assignments.map { if case .variable(let name) = nodes[$0.variable].op { return name } else { return "" } }
     }
 
     /// Nodes that compute something (not inputs or constants).
@@ -75,8 +87,7 @@ public struct FuzzGraph: Sendable, CustomStringConvertible {
         case .input(let name):
             tensors[i] = try graph.input(prefix + name, node.shape, dtype: node.dtype)
         case .variable(let name):
-            throw GraphError(op: "fuzz", shapes: [node.shape], expected: "no variables in fuzz graphs",
-                             message: "variable \"\(name)\"")
+            tensors[i] = try graph.variable(prefix + name, node.shape, dtype: node.dtype)
         case .constant(let values):
             tensors[i] = values.count == 1 && node.shape.count != 1
                 ? graph.constant(values[0], shape: node.shape)
@@ -86,20 +97,40 @@ public struct FuzzGraph: Sendable, CustomStringConvertible {
         }
     }
 
-    /// Builds the graph alone; returns the graph and its output tensors.
-    public func build() throws -> (Graph, [Tensor]) {
+    /// Builds the graph alone; returns the graph, its output tensors and its assignments.
+    public func build() throws -> (Graph, [Tensor], [Assignment]) {
         let graph = Graph()
         let tensors = try build(into: graph)
-        return (graph, outputs.map { tensors[$0]! })
+        return (graph, outputs.map { tensors[$0]! }, try assignments(tensors))
+    }
+
+    /// The assignments over built `tensors`.
+    func assignments(_ tensors: [Tensor?]) throws -> [Assignment] {
+        try assignments.map { try Assignment(tensors[$0.variable]!, tensors[$0.value]!) }
     }
 
     /// Random data for every live input, names prefixed with `prefix`. Each input draws from its
     /// own stream, seeded by `seed` and its name, so its data stays the same when the shrinker
     /// removes or adds other inputs.
     public func feeds(seed: UInt64, prefix: String = "") -> [String: TensorData] {
+        leafData(seed: seed, prefix: prefix, variables: false)
+    }
+
+    /// Initial values of every live variable, drawn like ``feeds(seed:prefix:)``.
+    public func variableValues(seed: UInt64, prefix: String = "") -> [String: TensorData] {
+        leafData(seed: seed, prefix: prefix, variables: true)
+    }
+
+    private func leafData(seed: UInt64, prefix: String, variables: Bool) -> [String: TensorData] {
         var result: [String: TensorData] = [:]
         for i in liveNodes() {
-            guard case .input(let name) = nodes[i].op, let fill = nodes[i].fill else { continue }
+            let name: String
+            switch nodes[i].op {
+            case .input(let n) where !variables: name = n
+            case .variable(let n) where variables: name = n
+            default: continue
+            }
+            guard let fill = nodes[i].fill else { continue }
             var rng = XorShiftRandom(seed: seed ^ Self.fnv1a(name))
             result[prefix + name] = fill.generate(nodes[i].shape, &rng)
         }
@@ -113,7 +144,7 @@ public struct FuzzGraph: Sendable, CustomStringConvertible {
     /// Positions of the nodes the outputs depend on.
     public func liveNodes() -> Set<Int> {
         var live = Set<Int>()
-        var stack = outputs
+        var stack = outputs + assignments.flatMap { [$0.variable, $0.value] }
         while let i = stack.popLast() {
             if live.insert(i).inserted { stack.append(contentsOf: nodes[i].inputs) }
         }
@@ -141,7 +172,8 @@ public struct FuzzGraph: Sendable, CustomStringConvertible {
             newIndex[i] = kept.count
             kept.append(copy)
         }
-        var result = FuzzGraph(seed: seed, nodes: kept, outputs: outputs.map { newIndex[$0]! })
+        var result = FuzzGraph(seed: seed, nodes: kept, outputs: outputs.map { newIndex[$0]! },
+                               assignments: assignments.map { (newIndex[$0.variable]!, newIndex[$0.value]!) })
         result.dimensionVariant = dimensionVariant
         return result
     }
@@ -157,6 +189,8 @@ public struct FuzzGraph: Sendable, CustomStringConvertible {
             switch node.op {
             case .input(let name):
                 lines.append("%\(i) = input \"\(name)\" \(node.shape)\(type) \(node.fill.map(Self.describe) ?? "")")
+            case .variable(let name):
+                lines.append("%\(i) = variable \"\(name)\" \(node.shape)\(type) \(node.fill.map(Self.describe) ?? "")")
             case .constant(let values):
                 let text = values.count <= 4 ? values.map { "\($0)" }.joined(separator: ", ")
                     : values.prefix(3).map { "\($0)" }.joined(separator: ", ") + ", … (\(values.count) values)"
@@ -166,6 +200,7 @@ public struct FuzzGraph: Sendable, CustomStringConvertible {
             }
         }
         lines.append("outputs: " + outputs.map { "%\($0)" }.joined(separator: ", "))
+        for assignment in assignments { lines.append("assign %\(assignment.variable) ← %\(assignment.value) (end of run)") }
         return lines.joined(separator: "\n")
     }
 

@@ -147,63 +147,82 @@ public struct FuzzRunner {
     }
 
     /// Checks `graphs` compiled together into one plan (one graph: a plan of its own); one outcome per graph.
-    /// When the shared plan fails to compile or run, each graph is checked alone.
+    /// Each graph's outputs are compared, then its assigned variables after the run (numbered after
+    /// the outputs). When the shared plan fails to compile or run, each graph is checked alone.
     public func check(_ graphs: [FuzzGraph]) -> [FuzzOutcome] {
         func failed(_ message: String) -> [FuzzOutcome] {
             graphs.map { FuzzOutcome(seed: $0.seed, outputsChecked: 0, failingOutputs: [], error: message) }
         }
+        func checkAlone() -> [FuzzOutcome] { graphs.flatMap { check([$0]) } }
         let graph = Graph()
-        var outputs: [Tensor] = []
-        var feeds: [String: TensorData] = [:]
+        var outputs: [Tensor] = [], assignments: [Assignment] = [], assignedNames: [String] = []
+        var feeds: [String: TensorData] = [:], variables: [String: TensorData] = [:]
         do {
             let built = try Self.buildInterleaved(graphs, into: graph)
             for (j, fuzz) in graphs.enumerated() {
+                let prefix = Self.prefix(j, of: graphs.count)
                 outputs += fuzz.outputs.map { built[j][$0]! }
-                feeds.merge(fuzz.feeds(seed: fuzz.seed, prefix: Self.prefix(j, of: graphs.count))) { $1 }
+                assignments += try fuzz.assignments(built[j])
+                assignedNames += fuzz.assignedVariableNames.map { prefix + $0 }
+                feeds.merge(fuzz.feeds(seed: fuzz.seed, prefix: prefix)) { $1 }
+                variables.merge(fuzz.variableValues(seed: fuzz.seed, prefix: prefix)) { $1 }
             }
         } catch {
-            return graphs.count == 1 ? failed("build: \(error)") : graphs.flatMap { check([$0]) }
+            return graphs.count == 1 ? failed("build: \(error)") : checkAlone()
         }
-        // The reference also returns the values each output is computed from (two levels up): their
-        // power is the scale an output that cancels to (nearly) zero is judged against (see ``relativeError``).
-        let nearby = outputs.map { Self.nearAncestors(of: $0.id, in: graph, levels: 2) }
+        /// Compiles on `backend`, sets the variables, runs once; returns the outputs, then the assigned variables.
+        func evaluate(_ backend: any Backend, _ options: CompileOptions, extra: [Tensor] = []) throws -> [TensorData] {
+            let plan = try backend.compile(graph, outputs: outputs + extra, assignments: assignments, options: options)
+            for (name, value) in variables { try plan.setVariable(name, value) }
+            let results = try plan.run(feeds)
+            return Array(results[..<outputs.count]) + (try assignedNames.map { try plan.variable($0) }) + results[outputs.count...]
+        }
+        // What is compared: the outputs, then the values assigned to variables.
+        let checked = outputs + assignments.map(\.value)
+        // The reference also returns the values each checked tensor is computed from (two levels
+        // up): their power is the scale a result that cancels to (nearly) zero is judged against
+        // (see ``relativeError``).
+        let nearby = checked.map { Self.nearAncestors(of: $0.id, in: graph, levels: 2) }
         let extra = Array(Set(nearby.flatMap { $0 })).sorted()
         let extraIndex = Dictionary(uniqueKeysWithValues: extra.enumerated().map { ($1, $0) })
         let expected: [TensorData], extraValues: [TensorData]
         do {
-            let all = try ReferenceBackend().compile(graph, outputs: outputs + extra.map(graph.tensor), options: CompileOptions())
-                .run(feeds)
-            expected = Array(all[..<outputs.count])
-            extraValues = Array(all[outputs.count...])
+            let all = try evaluate(ReferenceBackend(), CompileOptions(), extra: extra.map(graph.tensor))
+            expected = Array(all[..<checked.count])
+            extraValues = Array(all[checked.count...])
         } catch {
-            return graphs.count == 1 ? failed("reference: \(error)") : graphs.flatMap { check([$0]) }
+            return graphs.count == 1 ? failed("reference: \(error)") : checkAlone()
         }
         let extraScales = extraValues.map { Self.meanSquare($0.floats) }
         let operandScales = nearby.map { ids in ids.map { extraScales[extraIndex[$0]!] }.max() ?? 0 }
-        let bounds = outputs.map { bound * Double(max(1, Self.computedDependencies(of: $0.id, in: graph))) }
+        let bounds = checked.map { bound * Double(max(1, Self.computedDependencies(of: $0.id, in: graph))) }
         let actual: [TensorData]
         do {
-            actual = try backend.compile(graph, outputs: outputs, options: options).run(feeds)
+            actual = try evaluate(backend, options)
         } catch {
-            return graphs.count == 1 ? failed("\(backend.name): \(error)") : graphs.flatMap { check([$0]) }
+            return graphs.count == 1 ? failed("\(backend.name): \(error)") : checkAlone()
         }
-        var position = 0
+        // Positions in `checked` of each graph's outputs and assignments.
+        var outputStart = 0, assignmentStart = outputs.count
         return graphs.map { fuzz in
+            let positions = Array(outputStart..<(outputStart + fuzz.outputs.count))
+                + Array(assignmentStart..<(assignmentStart + fuzz.assignments.count))
+            outputStart += fuzz.outputs.count
+            assignmentStart += fuzz.assignments.count
             var failing: [(Int, Double, Bool)] = []
             var error: String?
-            for k in fuzz.outputs.indices {
-                let (e, a) = (expected[position + k], actual[position + k])
+            for (k, position) in positions.enumerated() {
+                let (e, a) = (expected[position], actual[position])
                 guard e.shape == a.shape, e.dtype == a.dtype else {
                     error = "output \(k): \(a.dtype.rawValue) \(a.shape), expected \(e.dtype.rawValue) \(e.shape)"
                     continue
                 }
                 let (ef, af) = e.dtype == .i32 ? (e.ints.map(Float.init), a.ints.map(Float.init)) : (e.floats, a.floats)
                 let mismatch = ConformanceRunner.nonFiniteMismatch(reference: ef, actual: af)
-                let error = Self.relativeError(reference: ef, actual: af, operandMeanSquare: operandScales[position + k])
-                if mismatch || !(error <= bounds[position + k]) { failing.append((k, error, mismatch)) }
+                let relative = Self.relativeError(reference: ef, actual: af, operandMeanSquare: operandScales[position])
+                if mismatch || !(relative <= bounds[position]) { failing.append((k, relative, mismatch)) }
             }
-            position += fuzz.outputs.count
-            return FuzzOutcome(seed: fuzz.seed, outputsChecked: fuzz.outputs.count, failingOutputs: failing, error: error)
+            return FuzzOutcome(seed: fuzz.seed, outputsChecked: positions.count, failingOutputs: failing, error: error)
         }
     }
 

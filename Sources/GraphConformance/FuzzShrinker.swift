@@ -23,12 +23,18 @@ struct FuzzShrinker {
             return reproduces
         }
 
-        // One failing output.
-        if current.outputs.count > 1 {
+        // One failing output (or assignment), the rest dropped.
+        if current.outputs.count + current.assignments.count > 1 {
             let failing = currentOutcome.failingOutputs.map(\.output)
-            for k in (failing.isEmpty ? Array(current.outputs.indices) : failing) {
+            for k in (failing.isEmpty ? Array(0..<(current.outputs.count + current.assignments.count)) : failing) {
                 var candidate = current
-                candidate.outputs = [current.outputs[k]]
+                if k < current.outputs.count {
+                    candidate.outputs = [current.outputs[k]]
+                    candidate.assignments = []
+                } else {
+                    candidate.outputs = []
+                    candidate.assignments = [current.assignments[k - current.outputs.count]]
+                }
                 if attempt(candidate.pruned()) { break }
             }
         }
@@ -37,7 +43,8 @@ struct FuzzShrinker {
             progress = false
             // Cut: from the outputs backwards, so the first success drops the most.
             for i in current.nodes.indices.reversed() where i < current.nodes.count {
-                guard current.isComputed(i), !current.outputs.contains(i), current.nodes[i].dtype == .f32,
+                guard current.isComputed(i), !current.outputs.contains(i), !current.assignments.contains(where: { $0.value == i }),
+                      current.nodes[i].dtype == .f32,
                       let fills = current.referenceFills() else { continue }
                 var candidate = current
                 candidate.nodes[i] = FuzzGraph.Node(op: .input(name: candidate.unusedInputName()), inputs: [],
@@ -99,6 +106,7 @@ extension FuzzGraph {
         var copy = self
         for k in copy.nodes.indices { copy.nodes[k].inputs = copy.nodes[k].inputs.map { $0 == i ? j : $0 } }
         copy.outputs = copy.outputs.map { $0 == i ? j : $0 }
+        copy.assignments = copy.assignments.map { ($0.variable, $0.value == i ? j : $0.value) }
         return copy
     }
 
@@ -110,7 +118,7 @@ extension FuzzGraph {
         for k in copy.nodes.indices {
             var node = copy.nodes[k]
             switch node.op {
-            case .input, .constant: node.shape = map(node.shape)
+            case .input, .variable, .constant: node.shape = map(node.shape)
             case .reshape(let shape): node.op = .reshape(map(shape))
             case let .dropoutMask(shape, keep, salt): node.op = .dropoutMask(shape: map(shape), keep: keep, salt: salt)
             case let .slice(axis, start, end) where end > smaller && nodes[node.inputs[0]].shape.dims[axis] == size:
@@ -148,8 +156,9 @@ extension FuzzGraph {
         let graph = Graph()
         guard let tensors = try? build(into: graph) else { return nil }
         let computed = tensors.indices.filter { tensors[$0] != nil && isComputed($0) && nodes[$0].dtype == .f32 }
-        guard let values = try? ReferenceBackend().compile(graph, outputs: computed.map { tensors[$0]! }, options: CompileOptions())
-            .run(feeds(seed: seed)) else { return nil }
+        guard let plan = try? ReferenceBackend().compile(graph, outputs: computed.map { tensors[$0]! }, options: CompileOptions()),
+              (try? variableValues(seed: seed).forEach { try plan.setVariable($0.key, $0.value) }) != nil,
+              let values = try? plan.run(feeds(seed: seed)) else { return nil }
         var fills: [Int: InputFill] = [:]
         for (i, value) in zip(computed, values) {
             let finite = value.floats.filter(\.isFinite)

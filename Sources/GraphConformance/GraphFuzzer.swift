@@ -6,6 +6,9 @@ public struct FuzzConfiguration: Sendable, Hashable {
     public var steps: ClosedRange<Int> = 3...12
     /// The most elements any generated tensor may have (keeps the reference fast in debug builds).
     public var maxElements: Int = 2048
+    /// The chance that a real-valued leaf is a variable rather than an input (assignments may then
+    /// update it at the end of the run; see ``FuzzGraph/assignments``).
+    public var variableProbability: Double = 0.2
     /// The chance that a graph also gets a loss and its backward through ``gradients(of:wrt:)``.
     public var backwardProbability: Double = 0.5
     /// Dimension sizes shapes are drawn from: 1, primes, and sizes around the vector widths 4/8/16/32.
@@ -115,11 +118,15 @@ private struct Builder {
         shape.dims.reduce(1) { $0 * (baseOfVariant[$1] ?? $1) } <= configuration.maxElements
     }
 
+    /// A new leaf: an input, or (for some real-valued leaves) a variable, which the plan keeps
+    /// between runs and assignments may update.
     mutating func input(_ shape: Shape, _ fill: InputFill = .uniform(-2, 2)) throws -> Tensor {
-        let name = "x\(inputCount)"
+        let isVariable: Bool
+        if case .uniform = fill { isVariable = chance(configuration.variableProbability) } else { isVariable = false }
+        let name = (isVariable ? "w" : "x") + "\(inputCount)"
         inputCount += 1
         fills[name] = fill
-        return try graph.input(name, shape, dtype: fill.dtype)
+        return isVariable ? try graph.variable(name, shape) : try graph.input(name, shape, dtype: fill.dtype)
     }
 
     /// A pool tensor, recent ones more often (chains), optionally filtered.
@@ -162,26 +169,59 @@ private struct Builder {
         for t in pool.dropLast().shuffledPrefix(int(4), using: &self) where !outputs.contains(where: { $0.id == t.id }) {
             outputs.append(t)
         }
-        if chance(configuration.backwardProbability), let withGradients = try? backward(outputs) {
+        var gradientOf: [NodeID: Tensor] = [:]
+        if chance(configuration.backwardProbability), let (withGradients, gradients) = try? backward(outputs) {
             outputs = withGradients
+            gradientOf = gradients
         }
-        var result = FuzzGraph(seed: seed, graph: graph, outputs: outputs, fills: fills).pruned()
+        let assignments = (try? stateUpdates(gradientOf: gradientOf)) ?? []
+        var result = FuzzGraph(seed: seed, graph: graph, outputs: outputs, assignments: assignments, fills: fills).pruned()
         result.dimensionVariant = configuration.dimensionVariant
         return result
     }
 
     /// The outputs, a loss `Σ sum(o · w)` over the f32 outputs with random weights `w`, and the
-    /// loss's gradients with respect to every f32 input.
-    mutating func backward(_ outputs: [Tensor]) throws -> [Tensor] {
+    /// loss's gradients with respect to every f32 input and variable; also the gradients by leaf.
+    mutating func backward(_ outputs: [Tensor]) throws -> ([Tensor], [NodeID: Tensor]) {
         var loss: Tensor?
         for o in outputs where o.dtype == .f32 {
             let weighted = try o * input(o.shape, .uniform(-1, 1))
             let term = try weighted.reshape([o.shape.count]).sum(axis: 0)
             loss = try loss.map { try $0 + term } ?? term
         }
-        guard let loss else { return outputs }
-        let wrt = graph.inputs.filter { $0.dtype == .f32 }.map { graph.tensor($0.id) }
-        return outputs + [loss] + (try gradients(of: loss, wrt: wrt))
+        guard let loss else { return (outputs, [:]) }
+        let wrt = (graph.inputs + graph.variables).filter { $0.dtype == .f32 }.map { graph.tensor($0.id) }
+        let grads = try gradients(of: loss, wrt: wrt)
+        return (outputs + [loss] + grads, Dictionary(uniqueKeysWithValues: zip(wrt.map(\.id), grads)))
+    }
+
+    /// End-of-run updates of some variables: an SGD step `w − 0.1·∂loss/∂w` when the graph has a
+    /// backward, an elementwise update of the variable alone (which the OpenCL backend computes in
+    /// place), a blend with a pool tensor of the same shape, or two variables swapped.
+    mutating func stateUpdates(gradientOf: [NodeID: Tensor]) throws -> [Assignment] {
+        var variables = graph.variables.map { graph.tensor($0.id) }.filter { $0.dtype == .f32 }
+        var result: [Assignment] = []
+        while !variables.isEmpty && result.count < 3 && chance(0.6) {
+            let v = variables.remove(at: int(variables.count))
+            if chance(0.15), let k = variables.firstIndex(where: { $0.shape == v.shape }) {
+                let other = variables.remove(at: k)
+                result += [try Assignment(v, other), try Assignment(other, v)]
+                continue
+            }
+            let value: Tensor
+            switch int(3) {
+            case 0 where gradientOf[v.id] != nil: value = try v - gradientOf[v.id]! * 0.1
+            case 1: value = try v * 0.9 + 0.1
+            default:
+                guard let blend = pooled(where: { $0.shape == v.shape && $0.id != v.id && $0.dtype == .f32 }) else {
+                    value = try (v * 0.5).tanh()
+                    break
+                }
+                value = try v * 0.5 + blend
+            }
+            result.append(try Assignment(v, value))
+        }
+        return result
     }
 
     mutating func step() throws -> Tensor {

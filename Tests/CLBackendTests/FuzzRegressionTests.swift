@@ -32,3 +32,22 @@ import Testing
         }
     }
 }
+
+extension FuzzRegressionTests {
+    /// A variable read back as an output (itself or through a reshape) while an assignment updates
+    /// it: the output is the value from before the run, as every read during a run is. The end-of-run
+    /// copy used to be enqueued before the output reads, so the output showed the new value.
+    @Test func aVariableOutputIsReadBeforeItsUpdate() throws {
+        let graph = Graph()
+        let w = try graph.variable("w", [3, 1])
+        let x = try graph.input("x", [3, 1])
+        let fuzz = FuzzGraph(seed: 3, graph: graph, outputs: [w, try w.reshape([3]), try x.tanh()],
+                             assignments: [try Assignment(w, try x + 0.1)],
+                             fills: ["w": .uniform(-2, 2), "x": .uniform(-2, 2)])
+        for options in [CompileOptions(), CompileOptions(guardElements: 16)] {
+            let outcome = FuzzRunner(backend: Self.backend, options: options).check([fuzz])[0]
+            #expect(outcome.passed, "\(outcome.summary)\n\(fuzz)")
+            #expect(outcome.outputsChecked == 4)
+        }
+    }
+}

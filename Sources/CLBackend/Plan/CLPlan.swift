@@ -183,7 +183,9 @@ public final class CLPlan: Plan, @unchecked Sendable {
         defer { lock.unlock() }
         if pendingRuns > 0 { try synchronize() }  // errors of enqueued runs surface first
         let started = DispatchTime.now().uptimeNanoseconds
-        let events = try enqueueWork(feeds)
+        let events = try enqueueWork(feeds, copies: false)
+        // Output reads go before the end-of-run copies (the in-order queue keeps that order): an
+        // output that is a variable (or a reshape of one) shows its value from before the run.
         let reads: [Any] = try outputValues.enumerated().map { index, value -> Any in
             switch buffers[value]! {
             case .f32(let buffer): return try buffer.enqueueDownload(count: outputShapes[index].count)
@@ -191,6 +193,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
             case .bytes: throw PlanError.unsupported(op: "output \(index)", detail: "a quantized variable is not an output; read it with variable(_:)")
             }
         }
+        try enqueueAssignmentCopies()
         let flagReads = try lowering.errorFlags.map { try $0.flag.enqueueDownload(count: 1) }
         try context.finish()  // the one synchronisation of the run
         let wall = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
@@ -236,8 +239,8 @@ public final class CLPlan: Plan, @unchecked Sendable {
         try checkGuards()
     }
 
-    /// Validates the feeds, enqueues their uploads, every launch and the end-of-run copies.
-    private func enqueueWork(_ feeds: [String: TensorData]) throws -> [CLEvent?] {
+    /// Validates the feeds, enqueues their uploads, every launch and (when `copies`) the end-of-run copies.
+    private func enqueueWork(_ feeds: [String: TensorData], copies: Bool = true) throws -> [CLEvent?] {
         for name in variables.keys where !variablesSet.contains(name) { throw PlanError.variableNotSet(name: name) }
         for name in feeds.keys where !inputNames.contains(name) { throw PlanError.unknownInput(name: name) }
         for input in inputs {
@@ -259,6 +262,12 @@ public final class CLPlan: Plan, @unchecked Sendable {
         }
         var events: [CLEvent?] = []
         for step in steps { events.append(try step.enqueue(on: context, event: trace)) }
+        if copies { try enqueueAssignmentCopies() }
+        return events
+    }
+
+    /// Enqueues the end-of-run copies `value → variable` of the assignments not computed in place.
+    private func enqueueAssignmentCopies() throws {
         for copy in assignmentCopies {
             switch (buffers[copy.source]!, buffers[copy.target]!) {
             case (.f32(let source), .f32(let target)): try target.copy(from: source, count: copy.count)
@@ -266,7 +275,6 @@ public final class CLPlan: Plan, @unchecked Sendable {
             default: preconditionFailure("assignment between buffers of different dtypes")
             }
         }
-        return events
     }
 
     /// Error flags stay zero until a kernel raises one; a raised flag is reset and reported. After
