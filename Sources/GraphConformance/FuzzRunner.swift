@@ -12,6 +12,8 @@ public struct FuzzOutcome: Sendable {
     public let failingOutputs: [(output: Int, nmse: Double, nonFiniteMismatch: Bool)]
     /// A build, compile or run error (on either backend) or a shape mismatch.
     public let error: String?
+    /// How many of the checked results are outputs; the rest are assigned variables, in order.
+    public var outputCount: Int? = nil
     /// No error and every output within the bound.
     public var passed: Bool { error == nil && failingOutputs.isEmpty }
 
@@ -20,7 +22,9 @@ public struct FuzzOutcome: Sendable {
         if let error { return "error: \(error)" }
         if failingOutputs.isEmpty { return "passed" }
         return failingOutputs.map { failure in
-            "output \(failure.output): " + (failure.nonFiniteMismatch ? "NaN/Inf where the reference has none (or the reverse)"
+            let what = failure.output < (outputCount ?? .max) ? "output \(failure.output)"
+                : "assigned variable \(failure.output - outputCount!) after the run"
+            return "\(what): " + (failure.nonFiniteMismatch ? "NaN/Inf where the reference has none (or the reverse)"
                                                : String(format: "NMSE %.3e", failure.nmse))
         }.joined(separator: "; ")
     }
@@ -60,7 +64,7 @@ public struct FuzzSummary: Sendable {
     public var graphs = 0
     /// Ops in them (forward and backward; inputs and constants not counted).
     public var ops = 0
-    /// Outputs compared with the reference.
+    /// Outputs and assigned variables compared with the reference.
     public var outputsChecked = 0
     /// Plans compiled for the graphs (several graphs share one plan).
     public var plans = 0
@@ -222,7 +226,9 @@ public struct FuzzRunner {
                 let relative = Self.relativeError(reference: ef, actual: af, operandMeanSquare: operandScales[position])
                 if mismatch || !(relative <= bounds[position]) { failing.append((k, relative, mismatch)) }
             }
-            return FuzzOutcome(seed: fuzz.seed, outputsChecked: positions.count, failingOutputs: failing, error: error)
+            var outcome = FuzzOutcome(seed: fuzz.seed, outputsChecked: positions.count, failingOutputs: failing, error: error)
+            outcome.outputCount = fuzz.outputs.count
+            return outcome
         }
     }
 

@@ -58,7 +58,9 @@ public struct FuzzConfiguration: Sendable, Hashable {
 /// reshape, slice, concat, embedding, cross-entropy and dropout masks. Some pool tensors besides
 /// the last become outputs (members of fused groups turn into extra outputs). Half of the
 /// graphs (by default) add a loss — each output weighted by a random input and summed — and its
-/// gradients with respect to every f32 input.
+/// gradients with respect to every f32 input and variable. Some leaves are variables, and some
+/// of those get end-of-run assignments (an SGD step, an elementwise update the OpenCL backend
+/// computes in place, a blend with another tensor, a swap of two variables).
 ///
 /// Inputs are finite and every op is kept inside its domain: log, sqrt, rsqrt and fractional
 /// powers read `|x| + 0.5`, divisors are `|x| + 0.5`, exp reads `min(x, 2)`. Comparisons read
