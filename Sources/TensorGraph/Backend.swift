@@ -53,6 +53,15 @@ extension Backend {
 }
 
 /// A compiled graph, run many times.
+///
+/// ## Threads
+/// A plan may be run from several threads at once. Every conforming plan serialises its own
+/// runs: ``run(_:)``, ``enqueue(_:)``, ``synchronize()``, ``setVariable(_:_:)`` and
+/// ``variable(_:)`` on one plan behave as if called one after another (in some order), so a run
+/// never sees another run's inputs or a half-applied state update. Distinct plans — from one
+/// backend or several — run concurrently without interfering. Sharing one plan between threads
+/// is therefore correct but gains no parallelism; give each thread its own plan to overlap work.
+/// (``ReferencePlan`` and the OpenCL backend's `CLPlan` both hold a lock per plan.)
 public protocol Plan: AnyObject {
     /// Runs with the given inputs (by input name); returns the outputs in the order given to compile.
     func run(_ feeds: [String: TensorData]) throws -> [TensorData]

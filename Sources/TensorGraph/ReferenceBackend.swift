@@ -1,3 +1,5 @@
+import Foundation
+
 /// The reference backend: interprets a graph node by node in plain Swift.
 
 /// A backend that interprets graphs node by node in plain Swift, written for obvious
@@ -18,7 +20,10 @@ public final class ReferenceBackend: Backend {
 }
 
 /// The plan made by ``ReferenceBackend``.
-public final class ReferencePlan: Plan {
+///
+/// Safe to use from several threads: runs and variable access take turns on the plan's lock
+/// (see ``Plan``); distinct plans share nothing.
+public final class ReferencePlan: Plan, @unchecked Sendable {
     private let nodes: [Node]
     private let schedule: [Int]               // indices of needed nodes, topological
     private let outputIDs: [NodeID]
@@ -27,6 +32,8 @@ public final class ReferencePlan: Plan {
     private let inputNodes: [String: Node]    // every input of the graph
     private let variableNodes: [String: Node] // every variable of the graph
     private var variableValues: [String: TensorData] = [:]
+    /// Serialises runs and variable access (runs read and update `variableValues`).
+    private let lock = NSLock()
     private let trace: Bool
 
     /// Bytes of intermediate (non-leaf) results alive at once, at the worst point of a run,
@@ -87,6 +94,8 @@ public final class ReferencePlan: Plan {
     }
 
     public func setVariable(_ name: String, _ value: TensorData) throws {
+        lock.lock()
+        defer { lock.unlock() }
         guard let node = variableNodes[name] else { throw PlanError.unknownVariable(name: name) }
         guard value.dtype == node.dtype else { throw PlanError.variableDType(name: name, expected: node.dtype, got: value.dtype) }
         guard value.shape == node.shape else { throw PlanError.variableShape(name: name, expected: node.shape, got: value.shape) }
@@ -94,12 +103,16 @@ public final class ReferencePlan: Plan {
     }
 
     public func variable(_ name: String) throws -> TensorData {
+        lock.lock()
+        defer { lock.unlock() }
         guard variableNodes[name] != nil else { throw PlanError.unknownVariable(name: name) }
         guard let v = variableValues[name] else { throw PlanError.variableNotSet(name: name) }
         return v
     }
 
     public func run(_ feeds: [String: TensorData]) throws -> [TensorData] {
+        lock.lock()
+        defer { lock.unlock() }
         for name in feeds.keys.sorted() where inputNodes[name] == nil { throw PlanError.unknownInput(name: name) }
         var values = [TensorData?](repeating: nil, count: nodes.count)
         let keep = Set(outputIDs.map(\.index) + assignments.map(\.value.index))

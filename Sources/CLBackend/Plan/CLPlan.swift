@@ -5,7 +5,18 @@ import TensorGraph
 /// A graph compiled for one OpenCL device: buffers assigned, kernels built and bound.
 /// `run` uploads the inputs, enqueues every launch, enqueues the output reads and waits
 /// once; no host round trip per op.
-public final class CLPlan: Plan {
+///
+/// ## Threads
+/// A `CLPlan` may be used from several threads at once. Its buffers (inputs, intermediates,
+/// outputs, variables) and kernels belong to the plan, so runs of one plan take turns: ``run(_:)``,
+/// ``enqueue(_:)``, ``synchronize()``, ``setVariable(_:_:)`` and ``variable(_:)`` hold the plan's
+/// lock for their whole duration (a run from enqueueing its uploads to reading its outputs), and
+/// concurrent calls behave as if made one after another. Distinct plans run concurrently, also on
+/// one ``CLContext``: each binds its own kernel objects and buffers, and the context's in-order
+/// queue and program table are safe to use from several threads (a run's final wait then also
+/// waits for the other plans' work queued before it). Compile plans before running them in
+/// parallel; to overlap work, give each thread its own plan.
+public final class CLPlan: Plan, @unchecked Sendable {
     public let context: CLContext
     /// Every launch of one run, in order.
     public let steps: [LaunchStep]
@@ -36,6 +47,9 @@ public final class CLPlan: Plan {
     private var pendingRuns = 0
     /// Runs completed (for tests and traces).
     public private(set) var runCount = 0
+    /// Serialises every use of the plan's buffers and state (see "Threads" above); recursive
+    /// because ``run(_:)`` synchronises pending enqueued runs first.
+    private let lock = NSRecursiveLock()
 
     /// Guard regions around an output: a parent buffer whose view the kernels write; the
     /// elements before and after the view hold a sentinel that must survive every run.
@@ -145,6 +159,8 @@ public final class CLPlan: Plan {
     // MARK: Variables
 
     public func setVariable(_ name: String, _ value: TensorData) throws {
+        lock.lock()
+        defer { lock.unlock() }
         guard let variable = variables[name] else { throw PlanError.unknownVariable(name: name) }
         guard value.shape == variable.shape else {
             throw PlanError.inputShape(name: name, expected: variable.shape, got: value.shape)
@@ -154,6 +170,8 @@ public final class CLPlan: Plan {
     }
 
     public func variable(_ name: String) throws -> TensorData {
+        lock.lock()
+        defer { lock.unlock() }
         guard let variable = variables[name] else { throw PlanError.unknownVariable(name: name) }
         return try buffers[variable.value]!.downloadVariable(shape: variable.shape, dtype: lowering.values[variable.value].dtype)
     }
@@ -161,9 +179,13 @@ public final class CLPlan: Plan {
     // MARK: Running
 
     public func run(_ feeds: [String: TensorData]) throws -> [TensorData] {
+        lock.lock()
+        defer { lock.unlock() }
         if pendingRuns > 0 { try synchronize() }  // errors of enqueued runs surface first
         let started = DispatchTime.now().uptimeNanoseconds
-        let events = try enqueueWork(feeds)
+        let events = try enqueueWork(feeds, copies: false)
+        // Output reads go before the end-of-run copies (the in-order queue keeps that order): an
+        // output that is a variable (or a reshape of one) shows its value from before the run.
         let reads: [Any] = try outputValues.enumerated().map { index, value -> Any in
             switch buffers[value]! {
             case .f32(let buffer): return try buffer.enqueueDownload(count: outputShapes[index].count)
@@ -171,6 +193,7 @@ public final class CLPlan: Plan {
             case .bytes: throw PlanError.unsupported(op: "output \(index)", detail: "a quantized variable is not an output; read it with variable(_:)")
             }
         }
+        try enqueueAssignmentCopies()
         let flagReads = try lowering.errorFlags.map { try $0.flag.enqueueDownload(count: 1) }
         try context.finish()  // the one synchronisation of the run
         let wall = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
@@ -189,6 +212,8 @@ public final class CLPlan: Plan {
     /// training steps whose loss nobody asked for run back to back, the host preparing the next
     /// while the device works. Errors such runs raise surface at the next ``synchronize()`` or ``run(_:)``.
     public func enqueue(_ feeds: [String: TensorData]) throws {
+        lock.lock()
+        defer { lock.unlock() }
         guard trace else {
             _ = try enqueueWork(feeds)
             pendingRuns += 1
@@ -203,6 +228,8 @@ public final class CLPlan: Plan {
 
     /// Waits for every enqueued run and reports what they raised (bad indices, guard violations).
     public func synchronize() throws {
+        lock.lock()
+        defer { lock.unlock() }
         let flagReads = try lowering.errorFlags.map { try $0.flag.enqueueDownload(count: 1) }
         try context.finish()
         let runs = pendingRuns
@@ -212,8 +239,8 @@ public final class CLPlan: Plan {
         try checkGuards()
     }
 
-    /// Validates the feeds, enqueues their uploads, every launch and the end-of-run copies.
-    private func enqueueWork(_ feeds: [String: TensorData]) throws -> [CLEvent?] {
+    /// Validates the feeds, enqueues their uploads, every launch and (when `copies`) the end-of-run copies.
+    private func enqueueWork(_ feeds: [String: TensorData], copies: Bool = true) throws -> [CLEvent?] {
         for name in variables.keys where !variablesSet.contains(name) { throw PlanError.variableNotSet(name: name) }
         for name in feeds.keys where !inputNames.contains(name) { throw PlanError.unknownInput(name: name) }
         for input in inputs {
@@ -235,6 +262,12 @@ public final class CLPlan: Plan {
         }
         var events: [CLEvent?] = []
         for step in steps { events.append(try step.enqueue(on: context, event: trace)) }
+        if copies { try enqueueAssignmentCopies() }
+        return events
+    }
+
+    /// Enqueues the end-of-run copies `value → variable` of the assignments not computed in place.
+    private func enqueueAssignmentCopies() throws {
         for copy in assignmentCopies {
             switch (buffers[copy.source]!, buffers[copy.target]!) {
             case (.f32(let source), .f32(let target)): try target.copy(from: source, count: copy.count)
@@ -242,7 +275,6 @@ public final class CLPlan: Plan {
             default: preconditionFailure("assignment between buffers of different dtypes")
             }
         }
-        return events
     }
 
     /// Error flags stay zero until a kernel raises one; a raised flag is reset and reported. After
