@@ -236,6 +236,8 @@ public struct FuzzGraph: Sendable, CustomStringConvertible {
         case .indices(let bound): return "indices(0..<\(bound))"
         case let .targets(classes, ignore, fraction):
             return "targets(0..<\(classes)" + (ignore.map { ", ignore \($0) at \(fraction)" } ?? "") + ")"
+        case let .withSpecials(base, count, kinds):
+            return "\(describe(base)) with \(count) of \(kinds.values)"
         }
     }
 }
