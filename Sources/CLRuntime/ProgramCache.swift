@@ -4,13 +4,12 @@ import Foundation
 /// An on-disk cache of built program binaries, keyed by everything that changes the binary:
 /// source, build options, device name, driver version and platform version.
 ///
-/// Entries are written with `DurableFile.write` (a `.KEY.clbin.<pid>.tmp` temporary, fsync,
+/// Entries are written with `DurableFile.write` (a `.KEY.clbin.<pid>-<n>.tmp` temporary, fsync,
 /// rename, folder fsync; a temporary left by a killed writer is removed by the next store of that
 /// entry) and carry a length and a checksum; an entry that is truncated or corrupt is detected,
 /// deleted and rebuilt, never trusted. Processes and threads may build the same program into one
-/// cache folder at once: readers see the old entry or a whole new one, writers in different
-/// processes use different temporaries (the last rename wins; both wrote the same program), and
-/// writers in one process take turns (they share a process id, so a temporary name).
+/// cache folder at once: readers see the old entry or a whole new one, and every write has a
+/// temporary of its own (the last rename wins; all wrote the same program).
 ///
 /// Whether reading binaries pays depends on the platform: see `Policy.automatic`.
 public final class ProgramCache: @unchecked Sendable {
@@ -105,9 +104,6 @@ public final class ProgramCache: @unchecked Sendable {
         return nil
     }
 
-    /// Serialises stores within this process, across every `ProgramCache` instance.
-    private static let storeLock = NSLock()
-
     /// Stores `binary` under `key` atomically and durably. Failures to write are ignored: the cache
     /// is an optimisation.
     func store(key: String, binary: [UInt8]) {
@@ -115,8 +111,6 @@ public final class ProgramCache: @unchecked Sendable {
         bytes += Self.littleEndianBytes(UInt64(binary.count))
         bytes += Self.littleEndianBytes(Self.fnv1a(binary, basis: 0xcbf2_9ce4_8422_2325))
         bytes += binary
-        Self.storeLock.lock()
-        defer { Self.storeLock.unlock() }
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try DurableFile.write(Data(bytes), to: url(forKey: key).path)

@@ -3,15 +3,16 @@ import Foundation
 /// Writes files so that a reader sees either the old content or the new, never a part, and so
 /// that the new content survives a crash once the call returns.
 ///
-/// A write goes to `.NAME.<pid>.tmp` beside the target, is flushed with `fsync`, renamed over the
-/// target, and the folder is flushed so the rename itself is durable. Temporary files left by a
+/// A write goes to `.NAME.<pid>-<n>.tmp` beside the target (n counts this process's writes, so
+/// threads writing one file at once never share a temporary), is flushed with `fsync`, renamed over
+/// the target, and the folder is flushed so the rename itself is durable. Temporary files left by a
 /// killed writer (their process no longer exists) are removed by the next write of the same file.
 public enum DurableFile {
     /// Writes `data` to `path` atomically and durably.
     public static func write(_ data: Data, to path: String) throws {
         try checkWritable(path)
         removeStaleTemporaries(of: path)
-        let temporary = temporaryPath(for: path, pid: getpid())
+        let temporary = temporaryPath(for: path, pid: getpid(), write: nextWriteNumber())
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DurableFileError.system("open", path: temporary) }
         var closed = false
@@ -70,8 +71,8 @@ public enum DurableFile {
         }
     }
 
-    /// Removes `.NAME.<pid>.tmp` files beside `path` whose writing process no longer runs (or is
-    /// this process, which writes one file at a time per path). Returns the removed paths.
+    /// Removes `.NAME.<pid>.tmp` and `.NAME.<pid>-<n>.tmp` files beside `path` whose writing
+    /// process no longer runs. Returns the removed paths.
     @discardableResult
     public static func removeStaleTemporaries(of path: String) -> [String] {
         let folder = folderPath(of: path)
@@ -81,8 +82,8 @@ public enum DurableFile {
         var removed: [String] = []
         for entry in entries where entry.hasPrefix(prefix) && entry.hasSuffix(".tmp") {
             let middle = entry.dropFirst(prefix.count).dropLast(".tmp".count)
-            guard let pid = Int32(middle), pid > 0 else { continue }
-            let alive = pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)
+            guard let pid = Int32(middle.prefix { $0 != "-" }), pid > 0 else { continue }
+            let alive = pid == getpid() || kill(pid, 0) == 0 || errno == EPERM
             if !alive {
                 let full = (folder as NSString).appendingPathComponent(entry)
                 if unlink(full) == 0 { removed.append(full) }
@@ -91,10 +92,22 @@ public enum DurableFile {
         return removed
     }
 
-    /// The temporary file a process with `pid` writes before renaming it to `path`.
-    public static func temporaryPath(for path: String, pid: Int32) -> String {
+    /// The temporary file that write number `write` of the process `pid` fills before renaming it
+    /// to `path` (without a number: the name a writer of one file at a time would use).
+    public static func temporaryPath(for path: String, pid: Int32, write: Int? = nil) -> String {
         let folder = folderPath(of: path)
-        return (folder as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).\(pid).tmp")
+        let owner = write.map { "\(pid)-\($0)" } ?? "\(pid)"
+        return (folder as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).\(owner).tmp")
+    }
+
+    private static let writeCounterLock = NSLock()
+    nonisolated(unsafe) private static var writeCounter = 0
+
+    private static func nextWriteNumber() -> Int {
+        writeCounterLock.lock()
+        defer { writeCounterLock.unlock() }
+        writeCounter += 1
+        return writeCounter
     }
 
     static func folderPath(of path: String) -> String {

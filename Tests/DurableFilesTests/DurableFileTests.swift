@@ -69,4 +69,24 @@ import Testing
         let table = try JSONDecoder().decode([String: Int].self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(table.count == writers * entriesEach)
     }
+
+    @Test func threadsWritingOneFileAtOnceEachWriteAWholeFile() throws {
+        let path = folder + "/shared.bin"
+        let writers = 8, writesEach = 20, size = 4096
+        let failures = NSLock()
+        nonisolated(unsafe) var errors: [String] = []
+        DispatchQueue.concurrentPerform(iterations: writers) { writer in
+            for _ in 0..<writesEach {
+                do { try DurableFile.write(Data(repeating: UInt8(writer), count: size), to: path) } catch {
+                    failures.lock()
+                    errors.append("\(error)")
+                    failures.unlock()
+                }
+            }
+        }
+        #expect(errors.isEmpty, "\(errors.count) writes failed, e.g. \(errors.first ?? "")")
+        let content = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(content.count == size && Set(content).count == 1, "a torn file: \(Set(content))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["shared.bin"])
+    }
 }
