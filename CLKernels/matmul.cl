@@ -57,8 +57,8 @@
  *   TSM [64], TSN [64], TSK [16], WPTM [4], WPTN [4], LPAD [1]   variant 3 tile geometry;
  *                     the work-group must be (TSN/WPTN, TSM/WPTM, 1).
  * Runtime arguments carry sizes, transposes, batch strides, the activation epilogue (act: 0 none,
- * 1 tanh, 2 gelu, 3 sigmoid, 4 relu, 5 tanh backward with its aux matrix; fastmath.cl is prepended
- * to this file), and for variant 2
+ * 1 tanh, 2 gelu, 3 sigmoid, 4 relu, 5 tanh backward and 6 residual add, both with their aux
+ * matrix; fastmath.cl is prepended to this file), and for variant 2
  * the number of row tiles per work-item and the K block length, so one build serves every shape.
  *
  * Non-finite values: every variant is plain IEEE fma over the real K terms, so a NaN or ±Inf in A
@@ -106,16 +106,20 @@
  * the bias, on the last K block only, with fastmath.cl's functions, so a fused matmul + bias +
  * activation gives exactly what the separate elementwise kernel would. ACT_TANH_BACKWARD reads
  * a second [M, N] matrix `aux` (y, a tanh's output) and stores C·(1 − y²): the gradient through
- * that tanh, so dy·Wᵀ and the tanh backward are one launch. */
+ * that tanh, so dy·Wᵀ and the tanh backward are one launch. ACT_RESIDUAL stores C + aux: a
+ * residual add (x + x·Wᵀ + b, or a gradient accumulated into another) in the same launch. */
 #define ACT_NONE 0
 #define ACT_TANH 1
 #define ACT_GELU 2
 #define ACT_SIGMOID 3
 #define ACT_RELU 4
 #define ACT_TANH_BACKWARD 5
+#define ACT_RESIDUAL 6
+#define ACT_READS_AUX(act) ((act) >= ACT_TANH_BACKWARD)
 inline float activation(const float x, const int act, const float y) {
     switch (act) {
     case ACT_TANH_BACKWARD: return x * (1.0f - y * y);
+    case ACT_RESIDUAL: return x + y;
     case ACT_TANH: return tanh_fast_float(x);
     case ACT_GELU: return gelu_fast_float(x);
     case ACT_SIGMOID: return sigmoid_fast_float(x);
@@ -126,6 +130,7 @@ inline float activation(const float x, const int act, const float y) {
 inline float16 activation16(const float16 x, const int act, const float16 y) {
     switch (act) {
     case ACT_TANH_BACKWARD: return x * ((float16)(1.0f) - y * y);
+    case ACT_RESIDUAL: return x + y;
     case ACT_TANH: return tanh_fast_float16(x);
     case ACT_GELU: return gelu_fast_float16(x);
     case ACT_SIGMOID: return sigmoid_fast_float16(x);
@@ -156,7 +161,7 @@ __kernel void matmul_simple(__global const float *a, __global const float *b, __
         const float bv = transB ? bb[(size_t)col * K + p] : bb[(size_t)p * N + col];
         sum = fma(av, bv, sum);
     }
-    c[gid] = activation(sum, act, act == ACT_TANH_BACKWARD ? aux[gid] : 0.0f);
+    c[gid] = activation(sum, act, ACT_READS_AUX(act) ? aux[gid] : 0.0f);
 }
 
 /* ---------------------------------------------------------------- variant 2: CPU blocked */
@@ -367,7 +372,7 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
                 _Pragma("unroll")                                                                  \
                 for (int i = 0; i < ROWS; ++i) {                                                   \
                     float16 y0 = (float16)(0.0f), y1 = (float16)(0.0f);                            \
-                    if (act == ACT_TANH_BACKWARD)                                                  \
+                    if (ACT_READS_AUX(act))                                                       \
                         load_c_row(aux + (bt * (size_t)M + rr[i]) * (size_t)N, n0, N, &y0, &y1);   \
                     acc0[i] = activation16(acc0[i], act, y0);                                      \
                     acc1[i] = activation16(acc1[i], act, y1);                                      \
@@ -529,7 +534,7 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
             } else {                                                                               \
                 for (int j = 0; j < DC; ++j)                                                       \
                     if (n0 + j < N) cr[n0 + j] = activation(sums[j], act,                          \
-                                                            act == ACT_TANH_BACKWARD ? aux[cr - c + n0 + j] : 0.0f);\
+                                                            ACT_READS_AUX(act) ? aux[cr - c + n0 + j] : 0.0f);\
             }                                                                                      \
         }                                                                                          \
     }                                                                                              \
@@ -610,7 +615,7 @@ __kernel void matmul_tiled(__global const float *a, __global const float *b, __g
         for (int j = 0; j < WPTN; ++j) {
             const int n = col0 + tx + j * RTSN;
             if (n < N) cb[(size_t)r * N + n] = activation(acc[i][j] + (hasBias ? bias[n] : 0.0f), act,
-                                                          act == ACT_TANH_BACKWARD ? aux[(cb - c) + (size_t)r * N + n] : 0.0f);
+                                                          ACT_READS_AUX(act) ? aux[(cb - c) + (size_t)r * N + n] : 0.0f);
         }
     }
 }

@@ -13,7 +13,8 @@ and embeddings only, betas (0.9, 0.99), the same defaults per dataset as clmodel
 
 `--time-only` prints `median X ms/step` over blocks of 50 steps after a warm-up (the shape
 `clmodel bench gpt` prints), with `--format json` a clbench-shaped report. `--decode N` times
-greedy decoding of N tokens with a KV cache (tokens/s). Initialisation is torch's seeded normal
+greedy decoding of N tokens with a KV cache (median tokens/s over `--rounds`, `--decode-batch`
+sequences at once). Initialisation is torch's seeded normal
 (N(0, 0.02), c_proj 0.02/sqrt(2 layers)), not CLGraph's xorshift: losses are comparable in
 distribution, not bit for bit.
 """
@@ -120,6 +121,8 @@ def main():
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--time-only", action="store_true")
     ap.add_argument("--decode", type=int, default=0, help="time greedy KV-cache decoding of this many tokens instead")
+    ap.add_argument("--decode-batch", type=int, default=1, help="with --decode: sequences decoded together")
+    ap.add_argument("--rounds", type=int, default=7, help="with --decode: timed rounds (after one untimed); the median is printed")
     ap.add_argument("--format", choices=["text", "json"], default="text")
     ap.add_argument("--train", type=int, default=0, help="names: train this many steps (cosine to lr/10) and print the val loss")
     a = ap.parse_args()
@@ -134,16 +137,22 @@ def main():
     model = GPT(len(vocab), block, 4, 4, c)
     if a.decode:
         model.eval()
+        steps = min(a.decode, block - 1)
+        rates = []
         with torch.no_grad():
-            caches = [{} for _ in model.transformer.h]
-            tok = torch.zeros(1, 1, dtype=torch.long)
-            steps = min(a.decode, block - 1)
-            t0 = time.perf_counter()
-            for pos in range(steps):
-                logits = model(tok, caches, start=pos)
-                tok = logits[:, -1].argmax(-1, keepdim=True)
-            dt = time.perf_counter() - t0
-        print(f"torch decode: {steps} tokens, {steps / dt:.0f} tokens/s ({torch.get_num_threads()} threads)")
+            for round in range(a.rounds + 1):
+                caches = [{} for _ in model.transformer.h]
+                tok = torch.zeros(a.decode_batch, 1, dtype=torch.long)
+                t0 = time.perf_counter()
+                for pos in range(steps):
+                    logits = model(tok, caches, start=pos)
+                    tok = logits[:, -1].argmax(-1, keepdim=True)
+                dt = time.perf_counter() - t0
+                if round > 0:
+                    rates.append(a.decode_batch * steps / dt)
+        rates.sort()
+        print(f"torch decode: batch {a.decode_batch}, {steps} tokens per sequence, median {statistics.median(rates):.0f} tokens/s "
+              f"(min {rates[0]:.0f}, max {rates[-1]:.0f}) over {len(rates)} rounds ({torch.get_num_threads()} threads)")
         return
     decay = [p for p in model.parameters() if p.dim() >= 2]
     other = [p for p in model.parameters() if p.dim() < 2]

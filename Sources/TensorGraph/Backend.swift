@@ -76,6 +76,9 @@ public protocol Plan: AnyObject {
     func enqueue(_ feeds: [String: TensorData]) throws
     /// Waits for every enqueued run.
     func synchronize() throws
+    /// Device commands one run enqueues (kernel launches and end-of-run copies, not counting the
+    /// feeds' uploads and the outputs' reads); nil for a backend that launches no kernels.
+    var commandsPerRun: Int? { get }
 }
 
 extension Plan {
@@ -83,6 +86,8 @@ extension Plan {
     public func enqueue(_ feeds: [String: TensorData]) throws { _ = try run(feeds) }
     /// Default: nothing is ever pending.
     public func synchronize() throws {}
+    /// Default: no device commands.
+    public var commandsPerRun: Int? { nil }
 }
 
 /// Errors from compiling or running a ``Plan``.

@@ -130,6 +130,17 @@ public enum Op: Hashable, Sendable {
     /// masked probabilities, 0, by the value rows: there a NaN or ±∞ in a value row that a query
     /// masks makes that query's output row NaN. The fused kernels follow the rule.)
     case attention(causal: Bool, scale: Float)
+    /// A KV-cache append: cache `[B, H, L, D]`, rows `[B, H, 1, D]`, positions i32 `[B]` →
+    /// `[B, H, L, D]`, the cache with row `positions[b]` of every head of sequence `b` replaced by
+    /// `rows[b, h]`. A position outside `0..<L` is an error (``PlanError/indexOutOfRange(op:index:bound:)``).
+    /// When the result is assigned back to the cache variable, a backend may write the rows in place.
+    case cacheWrite
+    /// Attention over a KV cache's filled prefix: q `[B, H, Tq, D]`, keys `[B, H, L, D]`, values
+    /// `[B, H, L, Dv]`, positions i32 `[B]` → `[B, H, Tq, Dv]`. Query `i` of sequence `b` sits at
+    /// position `p = positions[b] − (Tq − 1) + i` and sees keys `0...p` (cache rows after it are
+    /// never read); `positions[b]` must lie in `Tq − 1 ..< L`. Non-finite values follow
+    /// ``attention(causal:scale:)``'s rule over the visible keys.
+    case cachedAttention(scale: Float)
     /// The backward of ``embedding``: indices i32 `[...]`, upstream gradient `[..., C]` → `[vocabularySize, C]`,
     /// row `v` the sum of the gradient rows whose index is `v` (a scatter-add; rows never indexed are 0).
     case embeddingGrad(vocabularySize: Int)
@@ -168,6 +179,8 @@ public enum Op: Hashable, Sendable {
         case .concat: return "concat"
         case .crossEntropy: return "crossEntropy"
         case .attention: return "attention"
+        case .cacheWrite: return "cacheWrite"
+        case .cachedAttention: return "cachedAttention"
         case .embeddingGrad: return "embeddingGrad"
         case .crossEntropyGrad: return "crossEntropyGrad"
         case .dropoutMask: return "dropoutMask"

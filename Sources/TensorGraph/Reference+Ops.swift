@@ -57,6 +57,10 @@ public enum ReferenceOps {
             return try crossEntropy(args[0], args[1], ignore: ignore)
         case .attention(let causal, let scale):
             return attention(args[0], args[1], args[2], causal: causal, scale: scale, out: out)
+        case .cacheWrite:
+            return try cacheWrite(args[0], rows: args[1], positions: args[2].ints)
+        case .cachedAttention(let scale):
+            return try cachedAttention(args[0], args[1], args[2], positions: args[3].ints, scale: scale, out: out)
         case .embeddingGrad:
             return try embeddingGrad(args[0], args[1], out)
         case .crossEntropyGrad(let ignore):
@@ -378,6 +382,61 @@ public enum ReferenceOps {
                     var acc = 0.0
                     for j in 0...last { acc += scores[j] * Double(vs[vo + j * dv + e]) }
                     r[oo + i * dv + e] = Float(acc / sum)
+                }
+            }
+        }
+        return TensorData(shape: out, floats: r)
+    }
+
+    // MARK: KV cache
+
+    private static func cacheWrite(_ cache: TensorData, rows: TensorData, positions: [Int32]) throws -> TensorData {
+        let (b, h, l, d) = (cache.shape[0], cache.shape[1], cache.shape[2], cache.shape[3])
+        var r = cache.floats
+        let source = rows.floats
+        for s in 0..<b {
+            let p = Int(positions[s])
+            guard p >= 0, p < l else { throw PlanError.indexOutOfRange(op: "cacheWrite", index: positions[s], bound: l) }
+            for head in 0..<h {
+                let to = ((s * h + head) * l + p) * d, from = (s * h + head) * d
+                for e in 0..<d { r[to + e] = source[from + e] }
+            }
+        }
+        return TensorData(shape: cache.shape, floats: r)
+    }
+
+    /// Each query's visible prefix is `0...p`: the same arithmetic as ``attention`` over those keys.
+    private static func cachedAttention(_ q: TensorData, _ k: TensorData, _ v: TensorData, positions: [Int32], scale: Float,
+                                        out: Shape) throws -> TensorData {
+        let (b, h, tq, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+        let l = k.shape[2], dv = v.shape[3]
+        let qs = q.floats, ks = k.floats, vs = v.floats
+        var r = [Float](repeating: 0, count: out.count)
+        var scores = [Double](repeating: 0, count: l)
+        for s in 0..<b {
+            let position = Int(positions[s])
+            guard position >= tq - 1, position < l else {
+                throw PlanError.indexOutOfRange(op: "cachedAttention", index: positions[s], bound: l)
+            }
+            for head in 0..<h {
+                let bh = s * h + head
+                let qo = bh * tq * d, ko = bh * l * d, vo = bh * l * dv, oo = bh * tq * dv
+                for i in 0..<tq {
+                    let last = position - (tq - 1) + i
+                    var m = -Double.infinity
+                    for j in 0...last {
+                        var dot = 0.0
+                        for p in 0..<d { dot += Double(qs[qo + i * d + p]) * Double(ks[ko + j * d + p]) }
+                        scores[j] = dot * Double(scale)
+                        m = nanMax(m, scores[j])
+                    }
+                    var sum = 0.0
+                    for j in 0...last { scores[j] = Foundation.exp(scores[j] - m); sum += scores[j] }
+                    for e in 0..<dv {
+                        var acc = 0.0
+                        for j in 0...last { acc += scores[j] * Double(vs[vo + j * dv + e]) }
+                        r[oo + i * dv + e] = Float(acc / sum)
+                    }
                 }
             }
         }

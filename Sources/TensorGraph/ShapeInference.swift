@@ -225,6 +225,29 @@ public func inferShape(_ op: Op, _ shapes: [Shape], _ dtypes: [DType]) throws ->
         guard q[-1] == k[-1] else { throw fail(what, "q and k head sizes must match (\(q[-1]) vs \(k[-1]))") }
         guard k[-2] == v[-2] else { throw fail(what, "k and v lengths must match (\(k[-2]) vs \(v[-2]))") }
         return (op, Shape(batch + [q[-2], v[-1]]), .f32)
+
+    case .cacheWrite:
+        try arity(3); try requireF32([0, 1])
+        let cache = shapes[0], rows = shapes[1], positions = shapes[2]
+        guard dtypes[2] == .i32 else { throw fail("positions have dtype \(dtypes[2].rawValue)", "i32 positions") }
+        guard cache.rank == 4, rows.rank == 4, rows[0] == cache[0], rows[1] == cache[1], rows[2] == 1, rows[3] == cache[3],
+              positions.rank == 1, positions[0] == cache[0] else {
+            throw fail("cannot write rows \(rows) at positions \(positions) into a cache \(cache)",
+                       "cache [B, H, L, D], rows [B, H, 1, D], positions [B]")
+        }
+        return (op, cache, .f32)
+
+    case .cachedAttention:
+        try arity(4); try requireF32([0, 1, 2])
+        let q = shapes[0], k = shapes[1], v = shapes[2], positions = shapes[3]
+        let what = "cannot attend with q \(q) over keys \(k), values \(v) at positions \(positions)"
+        guard dtypes[3] == .i32 else { throw fail("positions have dtype \(dtypes[3].rawValue)", "i32 positions") }
+        guard q.rank == 4, k.rank == 4, v.rank == 4, Array(k.dims.prefix(2)) == Array(q.dims.prefix(2)),
+              Array(v.dims.prefix(3)) == Array(k.dims.prefix(3)), q[3] == k[3], positions.rank == 1, positions[0] == q[0],
+              q[2] <= k[2] else {
+            throw fail(what, "q [B, H, Tq, D], keys [B, H, L, D], values [B, H, L, Dv], positions [B], Tq ≤ L")
+        }
+        return (op, Shape([q[0], q[1], q[2], v[3]]), .f32)
     }
 }
 

@@ -27,6 +27,21 @@ public func causalMaskValues(queries tq: Int, keys tk: Int) -> [Float] {
     return mask
 }
 
+/// A KV-cache append: `cache` `[B, H, L, D]` with row `positions[b]` of sequence `b`'s heads
+/// replaced by `rows` `[B, H, 1, D]`; `positions` i32 `[B]`, each in `0..<L`. Assign the result back
+/// to the cache variable (``Assignment``) and a backend writes only the new rows.
+public func cacheWrite(_ cache: Tensor, rows: Tensor, positions: Tensor) throws -> Tensor {
+    try cache.graph.apply(.cacheWrite, [cache, rows, positions])
+}
+
+/// Attention of `q` `[B, H, Tq, D]` over the filled prefix of a KV cache (`keys` `[B, H, L, D]`,
+/// `values` `[B, H, L, Dv]`): query `i` of sequence `b` sits at position `positions[b] − (Tq − 1) + i`
+/// and sees cache rows `0` through that position. `scale` defaults to `1/√D`.
+public func cachedAttention(q: Tensor, keys: Tensor, values: Tensor, positions: Tensor, scale: Float? = nil) throws -> Tensor {
+    let s = scale ?? defaultAttentionScale(headSize: q.shape.rank >= 1 ? q.shape[-1] : 1)
+    return try q.graph.apply(.cachedAttention(scale: s), [q, keys, values, positions])
+}
+
 /// Fused scaled dot-product attention: `softmax(scale · q·kᵀ + mask) · v`.
 ///
 /// q `[..., Tq, D]`, k `[..., Tk, D]`, v `[..., Tk, Dv]` → `[..., Tq, Dv]`; `scale` defaults to

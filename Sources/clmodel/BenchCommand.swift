@@ -105,13 +105,25 @@ struct BenchGPT: ParsableCommand {
     var batch: Int?
     @Option(help: "Attention lowering: automatic, fused or unfused.")
     var attention: AttentionLowering = .automatic
-    @Option(help: "Output format: text or json (clbench-shaped, benchmark \"train_gpt\").")
+    @Flag(help: "Time greedy KV-cache decoding instead (block − 1 tokens per sequence from the start token, as the PyTorch peer's --decode).")
+    var decode = false
+    @Option(help: "With --decode: sequences decoded together, a comma-separated list.")
+    var decodeBatch = "1,4,16"
+    @Option(help: "With --decode: timed rounds per batch size (after one untimed).")
+    var rounds = 7
+    @Option(help: "Output format: text or json (clbench-shaped, benchmark \"train_gpt\" or \"decode_gpt\").")
     var format: String = "text"
     @OptionGroup var runOptions: RunOptions
+
+    var decodeBatches: [Int] { decodeBatch.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func validate() throws {
         guard steps > 0, warmup >= 0, (batch ?? 1) > 0 else { throw ValidationError("--steps and --batch must be positive, --warmup not negative") }
         guard ["text", "json"].contains(format) else { throw ValidationError("--format must be text or json") }
+        guard rounds > 0, !decodeBatches.isEmpty, decodeBatches.count == decodeBatch.split(separator: ",").count,
+              decodeBatches.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--rounds must be positive and --decode-batch a list of positive integers, e.g. 1,4,16")
+        }
     }
 
     func run() throws {
@@ -120,6 +132,7 @@ struct BenchGPT: ParsableCommand {
             let path = try self.data ?? (names ? BundledData.namesFolder() : BundledData.tinyShakespeare())
             let data = try loadGPTDataset(dataset, path: path, block: 64)
             let model = GPTConfiguration(vocabulary: data.vocabulary.count, blockSize: data.sequenceLength, embedding: names ? 64 : 128)
+            if decode { return try benchDecode(model) }
             let batchSize = batch ?? (names ? 32 : 12)
             let settings = OptimizerSettings(learningRate: names ? 5e-4 : 1e-3, finalLearningRate: names ? 5e-5 : 1e-4,
                                              steps: warmup + steps, weightDecay: names ? 0.01 : 0.1, beta2: 0.99,
@@ -132,6 +145,53 @@ struct BenchGPT: ParsableCommand {
                                params: ["dataset": dataset.rawValue, "batch": batchSize, "block": model.blockSize,
                                         "embedding": model.embedding, "layers": model.layers, "heads": model.heads,
                                         "attention": attention.rawValue, "steps": steps, "warmup": warmup])
+        }
+    }
+}
+
+extension BenchGPT {
+    /// Greedy decoding of block − 1 tokens per sequence from the start token, through the KV cache,
+    /// timed per round; prints median tokens/s (all sequences' tokens over the round's wall time).
+    func benchDecode(_ model: GPTConfiguration) throws {
+        let backend = try runOptions.backend()
+        let parameters = GPTModel.initialParameters(model)
+        let tokens = model.blockSize - 1
+        var results: [[String: Any]] = []
+        for batchSize in decodeBatches {
+            let generator = try GPTGenerator(model, parameters: parameters, backend: backend, batch: batchSize,
+                                             options: CompileOptions(attention: attention))
+            var rates: [Double] = []
+            for round in 0...rounds {
+                var samplers = [Sampler](repeating: Sampler(greedy: true), count: batchSize)
+                let start = ContinuousClock.now
+                let out = try generator.generate(prompts: [[Int32]](repeating: [0], count: batchSize), maxTokens: tokens,
+                                                 samplers: &samplers)
+                let elapsed = ContinuousClock.now - start
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                if round > 0 { rates.append(Double(out.reduce(0) { $0 + $1.count }) / seconds) }
+            }
+            rates.sort()
+            let median = rates[rates.count / 2]
+            let commands = generator.decodeCommandsPerStep
+            results.append(["variant": "clgraph-b\(batchSize)", "batch": batchSize, "median_tokens_per_s": median,
+                            "min_tokens_per_s": rates[0], "max_tokens_per_s": rates[rates.count - 1],
+                            "median_ms_per_step": 1e3 * Double(batchSize) / median,
+                            "commands_per_step": commands.map { $0 as Any } ?? NSNull(), "valid": true])
+            if format == "text" {
+                print(String(format: "%@: decode batch %d: median %.0f tokens/s (min %.0f, max %.0f) over %d rounds; %.3f ms/step; %@ commands/step; %d tokens per sequence",
+                             backend.name, batchSize, median, rates[0], rates[rates.count - 1], rates.count,
+                             1e3 * Double(batchSize) / median, commands.map(String.init) ?? "-", tokens))
+            }
+        }
+        if format == "json" {
+            let report: [String: Any] = [
+                "benchmark": "decode_gpt", "device": ["name": backend.name],
+                "params": ["dataset": dataset.rawValue, "block": model.blockSize, "embedding": model.embedding, "layers": model.layers,
+                           "heads": model.heads, "tokens_per_sequence": tokens, "rounds": rounds],
+                "results": results,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
         }
     }
 }

@@ -32,7 +32,7 @@ private func apply(_ activation: MatmulActivation, _ x: Double) -> Double {
     case .gelu: return 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
     case .sigmoid: return 1 / (1 + Foundation.exp(-x))
     case .relu: return max(x, 0)
-    case .tanhBackward: preconditionFailure("needs aux")
+    case .tanhBackward, .residual: preconditionFailure("needs aux")
     }
 }
 
@@ -177,19 +177,21 @@ struct MatmulFamilyTests {
                       MatmulShape(m: 5, n: 70, k: 13), MatmulShape(m: 37, n: 27, k: 129, transposeA: true, transposeB: true),
                       MatmulShape(m: 3, n: 4, k: 0)]
         for (index, shape) in shapes.enumerated() {
-            for activation in MatmulActivation.allCases where activation != .none && activation != .tanhBackward {
+            for activation in MatmulActivation.allCases where activation != .none && !activation.readsAux {
                 try check(family, MatmulCase(shape: shape, bias: index % 2 == 0), variant: variant,
                           seed: UInt64(500 + 10 * index) + UInt64(activation.rawValue), activation: activation)
             }
         }
     }
 
-    @Test("tanh-backward epilogue: C·(1 − y²) with y read from aux, every variant and path", arguments: [1, 2, 3])
-    func tanhBackwardEpilogue(variant: Int) throws {
+    @Test("aux epilogues: tanh backward C·(1 − y²) and residual C + y, y read from aux, every variant and path",
+          arguments: [1, 2, 3], [MatmulActivation.tanhBackward, .residual])
+    func auxEpilogue(variant: Int, activation: MatmulActivation) throws {
         let context = TestDevice.context
         let family = MatmulFamily(environment: TestDevice.environment)
         let shapes = [MatmulShape(m: 37, n: 45, k: 300), MatmulShape(m: 5, n: 19, k: 33, transposeB: true),
-                      MatmulShape(m: 128, n: 512, k: 27), MatmulShape(batch: 3, m: 7, n: 13, k: 5)]
+                      MatmulShape(m: 128, n: 512, k: 27), MatmulShape(batch: 3, m: 7, n: 13, k: 5),
+                      MatmulShape(m: 1, n: 37, k: 130, transposeB: true)]
         for (index, s) in shapes.enumerated() {
             var random = TestRandom(seed: UInt64(900 + index))
             let aValues = random.floats(s.aCount), bValues = random.floats(s.bCount), yValues = random.floats(s.cCount)
@@ -197,18 +199,18 @@ struct MatmulFamilyTests {
             let b = try CLBuffer<Float>(context: context, values: bValues)
             let y = try CLBuffer<Float>(context: context, values: yValues)
             let c = try GuardedOutput(context: context, count: s.cCount)
-            let steps = try family.encode(a: a, b: b, c: c.view, shape: s, activation: .tanhBackward, aux: y, variant: variant)
+            let steps = try family.encode(a: a, b: b, c: c.view, shape: s, activation: activation, aux: y, variant: variant)
             for step in steps { try step.enqueue(on: context) }
             try context.finish()
             let (values, intact) = try c.read()
-            let expected = zip(referenceMatmul(aValues, bValues, nil, s), yValues).map { $0 * (1 - $1 * $1) }
+            let expected = zip(referenceMatmul(aValues, bValues, nil, s), yValues).map { activation == .residual ? $0 + $1 : $0 * (1 - $1 * $1) }
             #expect(nmse(expected, values) < 1e-7, "variant \(variant) \(s)")
             #expect(intact, "variant \(variant) \(s): wrote outside C")
         }
         // Without an aux matrix the epilogue is refused, not run on garbage.
         let buffer = try CLBuffer<Float>(context: context, count: 64)
         #expect(throws: CLError.self) {
-            _ = try family.encode(a: buffer, b: buffer, c: buffer, shape: MatmulShape(m: 4, n: 4, k: 4), activation: .tanhBackward)
+            _ = try family.encode(a: buffer, b: buffer, c: buffer, shape: MatmulShape(m: 4, n: 4, k: 4), activation: activation)
         }
     }
 

@@ -46,9 +46,13 @@ public struct MatmulShape: Hashable, Sendable {
 
 /// An elementwise function applied to C (after the bias) inside the matmul kernel: the
 /// `act` codes of `CLKernels/matmul.cl`. `tanhBackward` multiplies C by 1 − y², y an `aux`
-/// matrix shaped like C (a tanh's output): the gradient through that tanh.
+/// matrix shaped like C (a tanh's output): the gradient through that tanh. `residual` adds an
+/// `aux` matrix shaped like C (a residual connection, or a gradient accumulated into another).
 public enum MatmulActivation: Int32, Sendable, CaseIterable {
-    case none = 0, tanh = 1, gelu = 2, sigmoid = 3, relu = 4, tanhBackward = 5
+    case none = 0, tanh = 1, gelu = 2, sigmoid = 3, relu = 4, tanhBackward = 5, residual = 6
+
+    /// Whether the epilogue reads the `aux` matrix.
+    public var readsAux: Bool { self == .tanhBackward || self == .residual }
 }
 
 /// Matrix products on OpenCL: the kernels of `CLKernels/matmul.cl`.
@@ -146,9 +150,9 @@ public final class MatmulFamily {
                        bias: CLBuffer<Float>? = nil, activation: MatmulActivation = .none, aux: CLBuffer<Float>? = nil,
                        variant: Int? = nil) throws -> [LaunchStep] {
         try validate(a: a, b: b, c: c, shape: shape, bias: bias)
-        if activation == .tanhBackward {
+        if activation.readsAux {
             guard let aux, aux.count >= shape.cCount else {
-                throw CLError.sizeMismatch(operation: "matmul \(shape.description) tanh backward",
+                throw CLError.sizeMismatch(operation: "matmul \(shape.description) \(activation)",
                                            detail: "needs an aux matrix of \(shape.cCount) elements, got \(aux?.count ?? 0)")
             }
         }

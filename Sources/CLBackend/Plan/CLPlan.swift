@@ -41,8 +41,11 @@ public final class CLPlan: Plan, @unchecked Sendable {
     /// Every input of the graph, used by the outputs or not (feeding an unused one is fine).
     private let inputNames: Set<String>
     private let trace: Bool
+    /// Elements read from each pool of error flags (up to and including its last used slot).
+    private let flagReadCounts: [Int]
     /// Buffer copies at the end of each run for assignments that could not be computed in place.
     public var endOfRunCopies: Int { assignmentCopies.count }
+    public var commandsPerRun: Int? { steps.count + assignmentCopies.count }
     /// Runs enqueued by ``enqueue(_:)`` and not yet synchronised.
     private var pendingRuns = 0
     /// Runs completed (for tests and traces).
@@ -70,6 +73,9 @@ public final class CLPlan: Plan, @unchecked Sendable {
         // Assigned values stay alive to the end of the run, like outputs; variables are never shared.
         try lowering.lower(outputs: outputs, keepAlive: assignments.map(\.value) + assignments.map(\.variable))
         self.lowering = lowering
+        self.flagReadCounts = lowering.errorFlagPools.indices.map { pool in
+            (lowering.errorFlags.filter { $0.pool == pool }.map(\.slot).max() ?? 0) + 1
+        }
         self.trace = options.trace || ProcessInfo.processInfo.environment["CLGRAPH_TRACE"].map { $0 != "0" && !$0.isEmpty } ?? false
 
         let outputValues = outputs.map { lowering.valueOfNode[$0.id]! }
@@ -118,7 +124,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
 
         var steps: [LaunchStep] = []
         for op in lowering.ops { steps += try op.encode(buffers) }
-        for flag in lowering.errorFlags { try flag.flag.fill(0) }
+        for pool in lowering.errorFlagPools { try pool.fill(0) }
         self.steps = steps
 
         self.outputValues = outputValues
@@ -194,7 +200,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
             }
         }
         try enqueueAssignmentCopies()
-        let flagReads = try lowering.errorFlags.map { try $0.flag.enqueueDownload(count: 1) }
+        let flagReads = try readErrorFlags()
         try context.finish()  // the one synchronisation of the run
         let wall = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         runCount += 1
@@ -230,7 +236,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
     public func synchronize() throws {
         lock.lock()
         defer { lock.unlock() }
-        let flagReads = try lowering.errorFlags.map { try $0.flag.enqueueDownload(count: 1) }
+        let flagReads = try readErrorFlags()
         try context.finish()
         let runs = pendingRuns
         runCount += runs
@@ -281,8 +287,9 @@ public final class CLPlan: Plan, @unchecked Sendable {
     /// several enqueued runs the offending index is no longer in the buffer, so only the op and the
     /// bound are reported.
     private func checkErrorFlags(_ reads: [PendingRead<Int32>], runs: Int) throws {
-        for (flag, read) in zip(lowering.errorFlags, reads) {
-            let position = read.values(count: 1)[0]
+        let pools = zip(reads, flagReadCounts).map { $0.values(count: $1) }
+        for flag in lowering.errorFlags {
+            let position = pools[flag.pool][flag.slot]
             guard position != 0 else { continue }
             try flag.flag.fill(0)
             guard runs == 1 else { throw PlanError.indexOutOfRangeInEnqueuedRuns(op: flag.op, bound: flag.bound, runs: runs) }
@@ -290,6 +297,12 @@ public final class CLPlan: Plan, @unchecked Sendable {
             throw PlanError.indexOutOfRange(op: flag.op, index: index, bound: flag.bound)
         }
     }
+
+    /// Enqueues one read per pool of error flags, up to its last slot.
+    private func readErrorFlags() throws -> [PendingRead<Int32>] {
+        try zip(lowering.errorFlagPools, flagReadCounts).map { try $0.enqueueDownload(count: $1) }
+    }
+
 
     private func checkGuards() throws {
         for region in guards {

@@ -80,5 +80,9 @@ struct LoweredOp {
     /// For a horizontally fused launch: what each independent part reads and writes. Parts run
     /// side by side, so a part may overwrite only what it alone reads (see `InPlaceAssignments`).
     var segments: [(reads: [Int], writes: [Int])] = []
+    /// Outputs that may take the buffer of one of the op's inputs (output → input): the op then
+    /// writes only what changes (a KV-cache append writes its new rows into the cache variable).
+    /// `InPlaceAssignments` grants it when the output is assigned back to that very input.
+    var sharableInputs: [Int: Int] = [:]
     let encode: (_ buffers: [Int: DeviceBuffer]) throws -> [LaunchStep]
 }

@@ -4,9 +4,12 @@ import TensorGraph
 /// Lowers a graph to values and ops: fusion groups for elementwise chains, kernel families for
 /// the rest, aliases for reshapes. Buffers are assigned later (MemoryPlanner), then ops encoded.
 final class PlanLowering {
-    /// A device-side error flag a kernel raises (bad embedding index, bad target).
+    /// A device-side error flag a kernel raises (bad embedding index, bad target): one slot of a
+    /// shared pool buffer, so a run reads every flag with one download.
     struct ErrorFlag {
         let flag: CLBuffer<Int32>
+        /// Which of `errorFlagPools` holds the slot, and the slot's element offset in it.
+        let pool: Int, slot: Int
         let op: String
         /// The value holding the offending indices, and the exclusive bound they must respect.
         let indices: Int
@@ -20,6 +23,9 @@ final class PlanLowering {
     var ops: [LoweredOp] = []
     var valueOfNode: [NodeID: Int] = [:]
     private(set) var errorFlags: [ErrorFlag] = []
+    /// Buffers holding the error flags' slots.
+    private(set) var errorFlagPools: [CLBuffer<Int32>] = []
+    private static let flagsPerPool = 64
     /// Elementwise groups whose values exist but whose launch is not emitted yet: independent groups
     /// wait here until something reads one of them (or lowering ends), then run as one horizontally
     /// fused launch (PyTorch's foreach/fused optimizers, XLA's horizontal fusion). Deferring is safe
@@ -40,6 +46,10 @@ final class PlanLowering {
     lazy var quantMatmul = QuantMatmulFamily(environment: environment)
     lazy var halfMatmul = HalfMatmulFamily(environment: environment)
     lazy var dropout = DropoutFamily(environment: environment)
+    lazy var kvCache = KVCacheFamily(environment: environment)
+    lazy var rowProduct = RowProductFamily(environment: environment)
+    /// Matmuls whose A is a norm computed inside their launch (``normPrologues``): matmul → norm node.
+    var normPrologues: [NodeID: NodeID] = [:]
 
     init(graph: Graph, options: CompileOptions, environment: FamilyEnvironment) {
         self.graph = graph
@@ -55,11 +65,16 @@ final class PlanLowering {
         let readers = readerCounts(live: live)
         let biasAdds = matmulBiasAdds(live: live, outputs: outputIDs, readers: readers)
         let epilogues = matmulActivations(live: live, outputs: outputIDs, readers: readers, biasAdds: biasAdds)
+        let tanhBackwardProducts = Set(epilogues.values.filter { $0.activation == .tanhBackward }.map(\.matmul))
+        normPrologues = normPrologues(live: live, outputs: outputIDs, readers: readers).filter { !tanhBackwardProducts.contains($0.key) }
+        let decodeAttentions = decodeAttentions(live: live, readers: readers)
+        let decodeAbsorbed = decodeAttentions.values.flatMap { [$0.keysWrite, $0.valuesWrite] + $0.absorbed }
         let groups = ElementwiseFusion.groups(graph: graph, live: live, outputs: outputIDs,
-                                              claimed: Set(biasAdds.keys).union(epilogues.keys).union(epilogues.values.flatMap(\.absorbed)))
+                                              claimed: Set(biasAdds.keys).union(epilogues.keys).union(epilogues.values.flatMap(\.absorbed))
+                                                  .union(decodeAbsorbed))
         let fusedAway = Set(groups.values.flatMap { $0.members.dropLast() }).union(biasAdds.values.map(\.matmul))
             .union(epilogues.values.compactMap(\.biasAdd)).union(epilogues.values.map(\.matmul))
-            .union(epilogues.values.flatMap(\.absorbed))
+            .union(epilogues.values.flatMap(\.absorbed)).union(decodeAbsorbed).union(normPrologues.values)
         let lossWithGrads = crossEntropyWithGradients(live: live)
         // Lowered with their loss, at the loss's position.
         let loweredWithLoss = Set(lossWithGrads.values.flatMap { [$0.grad] + ($0.columnSum.map { [$0] } ?? []) })
@@ -85,6 +100,9 @@ final class PlanLowering {
                 } else if let group = groups[node.id] {
                     try flushPendingGroups(ifReading: group.leaves)
                     deferElementwise(group)
+                } else if let fused = decodeAttentions[node.id] {
+                    try flushPendingGroups(ifReading: reads(of: fused, attention: node))
+                    try lowerDecodeAttention(node, fused)
                 } else if let fused = lossWithGrads[node.id] {
                     try flushPendingGroups(ifReading: node.inputs + [fused.upstream])
                     try lowerCrossEntropyWithGradient(node, fused)
@@ -99,6 +117,19 @@ final class PlanLowering {
             let id = value(of: output.id)
             values[id].isOutput = true
         }
+    }
+
+    /// A new error flag for `op`, raised with (position + 1) of the bad entry of the `indices` value.
+    /// Slots sit at the device's base address alignment, as sub-buffer origins must.
+    func newErrorFlag(op: String, indices: Int, bound: Int) throws -> CLBuffer<Int32> {
+        let stride = max(environment.context.device.info.baseAddressAlignmentBytes / 4, 1)
+        let index = errorFlags.count % Self.flagsPerPool
+        if index == 0 {
+            errorFlagPools.append(try CLBuffer<Int32>(context: environment.context, count: stride * Self.flagsPerPool))
+        }
+        let flag = try errorFlagPools[errorFlagPools.count - 1].view(offset: index * stride, count: 1)
+        errorFlags.append(ErrorFlag(flag: flag, pool: errorFlagPools.count - 1, slot: index * stride, op: op, indices: indices, bound: bound))
+        return flag
     }
 
     /// The value computed for `node`, creating constant values on first use.
@@ -160,7 +191,7 @@ final class PlanLowering {
         /// The fused `matmul + bias` node, when there is a bias.
         let biasAdd: NodeID?
         let activation: MatmulActivation
-        /// `tanhBackward`'s y (a tanh's output), read by the kernel.
+        /// `tanhBackward`'s y (a tanh's output) or `residual`'s addend, read by the kernel.
         var aux: NodeID? = nil
         /// Elementwise nodes the epilogue computes (not lowered on their own).
         var absorbed: [NodeID] = []
@@ -191,7 +222,33 @@ final class PlanLowering {
         for node in graph.nodes where live.contains(node.id) {
             if let epilogue = tanhBackwardEpilogue(node, readers: readers, outputs: outputs) { result[node.id] = epilogue }
         }
+        for node in graph.nodes where live.contains(node.id) && result[node.id] == nil {
+            if let epilogue = residualEpilogue(node, readers: readers, outputs: outputs, biasAdds: biasAdds) {
+                result[node.id] = epilogue
+            }
+        }
         return result
+    }
+
+    /// `r + (matmul [+ bias])` with r shaped like the product (a residual connection, or gradients
+    /// of one tensor summed): the matmul kernel adds r as it stores C, one launch and one pass over
+    /// C fewer. The product must have no other reader and not be an output.
+    private func residualEpilogue(_ node: Node, readers: [NodeID: Int], outputs: Set<NodeID>,
+                                  biasAdds: [NodeID: (matmul: NodeID, bias: NodeID)]) -> MatmulEpilogue? {
+        guard case .binary(.add) = node.op, node.dtype == .f32, biasAdds[node.id] == nil else { return nil }
+        for (product, addend) in [(node.inputs[1], node.inputs[0]), (node.inputs[0], node.inputs[1])] where product != addend {
+            guard readers[product] == 1, !outputs.contains(product), graph.node(product).shape == node.shape,
+                  graph.node(addend).shape == node.shape, graph.node(addend).dtype == .f32 else { continue }
+            let (matmul, bias, biasAdd): (NodeID, NodeID?, NodeID?)
+            if let fused = biasAdds[product] {
+                (matmul, bias, biasAdd) = (fused.matmul, fused.bias, product)
+            } else if case .matmul = graph.node(product).op {
+                (matmul, bias, biasAdd) = (product, nil, nil)
+            } else { continue }
+            guard !graph.node(graph.node(matmul).inputs[1]).dtype.isQuantized else { continue }
+            return MatmulEpilogue(matmul: matmul, bias: bias, biasAdd: biasAdd, activation: .residual, aux: addend)
+        }
+        return nil
     }
 
     /// `g · (1 − y·y)` (autograd's tanh backward) where g is a float matmul with no other reader:
@@ -294,7 +351,7 @@ final class PlanLowering {
     }
 
     /// Emits the pending groups when one of `nodes` is computed by them (all of them when `nodes` is nil).
-    private func flushPendingGroups(ifReading nodes: [NodeID]? = nil) throws {
+    func flushPendingGroups(ifReading nodes: [NodeID]? = nil) throws {
         guard !pendingGroups.isEmpty else { return }
         if let nodes, !nodes.contains(where: { valueOfNode[$0].map(pendingValues.contains) ?? false }) { return }
         // Split into launches whose arguments fit the device limit, keeping the groups' order.
@@ -448,8 +505,7 @@ final class PlanLowering {
 
         case .embedding:
             let table = inputShapes[0], count = inputShapes[1].count
-            let flag = try CLBuffer<Int32>(context: environment.context, count: 1)
-            errorFlags.append(ErrorFlag(flag: flag, op: "embedding", indices: inputs[1], bound: table[0]))
+            let flag = try newErrorFlag(op: "embedding", indices: inputs[1], bound: table[0])
             emit(output, inputs) { [unowned self] buffers in
                 try self.embedding.encode(table: buffers[inputs[0]]!.floats, indices: buffers[inputs[1]]!.ints,
                                           output: buffers[output]!.floats, count: count, vocab: table[0], dim: table[1],
@@ -458,8 +514,7 @@ final class PlanLowering {
 
         case .crossEntropy(let ignoreIndex):
             let logits = inputShapes[0]
-            let flag = try CLBuffer<Int32>(context: environment.context, count: 1)
-            errorFlags.append(ErrorFlag(flag: flag, op: "crossEntropy", indices: inputs[1], bound: logits[1]))
+            let flag = try newErrorFlag(op: "crossEntropy", indices: inputs[1], bound: logits[1])
             emit(output, inputs) { [unowned self] buffers in
                 try self.crossEntropy.encode(logits: buffers[inputs[0]]!.floats, targets: buffers[inputs[1]]!.ints,
                                              loss: buffers[output]!.floats, rows: logits[0], classes: logits[1],
@@ -468,8 +523,7 @@ final class PlanLowering {
 
         case .embeddingGrad(let vocabularySize):
             let count = inputShapes[0].count, dim = shape[1]
-            let flag = try CLBuffer<Int32>(context: environment.context, count: 1)
-            errorFlags.append(ErrorFlag(flag: flag, op: "embeddingGrad", indices: inputs[0], bound: vocabularySize))
+            let flag = try newErrorFlag(op: "embeddingGrad", indices: inputs[0], bound: vocabularySize)
             emit(output, inputs) { [unowned self] buffers in
                 try self.embedding.encodeGrad(indices: buffers[inputs[0]]!.ints, gradOutput: buffers[inputs[1]]!.floats,
                                               gradTable: buffers[output]!.floats, count: count, vocab: vocabularySize,
@@ -484,8 +538,7 @@ final class PlanLowering {
 
         case .crossEntropyGrad(let ignoreIndex):
             let logits = inputShapes[0]
-            let flag = try CLBuffer<Int32>(context: environment.context, count: 1)
-            errorFlags.append(ErrorFlag(flag: flag, op: "crossEntropyGrad", indices: inputs[1], bound: logits[1]))
+            let flag = try newErrorFlag(op: "crossEntropyGrad", indices: inputs[1], bound: logits[1])
             emit(output, inputs) { [unowned self] buffers in
                 try self.crossEntropy.encodeGrad(logits: buffers[inputs[0]]!.floats, targets: buffers[inputs[1]]!.ints,
                                                  upstream: buffers[inputs[2]]!.floats, grad: buffers[output]!.floats,
@@ -531,6 +584,12 @@ final class PlanLowering {
             try lowerAttention(node, inputs: inputs, shapes: inputShapes, output: output, causal: causal, scale: scale,
                                label: label)
 
+        case .cacheWrite:
+            try lowerCacheWrite(node, inputs: inputs, output: output, label: label)
+
+        case .cachedAttention(let scale):
+            try lowerCachedAttention(node, inputs: inputs, output: output, scale: scale, label: label)
+
         default:
             preconditionFailure("no lowering for \(node.op)")
         }
@@ -546,8 +605,7 @@ final class PlanLowering {
         valueOfNode[fused.grad] = grad
         let columnSum = fused.columnSum.map { _ in newIntermediate(count: classes) }
         if let node = fused.columnSum, let columnSum { valueOfNode[node] = columnSum }
-        let flag = try CLBuffer<Int32>(context: environment.context, count: 1)
-        errorFlags.append(ErrorFlag(flag: flag, op: "crossEntropy", indices: targets, bound: classes))
+        let flag = try newErrorFlag(op: "crossEntropy", indices: targets, bound: classes)
         let label = describe(node) + " + " + describe(graph.node(fused.grad)) + (fused.columnSum == nil ? "" : " + column sums")
         ops.append(LoweredOp(label: label, inputs: [logits, targets, upstream], output: loss,
                              extraOutputs: [grad] + (columnSum.map { [$0] } ?? [])) { [unowned self] buffers in
@@ -563,6 +621,9 @@ final class PlanLowering {
                              producing result: Node) throws {
         guard case let .matmul(transposeA, transposeB) = node.op else { preconditionFailure("not a matmul") }
         if graph.node(node.inputs[1]).dtype.isQuantized { return lowerQuantizedMatmul(node, bias: bias, producing: result) }
+        if let norm = normPrologues[node.id] {
+            return try lowerNormalizedProduct(node, norm: graph.node(norm), bias: bias, activation: activation, aux: aux, producing: result)
+        }
         let inputs = node.inputs.map { value(of: $0) }
         let biasValue = bias.map { value(of: $0) }
         let auxValue = aux.map { value(of: $0) }
@@ -722,6 +783,8 @@ func opName(_ op: Op) -> String {
     case .concat(let axis): return "concat[\(axis)]"
     case .crossEntropy: return "crossEntropy"
     case .attention(let causal, _): return causal ? "attention(causal)" : "attention"
+    case .cacheWrite: return "cacheWrite"
+    case .cachedAttention: return "cachedAttention"
     case .embeddingGrad: return "embeddingGrad"
     case .crossEntropyGrad: return "crossEntropyGrad"
     case .dropoutMask(_, let keep, _): return "dropoutMask(keep \(keep))"

@@ -1,37 +1,51 @@
 import Foundation
 import TensorGraph
 
-/// Generates tokens from a GPT: a prefill plan runs the prompt through the full forward pass once
+/// Generates tokens from a GPT: a prefill plan runs each prompt through the full forward pass once
 /// and hands its keys and values to the decode plan, whose KV cache (one variable per layer, kept
-/// on the device and updated in place) grows by one row per token; no past token is recomputed.
+/// on the device and written in place) grows by one row per token; no past token is recomputed.
+/// The decode plan steps `batch` sequences at once, each at its own position, in one plan run.
 /// Sampling (``Sampler``) is a separate stage on the host, seeded.
 ///
-/// The cache holds `blockSize` positions. When it is full the context slides: the last half of the
-/// tokens are prefilled again and decoding goes on (with learned positions a token's keys depend on
-/// its position, so a slide must recompute them).
+/// The cache holds `blockSize` positions. When a sequence's cache is full its context slides: the
+/// last half of its tokens are prefilled again and decoding goes on (with learned positions a
+/// token's keys depend on its position, so a slide must recompute them).
 public final class GPTGenerator {
     public let model: GPTConfiguration
     /// Whether decoding goes through the KV cache (false: every token recomputes the context).
     public let usesCache: Bool
+    /// Sequences decoded together (the decode plan's batch).
+    public let batch: Int
     private let prefill: any Plan
     /// The decode plan and its cache variables' names; nil without the cache.
     private let decoder: (plan: any Plan, cacheNames: [(keys: String, values: String)])?
 
-    /// Time spent, for tokens/s reports.
+    /// Time spent, for tokens/s reports (decode tokens count every sequence of the batch).
     public private(set) var prefillTokens = 0, prefillSeconds = 0.0, decodeTokens = 0, decodeSeconds = 0.0
+    /// Decode plan runs (one per step of the whole batch).
+    public private(set) var decodeSteps = 0
+    /// Device commands per decode step (nil on a backend without kernels, or without the cache).
+    public var decodeCommandsPerStep: Int? { decoder?.plan.commandsPerRun }
 
-    /// - Parameter useCache: false recomputes the whole context for every token (the check that the
-    ///   cache changes nothing, and the baseline it is measured against).
+    /// - Parameters:
+    ///   - useCache: false recomputes the whole context for every token (the check that the cache
+    ///     changes nothing, and the baseline it is measured against); only with `batch` 1.
+    ///   - batch: how many sequences each decode step advances.
     public init(_ model: GPTConfiguration, parameters: [String: TensorData], backend: any Backend, useCache: Bool = true,
-                weightFormats: [String: QuantFormat] = [:], options: CompileOptions = CompileOptions()) throws {
+                batch: Int = 1, weightFormats: [String: QuantFormat] = [:], options: CompileOptions = CompileOptions()) throws {
+        guard batch >= 1, useCache || batch == 1 else {
+            throw GraphError(op: "gpt", shapes: [], expected: "a batch ≥ 1, and 1 without the KV cache",
+                             message: "cannot decode a batch of \(batch)\(useCache ? "" : " without the cache")")
+        }
         self.model = model
         self.usesCache = useCache
+        self.batch = batch
         let forward = try GPTModel.forward(model, batch: 1, sequence: model.blockSize, weightFormats: weightFormats)
         prefill = try backend.compile(forward.graph, outputs: [forward.logits] + (useCache ? forward.keys + forward.values : []),
                                       options: options)
         for (name, value) in parameters { try prefill.setVariable(name, value) }
         if useCache {
-            let step = try GPTModel.decode(model, weightFormats: weightFormats)
+            let step = try GPTModel.decode(model, batch: batch, weightFormats: weightFormats)
             let plan = try backend.compile(step.graph, outputs: [step.logits], assignments: step.cacheUpdates, options: options)
             for (name, value) in parameters { try plan.setVariable(name, value) }
             decoder = (plan, step.cacheNames)
@@ -42,70 +56,139 @@ public final class GPTGenerator {
 
     /// Extends `prompt` (at least one token; a name model's prompt starts with the end token) by up
     /// to `maxTokens` tokens, stopping after `stopToken`; `onToken` sees each new token as it comes.
+    /// Needs a generator of batch 1.
     public func generate(prompt: [Int32], maxTokens: Int, sampler: inout Sampler, stopToken: Int32? = nil,
                          onToken: (Int32) -> Void = { _ in }) throws -> [Int32] {
-        precondition(!prompt.isEmpty, "generation needs a prompt of at least one token")
-        var context = Array(prompt.suffix(model.blockSize))
-        var generated: [Int32] = []
-        var logits = try runPrefill(context)
-        var position = context.count        // the position of the next token (cache rows 0..<position are filled)
-        while generated.count < maxTokens {
-            let token = Int32(sampler.sample(logits))
-            generated.append(token)
-            onToken(token)
-            if token == stopToken { break }
-            guard generated.count < maxTokens else { break }
-            context.append(token)
-            if !usesCache || position == model.blockSize {
-                if context.count > model.blockSize { context = Array(context.suffix(usesCache ? model.blockSize / 2 : model.blockSize)) }
-                logits = try runPrefill(context)
-                position = context.count
-            } else {
-                logits = try runDecode(token, at: position)
-                position += 1
+        var samplers = [sampler]
+        defer { sampler = samplers[0] }
+        return try generate(prompts: [prompt], maxTokens: maxTokens, samplers: &samplers, stopToken: stopToken) { onToken($1) }[0]
+    }
+
+    /// Prompts up to this many tokens go through the decode plan a token per step; longer ones
+    /// through one prefill run (a full-block forward pass costs about as much as this many steps).
+    public var shortPromptLimit = 8
+
+    /// Extends each of `prompts` (as many as the batch) by up to `maxTokens` tokens, sequence `b`
+    /// sampled by `samplers[b]`; a sequence stops after `stopToken` while the others go on.
+    /// `onToken(b, token)` sees each new token as it comes.
+    public func generate(prompts: [[Int32]], maxTokens: Int, samplers: inout [Sampler], stopToken: Int32? = nil,
+                         onToken: (Int, Int32) -> Void = { _, _ in }) throws -> [[Int32]] {
+        guard prompts.count == batch, samplers.count == batch, prompts.allSatisfy({ !$0.isEmpty }) else {
+            throw GraphError(op: "gpt", shapes: [], expected: "\(batch) non-empty prompts and as many samplers",
+                             message: "got \(prompts.count) prompts (\(prompts.filter(\.isEmpty).count) empty) and \(samplers.count) samplers")
+        }
+        guard let decoder else { return [try generateByRecomputing(prompts[0], maxTokens: maxTokens, sampler: &samplers[0],
+                                                                    stopToken: stopToken) { onToken(0, $0) }] }
+        var contexts = prompts.map { Array($0.suffix(model.blockSize)) }
+        var generated = [[Int32]](repeating: [], count: batch)
+        var logits = [[Float]](repeating: [], count: batch)
+        // Per sequence: the tokens still to feed through the decode plan, from cache row `positions[b]`.
+        var queues = contexts, positions = [Int](repeating: 0, count: batch)
+        let long = (0..<batch).filter { contexts[$0].count > shortPromptLimit }
+        if !long.isEmpty || decoderNeedsCache {
+            try resetCache(decoder)
+            for b in long {
+                logits[b] = try runPrefill(contexts[b], intoRow: b)
+                (queues[b], positions[b]) = ([], contexts[b].count)
+            }
+        }
+        var active = [Bool](repeating: maxTokens > 0, count: batch)
+        while active.contains(true) {
+            for b in 0..<batch where active[b] && queues[b].isEmpty {
+                let token = Int32(samplers[b].sample(logits[b]))
+                generated[b].append(token)
+                onToken(b, token)
+                if token == stopToken || generated[b].count >= maxTokens { active[b] = false; continue }
+                contexts[b].append(token)
+                if positions[b] == model.blockSize {
+                    contexts[b] = Array(contexts[b].suffix(model.blockSize / 2))
+                    logits[b] = try runPrefill(contexts[b], intoRow: b)
+                    positions[b] = contexts[b].count
+                } else {
+                    queues[b] = [token]
+                }
+            }
+            let stepping = (0..<batch).filter { active[$0] && !queues[$0].isEmpty }
+            guard !stepping.isEmpty else { continue }
+            // Sequences not stepping run along at a valid row past their context; their outputs are ignored.
+            var tokens = [Int32](repeating: 0, count: batch)
+            for b in stepping { tokens[b] = queues[b].removeFirst() }
+            let fed = positions.map { min($0, model.blockSize - 1) }
+            let next = try runDecode(tokens, at: fed, counted: stepping.count)
+            for b in stepping {
+                positions[b] += 1
+                if queues[b].isEmpty { logits[b] = next[b] }
             }
         }
         return generated
     }
 
-    /// Runs the prompt (padded to the block) and, with the cache, loads its keys and values into
-    /// the decode plan. Returns the logits after the last prompt token.
-    private func runPrefill(_ context: [Int32]) throws -> [Float] {
+    /// Whether the decode plan's cache variables still need their first value.
+    private var decoderNeedsCache = true
+
+    private func resetCache(_ decoder: (plan: any Plan, cacheNames: [(keys: String, values: String)])) throws {
+        let shape: Shape = [batch, model.heads, model.blockSize, model.headSize]
+        let zeros = TensorData(shape: shape, floats: [Float](repeating: 0, count: shape.count))
+        for names in decoder.cacheNames {
+            try decoder.plan.setVariable(names.keys, zeros)
+            try decoder.plan.setVariable(names.values, zeros)
+        }
+        decoderNeedsCache = false
+    }
+
+    /// Without the cache: every token reruns the whole context (the baseline the cache is checked against).
+    private func generateByRecomputing(_ prompt: [Int32], maxTokens: Int, sampler: inout Sampler, stopToken: Int32?,
+                                       onToken: (Int32) -> Void) throws -> [Int32] {
+        var context = Array(prompt.suffix(model.blockSize))
+        var generated: [Int32] = []
+        while generated.count < maxTokens {
+            let token = Int32(sampler.sample(try runPrefill(context, intoRow: nil)))
+            generated.append(token)
+            onToken(token)
+            if token == stopToken { break }
+            context = Array((context + [token]).suffix(model.blockSize))
+        }
+        return generated
+    }
+
+    /// Runs one context (padded to the block); with the cache and a row, replaces that sequence's
+    /// rows of the cache. Returns the logits after the context's last token.
+    private func runPrefill(_ context: [Int32], intoRow row: Int?) throws -> [Float] {
+        let (logits, outputs) = try prefillOutputs(context)
+        if let decoder, let row {
+            let rowCount = model.heads * model.blockSize * model.headSize
+            for (layer, names) in decoder.cacheNames.enumerated() {
+                for (name, output) in [(names.keys, outputs[1 + layer]), (names.values, outputs[1 + model.layers + layer])] {
+                    var cache = try decoder.plan.variable(name).floats
+                    cache.replaceSubrange((row * rowCount)..<((row + 1) * rowCount), with: output.floats)
+                    try decoder.plan.setVariable(name, TensorData(shape: [batch, model.heads, model.blockSize, model.headSize],
+                                                                  floats: cache))
+                }
+            }
+        }
+        return logits
+    }
+
+    private func prefillOutputs(_ context: [Int32]) throws -> (logits: [Float], outputs: [TensorData]) {
         let start = ContinuousClock.now
         var tokens = context
         tokens += [Int32](repeating: 0, count: model.blockSize - context.count)
         let outputs = try prefill.run(GPTModel.forwardFeeds(model, tokens: tokens, batch: 1, sequence: model.blockSize))
-        if let decoder {
-            for (layer, names) in decoder.cacheNames.enumerated() {
-                try decoder.plan.setVariable(names.keys, outputs[1 + layer])
-                try decoder.plan.setVariable(names.values, outputs[1 + model.layers + layer])
-            }
-        }
         prefillTokens += context.count
         prefillSeconds += Self.seconds(since: start)
         let v = model.vocabulary, row = context.count - 1
-        return Array(outputs[0].floats[(row * v)..<((row + 1) * v)])
+        return (Array(outputs[0].floats[(row * v)..<((row + 1) * v)]), outputs)
     }
 
-    private func runDecode(_ token: Int32, at position: Int) throws -> [Float] {
+    /// One decode step of the whole batch; returns each sequence's logits.
+    private func runDecode(_ tokens: [Int32], at positions: [Int], counted: Int) throws -> [[Float]] {
         let start = ContinuousClock.now
-        let block = model.blockSize
-        var feeds: [String: TensorData] = [
-            GPTModel.DecodeInput.token: TensorData(shape: [1, 1], ints: [token]),
-            GPTModel.DecodeInput.write: TensorData(shape: [block, 1], floats: (0..<block).map { $0 == position ? 1 : 0 }),
-            GPTModel.DecodeInput.mask: TensorData(shape: [1, block], floats: (0..<block).map { $0 <= position ? 0 : -1e30 }),
-        ]
-        if model.positions == .learned {
-            feeds[GPTModel.DecodeInput.position] = TensorData(shape: [1], ints: [Int32(position)])
-        } else {
-            let (cos, sin) = GPTModel.ropeTables(model, start: position, count: 1)
-            feeds[GPTModel.ropeInputs.0] = cos
-            feeds[GPTModel.ropeInputs.1] = sin
-        }
-        let logits = try decoder!.plan.run(feeds)[0].floats
-        decodeTokens += 1
+        let logits = try decoder!.plan.run(GPTModel.decodeFeeds(model, tokens: tokens, positions: positions))[0].floats
+        decodeTokens += counted
+        decodeSteps += 1
         decodeSeconds += Self.seconds(since: start)
-        return logits
+        let v = model.vocabulary
+        return (0..<batch).map { Array(logits[($0 * v)..<(($0 + 1) * v)]) }
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {

@@ -102,37 +102,33 @@ public enum GPTModel {
 
     /// Names of the decode step's inputs.
     public enum DecodeInput {
-        /// i32 `[batch, 1]`: the token at the current position.
+        /// i32 `[batch, 1]`: each sequence's token at its current position.
         public static let token = "decode.token"
-        /// i32 `[1]`: the current position (learned positions only).
-        public static let position = "decode.position"
-        /// f32 `[blockSize, 1]`: 1 at the current position, else 0 (which cache row is written).
-        public static let write = "decode.write"
-        /// f32 `[1, blockSize]`: 0 for positions ≤ the current one, −1e30 after (which rows are read).
-        public static let mask = "decode.mask"
+        /// i32 `[batch]`: each sequence's current position (the cache row its keys and values go to;
+        /// it attends to rows `0...position`).
+        public static let positions = "decode.positions"
     }
 
-    /// Builds one decode step: embeds the token at the current position, writes its keys and values
-    /// into row `position` of each layer's cache (a variable, updated in place by the plan), attends
-    /// over cache rows `0...position`, and returns the next-token logits. Past tokens are never
-    /// recomputed; the cache length is the block size.
+    /// Builds one decode step for `batch` sequences, each at its own position: embeds the tokens,
+    /// writes their keys and values into row `position` of each layer's cache (a variable that the
+    /// plan updates in place, ``cacheWrite(_:rows:positions:)``), attends over cache rows
+    /// `0...position` (``cachedAttention(q:keys:values:positions:scale:)``) and returns the
+    /// next-token logits. Past tokens are never recomputed; the cache length is the block size.
+    /// With rotary positions the tables are inputs `[batch, 1, 1, headSize/2]` (``decodeFeeds``).
     public static func decode(_ c: GPTConfiguration, batch: Int = 1, in graph: Graph = Graph(),
                               weightFormats: [String: QuantFormat] = [:]) throws -> Decode {
         try c.validate()
         let parameters = try declareParameters(c, in: graph, weightFormats: weightFormats)
         let token = try graph.input(DecodeInput.token, [batch, 1], dtype: .i32)
-        let write = try graph.input(DecodeInput.write, [c.blockSize, 1])
-        let mask = try graph.input(DecodeInput.mask, [1, c.blockSize])
+        let positions = try graph.input(DecodeInput.positions, [batch], dtype: .i32)
         var x = try embedding(parameters["transformer.wte.weight"]!, token).reshape([batch, c.embedding])
         if let wpe = parameters["transformer.wpe.weight"] {
-            let position = try graph.input(DecodeInput.position, [1], dtype: .i32)
-            x = try x + embedding(wpe, position)                                               // [1, C] broadcast
+            x = try x + embedding(wpe, positions)                                              // [B, C]
         }
         let rope = c.positions == .rotary
-            ? (try graph.input(ropeInputs.0, [1, c.headSize / 2]), try graph.input(ropeInputs.1, [1, c.headSize / 2]))
+            ? (try graph.input(ropeInputs.0, [batch, 1, 1, c.headSize / 2]), try graph.input(ropeInputs.1, [batch, 1, 1, c.headSize / 2]))
             : nil
         var updates: [Assignment] = [], names: [(String, String)] = []
-        let scale = defaultAttentionScale(headSize: c.headSize)
         for layer in 0..<c.layers {
             let p = "transformer.h.\(layer)."
             let qkv = try queriesKeysValues(x, p, c, parameters)                                     // [B, 3C]
@@ -146,16 +142,38 @@ public enum GPTModel {
             let cacheShape: Shape = [batch, c.heads, c.blockSize, c.headSize]
             let (keyName, valueName) = ("cache/\(layer).keys", "cache/\(layer).values")
             let cachedKeys = try graph.variable(keyName, cacheShape), cachedValues = try graph.variable(valueName, cacheShape)
-            let keys = try select(write, k, cachedKeys), values = try select(write, v, cachedValues)
+            let keys = try cacheWrite(cachedKeys, rows: k, positions: positions)
+            let values = try cacheWrite(cachedValues, rows: v, positions: positions)
             updates += [try Assignment(cachedKeys, keys), try Assignment(cachedValues, values)]
             names.append((keyName, valueName))
-            let scores = try q.matmul(keys, transposeB: true) * scale + mask                 // [B, H, 1, block]
-            let y = try scores.softmax(axis: -1).matmul(values).reshape([batch, c.embedding])
+            let y = try cachedAttention(q: q, keys: keys, values: values, positions: positions).reshape([batch, c.embedding])
             x = try x + linear(y, weight: parameters[p + "attn.c_proj.weight"]!, bias: parameters[p + "attn.c_proj.bias"]!)
             x = try x + feedForward(x, p, c, parameters)
         }
         let logits = try linear(try norm(x, "transformer.ln_f", c, parameters), weight: parameters["lm_head.weight"]!, bias: nil)
         return Decode(graph: graph, logits: logits, cacheUpdates: updates, cacheNames: names)
+    }
+
+    /// The feeds of one decode step: each sequence's token and position (and, with rotary
+    /// positions, the tables for those positions).
+    public static func decodeFeeds(_ c: GPTConfiguration, tokens: [Int32], positions: [Int]) -> [String: TensorData] {
+        let batch = tokens.count
+        var feeds: [String: TensorData] = [
+            DecodeInput.token: TensorData(shape: [batch, 1], ints: tokens),
+            DecodeInput.positions: TensorData(shape: [batch], ints: positions.map { Int32($0) }),
+        ]
+        if c.positions == .rotary {
+            var cosines: [Float] = [], sines: [Float] = []
+            for position in positions {
+                let (cos, sin) = ropeTables(c, start: position, count: 1)
+                cosines += cos.floats
+                sines += sin.floats
+            }
+            let shape: Shape = [batch, 1, 1, c.headSize / 2]
+            feeds[ropeInputs.0] = TensorData(shape: shape, floats: cosines)
+            feeds[ropeInputs.1] = TensorData(shape: shape, floats: sines)
+        }
+        return feeds
     }
 
     /// The rotary tables for positions `start ..< start + count`: cos and sin of `position · θᵢ`,

@@ -46,6 +46,10 @@ func vectorJacobianProduct(_ node: Node, inputs x: [Tensor], output y: Tensor, g
         return try attentionGradient(q: x[0], k: x[1], v: x[2], causal: causal, scale: scale, g: g, needs: needs)
     case .dropoutMask:
         return [nil]   // an i32 seed: nothing to differentiate
+    case .cacheWrite, .cachedAttention:
+        throw GraphError(op: "gradients", shapes: node.inputs.map { x[0].graph.node($0).shape },
+                         expected: "a path from wrt to the loss through differentiable ops",
+                         message: "\(node.op.name) is an inference op (KV-cache decoding) with no gradient rule")
     case .embeddingGrad, .crossEntropyGrad:
         throw GraphError(op: "gradients", shapes: node.inputs.map { x[0].graph.node($0).shape },
                          expected: "a path from wrt to the loss through differentiable ops",

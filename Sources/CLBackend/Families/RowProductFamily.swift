@@ -1,0 +1,64 @@
+import CLRuntime
+
+/// A few rows of x times Wᵀ with a row-norm prologue and the matmul epilogues in one launch
+/// (family "rowproduct", `CLKernels/rowproduct.cl`): the decoding step's norm → linear
+/// (→ GELU | + residual).
+public final class RowProductFamily {
+    public static let family = "rowproduct"
+    public static let variants: [Int: String] = [
+        1: "work-item per (row, 8 columns): the row's norm statistics, then 8 float16 dot products along K",
+    ]
+    /// The most rows of x the plan sends here; more rows amortise a separate norm and the tuned matmul.
+    public static let maxRows = 16
+
+    /// The row normalisation applied to x before the product.
+    public enum Norm: Equatable, Sendable {
+        case none
+        case layerNorm(eps: Float)
+        case rmsNorm(eps: Float)
+
+        var code: Int { switch self { case .none: 0; case .layerNorm: 1; case .rmsNorm: 2 } }
+        var eps: Float { switch self { case .none: 0; case .layerNorm(let eps), .rmsNorm(let eps): eps } }
+    }
+
+    public let environment: FamilyEnvironment
+
+    public init(environment: FamilyEnvironment) { self.environment = environment }
+
+    /// y = act(norm(x)·Wᵀ + bias) (or + aux for `.residual`); x [m, k], W [n, k], y and aux [m, n];
+    /// gain (and, for layer norm, shift) have k elements. `.tanhBackward` is not offered here.
+    public func encode(x: CLBuffer<Float>, weight: CLBuffer<Float>, y: CLBuffer<Float>, m: Int, n: Int, k: Int,
+                       norm: Norm, gain: CLBuffer<Float>?, shift: CLBuffer<Float>?, bias: CLBuffer<Float>?,
+                       activation: MatmulActivation, aux: CLBuffer<Float>?) throws -> [LaunchStep] {
+        let family = Self.family
+        try RowOps.checkSizes(family, [("m", m), ("n", n), ("k", k), ("m*k", m * k), ("n*k", n * k), ("m*n", m * n)])
+        guard m > 0, n > 0, k > 0, activation != .tanhBackward else {
+            throw CLError.sizeMismatch(operation: "row product [\(m), \(k)]x[\(n), \(k)]ᵀ",
+                                       detail: activation == .tanhBackward ? "no tanh-backward epilogue" : "sizes must be positive")
+        }
+        try RowOps.checkBuffer(family, "x", x, m * k)
+        try RowOps.checkBuffer(family, "W", weight, n * k)
+        try RowOps.checkBuffer(family, "y", y, m * n)
+        if norm != .none {
+            guard let gain else { throw CLError.sizeMismatch(operation: "row product", detail: "a norm needs its gain") }
+            try RowOps.checkBuffer(family, "gain", gain, k)
+        }
+        if case .layerNorm = norm {
+            guard let shift else { throw CLError.sizeMismatch(operation: "row product", detail: "layer norm needs its shift") }
+            try RowOps.checkBuffer(family, "shift", shift, k)
+        }
+        if let bias { try RowOps.checkBuffer(family, "bias", bias, n) }
+        if activation == .residual {
+            guard let aux else { throw CLError.sizeMismatch(operation: "row product", detail: "a residual epilogue needs its addend") }
+            try RowOps.checkBuffer(family, "aux", aux, m * n)
+        }
+        let kernel = try environment.program(family, defines: ["NORM": "\(norm.code)"]).kernel("row_product")
+        try kernel.setArguments(x, gain ?? x, shift ?? x, weight, bias ?? x, Int32(bias == nil ? 0 : 1), aux ?? x, y,
+                                Int32(m), Int32(n), Int32(k), norm.eps, activation.rawValue)
+        let normName = switch norm { case .none: ""; case .layerNorm: "layernorm → "; case .rmsNorm: "rmsnorm → " }
+        return [LaunchStep(kernel: kernel, global: [(n + 7) / 8, m], local: [1, 1], variant: "\(family).1 (norm prologue, 8 columns per item)",
+                           label: "\(normName)[\(m), \(k)]x[\(n), \(k)]ᵀ" + (bias == nil ? "" : " + bias")
+                               + (activation == .none ? "" : " → \(activation)"),
+                           flops: 2 * Double(m * n * k), bytes: 4 * Double(m * k + n * k + m * n))]
+    }
+}
