@@ -57,6 +57,9 @@ public enum ReferenceOps {
             return try crossEntropy(args[0], args[1], ignore: ignore)
         case .attention(let causal, let scale):
             return attention(args[0], args[1], args[2], causal: causal, scale: scale, out: out)
+        case let .attentionGrad(causal, scale, operand):
+            return attentionGrad(q: args[0], k: args[1], v: args[2], y: args[3], dy: args[4], causal: causal, scale: scale,
+                                 operand: operand)
         case .embeddingGrad:
             return try embeddingGrad(args[0], args[1], out)
         case .crossEntropyGrad(let ignore):

@@ -5,7 +5,7 @@ enum KernelSourceLookup {
     /// Helper files prepended to a family's source (the family's kernels call them).
     static let prerequisites: [String: [String]] = [
         "matmul": ["fastmath"], "layernorm": ["fastmath"], "quant": ["fastmath"], "f16": ["fastmath"],
-        "loss": ["fastmath"], "softmax": ["fastmath"], "attention": ["fastmath"],
+        "loss": ["fastmath"], "softmax": ["fastmath"], "attention": ["fastmath"], "attention_backward": ["fastmath"],
     ]
 
     static func source(_ family: String) -> String? {
