@@ -39,7 +39,7 @@
  *
  * -D parameters:
  *   D, DV  head and value dimensions (>= 1)
- *   SQ     queries per work-item of attention_bwd_stats (default 4)
+ *   SQ     queries per work-item of attention_bwd_stats (default 4; the host uses 16)
  *   QT     queries per local-memory tile of attention_bwd_tiled_dkdv (default 32)
  *   KT     keys per local-memory tile of attention_bwd_tiled_dq (default 32)
  */

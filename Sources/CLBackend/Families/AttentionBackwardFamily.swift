@@ -66,7 +66,7 @@ public final class AttentionBackwardFamily {
         let info = environment.context.device.info
 
         if chosen == 1 {
-            let sq = 4
+            let sq = 16   // the queries of one key block share its transposed kᵀ block
             let program = try environment.program(Self.family, defines: ["D": "\(d)", "DV": "\(dvw)", "SQ": "\(sq)"])
             let stats = try program.kernel("attention_bwd_stats")
             try stats.setArguments(q, k, y, dy, lse, delta, Int32(tq), Int32(tk), causal, shape.scale)
