@@ -223,6 +223,8 @@ public struct FuzzGraph: Sendable, CustomStringConvertible {
         case .crossEntropy(let ignore): return "crossEntropy" + (ignore.map { "[ignore \($0)]" } ?? "")
         case .crossEntropyGrad(let ignore): return "crossEntropyGrad" + (ignore.map { "[ignore \($0)]" } ?? "")
         case let .attention(causal, scale): return "attention[\(causal ? "causal, " : "")scale \(scale)]"
+        case let .attentionGrad(causal, scale, operand):
+            return "attentionGrad[\(operand.rawValue), \(causal ? "causal, " : "")scale \(scale)]"
         case .embeddingGrad(let vocabulary): return "embeddingGrad[vocabulary \(vocabulary)]"
         case let .dropoutMask(shape, keep, salt): return "dropoutMask[\(shape), keep \(keep), salt \(salt)]"
         default: return op.name

@@ -53,6 +53,17 @@ public enum CompareOp: String, Hashable, Sendable, CaseIterable {
     case less, lessEqual, greater, greaterEqual, equal, notEqual
 }
 
+/// The operand of ``Op/attention(causal:scale:)`` whose gradient an
+/// ``Op/attentionGrad(causal:scale:operand:)`` node computes.
+public enum AttentionOperand: String, Hashable, Sendable, CaseIterable {
+    /// q: the result is shaped `[..., Tq, D]`.
+    case query
+    /// k: the result is shaped `[..., Tk, D]`.
+    case key
+    /// v: the result is shaped `[..., Tk, Dv]`.
+    case value
+}
+
 /// Reductions along one axis.
 ///
 /// `sum` and `mean` follow IEEE addition (a NaN, or +∞ and −∞ together, give NaN). `max` of a run
@@ -141,6 +152,15 @@ public enum Op: Hashable, Sendable {
     /// never read); `positions[b]` must lie in `Tq − 1 ..< L`. Non-finite values follow
     /// ``attention(causal:scale:)``'s rule over the visible keys.
     case cachedAttention(scale: Float)
+    /// The backward of ``attention(causal:scale:)`` for one operand: q, k, v, y (the attention's
+    /// output `[..., Tq, Dv]`), dy (the gradient of y) → the gradient of q, k or v per `operand`,
+    /// shaped like it. With p = softmax(scale·q·kᵀ + mask) recomputed from q and k,
+    /// Δᵢ = Σ_c dyᵢ_c·yᵢ_c (which is Σⱼ pᵢⱼ·(dy·vᵀ)ᵢⱼ when y is the attention of q, k, v) and
+    /// ds = p ⊙ (dy·vᵀ − Δ): dq = scale·ds·k, dk = scale·dsᵀ·q, dv = pᵀ·dy. A query that sees no key
+    /// (causal with Tq > Tk) has p = 1/Tk on every key, as the forward, and ds = 0: its output does
+    /// not depend on q or k. The nodes of one attention (same operands and parameters) are computed
+    /// together where the backend can (one fused launch writing dq, dk and dv).
+    case attentionGrad(causal: Bool, scale: Float, operand: AttentionOperand)
     /// The backward of ``embedding``: indices i32 `[...]`, upstream gradient `[..., C]` → `[vocabularySize, C]`,
     /// row `v` the sum of the gradient rows whose index is `v` (a scatter-add; rows never indexed are 0).
     case embeddingGrad(vocabularySize: Int)
@@ -181,6 +201,7 @@ public enum Op: Hashable, Sendable {
         case .attention: return "attention"
         case .cacheWrite: return "cacheWrite"
         case .cachedAttention: return "cachedAttention"
+        case .attentionGrad: return "attentionGrad"
         case .embeddingGrad: return "embeddingGrad"
         case .crossEntropyGrad: return "crossEntropyGrad"
         case .dropoutMask: return "dropoutMask"

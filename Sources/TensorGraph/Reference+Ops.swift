@@ -61,6 +61,9 @@ public enum ReferenceOps {
             return try cacheWrite(args[0], rows: args[1], positions: args[2].ints)
         case .cachedAttention(let scale):
             return try cachedAttention(args[0], args[1], args[2], positions: args[3].ints, scale: scale, out: out)
+        case let .attentionGrad(causal, scale, operand):
+            return attentionGrad(q: args[0], k: args[1], v: args[2], y: args[3], dy: args[4], causal: causal, scale: scale,
+                                 operand: operand)
         case .embeddingGrad:
             return try embeddingGrad(args[0], args[1], out)
         case .crossEntropyGrad(let ignore):

@@ -248,6 +248,20 @@ public func inferShape(_ op: Op, _ shapes: [Shape], _ dtypes: [DType]) throws ->
             throw fail(what, "q [B, H, Tq, D], keys [B, H, L, D], values [B, H, L, Dv], positions [B], Tq ≤ L")
         }
         return (op, Shape([q[0], q[1], q[2], v[3]]), .f32)
+
+    case .attentionGrad(_, _, let operand):
+        try arity(5); try requireF32([0, 1, 2, 3, 4])
+        let q = shapes[0], k = shapes[1], v = shapes[2], y = shapes[3], dy = shapes[4]
+        let forward = try inferShape(.attention(causal: false, scale: 1), [q, k, v], [.f32, .f32, .f32]).shape
+        guard y == forward, dy == forward else {
+            throw fail("y \(y) and dy \(dy) against the attention's output \(forward)",
+                       "y and dy shaped like attention(q, k, v)")
+        }
+        switch operand {
+        case .query: return (op, q, .f32)
+        case .key: return (op, k, .f32)
+        case .value: return (op, v, .f32)
+        }
     }
 }
 

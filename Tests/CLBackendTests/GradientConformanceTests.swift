@@ -88,6 +88,14 @@ import Testing
             [try attention(q: x[0], k: x[1], v: x[2], causal: true), try attention(q: x[0], k: x[1], v: x[2], causal: false),
              try attention(q: x[3], k: x[1], v: x[2], causal: true, scale: 0.3)]
         },
+        gradientCase("attention", "awkward: T 33 D 13 causal, Tq 9 Tk 5 causal (queries that see no key), T 1 D 64", [
+            .init("q", [2, 33, 13], .uniform(-1, 1)), .init("k", [2, 33, 13], .uniform(-1, 1)), .init("v", [2, 33, 7], .uniform(-1, 1)),
+            .init("q9", [2, 9, 8], .uniform(-1, 1)), .init("k5", [2, 5, 8], .uniform(-1, 1)), .init("v5", [2, 5, 8], .uniform(-1, 1)),
+            .init("q1", [3, 1, 64], .uniform(-1, 1)), .init("k1", [3, 1, 64], .uniform(-1, 1)), .init("v1", [3, 1, 64], .uniform(-1, 1)),
+        ]) { x in
+            [try attention(q: x[0], k: x[1], v: x[2], causal: true), try attention(q: x[3], k: x[4], v: x[5], causal: true),
+             try attention(q: x[6], k: x[7], v: x[8], causal: false)]
+        },
         gradientCase("block", "pre-norm transformer block B2 T5 C8, 2 heads, tied logits", [
             .init("wte", [11, 8], .uniform(-1, 1)), .init("ln.g", [8], .uniform(0.5, 1.5)), .init("ln.b", [8], .uniform(-0.5, 0.5)),
             .init("qkv", [24, 8], .uniform(-0.5, 0.5)), .init("proj", [8, 8], .uniform(-0.5, 0.5)), .init("rms.g", [8], .uniform(0.5, 1.5)),

@@ -32,6 +32,13 @@ import TensorGraph
                 try TensorGraph.attention(q: $0[0], k: $0[1], v: $0[2], causal: causal)
             }
         }
+        // Awkward head sizes and lengths (T 1, 7, 33 with head sizes 13 and 8).
+        for (tq, tk, d) in [(1, 1, 8), (7, 7, 13), (33, 33, 8), (7, 4, 13)] {
+            try checkGradients("attention causal \(causal) Tq \(tq) Tk \(tk) D \(d)",
+                               [.f32("q", [1, tq, d], -1, 1), .f32("k", [1, tk, d], -1, 1), .f32("v", [1, tk, 3], -1, 1)]) {
+                try TensorGraph.attention(q: $0[0], k: $0[1], v: $0[2], causal: causal)
+            }
+        }
         try checkGradients("attention rank 4 causal \(causal)",
                            [.f32("q", [1, 2, 3, 5], -1, 1), .f32("k", [1, 2, 3, 5], -1, 1), .f32("v", [1, 2, 3, 1], -1, 1)]) {
             try TensorGraph.attention(q: $0[0], k: $0[1], v: $0[2], causal: causal, scale: 0.7)

@@ -42,6 +42,7 @@ final class PlanLowering {
     lazy var embedding = EmbeddingFamily(environment: environment)
     lazy var crossEntropy = CrossEntropyFamily(environment: environment)
     lazy var attention = AttentionFamily(environment: environment)
+    lazy var attentionBackward = AttentionBackwardFamily(environment: environment)
     lazy var layout = LayoutFamily(environment: environment)
     lazy var quantMatmul = QuantMatmulFamily(environment: environment)
     lazy var halfMatmul = HalfMatmulFamily(environment: environment)
@@ -464,6 +465,7 @@ final class PlanLowering {
 
     private func lowerOp(_ node: Node) throws {
         if case .matmul = node.op { return try lowerMatmul(node, bias: nil, producing: node) }
+        if case .attentionGrad = node.op { return try lowerAttentionBackward(node) }
         let inputs = node.inputs.map { value(of: $0) }
         let inputShapes = node.inputs.map { graph.node($0).shape }
         let label = describe(node)
@@ -785,6 +787,7 @@ func opName(_ op: Op) -> String {
     case .attention(let causal, _): return causal ? "attention(causal)" : "attention"
     case .cacheWrite: return "cacheWrite"
     case .cachedAttention: return "cachedAttention"
+    case let .attentionGrad(causal, _, operand): return "attentionGrad(\(operand.rawValue)\(causal ? ", causal" : ""))"
     case .embeddingGrad: return "embeddingGrad"
     case .crossEntropyGrad: return "crossEntropyGrad"
     case .dropoutMask(_, let keep, _): return "dropoutMask(keep \(keep))"

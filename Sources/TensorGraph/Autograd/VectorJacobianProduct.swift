@@ -43,14 +43,14 @@ func vectorJacobianProduct(_ node: Node, inputs x: [Tensor], output y: Tensor, g
     case .crossEntropy(let ignoreIndex):
         return [try crossEntropyGrad(logits: x[0], targets: x[1], upstream: g, ignoreIndex: ignoreIndex), nil]
     case .attention(let causal, let scale):
-        return try attentionGradient(q: x[0], k: x[1], v: x[2], causal: causal, scale: scale, g: g, needs: needs)
+        return try attentionGradient(q: x[0], k: x[1], v: x[2], y: y, causal: causal, scale: scale, g: g, needs: needs)
     case .dropoutMask:
         return [nil]   // an i32 seed: nothing to differentiate
     case .cacheWrite, .cachedAttention:
         throw GraphError(op: "gradients", shapes: node.inputs.map { x[0].graph.node($0).shape },
                          expected: "a path from wrt to the loss through differentiable ops",
                          message: "\(node.op.name) is an inference op (KV-cache decoding) with no gradient rule")
-    case .embeddingGrad, .crossEntropyGrad:
+    case .embeddingGrad, .crossEntropyGrad, .attentionGrad:
         throw GraphError(op: "gradients", shapes: node.inputs.map { x[0].graph.node($0).shape },
                          expected: "a path from wrt to the loss through differentiable ops",
                          message: "\(node.op.name) has no gradient rule (no second derivatives)")

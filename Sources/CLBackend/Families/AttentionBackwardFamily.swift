@@ -1,0 +1,163 @@
+import CLRuntime
+
+/// The fused backward of scaled-dot-product attention (`CLKernels/attention_backward.cl`):
+/// dq, dk, dv from q, k, v, the forward's output y and its gradient dy, recomputing the
+/// probabilities a key block at a time from per-query softmax statistics (flash-attention-2 style),
+/// so the Tq×Tk matrix never exists.
+public final class AttentionBackwardFamily {
+    public static let family = "attention_backward"
+    /// Variant 0, the decomposed form, is lowered by the plan from the matmul and softmax families
+    /// and this file's `attention_bwd_softmax`; `encode` runs 1 and 2.
+    public static let variants: [Int: String] = [
+        0: "decomposed: q·kᵀ, masked softmax, matmuls for dv and dp, softmax backward, matmuls for dq and dk (Tq×Tk in memory)",
+        1: "cpu: statistics pre-pass, then a work-item per head and group of 16-key blocks, kᵀ/vᵀ and dkᵀ/dvᵀ in private float16 lanes",
+        2: "gpu: statistics pre-pass, a work-group per key block for dk/dv and one per query block for dq, tiles in local memory",
+    ]
+
+    private let environment: FamilyEnvironment
+
+    public init(environment: FamilyEnvironment) { self.environment = environment }
+
+    /// The automatic fused variant for a device class: .cpu → 1, .gpu → 2.
+    public static func automaticVariant(for deviceClass: DeviceClass) -> Int { deviceClass == .gpu ? 2 : 1 }
+
+    /// dq, dk, dv of `out = softmax(scale·q·kᵀ + causal mask)·v` (``AttentionShape``'s masking;
+    /// causal with Tq > Tk allowed: a query that sees no key contributes 1/Tk·dy to every dv row and
+    /// nothing to dq, dk). q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, Dv], y and dy [BH, Tq, Dv],
+    /// dq [BH, Tq, D], dk [BH, Tk, D], dv [BH, Tk, Dv]; a nil gradient is written to a scratch
+    /// buffer the family owns. The steps own scratch of 2·BH·Tq floats for the statistics (and,
+    /// on variant 1 with fewer heads than work-items wanted, G partial dq buffers).
+    /// - Parameter variant: 1 or 2 (default: the environment's choice, else per device class).
+    public func encode(q: CLBuffer<Float>, k: CLBuffer<Float>, v: CLBuffer<Float>, y: CLBuffer<Float>, dy: CLBuffer<Float>,
+                       dq: CLBuffer<Float>?, dk: CLBuffer<Float>?, dv: CLBuffer<Float>?,
+                       shape: AttentionShape, variant: Int? = nil) throws -> [LaunchStep] {
+        let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dvw = shape.valueDim
+        let operation = "attention backward"
+        guard bh >= 0, tq >= 0, tk >= 0, d >= 1, dvw >= 1 else {
+            throw CLError.sizeMismatch(operation: operation, detail: "invalid shape \(shape)")
+        }
+        guard bh > 0 else { return [] }
+        guard tk > 0 else {
+            throw CLError.sizeMismatch(operation: operation, detail: "Tk = 0: no key to attend to")
+        }
+        let sizes: [(String, CLBuffer<Float>?, Int)] = [
+            ("q", q, bh * tq * d), ("k", k, bh * tk * d), ("v", v, bh * tk * dvw), ("y", y, bh * tq * dvw),
+            ("dy", dy, bh * tq * dvw), ("dq", dq, bh * tq * d), ("dk", dk, bh * tk * d), ("dv", dv, bh * tk * dvw),
+        ]
+        for (name, buffer, needed) in sizes {
+            guard let buffer, buffer.count < needed else { continue }
+            throw CLError.sizeMismatch(operation: operation, detail: "\(name) holds \(buffer.count) floats, shape \(shape) needs \(needed)")
+        }
+        guard sizes.allSatisfy({ $0.2 <= Int(Int32.max) }) else {
+            throw CLError.sizeMismatch(operation: operation, detail: "shape \(shape) too large for 32-bit indices")
+        }
+        let chosen = variant ?? environment.variant(for: Self.family, automatic: Self.automaticVariant(for: environment.deviceClass))
+        guard chosen == 1 || chosen == 2 else {
+            throw CLError.sizeMismatch(operation: operation,
+                                       detail: "no fused variant \(chosen); have 1 (cpu) and 2 (gpu) (0, the decomposed form, is lowered by the plan)")
+        }
+        let context = environment.context
+        func scratch(_ count: Int) throws -> CLBuffer<Float> { try CLBuffer<Float>(context: context, count: max(1, count)) }
+        let dqOut = try dq ?? scratch(bh * tq * d), dkOut = try dk ?? scratch(bh * tk * d), dvOut = try dv ?? scratch(bh * tk * dvw)
+        let lse = try scratch(bh * tq), delta = try scratch(bh * tq)
+        let causal = Int32(shape.causal ? 1 : 0)
+        let label = "attention backward [\(bh)x\(tq)x\(d)], [\(bh)x\(tk)x\(d)], [\(bh)x\(tk)x\(dvw)]\(shape.causal ? " causal" : "")"
+        let pairs = Double(shape.causal && tq > tk ? bh * tq * tk : shape.visiblePairs)
+        let info = environment.context.device.info
+
+        if chosen == 1 {
+            let sq = 16   // the queries of one key block share its transposed kᵀ block
+            let program = try environment.program(Self.family, defines: ["D": "\(d)", "DV": "\(dvw)", "SQ": "\(sq)"])
+            let stats = try program.kernel("attention_bwd_stats")
+            try stats.setArguments(q, k, y, dy, lse, delta, Int32(tq), Int32(tk), causal, shape.scale)
+            // Key blocks of a head split over G work-items when there are fewer heads than about
+            // two work-items per compute unit; each group then writes a partial dq, summed after.
+            let blocks = (tk + 15) / 16
+            let wanted = max(1, 2 * info.computeUnits)
+            let groupsWanted = min(blocks, max(1, (wanted + bh - 1) / bh))
+            let perItem = (blocks + groupsWanted - 1) / groupsWanted
+            let groups = (blocks + perItem - 1) / perItem
+            guard groups * bh * tq * d <= Int(Int32.max) else {
+                throw CLError.sizeMismatch(operation: operation, detail: "shape \(shape) too large for 32-bit indices")
+            }
+            let partials = groups > 1 ? try scratch(groups * bh * tq * d) : dqOut
+            let main = try program.kernel("attention_bwd_cpu")
+            try main.setArguments(q, k, v, dy, lse, delta, partials, dkOut, dvOut, Int32(tq), Int32(tk), causal, shape.scale,
+                                  Int32(perItem))
+            let variantName = "attention_backward.1 (cpu, \(groups) key-block group\(groups == 1 ? "" : "s") per head)"
+            // With no query the statistics are skipped (a zero global size is not a launch) and the
+            // main kernel writes dk = dv = 0.
+            let statsFlops: Double = 2.0 * Double(d) * pairs + 2.0 * Double(bh * tq * dvw)
+            let statsFloats: Int = tq * d + tk * d + 2 * tq * dvw + 2 * tq
+            let mainFlops: Double = 2.0 * Double(3 * d + 2 * dvw) * pairs
+            let perGroupFloats: Int = 2 * tq * d + tq * dvw + 2 * tq
+            let mainFloats: Int = groups * perGroupFloats + 2 * tk * d + 2 * tk * dvw
+            var steps: [LaunchStep] = []
+            if tq > 0 {
+                steps.append(LaunchStep(kernel: stats, global: [(tq + sq - 1) / sq, bh], local: [1, 1], variant: variantName,
+                                        label: label + " statistics", flops: statsFlops, bytes: 4.0 * Double(bh * statsFloats)))
+            }
+            steps.append(LaunchStep(kernel: main, global: [groups, bh], local: [1, 1], variant: variantName, label: label,
+                                    flops: mainFlops, bytes: 4.0 * Double(bh * mainFloats)))
+            if groups > 1 && tq > 0 {
+                let sum = try program.kernel("attention_bwd_dq_sum")
+                let n = bh * tq * d
+                try sum.setArguments(partials, dqOut, Int32(n), Int32(groups))
+                steps.append(LaunchStep(kernel: sum, global: [(n + 15) / 16], local: [1], variant: variantName,
+                                        label: label + " dq partial sums", flops: Double(n * (groups - 1)),
+                                        bytes: 4.0 * Double(n * (groups + 1))))
+            }
+            return steps
+        }
+
+        // Variant 2: tiles sized to half the local memory.
+        let budget = max(info.localMemoryBytes / 2, 4 * (d + dvw + 2))
+        let queryTile = max(1, min(32, budget / (4 * (d + dvw + 2))))
+        let keyTile = max(1, min(32, budget / (4 * (d + dvw))))
+        guard 4 * queryTile * (d + dvw + 2) <= info.localMemoryBytes else {
+            throw CLError.sizeMismatch(operation: "attention_backward.2",
+                                       detail: "one query of D \(d) + Dv \(dvw) floats does not fit \(info.localMemoryBytes) bytes of local memory; use variant 1")
+        }
+        let program = try environment.program(Self.family, defines: ["D": "\(d)", "DV": "\(dvw)", "QT": "\(queryTile)", "KT": "\(keyTile)"])
+        let stats = try program.kernel("attention_bwd_stats_rows")
+        try stats.setArguments(q, k, y, dy, lse, delta, Int32(tq), Int32(tk), causal, shape.scale)
+        let dkdv = try program.kernel("attention_bwd_tiled_dkdv")
+        try dkdv.setArguments(q, k, v, dy, lse, delta, dkOut, dvOut, Int32(tq), Int32(tk), causal, shape.scale)
+        let dqKernel = try program.kernel("attention_bwd_tiled_dq")
+        try dqKernel.setArguments(q, k, v, dy, lse, delta, dqOut, Int32(tq), Int32(tk), causal, shape.scale)
+        let keyGroup = max(1, min(64, tk, dkdv.maxWorkGroupSize))
+        let queryGroup = max(1, min(64, max(tq, 1), dqKernel.maxWorkGroupSize))
+        let variantName = "attention_backward.2 (gpu tiled)"
+        let statsStep = LaunchStep(kernel: stats, global: [tq, bh], local: nil, variant: variantName, label: label + " statistics",
+                       flops: 2.0 * Double(d) * pairs, bytes: 4.0 * Double(bh) * Double(tq * d + tk * d + 2 * tq * dvw + 2 * tq))
+        let dkdvStep = LaunchStep(kernel: dkdv, global: [(tk + keyGroup - 1) / keyGroup * keyGroup, bh], local: [keyGroup, 1],
+                       variant: variantName, label: label + " dk, dv", flops: 2.0 * Double(2 * d + 2 * dvw) * pairs,
+                       bytes: 4.0 * Double(bh) * Double(tq * d + tq * dvw + 2 * tk * d + 2 * tk * dvw))
+        let dqStep = LaunchStep(kernel: dqKernel, global: [(tq + queryGroup - 1) / queryGroup * queryGroup, bh], local: [queryGroup, 1],
+                       variant: variantName, label: label + " dq", flops: 2.0 * Double(2 * d + dvw) * pairs,
+                       bytes: 4.0 * Double(bh) * Double(2 * tq * d + tq * dvw + tk * d + tk * dvw))
+        // With no query only dk, dv (zeros) are written.
+        return tq == 0 ? [dkdvStep] : [statsStep, dkdvStep, dqStep]
+    }
+
+    /// The decomposed form's softmax backward: ds = scale·p ⊙ (dp − Σ_row p·dp) over `rows` rows of
+    /// `cols` (p, dp, ds [rows, cols]; ds may not alias p or dp).
+    public func encodeSoftmaxBackward(p: CLBuffer<Float>, dp: CLBuffer<Float>, ds: CLBuffer<Float>, rows: Int, cols: Int,
+                                      scale: Float) throws -> [LaunchStep] {
+        guard rows >= 0, cols >= 0, rows * cols <= Int(Int32.max) else {
+            throw CLError.sizeMismatch(operation: "attention backward softmax", detail: "rows \(rows), cols \(cols)")
+        }
+        guard rows > 0, cols > 0 else { return [] }
+        for (name, buffer) in [("p", p), ("dp", dp), ("ds", ds)] where buffer.count < rows * cols {
+            throw CLError.sizeMismatch(operation: "attention backward softmax",
+                                       detail: "\(name) holds \(buffer.count) floats, \(rows)x\(cols) needs \(rows * cols)")
+        }
+        // The kernel reads neither D nor Dv: one program serves every shape.
+        let program = try environment.program(Self.family, defines: ["D": "1", "DV": "1"])
+        let kernel = try program.kernel("attention_bwd_softmax")
+        try kernel.setArguments(p, dp, ds, Int32(rows), Int32(cols), scale)
+        return [LaunchStep(kernel: kernel, global: [rows], local: environment.deviceClass == .cpu ? [1] : nil,
+                           variant: "attention_backward.0 (decomposed)", label: "attention backward softmax [\(rows)x\(cols)]",
+                           flops: 5.0 * Double(rows * cols), bytes: 12.0 * Double(rows * cols))]
+    }
+}

@@ -1,0 +1,100 @@
+import CLRuntime
+import TensorGraph
+
+extension PlanLowering {
+    /// The backward path of attention: the forced `attention_backward` variant when given (0 is the
+    /// decomposition), else the decomposition for `AttentionLowering.unfused` and the fused kernels
+    /// for `.fused` and `.automatic`. Causal attention with Tq > Tk always takes the fused kernels
+    /// (the masked softmax of the decomposition writes 0, not the uniform row, for a query that
+    /// sees no key).
+    func attentionBackwardVariant(causal: Bool, queries: Int, keys: Int) -> Int {
+        let fused = AttentionBackwardFamily.automaticVariant(for: environment.deviceClass)
+        let automatic = options.attention == .unfused ? 0 : fused
+        let chosen = environment.variant(for: AttentionBackwardFamily.family, automatic: automatic)
+        return chosen == 0 && causal && queries > keys ? fused : chosen
+    }
+
+    /// The ``Op/attentionGrad(causal:scale:operand:)`` nodes of one attention (same operands and
+    /// parameters), lowered together at the first of them: one fused op writing dq, dk and dv (each
+    /// node's value), or the decomposition. Later siblings find their values already set.
+    func lowerAttentionBackward(_ node: Node) throws {
+        guard valueOfNode[node.id] == nil else { return }
+        guard case let .attentionGrad(causal, scale, _) = node.op else { preconditionFailure("not an attentionGrad") }
+        var values: [AttentionOperand: Int] = [:]
+        for sibling in graph.nodes[node.id.index...] where sibling.inputs == node.inputs {
+            guard case let .attentionGrad(c, s, operand) = sibling.op, c == causal, s == scale else { continue }
+            let value = values[operand] ?? newIntermediate(count: sibling.shape.count)
+            values[operand] = value
+            valueOfNode[sibling.id] = value
+        }
+        let inputs = node.inputs.map { value(of: $0) }
+        let q = graph.node(node.inputs[0]).shape, k = graph.node(node.inputs[1]).shape, v = graph.node(node.inputs[2]).shape
+        let tq = q[-2], tk = k[-2], d = q[-1], dv = v[-1]
+        let batchHeads = q.dims.dropLast(2).reduce(1, *)
+        let shape = AttentionShape(batchHeads: batchHeads, queries: tq, keys: tk, headDim: d, valueDim: dv, causal: causal,
+                                   scale: scale)
+        let outputs = [AttentionOperand.query, .key, .value].compactMap { values[$0] }
+        let label = describe(node) + " (" + [AttentionOperand.query, .key, .value].filter { values[$0] != nil }
+            .map { "d" + String($0.rawValue.prefix(1)) }.joined(separator: ", ") + ")"
+        let variant = attentionBackwardVariant(causal: causal, queries: tq, keys: tk)
+        if variant == 0 {
+            return lowerDecomposedAttentionBackward(inputs: inputs, gradients: values, shape: shape, label: label)
+        }
+        let (dqValue, dkValue, dvValue) = (values[.query], values[.key], values[.value])
+        ops.append(LoweredOp(label: label + " fused", inputs: inputs, output: outputs[0],
+                             extraOutputs: Array(outputs.dropFirst())) { [unowned self] buffers in
+            try self.attentionBackward.encode(
+                q: buffers[inputs[0]]!.floats, k: buffers[inputs[1]]!.floats, v: buffers[inputs[2]]!.floats,
+                y: buffers[inputs[3]]!.floats, dy: buffers[inputs[4]]!.floats,
+                dq: dqValue.map { buffers[$0]!.floats }, dk: dkValue.map { buffers[$0]!.floats },
+                dv: dvValue.map { buffers[$0]!.floats }, shape: shape, variant: variant)
+        })
+    }
+
+    /// The decomposition, each step its own launch with the Tq×Tk matrices in memory:
+    /// p = softmax(scale·q·kᵀ + mask), dv = pᵀ·dy, dp = dy·vᵀ, ds = scale·p ⊙ (dp − Σ p·dp),
+    /// dq = ds·k, dk = dsᵀ·q (only the products a requested gradient needs).
+    private func lowerDecomposedAttentionBackward(inputs: [Int], gradients: [AttentionOperand: Int], shape: AttentionShape,
+                                                  label: String) {
+        let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dvw = shape.valueDim
+        let (q, k, v, dy) = (inputs[0], inputs[1], inputs[2], inputs[4])
+        let scores = newIntermediate(count: bh * tq * tk), p = newIntermediate(count: bh * tq * tk)
+        ops.append(LoweredOp(label: label + " q·kᵀ", inputs: [q, k], output: scores) { [unowned self] buffers in
+            try self.matmul.encode(a: buffers[q]!.floats, b: buffers[k]!.floats, c: buffers[scores]!.floats,
+                                   shape: MatmulShape(batch: bh, m: tq, n: tk, k: d, transposeB: true))
+        })
+        let mask = shape.causal ? CausalMask(period: tq, offset: tk - tq) : nil
+        ops.append(LoweredOp(label: label + " softmax", inputs: [scores], output: p) { [unowned self] buffers in
+            try self.softmax.encode(input: buffers[scores]!.floats, output: buffers[p]!.floats, rows: bh * tq, cols: tk,
+                                    scale: shape.scale, causalMask: mask)
+        })
+        if let dv = gradients[.value] {
+            ops.append(LoweredOp(label: label + " pᵀ·dy", inputs: [p, dy], output: dv) { [unowned self] buffers in
+                try self.matmul.encode(a: buffers[p]!.floats, b: buffers[dy]!.floats, c: buffers[dv]!.floats,
+                                       shape: MatmulShape(batch: bh, m: tk, n: dvw, k: tq, transposeA: true))
+            })
+        }
+        guard gradients[.query] != nil || gradients[.key] != nil else { return }
+        let dp = newIntermediate(count: bh * tq * tk), ds = newIntermediate(count: bh * tq * tk)
+        ops.append(LoweredOp(label: label + " dy·vᵀ", inputs: [dy, v], output: dp) { [unowned self] buffers in
+            try self.matmul.encode(a: buffers[dy]!.floats, b: buffers[v]!.floats, c: buffers[dp]!.floats,
+                                   shape: MatmulShape(batch: bh, m: tq, n: tk, k: dvw, transposeB: true))
+        })
+        ops.append(LoweredOp(label: label + " softmax backward", inputs: [p, dp], output: ds) { [unowned self] buffers in
+            try self.attentionBackward.encodeSoftmaxBackward(p: buffers[p]!.floats, dp: buffers[dp]!.floats,
+                                                             ds: buffers[ds]!.floats, rows: bh * tq, cols: tk, scale: shape.scale)
+        })
+        if let dq = gradients[.query] {
+            ops.append(LoweredOp(label: label + " ds·k", inputs: [ds, k], output: dq) { [unowned self] buffers in
+                try self.matmul.encode(a: buffers[ds]!.floats, b: buffers[k]!.floats, c: buffers[dq]!.floats,
+                                       shape: MatmulShape(batch: bh, m: tq, n: d, k: tk))
+            })
+        }
+        if let dk = gradients[.key] {
+            ops.append(LoweredOp(label: label + " dsᵀ·q", inputs: [ds, q], output: dk) { [unowned self] buffers in
+                try self.matmul.encode(a: buffers[ds]!.floats, b: buffers[q]!.floats, c: buffers[dk]!.floats,
+                                       shape: MatmulShape(batch: bh, m: tk, n: d, k: tq, transposeA: true))
+            })
+        }
+    }
+}
