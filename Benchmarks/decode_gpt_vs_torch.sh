@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Greedy KV-cache decoding, CLGraph (clmodel bench gpt --decode) vs PyTorch CPU (peers/torch_gpt.py
 # --decode) with 1 and 2 threads, in interleaved rounds on the same machine (noise hits all alike).
-# Each round runs each side once (7 timed repetitions each, their median); prints every round and
+# Each round runs each side once (30 timed repetitions each, their median); prints every round and
 # the median over rounds of CLGraph's tokens/s divided by PyTorch's faster setting in that round.
 # Needs a release build and torch importable.
 #   bash Benchmarks/decode_gpt_vs_torch.sh names|shakespeare [rounds] [batch]

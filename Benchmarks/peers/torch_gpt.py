@@ -122,7 +122,7 @@ def main():
     ap.add_argument("--time-only", action="store_true")
     ap.add_argument("--decode", type=int, default=0, help="time greedy KV-cache decoding of this many tokens instead")
     ap.add_argument("--decode-batch", type=int, default=1, help="with --decode: sequences decoded together")
-    ap.add_argument("--rounds", type=int, default=7, help="with --decode: timed rounds (after one untimed); the median is printed")
+    ap.add_argument("--rounds", type=int, default=30, help="with --decode: timed rounds (after one untimed); the median is printed")
     ap.add_argument("--format", choices=["text", "json"], default="text")
     ap.add_argument("--train", type=int, default=0, help="names: train this many steps (cosine to lr/10) and print the val loss")
     a = ap.parse_args()

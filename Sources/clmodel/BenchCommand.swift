@@ -110,7 +110,7 @@ struct BenchGPT: ParsableCommand {
     @Option(help: "With --decode: sequences decoded together, a comma-separated list.")
     var decodeBatch = "1,4,16"
     @Option(help: "With --decode: timed rounds per batch size (after one untimed).")
-    var rounds = 7
+    var rounds = 30
     @Option(help: "Output format: text or json (clbench-shaped, benchmark \"train_gpt\" or \"decode_gpt\").")
     var format: String = "text"
     @OptionGroup var runOptions: RunOptions
