@@ -344,7 +344,6 @@ __kernel void attention_bwd_tiled_dq(__global const float *q, __global const flo
     float qp[D], dyp[DV], acc[D];
     for (int e = 0; e < D; ++e) { qp[e] = q[row * D + e]; acc[e] = 0.0f; }
     for (int c = 0; c < DV; ++c) dyp[c] = dy[row * DV + c];
-    const float l = lse[row], dl = delta[row];
     for (int t0 = 0; t0 < kend; t0 += KT) {
         const int nt = min(KT, kend - t0);
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -354,6 +353,9 @@ __kernel void attention_bwd_tiled_dq(__global const float *q, __global const flo
         for (int e = lid; e < nt * DV; e += lsz) vs[e] = vt[e];
         barrier(CLK_LOCAL_MEM_FENCE);
         const int jmax = min(nt, lim - t0 + 1);
+        /* Read per tile, after the barrier: held across it, these two values came out wrong for
+           all but the last work-item of a group on Intel's CPU runtime (2026.2). */
+        const float l = lse[row], dl = delta[row];
         for (int jj = 0; jj < jmax; ++jj) {
             float s = 0.0f;
             for (int e = 0; e < D; ++e) s = fma(qp[e], ks[jj * D + e], s);

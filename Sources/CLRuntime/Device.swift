@@ -29,8 +29,11 @@ public enum OpenCL {
     /// Every device of every platform, in platform order.
     public static func devices() throws -> [Device] { try discovery.get() }
 
-    /// Selects a device by `selector`: an index into `devices()`, or a case-insensitive part of
-    /// the device or platform name, or "gpu"/"cpu". With `nil`, `CLGRAPH_DEVICE` is consulted;
+    /// Selects a device by `selector`: an index into `devices()`, or "gpu"/"cpu", or a
+    /// case-insensitive part of the platform name, else of the device name. Platforms come first
+    /// because CPU drivers name their devices after the processor: with pocl and Intel's runtime
+    /// side by side, both devices are "… Intel(R) Xeon(R) …", and "intel" means the platform
+    /// "Intel(R) OpenCL" ("portable" selects pocl's). With `nil`, `CLGRAPH_DEVICE` is consulted;
     /// without it, the first GPU, else the first device.
     public static func selectDevice(_ selector: String? = nil) throws -> Device {
         let all = try devices()
@@ -46,11 +49,8 @@ public enum OpenCL {
         }
         let lowered = query.lowercased()
         if let match = all.first(where: { $0.info.type.lowercased() == lowered }) { return match }
-        if let match = all.first(where: {
-            $0.info.name.lowercased().contains(lowered) || $0.info.platformName.lowercased().contains(lowered)
-        }) {
-            return match
-        }
+        if let match = all.first(where: { $0.info.platformName.lowercased().contains(lowered) }) { return match }
+        if let match = all.first(where: { $0.info.name.lowercased().contains(lowered) }) { return match }
         throw CLError.unknownDevice(query: query, available: all.map(\.info.summary))
     }
 

@@ -6,7 +6,12 @@ import Foundation
 /// (pocl compiles each new program in 1–2 s cold). Device from `CLGRAPH_DEVICE`.
 enum TestDevice {
     static let context: CLContext = {
-        do { return try CLContext(selecting: nil) } catch { fatalError("no OpenCL device for tests: \(error)") }
+        do {
+            let context = try CLContext(selecting: nil)
+            let info = context.device.info
+            FileHandle.standardError.write(Data("CLBackendTests run on \(info.name) (\(info.platformName))\n".utf8))
+            return context
+        } catch { fatalError("no OpenCL device for tests: \(error)") }
     }()
     static var environment: FamilyEnvironment { FamilyEnvironment(context: context) }
     static func environment(forcing variants: [String: Int]) -> FamilyEnvironment {

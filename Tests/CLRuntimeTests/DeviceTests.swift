@@ -37,6 +37,16 @@ import Testing
         #expect(try OpenCL.selectDevice(type).info.type.lowercased() == type)
     }
 
+    /// A part of a platform's name selects that platform's device even where another platform's
+    /// device name holds the same word (pocl names its CPU device after the processor, "… Intel(R) Xeon(R) …").
+    @Test func platformNamesComeBeforeDeviceNames() throws {
+        for device in try OpenCL.devices() {
+            let word = String(device.info.platformName.split(separator: " ").first ?? "")
+            guard !word.isEmpty, Int(word) == nil else { continue }
+            #expect(try OpenCL.selectDevice(word.lowercased()).info.platformName == device.info.platformName, "\(word)")
+        }
+    }
+
     @Test func unknownDeviceListsTheAvailableOnes() throws {
         let error = #expect(throws: CLError.self) { _ = try OpenCL.selectDevice("no-such-device-xyz") }
         let text = error?.description ?? ""
