@@ -29,7 +29,8 @@ public final class QuantMatmulFamily {
     /// --rows-per-item 1,2,4,8` at 4096² on pocl AVX-512. Batched, on AVX-512 (native float width
     /// 16, 32 vector registers): 4 rows × 4 for both (8 rows of x spill). Elsewhere (AVX2): q8_0
     /// 1 row × 4, q4_0 2 × 4; more rows or a taller tile spill on 16 vector registers (float16
-    /// accumulators take two each). Measurements: Benchmarks/results/pocl-3.1-intel-xeon-2cu/quant/README.md.
+    /// accumulators take two each). Measurements: Benchmarks/results/pocl-3.1-intel-xeon-2cu/quant/README.md
+    /// (AVX-512) and Benchmarks/results/pocl-3.1-amd-epyc-2cu/quant/README.md (AVX2).
     public var rowsPerItem: Int?
     public var rowsPerItemBatched: Int?
     /// Variants 1 and 3: rows of x per work-item once M reaches `batchTileMinRows` (one dequantized

@@ -21,10 +21,10 @@ public enum RowOpsError: Error, CustomStringConvertible, Sendable {
 enum RowOps {
     /// Build options of the row-wise families (softmax, loss, layernorm): none. Not
     /// `-cl-fast-relaxed-math`, which implies `-cl-finite-math-only`: the compiler may then assume
-    /// no NaN or Inf, and rmsnorm_wg gave NaN for a row holding Inf where IEEE gives
-    /// `x · rsqrt(Inf) = 0`. `-cl-unsafe-math-optimizations` alone broke the same case (its
-    /// approximate rsqrt); `-cl-mad-enable -cl-no-signed-zeros` kept every non-finite case but
-    /// buy nothing. The CPU kernels vectorise by hand (float16 loads, fastmath.cl's polynomial
+    /// no NaN or Inf, and rmsnorm_wg gives NaN for a row holding Inf where IEEE gives
+    /// `x · rsqrt(Inf) = 0`. `-cl-unsafe-math-optimizations` alone breaks the same case (its
+    /// approximate rsqrt); `-cl-mad-enable -cl-no-signed-zeros` keeps every non-finite case but
+    /// buys nothing. The CPU kernels vectorise by hand (float16 loads, fastmath.cl's polynomial
     /// exp), so the flag gains no measurable time on pocl (interleaved `clbench layernorm` and
     /// `clbench attention` rounds with and without it: Benchmarks/results/pocl-3.1-amd-epyc-2cu/layernorm/README.md).
     static let buildOptions = ""
