@@ -14,11 +14,20 @@
  * that cross a query's limit, their value rows are skipped per query (p = 0 times a NaN or Inf
  * value would be NaN). Fully masked rows cannot occur (Tk >= Tq when causal).
  *
- * Variants:
- *   1. attention_scalar   one query row per work-item, scalar loops, one exp per key (the running
- *                         max and the new score trade places). Baseline; any device; slow on pocl
- *                         (no cross-work-item vectorisation with inner loops).
- *   2. attention_blocked  CPU: each work-item owns QB queries of one head; keys in blocks of 16.
+ * Variants (one line each: what it does; when the host chooses it):
+ *   1. attention_scalar      one query row per work-item, scalar loops. Baseline, any device; only when forced.
+ *   2. attention_blocked     CPU: QB queries per work-item, keys in blocks of 16, float16 vectors. Forced only.
+ *   3. attention_tiled       GPU: work-group per (head, query block), K/V tiles in local memory. Default on GPUs.
+ *   4. attention_regblocked  CPU: K packed transposed, QB4×KB score block by fma with broadcast q, one
+ *                            rescale per key block. Default on CPUs (QB4×KB 8×32 where the native float
+ *                            vector is 16 wide, else 4×16: see AttentionFamily.RegisterBlocking).
+ * The measurements behind these defaults: Benchmarks/results/pocl-3.1-intel-xeon-2cu/attention/README.md
+ * (AVX-512) and Benchmarks/results/pocl-3.1-amd-epyc-2cu/attention/README.md (AVX2).
+ *
+ * Details:
+ *   1. attention_scalar   one exp per key (the running max and the new score trade places). Slow on
+ *                         pocl (no cross-work-item vectorisation with inner loops).
+ *   2. attention_blocked  each work-item owns QB queries of one head; keys in blocks of 16.
  *                         q rows (pre-scaled) and the output accumulators live in private float16
  *                         vectors; per key a float16 partial product, and the 16 partials of a
  *                         block are folded into one float16 of scores (lane j = key j) by an
@@ -27,11 +36,11 @@
  *                         chunk code compiles away); any other D/DV loads/stores a zero-padded
  *                         tail chunk. No local memory, no barriers; launch with local [1, 1] so
  *                         pocl spreads the work-groups over every core.
- *   3. attention_tiled    GPU: a work-group per (head, block of get_local_size(0) queries), one
+ *   3. attention_tiled    a work-group per (head, block of get_local_size(0) queries), one
  *                         query per work-item; K and V tiles of KT keys staged in local memory by
  *                         cooperative contiguous (coalesced) loads between barriers; online softmax
  *                         per query over each tile. Runs on pocl, but local memory/barriers are slow there.
- *   4. attention_regblocked  CPU, register-blocked like a GEMM. A pre-pass (attention_pack_k)
+ *   4. attention_regblocked  register-blocked like a GEMM. A pre-pass (attention_pack_k)
  *                         stores K transposed in blocks of KB keys: kt [BH, ceil(Tk/KB), D, KB], keys past
  *                         Tk zero. A work-item owns QB4 queries of one head; per key block the QB4×KB
  *                         scores are float16 accumulators (lane = key) built by fma over D with the
@@ -43,34 +52,18 @@
  *                         blocks crossing the diagonal are masked. Local size [1, 1]. Optionally QG
  *                         groups of QB4 queries per work-item share each key block from L1.
  *                         The small loops over queries and chunks carry _Pragma("unroll"): without it
- *                         pocl's LLVM kept QB4 >= 3 accumulators in stack memory (load-fma-store per
- *                         step) and 2×16 was the best; with it 4×16 wins (8 independent fma chains).
- *                         Measured on pocl/AVX2 (2 cores, loaded), B1 H8 T256 D64: 4×16 causal ~1.5–1.9
- *                         ms kernel median against variant 2's ~3.2–3.6 ms; 5×16 and 6×16 no better,
- *                         8×16 slower; KB 32, QG 4–16, -cl-fast-relaxed-math and native_exp2 gave no
- *                         consistent gain (none is the default). Splitting the d and key sums into two
- *                         accumulator sets (more chains at 2×16) made it ~1.7× slower.
- *                         Masked scores are -FLT_MAX, not -inf (no Inf − Inf in the rescale). The
+ *                         pocl's LLVM keeps QB4 >= 3 accumulators in stack memory (load-fma-store per
+ *                         step). Masked scores are -FLT_MAX, not -inf (no Inf − Inf in the rescale). The
  *                         optional -cl-fast-relaxed-math blocking (f) assumes finite inputs: it is
  *                         never the default, and non-finite inputs are undefined under it.
- *                         Softmax bookkeeping per key block (reworked for AVX-512, same for every target):
- *                         the block maxima use a plain compare-select max (fmax's NaN handling cost a
- *                         compare and blend per step, a NaN score reaches the sum through its own exp2); the QB4 rescale factors come
- *                         from one float8 exp2 (was one scalar exp2 per query, a ~60-instruction serial
- *                         chain); the running sums stay float16 per query (lane = key mod 16) and are
+ *                         Softmax bookkeeping per key block (the same for every target): the block
+ *                         maxima use a plain compare-select max (fmax's NaN handling costs a compare
+ *                         and blend per step; a NaN score reaches the sum through its own exp2); the
+ *                         QB4 rescale factors come from one float8 exp2, not one scalar exp2 per
+ *                         query; the running sums stay float16 per query (lane = key mod 16) and are
  *                         summed once at the end, not per block. PV_WIDE=1 runs P·V keys-outermost with
  *                         all QB4 × ceil(DV/16) accumulators live (16 chains at 4 × DV 64) for 32-register
- *                         targets. Measured on pocl/AVX-512 (Sapphire Rapids, 2 cores, loaded; kernel
- *                         medians, B1 H8 T256 D64 causal, all rows of one run): 4×16 0.83 ms (the old
- *                         kernel's 4×16 was 1.57–2.03 ms in earlier runs), 8×16 0.73, 8×32 0.59, 6×32 wide
- *                         0.57, 8×32 wide 0.64 (32 accumulators spill), unfused 1.16. Non-causal and T1024:
- *                         8×32 best (1.88 / 8.5 ms against 6×32 wide 2.08 / 9.8). The host's default on a
- *                         16-wide native float vector (AVX-512) is 8×32, elsewhere 4×16 as measured on AVX2.
- *                         Tried, no gain on AVX-512: Cephes-style fma-only polynomial exp2 (8×32 slower in
- *                         all three shapes, e.g. T1024 11.3 vs 8.5 ms: pocl's exp2 is already vectorised,
- *                         unlike its exp), reversed item order for causal load balance (the heaviest query
- *                         blocks first; 0.59 vs 0.59 ms at T256, slower at T1024), QG 2, fast math, KB 64 (host
- *                         change only; non-causal T256 4×64 wide 1.60 ms, 4×64 2.11, 8×64 2.16 vs 8×32 1.57).
+ *                         targets.
  *
  * -D parameters:
  *   D   head dimension of q, k (>= 1)            DV  value dimension of v, out (>= 1)

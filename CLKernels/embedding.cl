@@ -3,25 +3,25 @@
  * flag ends as (largest bad position) + 1; the host zeroes the flag before a run and reads it after.
  *
  * Variants:
- *   1. embedding_cpu   CPU. 2-D launch [chunks of `chunk` floats along dim, groups of `rows_per_item`
+ *   1. embedding_cpu   CPU (default there). 2-D launch [chunks of `chunk` floats along dim, groups of `rows_per_item`
  *                      indices], work-groups of 1x1: each work-item copies one contiguous piece of
  *                      each of its rows with vload16/vstore16 (unaligned is fine) and a scalar tail,
  *                      so long rows with few indices and short rows with many indices both spread
  *                      over every core. Chunk 0 of a row records the error.
- *   2. embedding_gpu   GPU. 2-D launch [dim, count], one float per work-item: neighbouring items copy
+ *   2. embedding_gpu   GPU (default there). 2-D launch [dim, count], one float per work-item: neighbouring items copy
  *                      neighbouring floats (coalesced). Column 0 records the error.
  *
  * Backward (scatter-add), deterministic: no atomics on floats, every gradient row is summed by
  * one work-item in index order, so runs are bit-reproducible. Each item scans all `count`
  * indices: O(vocab·count) index reads, cheap for character vocabularies (27–65 rows); a large
  * vocabulary would want a sort-by-index pass first.
- *   1. embedding_grad_cpu  CPU. 1-D launch [items], work-groups of 1: item w owns the table rows
+ *   1. embedding_grad_cpu  CPU (default there). 1-D launch [items], work-groups of 1: item w owns the table rows
  *                          [w·rows_per_item, (w+1)·rows_per_item), zeroes them, then walks the indices
  *                          once in order and adds each row of grad_out that lands in its block
  *                          (float16 adds, scalar tail). Few fat items: pocl pays per work-group, and
- *                          a [vocab, dim/16] launch of tiny items (each rescanning the indices) cost
+ *                          a [vocab, dim/16] launch of tiny items (each rescanning the indices) costs
  *                          ~35 µs for a 27x48 table from 384 rows; one item per core a few µs.
- *   2. embedding_grad_gpu  GPU. 2-D launch [dim, vocab], one float per item (coalesced along dim).
+ *   2. embedding_grad_gpu  GPU (default there). 2-D launch [dim, vocab], one float per item (coalesced along dim).
  * Indices outside 0..<vocab are skipped and recorded in error_flag like the forward.
  *
  * No -D parameters; no relaxed-math flag.

@@ -9,7 +9,7 @@
  * with -DF16_ARITH=1 only on devices that report the extension.
  *
  * Variants:
- *   1. cpu (pocl / CPU drivers)   hmatmul_cpu: no local memory, no barriers, local size [1,1]. A
+ *   1. cpu (default on CPUs)      hmatmul_cpu: no local memory, no barriers, local size [1,1]. A
  *                                 work-item owns ROWS weight rows × BT rows of X and walks K sixteen
  *                                 values at a time: X's 16 floats are loaded once for the ROWS weight
  *                                 rows, each row's 16 halves become a float16 (one vcvtph2ps on
@@ -19,13 +19,13 @@
  *                                 scalar vload_half. Rows past N / M are clamped for loads and not
  *                                 stored. Half the weight bytes of f32, so GEMV (bandwidth-bound)
  *                                 gains up to 2×.
- *   2. gpu (work-group per output) hmatmul_gpu: a work-group of WG items computes one output
+ *   2. gpu (default on GPUs)      hmatmul_gpu: a work-group of WG items computes one output
  *                                 y[m, n]; item i reads halves i, i + WG, … of W's row (adjacent items,
  *                                 adjacent addresses), f32 fma, local-memory tree reduction.
  *   3. half products (cl_khr_fp16) hmatmul_half: variant 2's shape, eight values per item per step:
  *                                 X's floats rounded to half, products w·x in half (half8), each
  *                                 product widened and added in f32. For devices with fast half
- *                                 arithmetic (most GPUs: 2× float rate); on a CPU without native half
+ *                                 arithmetic (most GPUs: 2× float rate; only when forced); on a CPU without native half
  *                                 (AVX-512 FP16) it is emulated and slower than 1. Numerics: x and
  *                                 each product rounded to 11 significant bits (relative ≤ 2⁻¹¹ each),
  *                                 so NMSE against variant 1 ≲ 1e-6 for any data; |x·w| above 65504

@@ -66,7 +66,8 @@
 /* STORE16: the normalised output of the CPU kernels. With STREAM_STORES=1 (set by the host for
    CPU devices when the output is far larger than the caches) 64-byte-aligned chunks go out as
    non-temporal stores: no read-for-ownership of the destination line, so a row costs one read
-   and one write of DRAM, like a copy (~1.4x faster than plain stores at 4096x4096 on pocl). */
+   and one write of DRAM, like a copy (faster than plain stores at 4096x4096 on pocl:
+   Benchmarks/results/pocl-3.1-amd-epyc-2cu/layernorm/README.md). */
 #if STREAM_STORES && defined(__clang__) && defined(__has_builtin)
 #if __has_builtin(__builtin_nontemporal_store)
 #define STREAMING 1
@@ -491,7 +492,7 @@ __kernel void layernorm_residual_wg(__global const float *x, __global const floa
 /* ---- 9, 10: proportions norm, y = g * 4 tanh(x / (mean|x| + eps) / 4) ---- */
 
 /* tanh: fastmath.cl's tanh_fast (a [13/6] rational function, only fma and one divide, so float16
-   code stays vectorised; pocl's tanh and exp do not vectorise here, 2.4x slower than a copy). */
+   code stays vectorised; pocl's tanh and exp do not vectorise here). */
 
 inline float row_abs_sum(const __global float *xr, const int cols) {
     const int n16 = cols & ~15;

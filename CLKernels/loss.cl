@@ -5,12 +5,12 @@
  * of 2*rows floats owned by the host family: [0, rows) per-row losses, [rows, 2*rows) 1/0 weights.
  *
  * Variants:
- *   1. CPU, work-groups of 1.
+ *   1. CPU (default there), work-groups of 1.
  *      ce_rows_cpu     one work-item per chunk of `rows_per_item` rows: max pass and exp-sum pass
  *                      with float16 loads, the inlined polynomial exp_nonpos16 and the class tail
  *                      padded to one more float16 (ce_tail16).
  *      ce_finish_cpu   one work-item sums both halves of the scratch with float16 accumulators.
- *   2. GPU.
+ *   2. GPU (default there).
  *      ce_rows_wg      one work-group per row, strided coalesced loads, local-memory trees
  *                      for max and sum.
  *      ce_finish_wg    one work-group, strided sums, local-memory trees (two arrays).
@@ -40,10 +40,9 @@
  */
 
 /* exp_nonpos16 / exp_nonpos (eˣ for x ≤ 0, vectorised; NaN stays NaN) and hsum16 / hmax16 (a
- * float16's lane sum / max) come from fastmath.cl, prepended to this file. In interleaved A/B rounds
- * against pocl's built-in exp (4096x768, a 2-core Zen 4 under load) the polynomial exp's median time
- * ratio was 0.90 (log-softmax), 0.84 (cross-entropy), 0.96 (softmax). The GPU kernels keep the
- * built-in exp. */
+ * float16's lane sum / max) come from fastmath.cl, prepended to this file. On CPUs the polynomial
+ * exp is faster than pocl's built-in exp for softmax, log-softmax and cross-entropy
+ * (Benchmarks/results/pocl-3.1-amd-epyc-2cu/layernorm/README.md). The GPU kernels keep the built-in exp. */
 
 /* Elements [j, classes) of a row (fewer than 16) as one float16, the missing lanes `pad`: the class
  * tail goes through the same vector code (27 classes = one full vector and a tail of 11 scalar exps

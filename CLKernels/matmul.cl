@@ -4,7 +4,15 @@
  * `linear` layout x·Wᵀ), C is [M, N], bias has N elements. Batches are contiguous; a batch
  * stride of 0 for B shares one B (a weight matrix) across every batch.
  *
- * Variants:
+ * Variants (one line each: what it does; when the host chooses it):
+ *   1. matmul_simple   one output per work-item, scalar fma loop. Baseline, any device; only when forced.
+ *   2. cpu blocked     TM×32 register tiles over B packed into 32-column panels; few rows read B in
+ *                      place or run dot products. Default on CPUs (paths and sizes: MatmulTuning,
+ *                      tuned per device by `clbench tune matmul`).
+ *   3. matmul_tiled    GPU: local-memory tiles, a register tile per work-item. Default on GPUs.
+ * The measurements behind the CPU defaults: Benchmarks/results/<device>/matmul/README.md.
+ *
+ * Details:
  *   1. simple (any device)      matmul_simple: one output element per work-item, scalar fma
  *                               loop over K. The obviously-correct baseline. 1-D launch over
  *                               batch·M·N (rounded up, bounds-checked).
@@ -17,8 +25,8 @@
  *                               one contiguous panel per work-item (B rows 4 KiB apart thrash the
  *                               cache). Each work-item owns one panel and rowTiles tiles of TM rows:
  *                               TM×32 outputs in 2·TM float16 accumulators (the row loop is force-
- *                               unrolled: without it pocl kept the accumulators on the stack, 2.2×
- *                               slower), fma, K in blocks of kBlock so a [kBlock][32] slice of the
+ *                               unrolled: without it pocl keeps the accumulators on the stack), fma,
+ *                               K in blocks of kBlock so a [kBlock][32] slice of the
  *                               panel stays in L1 while every row tile reuses it (partial sums go
  *                               through C between K blocks).
  *      b. few rows, B [K, N]    matmul_direct_{nn,tn}[_r1]: the same kernel reading B's rows in
@@ -168,7 +176,7 @@ __kernel void matmul_simple(__global const float *a, __global const float *b, __
 
 /* In-register transpose of a 16×16 block (r[i] row i in, column i out): four stages of
  * shuffle2, each swapping off-diagonal sub-blocks of half the previous size (8, 4, 2, 1) —
- * 64 two-source permutes instead of 256 scalar moves through private memory (3.4× faster nt pack). */
+ * 64 two-source permutes instead of 256 scalar moves through private memory. */
 inline void transpose16x16(float16 *r) {
     const uint16 lo8 = (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
     const uint16 hi8 = lo8 + (uint16)(8);
@@ -426,8 +434,8 @@ inline float dot_hsum16(const float16 v) { return dot_hsum8(v.lo + v.hi); }
 
 /* Horizontal sums of 16 float16 accumulators at once: lane l of the result is the sum of v[l].
  * Four levels of pairwise folds (each halves every accumulator's lanes and packs two into one
- * vector): 15 folds instead of 16 separate horizontal sums (~10 instructions each), which cost
- * a third of a 8×3 dot tile's time at K = 512. */
+ * vector): 15 folds instead of 16 separate horizontal sums (~10 instructions each), which would cost
+ * a third of a 8×3 dot tile's time at K = 512 on pocl). */
 inline float16 dot_fold4(const float16 x, const float16 y) {
     return (float16)(x.s0123 + x.s4567, x.s89ab + x.scdef, y.s0123 + y.s4567, y.s89ab + y.scdef);
 }

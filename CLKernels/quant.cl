@@ -16,7 +16,16 @@
  * element j + 16 (high nibble), so the low nibbles of a uchar16 are elements 0..15 and the high
  * nibbles 16..31 — two float16 vectors without any shuffle.
  *
- * Variants:
+ * Variants (one line each: what it does; when the host chooses it):
+ *   1. qmatmul_cpu        blocks dequantized in registers into float16 fma dot products. CPUs, only when forced.
+ *   2. qmatmul_gpu        a work-group per output, local-memory tree reduction. Default on GPUs.
+ *   3. qmatmul_xq         x quantized once per call, exact integer block dot products. Default on CPUs.
+ *   4. dequantize_panels  W expanded into the f32 blocked GEMM's panels. CPUs, from 256 rows of x
+ *                         with at most 2^20 weights.
+ *   quantize_q8_0/q4_0    f32 → the device layout, bit-exact with the host reference (any device).
+ * The measurements behind these defaults: Benchmarks/results/pocl-3.1-intel-xeon-2cu/quant/README.md.
+ *
+ * Details:
  *   1. cpu (pocl / CPU drivers)   qmatmul_cpu: no local memory, no barriers, local size [1,1],
  *                                 many work-groups. A work-item owns ROWS weight rows × BT rows of
  *                                 X and walks K sixteen blocks at a time: the 16 fp16 scales of a
@@ -37,10 +46,6 @@
  *                                 X. Float16 accumulators, horizontal sums once at the end. Rows
  *                                 past N / M are clamped for loads and not stored. Same numerics
  *                                 as dequantize-then-float-matmul up to float32 summation order.
- *                                 4096² GEMV on pocl (2-core AVX-512 Xeon, loaded; medians of
- *                                 `clbench quant`): before the vector scales q8_0 2.42 ms, q4_0
- *                                 2.32 ms vs f32 3.91 ms (1.50×, 1.60×); see the commit message
- *                                 and QuantMatmulFamily for the current numbers and defaults.
  *   2. gpu (work-group per output) qmatmul_gpu: a work-group of WG items computes one output
  *                                 y[m, n]: items stride over the row's blocks, partial sums are
  *                                 reduced in local memory (tree, barriers). Global (N·WG, M).
@@ -56,8 +61,8 @@
  *                                 work-item owns a contiguous range of groups of ROWS weight rows
  *                                 (the host launches ≤ 128 items along N: pocl pays per work-group);
  *                                 group g holds rows g, g + G, g + 2G, … (G groups), so each of the
- *                                 ROWS weight streams walks its own region of W sequentially (rows
- *                                 g·ROWS + r, adjacent, were 20–40% slower at 4096²) × XT rows of x (a
+ *                                 ROWS weight streams walks its own region of W sequentially (faster
+ *                                 than adjacent rows g·ROWS + r at 4096²) × XT rows of x (a
  *                                 weight block loaded and unpacked once feeds XT dot products),
  *                                 16 blocks at a time with the scales d_w·d_x as one float16
  *                                 product (fp16 → float by vcvtph2ps on AVX-512F); per block an
@@ -66,9 +71,7 @@
  *                                 __builtin_ia32_pmaddwd512; q4_0 four blocks per 64-byte load:
  *                                 low nibbles × x's low halves and high nibbles × high halves by
  *                                 __builtin_ia32_pmaddubsw512, added, pmaddwd with ones, one
- *                                 permute of the sixteen scales (two blocks per 32-byte load with a
- *                                 concatenating shuffle and a scale blend before: 0.53–0.65 vs
- *                                 0.65–0.79 ms at 4096² in the same load); portable OpenCL C int16
+ *                                 permute of the sixteen scales; portable OpenCL C int16
  *                                 products elsewhere (and for the K/32 mod 16 tail). Each block's
  *                                 int32 partials are converted and fma'd with d_w·d_x into float16
  *                                 accumulators. Numerics differ from 1/2 by the rounding of x: NMSE
@@ -77,12 +80,7 @@
  *                                 output), bounds 1e-8 / 1e-3 (QuantMatmulFamily.variant3Bound;
  *                                 conformance: exact / 1e-3). Automatic on CPUs for every M: GEMV
  *                                 with ROWS 6, XT 1; batched with ROWS 2, XT 4 (4 × 4 fails to
- *                                 unroll). Tried and not kept: __builtin_prefetch 512/1536 bytes
- *                                 ahead (no measurable gain: the loop is not bandwidth-bound at
- *                                 4096²), VNNI vpdpbusd through a target("avx512vnni") helper
- *                                 (slower: not inlined into the pocl kernel; pocl's target is
- *                                 skylake-avx512), ROWS 8 (no gain). Numbers: QuantMatmulFamily
- *                                 and the commit messages. Non-finite x: quantize_x finds a
+ *                                 unroll). Non-finite x: quantize_x finds a
  *                                 block's NaN by its bits (fmax drops it from amax) and its Inf by
  *                                 amax; either gives the block scale NaN, so every output of that x
  *                                 row is NaN. For NaN that is the float product's answer; for ±Inf
@@ -97,7 +95,7 @@
  *                                 register-blocked kernel then multiplies. The one variant that
  *                                 materialises float weights: automatic only from 256 rows of x
  *                                 with at most 2^20 weights (an evaluation batch of the GPT, 8192
- *                                 rows: ~1.0× f32 against 0.3–0.44× for variant 3, whose 2 × 4
+ *                                 rows, runs as fast as f32 this way, while variant 3's 2 × 4
  *                                 integer tiles are compute-bound there). Same numerics as the
  *                                 dequantize-then-float product up to float32 summation order.
  *   quantize (any device)         quantize_q8_0 / quantize_q4_0: one block per work-item, f32 →
@@ -561,8 +559,8 @@ __kernel void qmatmul_xq(__global const uchar* xq, const int xsoff, __global con
          * groups (pocl's per-work-group cost is then paid ~100 times, not ~1000). Group g holds the
          * ROWS rows g, g + G, g + 2G, … (G = the number of groups): each of an item's ROWS weight
          * streams then runs sequentially through its own region of W, row after adjacent row. With
-         * the ROWS rows adjacent (rows g·ROWS + r), the streams shared pages and restarted together
-         * at every group, and the 4096² GEMV ran 20–40% slower (`clbench quant`, same runs). */
+         * the ROWS rows adjacent (rows g·ROWS + r), the streams would share pages and restart together
+         * at every group: slower at 4096² (Benchmarks/results/pocl-3.1-intel-xeon-2cu/quant/README.md). */
         const int groups = (N + ROWS - 1) / ROWS, items = get_global_size(0), item = get_global_id(0);
         const int gq = groups / items, gr = groups % items;
         const int gBegin = item * gq + min(item, gr), gEnd = gBegin + gq + (item < gr ? 1 : 0);

@@ -3,12 +3,12 @@
  * reduces a strided axis, which is contiguous across neighbouring outputs. length >= 1.
  *
  * Variants (each has a kernel for inner == 1 and one for inner > 1; the host picks by shape):
- *   1. CPU, work-groups of 1.
+ *   1. CPU (default there), work-groups of 1.
  *      reduce_rows_cpu    one work-item per chunk of `rows_per_item` rows; float16 loads, scalar tail.
  *      reduce_cols_cpu    one work-item per (16 adjacent inner columns, outer index): each step of
  *                         `length` is one vload16 (a 64-byte line), the accumulator a float16;
  *                         the last partial chunk of columns goes scalar.
- *   2. GPU.
+ *   2. GPU (default there).
  *      reduce_rows_wg     one work-group per row, strided coalesced loads, local-memory tree.
  *      reduce_cols_wi     one work-item per output element; neighbouring items read neighbouring
  *                         addresses at every step of `length` (coalesced).

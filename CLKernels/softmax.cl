@@ -5,14 +5,14 @@
  * (no NaN). Rows are contiguous, `cols` floats apart; any rows/cols (1, primes, …) work.
  *
  * Variants:
- *   1. softmax_rows_cpu   CPU. One work-item per chunk of `rows_per_item` whole rows, launched in
+ *   1. softmax_rows_cpu   CPU (default there). One work-item per chunk of `rows_per_item` whole rows, launched in
  *                         work-groups of 1 so pocl spreads them over every core. Each row is walked
  *                         three times with explicit float16 loads and a scalar tail (max; exp + sum
  *                         with fastmath.cl's polynomial exp_nonpos16,
  *                         storing exp into the output; rescale in place) — the row stays in L1/L2
  *                         after the first read, so DRAM traffic is one read and one write.
  *                         log-softmax skips the stored exp: pass 3 writes x*scale - max - log(sum).
- *   2. softmax_rows_wg    GPU. One work-group per row; items stride over the row (coalesced),
+ *   2. softmax_rows_wg    GPU (default there). One work-group per row; items stride over the row (coalesced),
  *                         max and sum by a tree reduction in local memory (`red`, local size
  *                         floats, power-of-two local size). Slow on pocl (barriers), correct anywhere.
  *
@@ -23,7 +23,7 @@
  * (log-softmax) when the row has a finite value, a row of −Inf only is NaN (0/0, and −Inf + Inf
  * for log-softmax). Built without -cl-fast-relaxed-math (RowOps.buildOptions): its
  * finite-math-only would let the compiler assume none of this happens. The CPU variant vectorises
- * by hand and measured no slower without it; variant 2's built-in exp is IEEE.
+ * by hand and is no slower without it; variant 2's built-in exp is IEEE.
  */
 
 #ifndef LOG_SOFTMAX
@@ -37,10 +37,9 @@
 #define MASKED_VALUE (LOG_SOFTMAX ? NEG_INF_BITS : 0.0f)
 
 /* exp_nonpos16 / exp_nonpos (eˣ for x ≤ 0, vectorised; NaN stays NaN) and hsum16 / hmax16 (a
- * float16's lane sum / max) come from fastmath.cl, prepended to this file. In interleaved A/B rounds
- * against pocl's built-in exp (4096x768, a 2-core Zen 4 under load) the polynomial exp's median time
- * ratio was 0.90 (log-softmax), 0.84 (cross-entropy), 0.96 (softmax). The GPU kernels keep the
- * built-in exp. */
+ * float16's lane sum / max) come from fastmath.cl, prepended to this file. On CPUs the polynomial
+ * exp is faster than pocl's built-in exp for softmax, log-softmax and cross-entropy
+ * (Benchmarks/results/pocl-3.1-amd-epyc-2cu/layernorm/README.md). The GPU kernels keep the built-in exp. */
 
 /* Number of unmasked leading columns of row r. */
 inline int valid_columns(const int r, const int cols, const int period, const int offset) {

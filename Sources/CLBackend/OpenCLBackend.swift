@@ -27,7 +27,7 @@ public final class OpenCLBackend: Backend {
     }
 
     /// `CompileOptions.kernelVariants` key: 0 turns horizontal fusion off (every elementwise group
-    /// its own launch, as before it existed); 1, the default, runs independent groups as one launch.
+    /// its own launch); 1, the default, runs independent groups as one launch.
     public static let horizontalFusionOption = "elementwise.horizontal"
     /// `CompileOptions.kernelVariants` key: the argument bytes one horizontally fused launch may
     /// take, instead of the device's `CL_DEVICE_MAX_PARAMETER_SIZE` (tests force splits with it).

@@ -75,7 +75,7 @@ public enum AttentionBenchmark {
                 fused: false, bytes: ioBytes + 4 * scoreBytes, scratch: scoreBytes, output: output, steps: steps))
         }
 
-        // The scalar baseline, the previous CPU kernel and the automatic choice for this device.
+        // The scalar baseline, the blocked CPU kernel (variant 2) and the automatic choice for this device.
         var fusedVariants = configuration.allForms ? AttentionFamily.variants.keys.sorted()
             : (deviceClass == .cpu ? [1, 2, 4] : [1, 3])
         if !fusedVariants.contains(AttentionFamily.automaticVariant(for: deviceClass)) {

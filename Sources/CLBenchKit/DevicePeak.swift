@@ -98,7 +98,7 @@ public struct PeakProbe {
     }
 
     /// pocl runs one work-group per thread: on CPUs launch many single-item groups so every
-    /// core gets work (a single group of 32 items ran on one core: 116 vs 231 GFLOP/s here).
+    /// core gets work (a single group of 32 items runs on one core: about half the rate).
     private var cpuLocal: [Int]? { context.device.info.isGPU ? nil : [1] }
 
     /// Work-items enough to fill every core (CPU) or every SIMD lane with latency hiding (GPU).

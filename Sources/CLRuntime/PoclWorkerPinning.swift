@@ -6,11 +6,10 @@ import Glibc
 /// Pins pocl's CPU worker threads to cores (`POCL_AFFINITY=1`) unless the user decided otherwise.
 ///
 /// pocl's pthread driver runs kernels on one worker thread per core, and the workers sleep between
-/// commands. Unpinned, kernels on a 2-core VM often ran at the speed of one worker: 512³ SGEMM
-/// took 1.4 ms in some iterations and 3.2 ms in others (3.2 ms is what `POCL_MAX_PTHREAD_COUNT=1`
-/// gives), consistent with both woken workers landing on one core. Pinned, pocl puts worker *i* on
-/// CPU *i*; the MLP's small products then ran 1.15–2× faster in median, large SGEMM unchanged
-/// (Benchmarks/results/pocl-3.1-intel-xeon-2cu/README.md, session 5).
+/// commands. Unpinned, both woken workers can land on one core, and a kernel on a 2-core VM then
+/// runs at the speed of one worker (as with `POCL_MAX_PTHREAD_COUNT=1`). Pinned, pocl puts worker
+/// *i* on CPU *i*: small products (the MLP's) run faster in median, large SGEMM is unchanged
+/// (Benchmarks/results/pocl-3.1-intel-xeon-2cu/runtime/README.md).
 ///
 /// A pin to a CPU outside the process's affinity mask fails (newer pocl releases abort on a failed
 /// pin), so this only sets the variable where every pin can succeed: the process may run on

@@ -20,7 +20,7 @@ import Testing
     }
 
     /// Causal attention with more queries than keys: the first Tq − Tk queries see no key and
-    /// average v uniformly (the op's definition); the device used to reject the shape.
+    /// average v uniformly (the op's definition); the device must accept the shape.
     @Test(arguments: [AttentionLowering.automatic, .unfused])
     func causalAttentionWithMoreQueriesThanKeys(lowering: AttentionLowering) throws {
         for (tq, tk, d, dv) in [(2, 1, 1, 1), (13, 5, 8, 16), (33, 17, 16, 8)] {
@@ -35,8 +35,8 @@ import Testing
 
 extension FuzzRegressionTests {
     /// A variable read back as an output (itself or through a reshape) while an assignment updates
-    /// it: the output is the value from before the run, as every read during a run is. The end-of-run
-    /// copy used to be enqueued before the output reads, so the output showed the new value.
+    /// it: the output is the value from before the run, as every read during a run is (the end-of-run
+    /// copy must be enqueued after the output reads, or the output would show the new value).
     @Test func aVariableOutputIsReadBeforeItsUpdate() throws {
         let graph = Graph()
         let w = try graph.variable("w", [3, 1])

@@ -4,7 +4,7 @@ import TensorGraph
 
 /// Independent elementwise groups run as one launch over their concatenated index space.
 /// Each test compares the horizontally fused plan with the same graph compiled with horizontal
-/// fusion off (one launch per group, the old lowering) and with the reference backend.
+/// fusion off (one launch per group) and with the reference backend.
 @Suite struct HorizontalFusionTests {
     static var backend: OpenCLBackend { OpenCLBackend(context: TestDevice.context) }
     /// One launch per elementwise group (horizontal fusion off).

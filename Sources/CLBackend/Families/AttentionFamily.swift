@@ -72,11 +72,10 @@ public final class AttentionFamily {
         }
 
         /// The default for a shape on a device. Where the native float vector is 16 wide (AVX-512:
-        /// 32 vector registers) 8 queries × 32 keys: 16 score accumulators, 16 independent fma chains.
-        /// Measured on pocl/AVX-512 (2 cores, loaded), B1 H8 T256 D64 causal kernel medians: 8×32
-        /// 0.59 ms against 4×16 0.83 ms, 4×32 wide 1.29 vs 4×32 1.42 (another, busier run), 8×16 0.73;
-        /// 8×32 beat 6×32 wide, 5×32 wide and 8×32 wide (spills) non-causal and at T1024.
-        /// Otherwise (AVX2, 16 registers) `queriesPerItem4` × 16 keys, as measured there.
+        /// 32 vector registers) 8 queries × 32 keys: 16 score accumulators, 16 independent fma chains;
+        /// the fastest blocking on pocl/AVX-512 causal and non-causal, T 256 and 1024
+        /// (Benchmarks/results/pocl-3.1-intel-xeon-2cu/attention/README.md).
+        /// Otherwise (AVX2, 16 registers) `queriesPerItem4` × 16 keys.
         public static func automatic(for shape: AttentionShape, device: DeviceInfo? = nil) -> RegisterBlocking {
             if let width = device?.nativeVectorWidths["float"], width >= 16 {
                 return RegisterBlocking(queries: min(8, max(1, shape.queries)), keys: 32)
@@ -89,7 +88,7 @@ public final class AttentionFamily {
 
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
-    /// The automatic variant for a device class: .cpu → 4 (measured fastest on pocl, see
+    /// The automatic variant for a device class: .cpu → 4 (the fastest on pocl, see
     /// `CLKernels/attention.cl`), .gpu → 3.
     public static func automaticVariant(for deviceClass: DeviceClass) -> Int { deviceClass == .gpu ? 3 : 4 }
 
@@ -211,8 +210,8 @@ public final class AttentionFamily {
 
     /// Queries per work-item for variant 4: four for DV <= 64 (8 independent fma chains for the
     /// scores, 4 queries' accumulators of a 16-wide chunk in registers), two up to 128, else one.
-    /// Measured on pocl with AVX2, B1 H8 T256 D64: 4×16 beat 2×16 (causal kernel median 1.95 vs
-    /// 2.39 ms, full 2.66 vs 7.2 ms, one loaded-machine run); 5 and 6 were no better, 8 slower.
+    /// On pocl with AVX2, 4 queries are the fastest at B1 H8 T256 D64, causal and full
+    /// (Benchmarks/results/pocl-3.1-amd-epyc-2cu/attention/README.md).
     static func queriesPerItem4(queries: Int, dv: Int) -> Int {
         let chunks = (dv + 15) / 16
         let preferred = chunks <= 4 ? 4 : (chunks <= 8 ? 2 : 1)

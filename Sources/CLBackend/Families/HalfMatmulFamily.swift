@@ -28,10 +28,9 @@ public final class HalfMatmulFamily {
 
     public let environment: FamilyEnvironment
     /// Variant 1: weight rows per work-item; `nil`: 8 for GEMV (M below `batchTileMinRows`), 4 for
-    /// batched products. Measured with `clbench quant --f16-variant 1 --rows-per-item 1,2,4,8
-    /// --batch-tile 4,8` at 4096² on the 2-core AVX-512 EPYC (loaded, one run each): GEMV r8 1.64×
-    /// f32 on pocl (r4 1.60×, r2 1.11×), 2.09× on Intel's CPU runtime (r4 1.51×); batch 8 on pocl
-    /// r4t8 1.71× (r4t4 1.55×, r2t8 1.16×), batch 32 r4t8 1.32× (r8t4 1.01×, r4t4 0.95×).
+    /// batched products: the fastest in `clbench quant --f16-variant 1 --rows-per-item 1,2,4,8
+    /// --batch-tile 4,8` at 4096² on a 2-core AVX-512 EPYC, pocl and Intel's CPU runtime
+    /// (Benchmarks/results/pocl-3.1-amd-epyc-2cu/quant/README.md).
     public var rowsPerItem: Int?
     /// Variant 1: rows of x per work-item once M reaches `batchTileMinRows` (each converted weight
     /// vector then feeds `batchTile` dot products); `nil`: 8 where the device's native float

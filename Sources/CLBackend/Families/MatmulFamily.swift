@@ -116,8 +116,8 @@ public final class MatmulFamily {
         set { editTuning { $0.kBlock = newValue } }
     }
     /// Variant 2 packs B [K, N] into panels only when M reaches this many rows; below it the
-    /// blocked kernel reads B's rows in place (measured on pocl at N = K = 1024: in-place rows
-    /// are as fast up to M ≈ 128-256 and 1.5x slower at 1024, where the pack pays).
+    /// blocked kernel reads B's rows in place (on pocl at N = K = 1024 in-place rows are as fast
+    /// as the pack up to M ≈ 128–256; the pack pays beyond: Benchmarks/results/pocl-3.1-amd-epyc-2cu/matmul/README.md).
     public var packMinRows: Int {
         get { (tuning ?? defaultTuning).packMinRows }
         set { editTuning { $0.packMinRows = newValue } }

@@ -33,8 +33,9 @@ public final class NormFamily {
 
     /// Outputs at least this large (bytes) are written with non-temporal stores on CPU devices:
     /// far beyond the caches, the store then skips the read-for-ownership of each line (one DRAM
-    /// read and one write per element, like a copy; ~1.4x faster at 4096×4096 on pocl). Smaller
-    /// outputs keep plain stores so the next op finds them in cache.
+    /// read and one write per element, like a copy; faster at 4096×4096 on pocl:
+    /// Benchmarks/results/pocl-3.1-amd-epyc-2cu/layernorm/README.md). Smaller outputs keep plain stores so the next op finds them
+    /// in cache.
     public static let defaultStreamingStoreBytes = 8 << 20
 
     /// The streaming-store threshold of this instance (tests lower it to exercise that path on small shapes).

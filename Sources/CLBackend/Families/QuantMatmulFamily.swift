@@ -25,21 +25,18 @@ public final class QuantMatmulFamily {
 
     public let environment: FamilyEnvironment
     /// Variant 1: weight rows per work-item for GEMV (M < `batchTileMinRows`) and for batched
-    /// products; `nil` picks per format. GEMV: 4 rows for both formats, measured with `clbench quant
-    /// --rows-per-item 1,2,4,8` at 4096² on a loaded 2-core AVX-512 pocl machine once the scales were
-    /// converted sixteen at a time (r4 fastest for q8_0 and q4_0 in every run; r1/r2 up to 2× slower,
-    /// r8 ~10% slower). Batched, on AVX-512 (native float width 16, 32 vector registers): 4 rows × 4
-    /// for both (`--batch 8 --rows-per-item 1,2,4 --batch-tile 4,8`: q8_0 r4t4 2.45× f32 vs the old
-    /// r1t4 1.34×, q4_0 r4t4 2.99× vs r2t4 2.41×; r4t8 spills). Elsewhere as measured on AVX2:
-    /// q8_0 1 row × 4, q4_0 2 × 4; more rows or a taller tile spill on 16 vector registers (float16
-    /// accumulators take two each).
+    /// products; `nil` picks per format. GEMV: 4 rows for both formats, the fastest in `clbench quant
+    /// --rows-per-item 1,2,4,8` at 4096² on pocl AVX-512. Batched, on AVX-512 (native float width
+    /// 16, 32 vector registers): 4 rows × 4 for both (8 rows of x spill). Elsewhere (AVX2): q8_0
+    /// 1 row × 4, q4_0 2 × 4; more rows or a taller tile spill on 16 vector registers (float16
+    /// accumulators take two each). Measurements: Benchmarks/results/pocl-3.1-intel-xeon-2cu/quant/README.md
+    /// (AVX-512) and Benchmarks/results/pocl-3.1-amd-epyc-2cu/quant/README.md (AVX2).
     public var rowsPerItem: Int?
     public var rowsPerItemBatched: Int?
     /// Variants 1 and 3: rows of x per work-item once M reaches `batchTileMinRows` (one dequantized
     /// / unpacked block then feeds `batchTile` dot products). Variant 3 also reads `rowsPerItem`
-    /// (GEMV, default 6: six weight streams per item; `clbench quant --rows-per-item 4,6` at 4096²,
-    /// three runs: q8_0 3.96–4.19× vs 3.44–3.79×, q4_0 6.90–7.64× vs 5.49–6.18× over f32; 8 was
-    /// slower than 6) and `rowsPerItemBatched` (default 2).
+    /// (GEMV, default 6: six weight streams per item, faster than 4 and 8 in `clbench quant
+    /// --rows-per-item` at 4096²) and `rowsPerItemBatched` (default 2).
     public var batchTile = 4
     public var batchTileMinRows = 2
     /// Variant 3: work-items along N, each owning a contiguous range of row groups (`rowsPerItem`
@@ -59,11 +56,10 @@ public final class QuantMatmulFamily {
     /// The variant used when none is asked for. GPUs: variant 2. CPUs: variant 3 (x quantized,
     /// integer dot products) for GEMV and small batches; variant 4 (dequantize into the float GEMM's
     /// panels) for at least 256 rows of x with at most 2^20 weights, where the float scratch stays
-    /// small and the rows amortise it. Measured with `clbench quant --variant 3,4` on pocl (2-core
-    /// AVX-512), speedups over f32: M = 8192 with the GPT's 384×128, 128×512 and 512×128 weights,
-    /// q8_0 0.99/0.84/1.00× (variant 4) vs 0.30/0.28/0.35× (3), q4_0 0.99/0.98/1.07× vs
-    /// 0.35/0.43/0.44×; but 4096² at M = 256 q8_0 0.91× vs 1.18×, q4_0 0.95× vs 2.01×, and
-    /// 512² at M = 64 q4_0 0.87× vs 1.47×.
+    /// small and the rows amortise it: in `clbench quant --variant 3,4` on pocl (AVX-512) variant 4
+    /// runs at about f32's speed at M = 8192 with the GPT's weights, where variant 3 takes about 3×
+    /// as long, while variant 3 is faster at 4096² with M = 256 and at 512² with M = 64
+    /// (Benchmarks/results/pocl-3.1-intel-xeon-2cu/quant/README.md).
     public func automaticVariant(m: Int, n: Int, k: Int) -> Int {
         let cpu = m >= Self.panelMinRows && n * k <= Self.panelMaxWeights ? 4 : 3
         return environment.variant(for: Self.family, automatic: environment.deviceClass == .cpu ? cpu : 2)
@@ -71,9 +67,9 @@ public final class QuantMatmulFamily {
     static let panelMinRows = 256, panelMaxWeights = 1 << 20
 
     /// Variant 3's work-items along N for `rowGroups` groups of rows: at most 128 (pocl runs each
-    /// local-size-[1] work-group separately; at 4096² one item per 4-row group, 1024 items, was
-    /// ~10% slower than 64–256 (`clbench quant --work-items`), while 16–32 items balance the two
-    /// cores worse when the machine is loaded).
+    /// local-size-[1] work-group separately: at 4096² one item per 4-row group, 1024 items, is
+    /// slower than 64–256 in `clbench quant --work-items`, while 16–32 items balance two loaded
+    /// cores worse).
     ///
     /// With many tiles of rows of x (an evaluation batch), each item walks its tiles against its
     /// range of weight rows, so the range is made to stay cache-resident: about 256 KiB of weights
@@ -83,7 +79,7 @@ public final class QuantMatmulFamily {
         return min(rowGroups, 128, max(1, (weightBytes + (256 << 10) - 1) / (256 << 10)))
     }
     /// Variant 3: work-items per row of x for quantize_x (each strides over the blocks; one block
-    /// per item cost ~1 µs more per 128 blocks).
+    /// per item costs ~1 µs more per 128 blocks).
     public var quantizeItems = 4
     /// Variant 3: most work-items of a product and of its quantize_x launch; past these, items walk
     /// several tiles of rows of x (an evaluation batch of 128 windows × 64 tokens is 8192 rows).
@@ -182,7 +178,7 @@ public final class QuantMatmulFamily {
                                flops: flops, bytes: bytes)]
         case 3:
             let batched = m >= batchTileMinRows
-            // 2 × 4 accumulators (+ 2 × 4 scale vectors) fit AVX-512's 32 registers; 4 × 4 failed to unroll.
+            // 2 × 4 accumulators (+ 2 × 4 scale vectors) fit AVX-512's 32 registers; 4 × 4 fails to unroll.
             let rows = (batched ? rowsPerItemBatched : rowsPerItem) ?? (batched ? 2 : 6), tile = batched ? batchTile : 1
             let nb = k / Self.blockSize, nbp = format == .q8_0 ? nb : (nb + 3) / 4 * 4
             let valueBytes = m * nbp * 32 * (format == .q8_0 ? 2 : 1)

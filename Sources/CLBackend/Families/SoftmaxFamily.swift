@@ -21,14 +21,12 @@ public enum RowOpsError: Error, CustomStringConvertible, Sendable {
 enum RowOps {
     /// Build options of the row-wise families (softmax, loss, layernorm): none. Not
     /// `-cl-fast-relaxed-math`, which implies `-cl-finite-math-only`: the compiler may then assume
-    /// no NaN or Inf, and rmsnorm_wg gave NaN for a row holding Inf where IEEE gives
-    /// `x · rsqrt(Inf) = 0`. `-cl-unsafe-math-optimizations` alone broke the same case (its
-    /// approximate rsqrt); `-cl-mad-enable -cl-no-signed-zeros` kept every non-finite case but
-    /// bought nothing. The CPU kernels vectorise by hand (float16 loads, fastmath.cl's polynomial
-    /// exp), so dropping the flag cost no measurable time on pocl: in interleaved rounds of
-    /// `clbench layernorm` and `clbench attention` (old kernels with the flag against these
-    /// kernels without it) the median time ratios were 0.98–1.02 for every norm variant and
-    /// 1.04 for unfused attention, inside the run-to-run spread.
+    /// no NaN or Inf, and rmsnorm_wg gives NaN for a row holding Inf where IEEE gives
+    /// `x · rsqrt(Inf) = 0`. `-cl-unsafe-math-optimizations` alone breaks the same case (its
+    /// approximate rsqrt); `-cl-mad-enable -cl-no-signed-zeros` keeps every non-finite case but
+    /// buys nothing. The CPU kernels vectorise by hand (float16 loads, fastmath.cl's polynomial
+    /// exp), so the flag gains no measurable time on pocl (interleaved `clbench layernorm` and
+    /// `clbench attention` rounds with and without it: Benchmarks/results/pocl-3.1-amd-epyc-2cu/layernorm/README.md).
     static let buildOptions = ""
 
     /// The variant to use: explicit, else forced by the environment, else `automatic`; checked against `variants`.

@@ -52,12 +52,13 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
         self.wptn = wptn
     }
 
-    /// What an untuned device of this class runs (measured on pocl for the CPU values; the GPU
-    /// geometry is the usual 64×64 tile with a 4×4 register tile per work-item).
+    /// What an untuned device of this class runs (the CPU values are the fastest `clbench tune
+    /// matmul` found on pocl; the GPU geometry is the usual 64×64 tile with a 4×4 register tile
+    /// per work-item).
     public static func defaults(for deviceClass: DeviceClass) -> MatmulTuning {
         switch deviceClass {
-        // panelGroup 4: `clbench tune matmul --verbose` on pocl (AVX2) put sweeps of 2-8 panels
-        // ahead of one sweep at 1024³ and 4 first at 2048³ (1.6×: B no longer re-streamed per row tile).
+        // panelGroup 4: sweeps of a few panels keep B's panels in cache instead of re-streaming them
+        // per row tile; 4 is the fastest at 2048³ on pocl AVX2 (Benchmarks/results/pocl-3.1-amd-epyc-2cu/matmul/README.md).
         case .cpu: return MatmulTuning(variant: 2, panelGroup: 4)
         case .gpu: return MatmulTuning(variant: 3)
         }
@@ -65,9 +66,9 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
 
     /// The defaults for a device: its class's, with narrower register tiles on CPUs whose native
     /// float vector is 8 wide (AVX2: 16 vector registers, half of AVX-512's 32 at half the width, so
-    /// TM = 8 rows of two float16 accumulators spill). Measured with `clbench tune matmul` on pocl
-    /// "pthread-haswell" (AVX2, loaded 2-core EPYC): TM = 2 won every class with M ≥ 128, 1.1-2.4×
-    /// over TM = 8 (1024³ 2.4×, 128×512×144 x·Wᵀ 2.3×); the dot tile drops to 4×4 float8.
+    /// TM = 8 rows of two float16 accumulators spill): TM = 2, the winner of every class with
+    /// M ≥ 128 in `clbench tune matmul` on pocl "pthread-haswell" (Benchmarks/results/pocl-3.1-amd-epyc-2cu/matmul/README.md);
+    /// the dot tile drops to 4×4 float8.
     public static func defaults(for device: DeviceInfo) -> MatmulTuning {
         let deviceClass = DeviceClass(device)
         var tuning = defaults(for: deviceClass)
@@ -80,8 +81,8 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
 
     /// The defaults for `shape` on a device: the device's, except that narrow x·Wᵀ products (N ≤ 32,
     /// e.g. the MLP's 27 logits) on CPUs run as dot products straight from B: a packed 32-column panel
-    /// wastes lanes and leaves one panel of parallelism (pocl, AVX-512, 128×27×512: pack + blocked
-    /// 0.043 ms, dot 8×3 0.032 ms; `clbench tune matmul --m 128 --n 27 --k 512 --transpose-b --verbose`).
+    /// wastes lanes and leaves one panel of parallelism (at 128×27×512 on pocl AVX-512 the dot
+    /// product beats pack + blocked: Benchmarks/results/pocl-3.1-intel-xeon-2cu/matmul/README.md).
     public static func defaults(for device: DeviceInfo, shape: MatmulShape) -> MatmulTuning {
         var tuning = defaults(for: device)
         let shapeClass = MatmulShapeClass(shape)
@@ -90,8 +91,8 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
             if tuning.dotWidth == 16 { (tuning.dotRows, tuning.dotCols) = (3, 9) }
         }
         // A short K (≤ 32 rows of B [K, N]) keeps a panel's rows in L1 whatever B's row stride, so
-        // reading B in place beats a pack launch (the MLP's dh = dlogits·W2, K = 27: in a training
-        // step 0.024 ms in place vs 0.005 + 0.052 ms packed, `CLGRAPH_TRACE=1 clmodel bench mlp`).
+        // reading B in place beats a pack launch (the MLP's dh = dlogits·W2, K = 27, traced in a
+        // training step: Benchmarks/results/pocl-3.1-intel-xeon-2cu/matmul/README.md).
         if tuning.variant == 2 && !shape.transposeB && shape.k <= 32 { tuning.packMinRows = Int(Int32.max) }
         return tuning
     }
