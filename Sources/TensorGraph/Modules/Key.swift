@@ -7,7 +7,8 @@
 /// }
 /// ```
 ///
-/// A property declared without a value is set in the module's initialiser, before it is read.
+/// A property declared without a value is set in the module's initialiser, before it is read;
+/// as an assignment through the wrapper, it comes after every unwrapped stored property is set.
 /// An empty key adds no path component: the wrapped value's parameters are named as if they
 /// belonged to the enclosing module (``Sequential`` names its layers `0`, `1`, … this way, as
 /// PyTorch's `nn.Sequential` does).

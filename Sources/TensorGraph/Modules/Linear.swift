@@ -14,6 +14,13 @@ public struct Linear: UnaryLayer {
         self.bias = bias ? Parameter([outputs], initializer: biasInitializer ?? bound) : nil
     }
 
+    /// A layer over existing parameters: `weight` `[outputs, inputs]`, `bias` `[outputs]` (a weight
+    /// shared with another module, e.g. an output projection tied to the token embedding).
+    public init(weight: Parameter, bias: Parameter?) {
+        self.weight = weight
+        self.bias = bias
+    }
+
     /// `x` `[..., inputs]` → `[..., outputs]` (``linear(_:weight:bias:)``).
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         try linear(x, weight: weight.tensor, bias: bias?.tensor)
