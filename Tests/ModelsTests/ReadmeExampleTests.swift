@@ -26,14 +26,14 @@ import Testing
         let x = try graph.input("x", [4, 3]), labels = try graph.input("labels", [4], dtype: .i32)
         let loss = try crossEntropy(logits: model(x), targets: labels)
         let optimizer = try Optimizer(.adamW(AdamWConfiguration(weightDecay: 0)), learningRate: .constant(0.05),
-                                      minimizing: loss, parameters: model.parameters(),
-                                      backend: ReferenceBackend(), initialValues: model.initialValues(seed: 1))
+                                      minimizing: loss, parameters: model.parameters())
+        try optimizer.compile(on: ReferenceBackend(), initialValues: model.initialValues(seed: 1))
         let points = TensorData(shape: [4, 3], floats: [0, 0, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1])
         let feeds = ["x": points, "labels": TensorData(shape: [4], ints: [0, 1, 1, 0])]   // XOR of the first two
         let losses = try (0..<60).map { _ in try optimizer.step(feeds) }
         print("loss \(losses[0]) → \(losses[59])")
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("two-layer.safetensors").path
-        try SafeTensors.write(parameters: model.values(in: optimizer.plan), to: path)
+        try SafeTensors.write(parameters: optimizer.parameterValues(), to: path)
 
         // Inference: the same module in a new graph, the saved weights, run on both backends.
         let inference = Graph()

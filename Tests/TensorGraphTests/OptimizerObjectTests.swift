@@ -20,8 +20,10 @@ import Testing
     func matchesTheUpdateCompiledByHand(rule: OptimizerRule) throws {
         let schedule = LearningRateSchedule.cosine(peak: 0.1, final: 0.01, steps: 8, warmup: 2)
         let (_, net, loss) = try Self.lossGraph()
-        let optimizer = try Optimizer(rule, learningRate: schedule, minimizing: loss, parameters: net.parameters(),
-                                      backend: ReferenceBackend(), initialValues: net.initialValues(seed: 5))
+        let optimizer = try Optimizer(rule, learningRate: schedule, minimizing: loss, parameters: net.parameters())
+        let notCompiled = #expect(throws: PlanError.self) { try optimizer.step([:]) }
+        #expect(notCompiled?.description.contains("call compile(on:initialValues:)") == true)
+        try optimizer.compile(on: ReferenceBackend(), initialValues: net.initialValues(seed: 5))
         let feeds = ["x": Self.points, "labels": Self.labels]
         let losses = try (0..<8).map { _ in try optimizer.step(feeds) }
         #expect(optimizer.completedSteps == 8)
@@ -52,9 +54,9 @@ import Testing
 
     @Test func aMissingInitialValueIsNamed() throws {
         let (_, net, loss) = try Self.lossGraph()
+        let optimizer = try Optimizer(.sgd(), learningRate: .constant(0.1), minimizing: loss, parameters: net.parameters())
         #expect(throws: PlanError.variableNotSet(name: "2.bias")) {
-            try Optimizer(.sgd(), learningRate: .constant(0.1), minimizing: loss, parameters: net.parameters(),
-                          backend: ReferenceBackend(), initialValues: net.initialValues().filter { $0.key != "2.bias" })
+            try optimizer.compile(on: ReferenceBackend(), initialValues: net.initialValues().filter { $0.key != "2.bias" })
         }
     }
 }
