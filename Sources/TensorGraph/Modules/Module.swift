@@ -22,7 +22,9 @@
 /// ```
 ///
 /// Parameters are references, so a copy of a module shares them with the original; a parameter
-/// reached along two paths (tied weights) is one variable, named by the first path.
+/// reached along two paths (tied weights) is one variable, named by the first path. Like the
+/// ``Graph`` it is declared in, a module with parameters is built on one thread (it is not
+/// `Sendable`); the plans compiled from the graph follow ``Plan``'s threading rule.
 public protocol Module {}
 
 /// A module that maps one tensor to one tensor; what ``Sequential`` chains.

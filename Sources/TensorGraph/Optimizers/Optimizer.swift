@@ -14,6 +14,7 @@
 ///
 /// The update's state variables (`optimizer/<parameter>.m`, …) and per-step inputs
 /// (`optimizer.lr`, …) are added to the loss's graph, so one graph takes one optimizer.
+/// An optimizer is not `Sendable`: it counts steps, so one thread steps it.
 public final class Optimizer {
     /// The update rule.
     public let rule: OptimizerRule
