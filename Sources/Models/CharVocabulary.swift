@@ -60,7 +60,7 @@ public struct CharVocabulary: Equatable, Sendable, Codable {
 }
 
 /// Problems with data files, each naming the file and what is wrong.
-public enum DataError: Error, CustomStringConvertible, Equatable {
+public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case characterOutsideVocabulary(character: Character, source: String, line: Int, column: Int, vocabulary: String)
     case unreadable(path: String, reason: String)
     case tooShort(source: String, tokens: Int, needed: Int)

@@ -16,18 +16,16 @@ public struct MLPConfiguration: Codable, Equatable, Sendable {
     }
 
     /// Parameter names and shapes, in PyTorch `nn.Linear` / `nn.Embedding` conventions
-    /// (`weight` is [out, in]) so safetensors checkpoints load in either framework.
-    public var parameterShapes: [(name: String, shape: Shape)] {
-        [("embedding.weight", [vocabulary, embedding]),
-         ("hidden.weight", [hidden, context * embedding]), ("hidden.bias", [hidden]),
-         ("output.weight", [vocabulary, hidden]), ("output.bias", [vocabulary])]
-    }
+    /// (`weight` is [out, in]) so safetensors checkpoints load in either framework: those of ``MLP``.
+    public var parameterShapes: [(name: String, shape: Shape)] { MLP(self).parameterShapes }
 }
 
 public enum MLPModel {
     /// The graph pieces of one model instance.
     public struct Graph {
         public let graph: TensorGraph.Graph
+        /// The module, declared in `graph`.
+        public let model: MLP
         /// i32 [batch, context]
         public let contexts: Tensor
         /// f32 [batch, vocabulary]
@@ -35,36 +33,22 @@ public enum MLPModel {
         public let parameters: [String: Tensor]
     }
 
-    /// Builds the forward graph for `batch` rows. Inputs: "contexts" (i32 [batch, context]).
+    /// Builds the forward graph of an ``MLP`` for `batch` rows. Inputs: "contexts" (i32 [batch, context]).
     /// `weightFormats` declares weight matrices as quantized variables (see ``ModelQuantization``).
     public static func build(_ configuration: MLPConfiguration, batch: Int, in graph: TensorGraph.Graph = TensorGraph.Graph(),
                              weightFormats: [String: QuantFormat] = [:]) throws -> Graph {
-        var parameters: [String: Tensor] = [:]
-        for (name, shape) in configuration.parameterShapes {
-            parameters[name] = try graph.variable(name, shape, dtype: weightFormats[name]?.dtype ?? .f32)
-        }
+        let model = MLP(configuration)
+        let parameters = try model.declare(in: graph, dtypes: weightFormats.mapValues(\.dtype))
         let contexts = try graph.input("contexts", [batch, configuration.context], dtype: .i32)
-        let embedded = try embedding(parameters["embedding.weight"]!, contexts)
-            .reshape([batch, configuration.context * configuration.embedding])
-        let hidden = try linear(embedded, weight: parameters["hidden.weight"]!, bias: parameters["hidden.bias"]!).tanh()
-        let logits = try linear(hidden, weight: parameters["output.weight"]!, bias: parameters["output.bias"]!)
-        return Graph(graph: graph, contexts: contexts, logits: logits, parameters: parameters)
+        let logits = try model(contexts)
+        return Graph(graph: graph, model: model, contexts: contexts, logits: logits,
+                     parameters: Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.tensor) }))
     }
 
     /// The reference initialisation (xorshift*, seed 1337): embedding N(0,1); hidden weights and
     /// bias U(−s, s), s = 1/√(context·embedding); output weights and bias U(−t, t), t = 1/√hidden;
-    /// drawn in that order, weights laid out [out, in].
+    /// drawn in that order, weights laid out [out, in] (``MLP``'s initialisers).
     public static func initialParameters(_ configuration: MLPConfiguration, seed: UInt64 = 1337) -> [String: TensorData] {
-        var random = XorShiftRandom(seed: seed)
-        let fanIn = configuration.context * configuration.embedding
-        let s = 1 / Double(fanIn).squareRoot(), t = 1 / Double(configuration.hidden).squareRoot()
-        let shapes = Dictionary(uniqueKeysWithValues: configuration.parameterShapes.map { ($0.name, $0.shape) })
-        var values: [String: TensorData] = [:]
-        values["embedding.weight"] = TensorData(shape: shapes["embedding.weight"]!,
-                                                floats: random.normalArray(count: shapes["embedding.weight"]!.count))
-        for (name, bound) in [("hidden.weight", s), ("hidden.bias", s), ("output.weight", t), ("output.bias", t)] {
-            values[name] = TensorData(shape: shapes[name]!, floats: random.uniformArray(count: shapes[name]!.count, lo: -bound, hi: bound))
-        }
-        return values
+        MLP(configuration).initialValues(seed: seed)
     }
 }

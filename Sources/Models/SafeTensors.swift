@@ -42,7 +42,7 @@ public enum SafeTensors {
     }
 
     /// Problems reading a checkpoint: each says which file and what is wrong; nothing is guessed.
-    public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+    public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
         case unreadable(path: String, reason: String)
         case corrupt(path: String, reason: String)
         case missingTensor(path: String, name: String)

@@ -91,7 +91,7 @@ extension Plan {
 }
 
 /// Errors from compiling or running a ``Plan``.
-public enum PlanError: Error, CustomStringConvertible, Equatable {
+public enum PlanError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A needed input was not fed.
     case missingInput(name: String)
     /// A feed has the wrong shape.

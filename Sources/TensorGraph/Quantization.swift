@@ -46,7 +46,7 @@ public enum QuantFormat: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// Errors from quantizing or wrapping quantized data.
-public struct QuantizationError: Error, CustomStringConvertible, Equatable {
+public struct QuantizationError: Error, CustomStringConvertible, Equatable, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }

@@ -64,28 +64,8 @@ public struct GPTConfiguration: Codable, Equatable, Sendable {
     }
 
     /// Parameter names and shapes with makemore's / nanoGPT's PyTorch names (`weight` is [out, in]),
-    /// so safetensors checkpoints load in either framework.
-    public var parameterShapes: [(name: String, shape: Shape)] {
-        let c = embedding
-        var shapes: [(String, Shape)] = [("transformer.wte.weight", [vocabulary, c])]
-        if positions == .learned { shapes.append(("transformer.wpe.weight", [blockSize, c])) }
-        for layer in 0..<layers {
-            let p = "transformer.h.\(layer)."
-            shapes += normShapes(p + "ln_1")
-            shapes += [(p + "attn.c_attn.weight", [3 * c, c]), (p + "attn.c_attn.bias", [3 * c]),
-                       (p + "attn.c_proj.weight", [c, c]), (p + "attn.c_proj.bias", [c])]
-            shapes += normShapes(p + "ln_2")
-            shapes += [(p + "mlp.c_fc.weight", [4 * c, c]), (p + "mlp.c_fc.bias", [4 * c]),
-                       (p + "mlp.c_proj.weight", [c, 4 * c]), (p + "mlp.c_proj.bias", [c])]
-        }
-        shapes += normShapes("transformer.ln_f")
-        shapes.append(("lm_head.weight", [vocabulary, c]))
-        return shapes
-    }
-
-    private func normShapes(_ prefix: String) -> [(String, Shape)] {
-        norm == .layerNorm ? [(prefix + ".weight", [embedding]), (prefix + ".bias", [embedding])] : [(prefix + ".weight", [embedding])]
-    }
+    /// so safetensors checkpoints load in either framework: those of ``GPT``.
+    public var parameterShapes: [(name: String, shape: Shape)] { GPT(self).parameterShapes }
 
     /// How many numbers the model learns.
     public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.count } }
@@ -98,21 +78,8 @@ public struct GPTConfiguration: Codable, Equatable, Sendable {
 extension GPTModel {
     /// nanoGPT's initialisation from the reference xorshift* generator: every matrix and embedding
     /// N(0, 0.02), the residual projections (`c_proj`) N(0, 0.02/√(2·layers)), biases 0, norm gains 1;
-    /// drawn in ``GPTConfiguration/parameterShapes`` order.
+    /// drawn in ``GPTConfiguration/parameterShapes`` order (``GPT``'s initialisers).
     public static func initialParameters(_ configuration: GPTConfiguration, seed: UInt64 = 1337) -> [String: TensorData] {
-        var random = XorShiftRandom(seed: seed)
-        let residualStd = 0.02 / (2 * Double(configuration.layers)).squareRoot()
-        var values: [String: TensorData] = [:]
-        for (name, shape) in configuration.parameterShapes {
-            let floats: [Float]
-            if shape.rank >= 2 {
-                floats = random.normalArray(count: shape.count, std: name.hasSuffix("c_proj.weight") ? residualStd : 0.02)
-            } else {
-                let isGain = name.hasSuffix(".weight")
-                floats = [Float](repeating: isGain ? 1 : 0, count: shape.count)
-            }
-            values[name] = TensorData(shape: shape, floats: floats)
-        }
-        return values
+        GPT(configuration).initialValues(seed: seed)
     }
 }

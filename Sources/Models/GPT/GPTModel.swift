@@ -7,10 +7,13 @@ public enum GPTModel {
     /// The graph of a full-sequence forward pass.
     public struct Forward {
         public let graph: Graph
+        /// The module, declared in `graph`.
+        public let model: GPT
         /// i32 `[batch, sequence]` input "tokens".
         public let tokens: Tensor
         /// f32 `[batch·sequence, vocabulary]`, row `b·sequence + t` for position t of sequence b.
         public let logits: Tensor
+        /// The parameters' variables by name (``GPT``'s parameter names).
         public let parameters: [String: Tensor]
         /// Per layer, keys and values `[batch, heads, sequence, headSize]` (what a KV cache holds).
         public let keys: [Tensor], values: [Tensor]
@@ -40,12 +43,13 @@ public enum GPTModel {
             throw GraphError(op: "gpt", shapes: [[batch, sequence]], expected: "1 ≤ sequence ≤ block size \(c.blockSize)",
                              message: "cannot build a forward pass over \(sequence) positions")
         }
-        let parameters = try declareParameters(c, in: graph, weightFormats: weightFormats)
+        let model = GPT(c)
+        let parameters = try model.declare(in: graph, dtypes: weightFormats.mapValues(\.dtype))
         let tokens = try graph.input("tokens", [batch, sequence], dtype: .i32)
         let rows = batch * sequence
-        var x = try embedding(parameters["transformer.wte.weight"]!, tokens).reshape([rows, c.embedding])
-        if let wpe = parameters["transformer.wpe.weight"] {
-            let positions = try wpe.slice(axis: 0, start: 0, end: sequence)                   // [T, C]
+        var x = try model.transformer.tokenEmbedding(tokens).reshape([rows, c.embedding])
+        if let wpe = model.transformer.positionEmbedding {
+            let positions = try wpe.weight.tensor.slice(axis: 0, start: 0, end: sequence)      // [T, C]
             x = try (x.reshape([batch, sequence, c.embedding]) + positions).reshape([rows, c.embedding])
         }
         let rope = c.positions == .rotary
@@ -60,9 +64,8 @@ public enum GPTModel {
         }
         x = try drop(x)
         var keys: [Tensor] = [], values: [Tensor] = [], maps: [Tensor] = []
-        for layer in 0..<c.layers {
-            let p = "transformer.h.\(layer)."
-            let qkv = try queriesKeysValues(x, p, c, parameters)                                     // [rows, 3C]
+        for block in model.transformer.blocks {
+            let qkv = try block.queriesKeysValues(x)                                                 // [rows, 3C]
             func heads(_ part: Int) throws -> Tensor {
                 let h = try qkv.slice(axis: 1, start: part * c.embedding, end: (part + 1) * c.embedding)
                     .reshape([batch, sequence, c.heads, c.headSize]).permute([0, 2, 1, 3])  // [B, H, T, hs]
@@ -81,17 +84,20 @@ public enum GPTModel {
                 y = try attention(q: q, k: k, v: v, causal: true)
             }
             let merged = try y.permute([0, 2, 1, 3]).reshape([rows, c.embedding])
-            x = try x + drop(linear(merged, weight: parameters[p + "attn.c_proj.weight"]!, bias: parameters[p + "attn.c_proj.bias"]!))
-            x = try x + drop(feedForward(x, p, c, parameters))
+            x = try x + drop(block.attention.projection(merged))
+            x = try x + drop(block.feedForwardBranch(x))
         }
-        let logits = try linear(try norm(x, "transformer.ln_f", c, parameters), weight: parameters["lm_head.weight"]!, bias: nil)
-        return Forward(graph: graph, tokens: tokens, logits: logits, parameters: parameters, keys: keys, values: values,
-                       attentionMaps: maps)
+        let logits = try model.logits(x)
+        return Forward(graph: graph, model: model, tokens: tokens, logits: logits,
+                       parameters: Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.tensor) }),
+                       keys: keys, values: values, attentionMaps: maps)
     }
 
     /// The graph of one decode step.
     public struct Decode {
         public let graph: Graph
+        /// The module, declared in `graph`.
+        public let model: GPT
         /// f32 `[batch, vocabulary]` for the fed token.
         public let logits: Tensor
         /// The cache writes: each layer's keys and values with the new position filled in.
@@ -118,20 +124,20 @@ public enum GPTModel {
     public static func decode(_ c: GPTConfiguration, batch: Int = 1, in graph: Graph = Graph(),
                               weightFormats: [String: QuantFormat] = [:]) throws -> Decode {
         try c.validate()
-        let parameters = try declareParameters(c, in: graph, weightFormats: weightFormats)
+        let model = GPT(c)
+        try model.declare(in: graph, dtypes: weightFormats.mapValues(\.dtype))
         let token = try graph.input(DecodeInput.token, [batch, 1], dtype: .i32)
         let positions = try graph.input(DecodeInput.positions, [batch], dtype: .i32)
-        var x = try embedding(parameters["transformer.wte.weight"]!, token).reshape([batch, c.embedding])
-        if let wpe = parameters["transformer.wpe.weight"] {
-            x = try x + embedding(wpe, positions)                                              // [B, C]
+        var x = try model.transformer.tokenEmbedding(token).reshape([batch, c.embedding])
+        if let wpe = model.transformer.positionEmbedding {
+            x = try x + wpe(positions)                                                         // [B, C]
         }
         let rope = c.positions == .rotary
             ? (try graph.input(ropeInputs.0, [batch, 1, 1, c.headSize / 2]), try graph.input(ropeInputs.1, [batch, 1, 1, c.headSize / 2]))
             : nil
         var updates: [Assignment] = [], names: [(String, String)] = []
-        for layer in 0..<c.layers {
-            let p = "transformer.h.\(layer)."
-            let qkv = try queriesKeysValues(x, p, c, parameters)                                     // [B, 3C]
+        for (layer, block) in model.transformer.blocks.enumerated() {
+            let qkv = try block.queriesKeysValues(x)                                                 // [B, 3C]
             func heads(_ part: Int) throws -> Tensor {
                 let h = try qkv.slice(axis: 1, start: part * c.embedding, end: (part + 1) * c.embedding)
                     .reshape([batch, c.heads, 1, c.headSize])
@@ -147,11 +153,11 @@ public enum GPTModel {
             updates += [try Assignment(cachedKeys, keys), try Assignment(cachedValues, values)]
             names.append((keyName, valueName))
             let y = try cachedAttention(q: q, keys: keys, values: values, positions: positions).reshape([batch, c.embedding])
-            x = try x + linear(y, weight: parameters[p + "attn.c_proj.weight"]!, bias: parameters[p + "attn.c_proj.bias"]!)
-            x = try x + feedForward(x, p, c, parameters)
+            x = try x + block.attention.projection(y)
+            x = try x + block.feedForwardBranch(x)
         }
-        let logits = try linear(try norm(x, "transformer.ln_f", c, parameters), weight: parameters["lm_head.weight"]!, bias: nil)
-        return Decode(graph: graph, logits: logits, cacheUpdates: updates, cacheNames: names)
+        let logits = try model.logits(x)
+        return Decode(graph: graph, model: model, logits: logits, cacheUpdates: updates, cacheNames: names)
     }
 
     /// The feeds of one decode step: each sequence's token and position (and, with rotary
@@ -192,34 +198,6 @@ public enum GPTModel {
     }
 
     // MARK: pieces
-
-    static func declareParameters(_ c: GPTConfiguration, in graph: Graph, weightFormats: [String: QuantFormat]) throws -> [String: Tensor] {
-        var parameters: [String: Tensor] = [:]
-        for (name, shape) in c.parameterShapes {
-            parameters[name] = try graph.variable(name, shape, dtype: weightFormats[name]?.dtype ?? .f32)
-        }
-        return parameters
-    }
-
-    /// A block's first half up to the attention: ln_1, then c_attn → `[rows, 3C]` (queries, keys, values).
-    static func queriesKeysValues(_ x: Tensor, _ p: String, _ c: GPTConfiguration, _ parameters: [String: Tensor]) throws -> Tensor {
-        try linear(try norm(x, p + "ln_1", c, parameters), weight: parameters[p + "attn.c_attn.weight"]!,
-                   bias: parameters[p + "attn.c_attn.bias"]!)
-    }
-
-    /// A block's second half before its residual add: ln_2 → c_fc → GELU → c_proj.
-    static func feedForward(_ x: Tensor, _ p: String, _ c: GPTConfiguration, _ parameters: [String: Tensor]) throws -> Tensor {
-        let hidden = try linear(try norm(x, p + "ln_2", c, parameters), weight: parameters[p + "mlp.c_fc.weight"]!,
-                                bias: parameters[p + "mlp.c_fc.bias"]!).gelu()
-        return try linear(hidden, weight: parameters[p + "mlp.c_proj.weight"]!, bias: parameters[p + "mlp.c_proj.bias"]!)
-    }
-
-    static func norm(_ x: Tensor, _ prefix: String, _ c: GPTConfiguration, _ parameters: [String: Tensor]) throws -> Tensor {
-        switch c.norm {
-        case .layerNorm: return try x.layerNorm(gain: parameters[prefix + ".weight"]!, bias: parameters[prefix + ".bias"]!)
-        case .rmsNorm: return try x.rmsNorm(gain: parameters[prefix + ".weight"]!)
-        }
-    }
 
     /// Half rotation of `x` `[..., T, hs]` by the tables `[T, hs/2]`: (x₁, x₂) → (x₁cos − x₂sin, x₁sin + x₂cos).
     static func rotate(_ x: Tensor, cos: Tensor, sin: Tensor) throws -> Tensor {

@@ -30,9 +30,9 @@ public final class GPTTrainer: StepTrainer {
         let forward = try GPTModel.forward(model, batch: batchSize, sequence: data.length, dropout: dropout)
         let targets = try forward.graph.input("targets", [batchSize * data.length], dtype: .i32)
         let loss = try crossEntropy(logits: forward.logits, targets: targets, ignoreIndex: ignoredTarget)
-        let shapes = model.parameterShapes
-        trainingPlan = try TrainingPlan(graph: forward.graph, loss: loss, parameters: shapes.map { ($0.name, forward.parameters[$0.name]!) },
-                                decayed: shapes.map { GPTConfiguration.isDecayed($0.name, shape: $0.shape) },
+        let variables = try forward.model.parameters()
+        trainingPlan = try TrainingPlan(graph: forward.graph, loss: loss, parameters: variables,
+                                decayed: variables.map { GPTConfiguration.isDecayed($0.name, shape: $0.tensor.shape) },
                                 settings: settings, backend: backend, initialValues: parameters,
                                 optimizerState: optimizerState, step: step, options: options)
     }

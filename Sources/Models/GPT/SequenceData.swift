@@ -113,7 +113,7 @@ public struct StreamWindows: SequenceSource {
 }
 
 /// Batches of a ``SequenceSource``, flattened to `[batch·length]` rows as the GPT graphs take them.
-public struct SequenceBatch {
+public struct SequenceBatch: Sendable {
     /// Input tokens `[batch·length]`.
     public var inputs: [Int32]
     /// Target tokens `[batch·length]` (−1: padding, ignored).

@@ -50,7 +50,7 @@ public final class MLPTrainer: StepTrainer {
         let targets = try built.graph.input("targets", [training.batchSize], dtype: .i32)
         let loss = try crossEntropy(logits: built.logits, targets: targets)
         trainingPlan = try TrainingPlan(graph: built.graph, loss: loss,
-                                parameters: model.parameterShapes.map { ($0.name, built.parameters[$0.name]!) },
+                                parameters: try built.model.parameters(),
                                 settings: training.optimizer, backend: backend, initialValues: parameters,
                                 optimizerState: optimizerState, step: step, options: options)
     }

@@ -43,13 +43,11 @@ public struct OptimizerSettings: Codable, Equatable, Sendable {
 /// stay on the device.
 public final class TrainingPlan {
     /// Steps completed (the next step is `step + 1`).
-    public private(set) var step: Int
+    public var step: Int { optimizer.completedSteps }
     /// The optimizer's hyperparameters and schedule.
     public let settings: OptimizerSettings
+    private let optimizer: Optimizer
     private let plan: any Plan
-    private let update: OptimizerUpdate
-    private let parameterNames: [String]
-    private let stateNames: [String]
 
     static let lossSumName = "training.loss_sum"
 
@@ -63,45 +61,27 @@ public final class TrainingPlan {
                 settings: OptimizerSettings, backend: any Backend, initialValues: [String: TensorData],
                 optimizerState: [String: TensorData] = [:], step: Int = 0, options: CompileOptions = CompileOptions()) throws {
         self.settings = settings
-        self.step = step
-        let weights = parameters.map(\.tensor)
-        var grads = try gradients(of: loss, wrt: weights)
-        if let clip = settings.gradientClip { grads = try clipByGlobalNorm(grads, maxNorm: clip) }
-        update = try adamW(parameters: weights, gradients: grads, configuration: AdamWConfiguration(
-            beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.epsilon, weightDecay: settings.weightDecay),
-            decayed: decayed)
+        let decayedNames = decayed.map { flags in Set(zip(parameters, flags).filter(\.1).map(\.0.name)) }
+        optimizer = try Optimizer(.adamW(AdamWConfiguration(beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.epsilon,
+                                                            weightDecay: settings.weightDecay)),
+                                  learningRate: settings.schedule, minimizing: loss, parameters: parameters,
+                                  decayed: decayedNames.map { names in { name, _ in names.contains(name) } },
+                                  gradientClip: settings.gradientClip)
         let lossSum = try graph.variable(Self.lossSumName, [])
-        plan = try backend.compile(graph, outputs: [loss],
-                                   assignments: update.assignments + [try Assignment(lossSum, lossSum + loss)], options: options)
+        plan = try optimizer.compile(on: backend, initialValues: initialValues, state: optimizerState, completedSteps: step,
+                                     assignments: [try Assignment(lossSum, lossSum + loss)], options: options)
         try plan.setVariable(Self.lossSumName, TensorData(scalar: 0))
-        parameterNames = parameters.map(\.name)
-        stateNames = update.stateVariables.map(\.name)
-        for name in parameterNames {
-            guard let value = initialValues[name] else { throw PlanError.variableNotSet(name: name) }
-            try plan.setVariable(name, value)
-        }
-        let zeros = update.initialState()
-        for name in stateNames {
-            try plan.setVariable(name, optimizerState[String(name.dropFirst("optimizer/".count))] ?? zeros[name]!)
-        }
     }
 
     /// The learning rate of the next step.
-    public var learningRate: Float { settings.schedule.rate(atStep: step) }
+    public var learningRate: Float { optimizer.nextLearningRate }
 
     /// Runs the next step with `feeds` (the model's inputs) and waits; returns its loss before the update.
     @discardableResult
-    public func run(_ feeds: [String: TensorData]) throws -> Float {
-        let loss = try plan.run(withOptimizerFeeds(feeds))[0].floats[0]
-        step += 1
-        return loss
-    }
+    public func run(_ feeds: [String: TensorData]) throws -> Float { try optimizer.step(feeds) }
 
     /// Enqueues the next step without waiting; its loss is added to the sum read by ``takeLossSum()``.
-    public func enqueue(_ feeds: [String: TensorData]) throws {
-        try plan.enqueue(withOptimizerFeeds(feeds))
-        step += 1
-    }
+    public func enqueue(_ feeds: [String: TensorData]) throws { try optimizer.enqueueStep(feeds) }
 
     /// Waits for the enqueued steps and returns the sum of their losses (steps run with ``run(_:)``
     /// included) since the last call, resetting it.
@@ -112,25 +92,11 @@ public final class TrainingPlan {
         return Double(sum)
     }
 
-    private func withOptimizerFeeds(_ feeds: [String: TensorData]) -> [String: TensorData] {
-        feeds.merging(update.feeds(step: step + 1, learningRate: learningRate)) { model, _ in model }
-    }
-
     /// The current weights (downloaded after the enqueued steps).
-    public func parameters() throws -> [String: TensorData] {
-        try plan.synchronize()
-        var result: [String: TensorData] = [:]
-        for name in parameterNames { result[name] = try plan.variable(name) }
-        return result
-    }
+    public func parameters() throws -> [String: TensorData] { try optimizer.parameterValues() }
 
     /// The AdamW moments, named without the `optimizer/` prefix (as checkpoints store them).
-    public func optimizerState() throws -> [String: TensorData] {
-        try plan.synchronize()
-        var result: [String: TensorData] = [:]
-        for name in stateNames { result[String(name.dropFirst("optimizer/".count))] = try plan.variable(name) }
-        return result
-    }
+    public func optimizerState() throws -> [String: TensorData] { try optimizer.state() }
 }
 
 /// A model trainer: a compiled ``TrainingPlan`` and the inputs of each next step. The steps,
