@@ -1,6 +1,24 @@
 /// Predicates on ``Op`` for pattern matching over a graph: each answers whether an op is of one
 /// kind, so a match reads as one boolean expression instead of an `if case` per condition.
 extension Op {
+    /// An input, by any name.
+    public var isInput: Bool { inputName != nil }
+
+    /// The name of an ``input(name:)`` op.
+    public var inputName: String? {
+        if case .input(let name) = self { return name }
+        return nil
+    }
+
+    /// A variable, by any name.
+    public var isVariable: Bool { variableName != nil }
+
+    /// The name of a ``variable(name:)`` op.
+    public var variableName: String? {
+        if case .variable(let name) = self { return name }
+        return nil
+    }
+
     /// `matmul`, with any transposes.
     public var isMatmul: Bool {
         if case .matmul = self { return true }

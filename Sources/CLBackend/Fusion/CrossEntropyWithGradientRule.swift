@@ -57,6 +57,8 @@ struct LossWithGradient {
 }
 
 extension PlanLowering {
+    /// One launch writing the loss (the value of `node`), the gradient and, when matched, its
+    /// column sums.
     func lowerCrossEntropyWithGradient(_ node: Node, _ fused: LossWithGradient) throws {
         let logits = value(of: node.inputs[0]), targets = value(of: node.inputs[1]), upstream = value(of: fused.upstream)
         let shape = graph.node(node.inputs[0]).shape

@@ -160,10 +160,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
         }
         self.inputs = inputs
         self.variables = variables
-        self.inputNames = Set(graph.inputs.compactMap { node -> String? in
-            if case .input(let name) = node.op { return name }
-            return nil
-        })
+        self.inputNames = Set(graph.inputs.compactMap(\.op.inputName))
     }
 
     // MARK: Variables
