@@ -57,7 +57,7 @@ public struct FuzzGraph: Sendable, CustomStringConvertible {
 
     /// The assignments' variable names (without a prefix), in order.
     public var assignedVariableNames: [String] {
-        assignments.map { if case .variable(let name) = nodes[$0.variable].op { return name } else { return "" } }
+        assignments.map { nodes[$0.variable].op.variableName ?? "" }
     }
 
     /// Nodes that compute something (not inputs or constants).

@@ -63,7 +63,7 @@ struct FuzzShrinker {
                 }
             }
             // Dimensions: each size of an input, largest first, replaced by 1, 2 or its half.
-            let sizes = Set(current.nodes.filter { if case .input = $0.op { return true } else { return false } }
+            let sizes = Set(current.nodes.filter(\.op.isInput)
                 .flatMap(\.shape.dims)).filter { $0 > 1 }.sorted(by: >)
             for size in sizes {
                 for smaller in Array(Set([1, 2, size / 2])).filter({ $0 >= 1 && $0 < size }).sorted() {
@@ -87,7 +87,7 @@ extension FuzzGraph {
     /// True for `x + c` with a one-element constant `c`.
     func addsScalarConstant(_ i: Int) -> Bool {
         guard case .binary(.add) = nodes[i].op else { return false }
-        return nodes[i].inputs.contains { if case .constant(let v) = nodes[$0].op { return v.count == 1 } else { return false } }
+        return nodes[i].inputs.contains { nodes[$0].op.constantValues?.count == 1 }
     }
 
     /// An input name no node uses.

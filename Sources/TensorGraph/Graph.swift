@@ -73,12 +73,12 @@ public final class Graph {
 
     /// Nodes with ``Op/input(name:)``, in creation order.
     public var inputs: [Node] {
-        nodes.filter { if case .input = $0.op { return true } else { return false } }
+        nodes.filter(\.op.isInput)
     }
 
     /// Nodes with ``Op/variable(name:)``, in creation order.
     public var variables: [Node] {
-        nodes.filter { if case .variable = $0.op { return true } else { return false } }
+        nodes.filter(\.op.isVariable)
     }
 
     /// Appends `op` applied to `operands`, inferring (and normalising) shapes and dtypes.

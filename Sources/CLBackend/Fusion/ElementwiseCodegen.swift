@@ -205,7 +205,8 @@ private struct SegmentCode {
         for leaf in group.leaves {
             let node = graph.node(leaf)
             let index = arguments.count
-            if ElementwiseFusion.isScalarConstant(node), case .constant(let values) = node.op {
+            // A one-element constant is passed as a scalar argument, not a buffer.
+            if let values = node.op.constantValues, values.count == 1 {
                 arguments.append(.scalar(values[0]))
                 parameters.append("const float \(prefix)k\(index)")
                 reads[leaf] = ("\(prefix)k\(index)", nil)

@@ -29,7 +29,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
     public var peakMemoryBytes: Int { totalDeviceBytes }
 
     private let lowering: PlanLowering
-    private let buffers: [Int: DeviceBuffer]
+    private let buffers: BufferTable
     private let outputValues: [Int]
     private let outputShapes: [Shape]
     /// End-of-run copies `value → variable` (value ids), one per assignment not computed in place.
@@ -91,7 +91,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
         for slot in assignment.slots {
             slotBuffers.append(try DeviceBuffer.allocate(slot.isInt ? .i32 : .f32, count: slot.count, context: context))
         }
-        var buffers: [Int: DeviceBuffer] = [:]
+        var buffers = BufferTable()
         var guards: [GuardRegion] = []
         var total = slotBuffers.reduce(0) { $0 + $1.byteCount }
         var unshared = 0
@@ -134,9 +134,13 @@ public final class CLPlan: Plan, @unchecked Sendable {
         var staging: [(source: Int, target: Int, count: Int)] = []
         var copies: [(source: Int, target: Int, count: Int)] = []
         for pair in pairs where inPlace[pair.source] == nil {
+            if case .bytes = try buffers.buffer(pair.target), case .variable(let name) = lowering.values[pair.target].role {
+                throw PlanError.unsupported(op: "assign", detail: "variable \"\(name)\" is quantized: a plan copies only f32 and i32 values into variables")
+            }
             guard targets.contains(pair.source) else { copies.append(pair); continue }
             let id = -1 - staging.count  // staging buffers live outside the planned value ids
-            let dtype: DType = { if case .i32 = buffers[pair.source]! { return .i32 } else { return .f32 } }()
+            let dtype: DType
+            if case .i32 = try buffers.buffer(pair.source) { dtype = .i32 } else { dtype = .f32 }
             buffers[id] = try DeviceBuffer.allocate(dtype, count: pair.count, context: context)
             staging.append((pair.source, id, pair.count))
             copies.append((id, pair.target, pair.count))
@@ -156,10 +160,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
         }
         self.inputs = inputs
         self.variables = variables
-        self.inputNames = Set(graph.inputs.compactMap { node -> String? in
-            if case .input(let name) = node.op { return name }
-            return nil
-        })
+        self.inputNames = Set(graph.inputs.compactMap(\.op.inputName))
     }
 
     // MARK: Variables
@@ -171,7 +172,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
         guard value.shape == variable.shape else {
             throw PlanError.inputShape(name: name, expected: variable.shape, got: value.shape)
         }
-        try buffers[variable.value]!.uploadVariable(value, name: name, dtype: lowering.values[variable.value].dtype)
+        try buffers.buffer(variable.value).uploadVariable(value, name: name, dtype: lowering.values[variable.value].dtype)
         variablesSet.insert(name)
     }
 
@@ -179,7 +180,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let variable = variables[name] else { throw PlanError.unknownVariable(name: name) }
-        return try buffers[variable.value]!.downloadVariable(shape: variable.shape, dtype: lowering.values[variable.value].dtype)
+        return try buffers.buffer(variable.value).downloadVariable(shape: variable.shape, dtype: lowering.values[variable.value].dtype)
     }
 
     // MARK: Running
@@ -193,7 +194,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
         // Output reads go before the end-of-run copies (the in-order queue keeps that order): an
         // output that is a variable (or a reshape of one) shows its value from before the run.
         let reads: [Any] = try outputValues.enumerated().map { index, value -> Any in
-            switch buffers[value]! {
+            switch try buffers.buffer(value) {
             case .f32(let buffer): return try buffer.enqueueDownload(count: outputShapes[index].count)
             case .i32(let buffer): return try buffer.enqueueDownload(count: outputShapes[index].count)
             case .bytes: throw PlanError.unsupported(op: "output \(index)", detail: "a quantized variable is not an output; read it with variable(_:)")
@@ -260,7 +261,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
         }
         for input in inputs {
             let feed = feeds[input.name]!
-            switch buffers[input.value]! {
+            switch try buffers.buffer(input.value) {
             case .f32(let buffer): try buffer.enqueueUpload(feed.floats)
             case .i32(let buffer): try buffer.enqueueUpload(feed.ints)
             case .bytes: preconditionFailure("inputs are never quantized")
@@ -275,10 +276,10 @@ public final class CLPlan: Plan, @unchecked Sendable {
     /// Enqueues the end-of-run copies `value → variable` of the assignments not computed in place.
     private func enqueueAssignmentCopies() throws {
         for copy in assignmentCopies {
-            switch (buffers[copy.source]!, buffers[copy.target]!) {
+            switch (try buffers.buffer(copy.source), try buffers.buffer(copy.target)) {
             case (.f32(let source), .f32(let target)): try target.copy(from: source, count: copy.count)
             case (.i32(let source), .i32(let target)): try target.copy(from: source, count: copy.count)
-            default: preconditionFailure("assignment between buffers of different dtypes")
+            default: preconditionFailure("assignment between buffers of different dtypes (quantized copies are refused at compile)")
             }
         }
     }
@@ -293,7 +294,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
             guard position != 0 else { continue }
             try flag.flag.fill(0)
             guard runs == 1 else { throw PlanError.indexOutOfRangeInEnqueuedRuns(op: flag.op, bound: flag.bound, runs: runs) }
-            let index = try buffers[flag.indices]!.ints.download(offset: Int(position) - 1, count: 1)[0]
+            let index = try buffers.ints(flag.indices).download(offset: Int(position) - 1, count: 1)[0]
             throw PlanError.indexOutOfRange(op: flag.op, index: index, bound: flag.bound)
         }
     }

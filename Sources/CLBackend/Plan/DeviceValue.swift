@@ -84,5 +84,5 @@ struct LoweredOp {
     /// writes only what changes (a KV-cache append writes its new rows into the cache variable).
     /// `InPlaceAssignments` grants it when the output is assigned back to that very input.
     var sharableInputs: [Int: Int] = [:]
-    let encode: (_ buffers: [Int: DeviceBuffer]) throws -> [LaunchStep]
+    let encode: (_ buffers: BufferTable) throws -> [LaunchStep]
 }

@@ -15,14 +15,14 @@ extension PlanLowering {
     }
 
     /// The ``Op/attentionGrad(causal:scale:operand:)`` nodes of one attention (same operands and
-    /// parameters), lowered together at the first of them: one fused op writing dq, dk and dv (each
-    /// node's value), or the decomposition. Later siblings find their values already set.
-    func lowerAttentionBackward(_ node: Node) throws {
-        guard valueOfNode[node.id] == nil else { return }
+    /// parameters, as ``AttentionBackwardGroupRule`` groups them), lowered together: one fused op
+    /// writing dq, dk and dv (each node's value), or the decomposition.
+    func lowerAttentionBackward(_ group: [NodeID]) throws {
+        let node = graph.node(group[0])
         guard case let .attentionGrad(causal, scale, _) = node.op else { preconditionFailure("not an attentionGrad") }
         var values: [AttentionOperand: Int] = [:]
-        for sibling in graph.nodes[node.id.index...] where sibling.inputs == node.inputs {
-            guard case let .attentionGrad(c, s, operand) = sibling.op, c == causal, s == scale else { continue }
+        for sibling in group.map(graph.node) {
+            guard case let .attentionGrad(_, _, operand) = sibling.op else { preconditionFailure("not an attentionGrad") }
             let value = values[operand] ?? newIntermediate(count: sibling.shape.count)
             values[operand] = value
             valueOfNode[sibling.id] = value
@@ -44,10 +44,10 @@ extension PlanLowering {
         ops.append(LoweredOp(label: label + " fused", inputs: inputs, output: outputs[0],
                              extraOutputs: Array(outputs.dropFirst())) { [unowned self] buffers in
             try self.attentionBackward.encode(
-                q: buffers[inputs[0]]!.floats, k: buffers[inputs[1]]!.floats, v: buffers[inputs[2]]!.floats,
-                y: buffers[inputs[3]]!.floats, dy: buffers[inputs[4]]!.floats,
-                dq: dqValue.map { buffers[$0]!.floats }, dk: dkValue.map { buffers[$0]!.floats },
-                dv: dvValue.map { buffers[$0]!.floats }, shape: shape, variant: variant)
+                q: buffers.floats(inputs[0]), k: buffers.floats(inputs[1]), v: buffers.floats(inputs[2]),
+                y: buffers.floats(inputs[3]), dy: buffers.floats(inputs[4]),
+                dq: dqValue.map { try buffers.floats($0) }, dk: dkValue.map { try buffers.floats($0) },
+                dv: dvValue.map { try buffers.floats($0) }, shape: shape, variant: variant)
         })
     }
 
@@ -60,39 +60,39 @@ extension PlanLowering {
         let (q, k, v, dy) = (inputs[0], inputs[1], inputs[2], inputs[4])
         let scores = newIntermediate(count: bh * tq * tk), p = newIntermediate(count: bh * tq * tk)
         ops.append(LoweredOp(label: label + " q·kᵀ", inputs: [q, k], output: scores) { [unowned self] buffers in
-            try self.matmul.encode(a: buffers[q]!.floats, b: buffers[k]!.floats, c: buffers[scores]!.floats,
+            try self.matmul.encode(a: buffers.floats(q), b: buffers.floats(k), c: buffers.floats(scores),
                                    shape: MatmulShape(batch: bh, m: tq, n: tk, k: d, transposeB: true))
         })
         let mask = shape.causal ? CausalMask(period: tq, offset: tk - tq) : nil
         ops.append(LoweredOp(label: label + " softmax", inputs: [scores], output: p) { [unowned self] buffers in
-            try self.softmax.encode(input: buffers[scores]!.floats, output: buffers[p]!.floats, rows: bh * tq, cols: tk,
+            try self.softmax.encode(input: buffers.floats(scores), output: buffers.floats(p), rows: bh * tq, cols: tk,
                                     scale: shape.scale, causalMask: mask)
         })
         if let dv = gradients[.value] {
             ops.append(LoweredOp(label: label + " pᵀ·dy", inputs: [p, dy], output: dv) { [unowned self] buffers in
-                try self.matmul.encode(a: buffers[p]!.floats, b: buffers[dy]!.floats, c: buffers[dv]!.floats,
+                try self.matmul.encode(a: buffers.floats(p), b: buffers.floats(dy), c: buffers.floats(dv),
                                        shape: MatmulShape(batch: bh, m: tk, n: dvw, k: tq, transposeA: true))
             })
         }
         guard gradients[.query] != nil || gradients[.key] != nil else { return }
         let dp = newIntermediate(count: bh * tq * tk), ds = newIntermediate(count: bh * tq * tk)
         ops.append(LoweredOp(label: label + " dy·vᵀ", inputs: [dy, v], output: dp) { [unowned self] buffers in
-            try self.matmul.encode(a: buffers[dy]!.floats, b: buffers[v]!.floats, c: buffers[dp]!.floats,
+            try self.matmul.encode(a: buffers.floats(dy), b: buffers.floats(v), c: buffers.floats(dp),
                                    shape: MatmulShape(batch: bh, m: tq, n: tk, k: dvw, transposeB: true))
         })
         ops.append(LoweredOp(label: label + " softmax backward", inputs: [p, dp], output: ds) { [unowned self] buffers in
-            try self.attentionBackward.encodeSoftmaxBackward(p: buffers[p]!.floats, dp: buffers[dp]!.floats,
-                                                             ds: buffers[ds]!.floats, rows: bh * tq, cols: tk, scale: shape.scale)
+            try self.attentionBackward.encodeSoftmaxBackward(p: buffers.floats(p), dp: buffers.floats(dp),
+                                                             ds: buffers.floats(ds), rows: bh * tq, cols: tk, scale: shape.scale)
         })
         if let dq = gradients[.query] {
             ops.append(LoweredOp(label: label + " ds·k", inputs: [ds, k], output: dq) { [unowned self] buffers in
-                try self.matmul.encode(a: buffers[ds]!.floats, b: buffers[k]!.floats, c: buffers[dq]!.floats,
+                try self.matmul.encode(a: buffers.floats(ds), b: buffers.floats(k), c: buffers.floats(dq),
                                        shape: MatmulShape(batch: bh, m: tq, n: d, k: tk))
             })
         }
         if let dk = gradients[.key] {
             ops.append(LoweredOp(label: label + " dsᵀ·q", inputs: [ds, q], output: dk) { [unowned self] buffers in
-                try self.matmul.encode(a: buffers[ds]!.floats, b: buffers[q]!.floats, c: buffers[dk]!.floats,
+                try self.matmul.encode(a: buffers.floats(ds), b: buffers.floats(q), c: buffers.floats(dk),
                                        shape: MatmulShape(batch: bh, m: tk, n: d, k: tq, transposeA: true))
             })
         }

@@ -17,13 +17,13 @@ extension PlanLowering {
         valueOfNode[result.id] = output
         let label = describe(node) + " \(format.rawValue)" + (bias == nil ? "" : " + bias")
         ops.append(LoweredOp(label: label, inputs: inputs + (biasValue.map { [$0] } ?? []), output: output) { [unowned self] buffers in
-            guard case .bytes(let weights) = buffers[inputs[1]]! else { preconditionFailure("quantized weight without a byte buffer") }
+            let weights = try buffers.bytes(inputs[1])
             if format == .f16 {
-                return try self.halfMatmul.encode(x: buffers[inputs[0]]!.floats, weights: weights, y: buffers[output]!.floats,
-                                                  bias: biasValue.map { buffers[$0]!.floats }, m: m, n: n, k: k)
+                return try self.halfMatmul.encode(x: buffers.floats(inputs[0]), weights: weights, y: buffers.floats(output),
+                                                  bias: biasValue.map { try buffers.floats($0) }, m: m, n: n, k: k)
             }
-            return try self.quantMatmul.encode(x: buffers[inputs[0]]!.floats, weights: weights, y: buffers[output]!.floats,
-                                               bias: biasValue.map { buffers[$0]!.floats }, format: format, m: m, n: n, k: k)
+            return try self.quantMatmul.encode(x: buffers.floats(inputs[0]), weights: weights, y: buffers.floats(output),
+                                               bias: biasValue.map { try buffers.floats($0) }, format: format, m: m, n: n, k: k)
         })
     }
 }
@@ -31,8 +31,9 @@ extension PlanLowering {
 extension DeviceBuffer {
     /// Uploads a value given to `setVariable`: quantized data (llama.cpp layout) is repacked into the
     /// device layout (`f16` halves go as they are); f32 data for a quantized variable is quantized
-    /// (rounded to half) on the host first.
+    /// (rounded to half) on the host first; an i32 variable takes the values as integers.
     func uploadVariable(_ value: TensorData, name: String, dtype: DType) throws {
+        if case .i32(let buffer) = self { return try buffer.upload(value.ints) }
         guard case .bytes(let buffer) = self, let format = dtype.quantFormat else {
             return try floats.upload(value.floats)
         }
