@@ -148,23 +148,8 @@ __kernel void attention_scalar(__global const float *q, __global const float *k,
 
 /* ------------------------------------------------------------------ variant 2: CPU blocked */
 
-/* n (1..15, a compile-time constant at every call) floats from p, zeros after. */
-inline float16 load_tail(const __global float *p, const int n) {
-    float t[16];
-    for (int e = 0; e < 16; ++e) t[e] = e < n ? p[e] : 0.0f;
-    return vload16(0, t);
-}
-
-inline void store_tail(const float16 x, __global float *p, const int n) {
-    float t[16];
-    vstore16(x, 0, t);
-    for (int e = 0; e < n; ++e) p[e] = t[e];
-}
-
-/* Chunk c of a row of N floats held as NC float16 chunks, the last one partial when REM != 0. */
-#define LOAD_CHUNK(row, c, NC, REM) (((REM) != 0 && (c) == (NC) - 1) ? load_tail((row) + (c) * 16, (REM)) : vload16((c), (row)))
-
-/* hsum16 / hmax16 (a float16's lane sum / max) come from fastmath.cl, prepended to this file. */
+/* load_tail / store_tail / LOAD_CHUNK (partial float16 chunks of a row) and hsum16 / hmax16 (a
+   float16's lane sum / max) come from fastmath.cl, prepended to this file. */
 
 /* Pairwise fold: lanes 0–7 carry a's partial sums, lanes 8–15 b's. Applied four times, sixteen
  * float16 partial dot products become one float16 whose lane j is the full sum of partial j. */

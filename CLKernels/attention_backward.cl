@@ -65,21 +65,8 @@
 #define DVC ((DV + 15) / 16)
 #define DVREM (DV % 16)
 
-/* n (1..15) floats from p, zeros after. */
-inline float16 bwd_load_tail(const __global float *p, const int n) {
-    float t[16];
-    for (int e = 0; e < 16; ++e) t[e] = e < n ? p[e] : 0.0f;
-    return vload16(0, t);
-}
-
-inline void bwd_store_tail(const float16 x, __global float *p, const int n) {
-    float t[16];
-    vstore16(x, 0, t);
-    for (int e = 0; e < n; ++e) p[e] = t[e];
-}
-
-#define LOAD_CHUNK(row, c, NC, REM) (((REM) != 0 && (c) == (NC) - 1) ? bwd_load_tail((row) + (c) * 16, (REM)) : vload16((c), (row)))
-#define STORE_CHUNK(x, row, c, NC, REM) do { if ((REM) != 0 && (c) == (NC) - 1) bwd_store_tail((x), (row) + (c) * 16, (REM)); else vstore16((x), (c), (row)); } while (0)
+/* load_tail, store_tail and LOAD_CHUNK come from fastmath.cl, prepended to this file. */
+#define STORE_CHUNK(x, row, c, NC, REM) do { if ((REM) != 0 && (c) == (NC) - 1) store_tail((x), (row) + (c) * 16, (REM)); else vstore16((x), (c), (row)); } while (0)
 
 /* Σ_c dy·y of one row. */
 inline float bwd_row_delta(const __global float *dyr, const __global float *yr) {
@@ -384,16 +371,16 @@ __kernel void attention_bwd_softmax(__global const float *p, __global const floa
     float16 acc = (float16)(0.0f);
     for (int c = 0; c < chunks; ++c) {
         const bool tail = rem != 0 && c == chunks - 1;
-        acc = fma(tail ? bwd_load_tail(pr + c * 16, rem) : vload16(c, pr),
-                  tail ? bwd_load_tail(dpr + c * 16, rem) : vload16(c, dpr), acc);
+        acc = fma(tail ? load_tail(pr + c * 16, rem) : vload16(c, pr),
+                  tail ? load_tail(dpr + c * 16, rem) : vload16(c, dpr), acc);
     }
     const float sum = hsum16(acc);
     for (int c = 0; c < chunks; ++c) {
         const bool tail = rem != 0 && c == chunks - 1;
-        const float16 pv = tail ? bwd_load_tail(pr + c * 16, rem) : vload16(c, pr);
-        const float16 dpv = tail ? bwd_load_tail(dpr + c * 16, rem) : vload16(c, dpr);
+        const float16 pv = tail ? load_tail(pr + c * 16, rem) : vload16(c, pr);
+        const float16 dpv = tail ? load_tail(dpr + c * 16, rem) : vload16(c, dpr);
         const float16 r16 = pv * (dpv - sum) * scale;
-        if (tail) bwd_store_tail(r16, dsr + c * 16, rem);
+        if (tail) store_tail(r16, dsr + c * 16, rem);
         else vstore16(r16, c, dsr);
     }
 }

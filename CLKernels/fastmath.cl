@@ -114,3 +114,19 @@ inline float hmax16(const float16 v) {
     const float2 c = fmax(b.lo, b.hi);
     return fmax(c.x, c.y);
 }
+
+/* Partial float16 chunks of a row: n (1..15) floats from p, zeros after; and the inverse. */
+inline float16 load_tail(const __global float *p, const int n) {
+    float t[16];
+    for (int e = 0; e < 16; ++e) t[e] = e < n ? p[e] : 0.0f;
+    return vload16(0, t);
+}
+
+inline void store_tail(const float16 x, __global float *p, const int n) {
+    float t[16];
+    vstore16(x, 0, t);
+    for (int e = 0; e < n; ++e) p[e] = t[e];
+}
+
+/* Chunk c of a row of N floats held as NC float16 chunks, the last one partial when REM != 0. */
+#define LOAD_CHUNK(row, c, NC, REM) (((REM) != 0 && (c) == (NC) - 1) ? load_tail((row) + (c) * 16, (REM)) : vload16((c), (row)))

@@ -372,23 +372,33 @@ public enum ReferenceOps {
                 var last = causal ? i + (tk - tq) : tk - 1
                 var uniform = false
                 if last < 0 { last = tk - 1; uniform = true }
-                var m = -Double.infinity
-                for j in 0...last {
-                    var s = 0.0
-                    for p in 0..<d { s += Double(qs[qo + i * d + p]) * Double(ks[ko + j * d + p]) }
-                    scores[j] = uniform ? 0 : s * Double(scale)
-                    m = nanMax(m, scores[j])
-                }
-                var sum = 0.0
-                for j in 0...last { scores[j] = Foundation.exp(scores[j] - m); sum += scores[j] }
-                for e in 0..<dv {
-                    var acc = 0.0
-                    for j in 0...last { acc += scores[j] * Double(vs[vo + j * dv + e]) }
-                    r[oo + i * dv + e] = Float(acc / sum)
-                }
+                attendOneQuery(qs, qo + i * d, ks, ko, vs, vo, keys: last + 1, d: d, dv: dv, scale: scale, uniform: uniform,
+                               scores: &scores, into: &r, at: oo + i * dv)
             }
         }
         return TensorData(shape: out, floats: r)
+    }
+
+    /// One query's attention over keys `0..<keys` (rows of d floats from `kOffset`, values of dv
+    /// floats from `vOffset`), in double: the output row goes to `r[at..<at + dv]`. `uniform`
+    /// weighs every key alike (the average a query that sees no key gets).
+    private static func attendOneQuery(_ qs: [Float], _ qOffset: Int, _ ks: [Float], _ kOffset: Int, _ vs: [Float], _ vOffset: Int,
+                                       keys: Int, d: Int, dv: Int, scale: Float, uniform: Bool, scores: inout [Double],
+                                       into r: inout [Float], at: Int) {
+        var m = -Double.infinity
+        for j in 0..<keys {
+            var dot = 0.0
+            for p in 0..<d { dot += Double(qs[qOffset + p]) * Double(ks[kOffset + j * d + p]) }
+            scores[j] = uniform ? 0 : dot * Double(scale)
+            m = nanMax(m, scores[j])
+        }
+        var sum = 0.0
+        for j in 0..<keys { scores[j] = Foundation.exp(scores[j] - m); sum += scores[j] }
+        for e in 0..<dv {
+            var acc = 0.0
+            for j in 0..<keys { acc += scores[j] * Double(vs[vOffset + j * dv + e]) }
+            r[at + e] = Float(acc / sum)
+        }
     }
 
     // MARK: KV cache
@@ -425,21 +435,8 @@ public enum ReferenceOps {
                 let bh = s * h + head
                 let qo = bh * tq * d, ko = bh * l * d, vo = bh * l * dv, oo = bh * tq * dv
                 for i in 0..<tq {
-                    let last = position - (tq - 1) + i
-                    var m = -Double.infinity
-                    for j in 0...last {
-                        var dot = 0.0
-                        for p in 0..<d { dot += Double(qs[qo + i * d + p]) * Double(ks[ko + j * d + p]) }
-                        scores[j] = dot * Double(scale)
-                        m = nanMax(m, scores[j])
-                    }
-                    var sum = 0.0
-                    for j in 0...last { scores[j] = Foundation.exp(scores[j] - m); sum += scores[j] }
-                    for e in 0..<dv {
-                        var acc = 0.0
-                        for j in 0...last { acc += scores[j] * Double(vs[vo + j * dv + e]) }
-                        r[oo + i * dv + e] = Float(acc / sum)
-                    }
+                    attendOneQuery(qs, qo + i * d, ks, ko, vs, vo, keys: position - (tq - 1) + i + 1, d: d, dv: dv, scale: scale, uniform: false,
+                                   scores: &scores, into: &r, at: oo + i * dv)
                 }
             }
         }
