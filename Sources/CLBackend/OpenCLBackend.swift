@@ -26,48 +26,54 @@ public final class OpenCLBackend: Backend {
         try CLPlan(graph: graph, outputs: outputs, assignments: assignments, options: options, context: context)
     }
 
-    /// `CompileOptions.kernelVariants` key: 0 turns horizontal fusion off (every elementwise group
-    /// its own launch); 1, the default, runs independent groups as one launch.
-    public static let horizontalFusionOption = "elementwise.horizontal"
-    /// `CompileOptions.kernelVariants` key: the argument bytes one horizontally fused launch may
-    /// take, instead of the device's `CL_DEVICE_MAX_PARAMETER_SIZE` (tests force splits with it).
-    public static let parameterBytesOption = "elementwise.parameter-bytes"
+    /// The arithmetic shortcuts a plan compiled with `options` may take on this device: half
+    /// products when f16 variant 3 is forced and the device offers it; quantized activations
+    /// unless another quant variant is forced (the automatic choice on CPUs quantizes x).
+    public func numericShortcuts(under options: CompileOptions) -> NumericShortcuts {
+        let forced = options.openCL.forcedVariants
+        var shortcuts: NumericShortcuts = []
+        if let half = forced[HalfMatmulFamily.Variant.self], HalfMatmulFamily.halfArithmeticVariants.contains(half),
+           HalfMatmulFamily.unavailability(of: half, on: context.device.info) == nil {
+            shortcuts.insert(.halfPrecisionProducts)
+        }
+        let quant = forced[QuantMatmulFamily.Variant.self]
+        if quant == nil || quant == .cpuQuantizedX { shortcuts.insert(.quantizedActivations) }
+        return shortcuts
+    }
 
-    /// Kernel families and their numbered variants, for tools that exercise every variant.
-    public static let kernelVariants: [String: [Int: String]] = [
-        MatmulFamily.family: MatmulFamily.variants,
-        SoftmaxFamily.family: SoftmaxFamily.variants,
-        NormFamily.family: NormFamily.variants,
-        ReduceFamily.family: ReduceFamily.variants,
-        EmbeddingFamily.family: EmbeddingFamily.variants,
-        CrossEntropyFamily.family: CrossEntropyFamily.variants,
-        AttentionFamily.family: AttentionFamily.variants,
-        LayoutFamily.family: LayoutFamily.variants,
-        QuantMatmulFamily.family: QuantMatmulFamily.variants,
-        HalfMatmulFamily.family: HalfMatmulFamily.variants,
-        DropoutFamily.family: DropoutFamily.variants,
-        "elementwise": [1: "generated fused kernel, one element per work-item (GPU)",
-                        2: "generated fused kernel, float16 chunks per work-item with a scalar tail (CPU)"],
+    /// The variant types of every kernel family, for tools that exercise or parse variants.
+    public static let kernelVariantTypes: [any KernelVariant.Type] = [
+        AttentionFamily.Variant.self, AttentionBackwardFamily.Variant.self, CrossEntropyFamily.Variant.self,
+        DropoutFamily.Variant.self, ElementwiseVariant.self, EmbeddingFamily.Variant.self, HalfMatmulFamily.Variant.self,
+        KVCacheFamily.Variant.self, LayoutFamily.Variant.self, MatmulFamily.Variant.self, NormFamily.Variant.self,
+        QuantMatmulFamily.Variant.self, ReduceFamily.Variant.self, RowProductFamily.Variant.self, SoftmaxFamily.Variant.self,
     ]
 
-    /// One set of compile options per (family, variant), plus unfused attention: running the
-    /// conformance suite under each exercises every kernel variant, not only the defaults.
+    /// The variant `family.number` ("matmul.2"), or an error naming the families or the family's numbers.
+    public static func kernelVariant(family: String, number: Int) throws -> any KernelVariant {
+        guard let type = kernelVariantTypes.first(where: { $0.family == family }) else {
+            throw KernelVariantError.unknownFamily(family, available: kernelVariantTypes.map { $0.family })
+        }
+        return try type.numbered(number)
+    }
+
+    /// One set of compile options per plan variant of every family with more than one, plus a
+    /// tuned matmul configuration and unfused attention: running the conformance suite under each
+    /// exercises every kernel variant a plan can run, not only the defaults.
     public static func variantCoverageOptions() -> [(label: String, options: CompileOptions)] {
         var result: [(String, CompileOptions)] = [("default", CompileOptions())]
-        for (family, variants) in kernelVariants.sorted(by: { $0.key < $1.key }) where variants.count > 1 {
-            for number in variants.keys.sorted() {
-                var options = CompileOptions()
-                options.kernelVariants = [family: number]
-                result.append(("\(family).\(number)", options))
-            }
+        func passes<V: KernelVariant>(_ type: V.Type) -> [(String, CompileOptions)] {
+            guard V.planVariants.count > 1 else { return [] }
+            return V.planVariants.map { ($0.name, CompileOptions(openCL: OpenCLOptions(forcing: $0))) }
         }
+        // The attention-backward variants have their own shape sweep (each pass here runs the whole table).
+        let covered = kernelVariantTypes.filter { $0.family != AttentionBackwardFamily.family }
+        for type in covered.sorted(by: { $0.family < $1.family }) { result += passes(type) }
         // One tuned (non-default) matmul configuration, as a cache winner would run.
-        var tuned = CompileOptions()
-        tuned.kernelVariants = [MatmulFamily.family: 2, MatmulFamily.tuningOption: 1]
-        result.append(("matmul.2 tuned", tuned))
-        var unfused = CompileOptions()
-        unfused.attention = .unfused
-        result.append(("attention unfused", unfused))
+        var tuned = OpenCLOptions(forcing: MatmulFamily.Variant.cpuRegisterBlocked)
+        tuned.matmulTuning = .conformanceConfiguration(1)
+        result.append(("matmul.2 tuned", CompileOptions(openCL: tuned)))
+        result.append(("attention unfused", CompileOptions(attention: .unfused)))
         return result
     }
 }

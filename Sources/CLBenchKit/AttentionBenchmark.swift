@@ -52,8 +52,9 @@ public enum AttentionBenchmark {
         }
 
         // Unfused: scores [BH, T, T] written and read back (2 passes over T×T for softmax in place).
-        let softmaxForms: [Int] = configuration.allForms ? [1, 2] : [deviceClass == .cpu ? 1 : 2]
-        let matmulForms: [Int] = configuration.allForms ? [2, 3] : [deviceClass == .cpu ? 2 : 3]
+        let softmaxForms: [SoftmaxFamily.Variant] = configuration.allForms ? [.cpu, .gpu] : [deviceClass == .cpu ? .cpu : .gpu]
+        let matmulForms: [MatmulFamily.Variant] = configuration.allForms ? [.cpuRegisterBlocked, .gpuTiled]
+            : [deviceClass == .cpu ? .cpuRegisterBlocked : .gpuTiled]
         for (matmulVariant, softmaxVariant) in zip(matmulForms, softmaxForms) {
             let environment = FamilyEnvironment(context: context)
             let matmul = MatmulFamily(environment: environment)
@@ -68,16 +69,16 @@ public enum AttentionBenchmark {
                                         variant: softmaxVariant)
             steps += try matmul.encode(a: scores, b: v, c: output, shape: MatmulShape(batch: bh, m: t, n: d, k: t),
                                        variant: matmulVariant)
-            let flavour = matmulVariant == 2 ? "cpu" : "gpu"
+            let flavour = matmulVariant == .cpuRegisterBlocked ? "cpu" : "gpu"
             cases.append(makeCase(
                 variant: "unfused-\(flavour)",
-                description: "q·kᵀ (matmul.\(matmulVariant)), scaled masked softmax (softmax.\(softmaxVariant)) in place, ·v; T×T scores in memory",
+                description: "q·kᵀ (\(matmulVariant.name)), scaled masked softmax (\(softmaxVariant.name)) in place, ·v; T×T scores in memory",
                 fused: false, bytes: ioBytes + 4 * scoreBytes, scratch: scoreBytes, output: output, steps: steps))
         }
 
         // The scalar baseline, the blocked CPU kernel (variant 2) and the automatic choice for this device.
-        var fusedVariants = configuration.allForms ? AttentionFamily.variants.keys.sorted()
-            : (deviceClass == .cpu ? [1, 2, 4] : [1, 3])
+        var fusedVariants: [AttentionFamily.Variant] = configuration.allForms ? Array(AttentionFamily.Variant.allCases)
+            : (deviceClass == .cpu ? [.scalar, .cpuBlocked, .cpuRegisterBlocked] : [.scalar, .gpuTiled])
         if !fusedVariants.contains(AttentionFamily.automaticVariant(for: deviceClass)) {
             fusedVariants.append(AttentionFamily.automaticVariant(for: deviceClass))
         }
@@ -85,27 +86,32 @@ public enum AttentionBenchmark {
             let family = AttentionFamily(environment: FamilyEnvironment(context: context))
             let output = try CLBuffer<Float>(context: context, count: bh * t * d)
             let steps = try family.encode(q: q, k: k, v: v, output: output, shape: shape, variant: variant)
-            let name = [1: "fused-scalar", 2: "fused-cpu-blocked", 3: "fused-gpu-tiled", 4: "fused-cpu-regblocked"][variant]
-                ?? "fused-\(variant)"
-            cases.append(makeCase(variant: name, description: AttentionFamily.variants[variant] ?? "", fused: true,
+            let name: String
+            switch variant {
+            case .scalar: name = "fused-scalar"
+            case .cpuBlocked: name = "fused-cpu-blocked"
+            case .gpuTiled: name = "fused-gpu-tiled"
+            case .cpuRegisterBlocked: name = "fused-cpu-regblocked"
+            }
+            cases.append(makeCase(variant: name, description: variant.summary, fused: true,
                                   bytes: ioBytes, scratch: packedKBytes(variant: variant, steps: steps), output: output, steps: steps))
         }
         for blocking in configuration.blockings {
             let family = AttentionFamily(environment: FamilyEnvironment(context: context))
             let output = try CLBuffer<Float>(context: context, count: bh * t * d)
-            let steps = try family.encode(q: q, k: k, v: v, output: output, shape: shape, variant: 4, blocking: blocking)
+            let steps = try family.encode(q: q, k: k, v: v, output: output, shape: shape, variant: .cpuRegisterBlocked, blocking: blocking)
             cases.append(makeCase(variant: "fused-4-\(blockingName(blocking))",
                                   description: "variant 4 with \(blocking.groups) x \(blocking.queries) queries x \(blocking.keys) keys per block"
                                       + (blocking.fastMath ? ", -cl-fast-relaxed-math" : "") + (blocking.nativeExp ? ", native_exp2" : "") + (blocking.wide ? ", wide P·V" : ""),
-                                  fused: true, bytes: ioBytes, scratch: packedKBytes(variant: 4, steps: steps),
+                                  fused: true, bytes: ioBytes, scratch: packedKBytes(variant: .cpuRegisterBlocked, steps: steps),
                                   output: output, steps: steps))
         }
         return cases
     }
 
     /// Variant 4's scratch: K packed transposed (O(T·D), zero-padded to whole key blocks); others need none.
-    static func packedKBytes(variant: Int, steps: [LaunchStep]) -> Double {
-        guard variant == 4, let pack = steps.first(where: { $0.label.hasPrefix("attention pack") }) else { return 0 }
+    static func packedKBytes(variant: AttentionFamily.Variant, steps: [LaunchStep]) -> Double {
+        guard variant == .cpuRegisterBlocked, let pack = steps.first(where: { $0.label.hasPrefix("attention pack") }) else { return 0 }
         return pack.bytes / 2   // the pack step reads K and writes the same-sized (padded) copy
     }
 

@@ -23,14 +23,14 @@ public enum LayerNormBenchmark {
     enum Kind: String, CaseIterable {
         case twoPass = "twopass", welford, onePass = "onepass", rmsNorm = "rmsnorm", residual, proportions
 
-        /// Variant numbers in `NormFamily` (CPU, GPU).
-        var variants: (cpu: Int, gpu: Int) {
+        /// The `NormFamily` variants (CPU, GPU).
+        var variants: (cpu: NormFamily.Variant, gpu: NormFamily.Variant) {
             switch self {
-            case .twoPass, .rmsNorm: return (1, 3)
-            case .welford: return (2, 4)
-            case .onePass: return (5, 6)
-            case .residual: return (7, 8)
-            case .proportions: return (9, 10)
+            case .twoPass, .rmsNorm: return (.cpuTwoPass, .gpuTwoPass)
+            case .welford: return (.cpuWelford, .gpuWelford)
+            case .onePass: return (.cpuOnePass, .gpuOnePass)
+            case .residual: return (.cpuResidual, .gpuResidual)
+            case .proportions: return (.cpuProportions, .gpuProportions)
             }
         }
     }
@@ -98,12 +98,11 @@ public enum LayerNormBenchmark {
                 let steps = try encode(x, r)
                 var caseExtra = extra
                 caseExtra["adversarial_nmse"] = adversarialOutcome.nmse
-                caseExtra["variant_number"] = Double(variant)
-                let description = (NormFamily.variants[variant] ?? NormFamily.extraVariants[variant] ?? "")
-                    + (kind == .rmsNorm ? " [rmsnorm kernel]" : "")
+                caseExtra["variant_number"] = Double(variant.rawValue)
+                let description = variant.summary + (kind == .rmsNorm ? " [rmsnorm kernel]" : "")
                 cases.append(BenchmarkCase(
                     variant: "\(kind.rawValue)-\(form.rawValue)",
-                    description: "layernorm.\(variant): " + description,
+                    description: "\(variant.name): " + description,
                     flops: steps.reduce(0) { $0 + $1.flops }, bytes: steps.reduce(0) { $0 + $1.bytes },
                     roofline: .memory, extra: caseExtra,
                     enqueue: { try withExtendedLifetime((x, r, g, b, ax, ar, y, s)) { try steps.map { try $0.enqueue(on: context, event: true) } } },

@@ -11,23 +11,21 @@ public enum MatmulBenchmark {
     static let sampledRows = 48
 
     public static func cases(context: CLContext, m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
-                             variants: [Int], forcedVariants: [String: Int] = [:],
-                             tuned: MatmulTuningTable? = nil) throws -> [BenchmarkCase] {
-        let environment = FamilyEnvironment(context: context, forcedVariants: forcedVariants)
+                             variants: [MatmulFamily.Variant], tuned: MatmulTuningTable? = nil) throws -> [BenchmarkCase] {
+        let environment = FamilyEnvironment(context: context)
         let shape = MatmulShape(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
         let operands = try Operands(context: context, shape: shape)
 
         // nil: a numbered variant with its defaults; else the tuned configuration.
-        var runs: [(variant: Int, tuning: MatmulTuning?)] = variants.map { ($0, nil) }
+        var runs: [(variant: MatmulFamily.Variant, tuning: MatmulTuning?)] = variants.map { ($0, nil) }
         let winner = tuned?.winner(for: shape)
         if let winner { runs.append((winner.tuning.variant, winner.tuning)) }
         return try runs.map { run in
             let family = MatmulFamily(environment: environment)
             family.tuned = nil
             family.tuning = run.tuning
-            let name = run.tuning == nil ? "matmul.\(run.variant)" : "matmul.tuned"
-            let description = (run.tuning.map { "tuned for \(winner!.key): \($0)" }
-                               ?? MatmulFamily.variants[run.variant] ?? "variant \(run.variant)")
+            let name = run.tuning == nil ? run.variant.name : "matmul.tuned"
+            let description = (run.tuning.map { "tuned for \(winner!.key): \($0)" } ?? run.variant.summary)
                 + (operands.rows.count < m ? " (validated on \(operands.rows.count) sampled rows)" : "")
             return try operands.benchmarkCase(name: name, description: description, family: family, variant: run.variant)
         }
@@ -74,7 +72,7 @@ public enum MatmulBenchmark {
         }
 
         /// A case running `family` (a numbered `variant`, or its automatic choice) into its own C.
-        func benchmarkCase(name: String, description: String, family: MatmulFamily, variant: Int?) throws -> BenchmarkCase {
+        func benchmarkCase(name: String, description: String, family: MatmulFamily, variant: MatmulFamily.Variant?) throws -> BenchmarkCase {
             let (m, n, k) = (shape.m, shape.n, shape.k)
             let c = try CLBuffer<Float>(context: context, count: m * n)
             let steps = try family.encode(a: a, b: b, c: c, shape: shape, variant: variant)

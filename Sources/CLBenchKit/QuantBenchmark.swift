@@ -27,9 +27,9 @@ public enum QuantBenchmark {
     static let blockFormats = QuantFormat.allCases.filter { $0 != .f16 }
 
     /// Variant names: `f32`, then `<format>.<quant variant>` for each asked variant, then `f16.<variant>`.
-    public static func variantNames(quantVariants: [Int], halfVariants: [Int] = []) -> [String] {
-        ["f32"] + blockFormats.flatMap { format in quantVariants.map { "\(format.rawValue).\($0)" } }
-            + halfVariants.map { "f16.\($0)" }
+    public static func variantNames(quantVariants: [QuantMatmulFamily.Variant], halfVariants: [HalfMatmulFamily.Variant] = []) -> [String] {
+        ["f32"] + blockFormats.flatMap { format in quantVariants.map { "\(format.rawValue).\($0.rawValue)" } }
+            + halfVariants.map(\.name)
     }
 
     /// Tuning knobs of ``QuantMatmulFamily`` variant 1 (nil: the family's defaults).
@@ -55,8 +55,8 @@ public enum QuantBenchmark {
 
     /// The cases for one batch size. `halfVariants` are `f16` variants the device offers (see
     /// ``HalfMatmulFamily/unavailability(of:on:)``; one it does not is refused with that error).
-    public static func cases(context: CLContext, rows n: Int, cols k: Int, batch m: Int, quantVariants: [Int],
-                             halfVariants: [Int] = [], tuning: Tuning = Tuning(), sampledRows: Int = 8) throws -> [BenchmarkCase] {
+    public static func cases(context: CLContext, rows n: Int, cols k: Int, batch m: Int, quantVariants: [QuantMatmulFamily.Variant],
+                             halfVariants: [HalfMatmulFamily.Variant] = [], tuning: Tuning = Tuning(), sampledRows: Int = 8) throws -> [BenchmarkCase] {
         let environment = FamilyEnvironment(context: context)
         var random = SplitMix(seed: UInt64(n * 1_000_003 + k * 1009 + m))
         let xValues = (0..<(m * k)).map { _ in random.uniform() }
@@ -108,9 +108,8 @@ public enum QuantBenchmark {
                 let y = try CLBuffer<Float>(context: context, count: m * n)
                 let steps = try family.encode(x: x, weights: w, y: y, format: format, m: m, n: n, k: k, variant: variant)
                 cases.append(BenchmarkCase(
-                    variant: "\(format.rawValue).\(variant)" + tag,
-                    description: steps.map(\.variant).joined(separator: " + ") + ": "
-                        + (QuantMatmulFamily.variants[variant] ?? "") + suffix,
+                    variant: "\(format.rawValue).\(variant.rawValue)" + tag,
+                    description: steps.map(\.variant).joined(separator: " + ") + ": " + variant.summary + suffix,
                     flops: flops, bytes: weightBytes + activationBytes, roofline: .memory,
                     extra: ["batch": Double(m), "rows": Double(n), "cols": Double(k), "weight_bytes": weightBytes],
                     enqueue: { _ = family; return try steps.map { try $0.enqueue(on: context, event: true) } },
@@ -119,7 +118,7 @@ public enum QuantBenchmark {
                         // The kernel must compute exactly the dequantized product (up to float32 sums;
                         // variant 3 quantizes x, so up to its stated bound) …
                         let kernel = ValidationOutcome(reference: reference, actual: actual,
-                                                       bound: variant == 3 ? QuantMatmulFamily.variant3Bound(format) : 1e-9)
+                                                       bound: variant == .cpuQuantizedX ? QuantMatmulFamily.variant3Bound(format) : 1e-9)
                         guard kernel.passed else { return ValidationOutcome(nmse: .infinity, maxAbsError: kernel.maxAbsError, bound: bound(format)) }
                         // … and the reported error is the quantization error against the f32 weights.
                         return ValidationOutcome(reference: exact, actual: actual, bound: bound(format))
@@ -134,7 +133,7 @@ public enum QuantBenchmark {
             let weightBytes = Double(halves.count)
             for variant in halfVariants {
               // Variant 1 takes the rows / tile settings too (work-items are variant 3 of quant's only).
-              for setting in variant == 1 ? tuning.settings.filter({ $0.items == nil }) : [(nil, nil, nil)] {
+              for setting in variant == .cpu ? tuning.settings.filter({ $0.items == nil }) : [(nil, nil, nil)] {
                 let family = HalfMatmulFamily(environment: environment)
                 if let rows = setting.rows { family.rowsPerItem = rows }
                 if let tile = setting.tile { family.batchTile = tile }
@@ -144,8 +143,8 @@ public enum QuantBenchmark {
                 let steps = try family.encode(x: x, weights: w, y: y, m: m, n: n, k: k, variant: variant)
                 let kernelBound = HalfMatmulFamily.halfArithmeticVariants.contains(variant) ? HalfMatmulFamily.halfProductBound : 1e-9
                 cases.append(BenchmarkCase(
-                    variant: "f16.\(variant)" + tag,
-                    description: steps.map(\.variant).joined(separator: " + ") + ": " + (HalfMatmulFamily.variants[variant] ?? "") + suffix,
+                    variant: variant.name + tag,
+                    description: steps.map(\.variant).joined(separator: " + ") + ": " + variant.summary + suffix,
                     flops: flops, bytes: weightBytes + activationBytes, roofline: .memory,
                     extra: ["batch": Double(m), "rows": Double(n), "cols": Double(k), "weight_bytes": weightBytes],
                     enqueue: { _ = family; return try steps.map { try $0.enqueue(on: context, event: true) } },

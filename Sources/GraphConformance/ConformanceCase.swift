@@ -16,13 +16,13 @@ public struct ConformanceCase: Sendable {
     public let feeds: @Sendable (inout XorShiftRandom) -> [String: TensorData]
     /// Values for the graph's variables (e.g. quantized weights), set on both plans before the run.
     public var variables: @Sendable (inout XorShiftRandom) -> [String: TensorData] = { _ in [:] }
-    /// A bound that depends on the compile options of the pass (e.g. a forced kernel variant with
-    /// different numerics); `nil` from it, or no closure, means ``nmseBound``. Passes that do not
-    /// select such a variant keep ``nmseBound``.
-    public var optionBound: (@Sendable (CompileOptions) -> Double?)? = nil
+    /// A bound that depends on the arithmetic shortcuts the backend may take under the pass's
+    /// options (e.g. a kernel variant that rounds activations to half); `nil` from it, or no
+    /// closure, means ``nmseBound``.
+    public var shortcutBound: (@Sendable (NumericShortcuts) -> Double?)? = nil
 
-    /// The bound this case is held to when compiled with `options`.
-    public func bound(for options: CompileOptions) -> Double { optionBound?(options) ?? nmseBound }
+    /// The bound this case is held to when the plan may take `shortcuts`.
+    public func bound(under shortcuts: NumericShortcuts) -> Double { shortcutBound?(shortcuts) ?? nmseBound }
 
     /// Creates a case.
     public init(op: String, label: String, nmseBound: Double, isLarge: Bool = false,

@@ -10,8 +10,8 @@ extension ConformanceTable {
     /// awkward N and batch, rank-3 x, with and without a bias, and weights with NaN and values past
     /// half's range (±inf once stored), whose non-finite outputs must land where the reference's do.
     /// The reference widens the stored halves and runs the float matmul, so the bound is ``exact``
-    /// for the f32-arithmetic variants; the pass forcing variant 3 (`kernelVariants["f16"] == 3`)
-    /// is held to ``halfProductBound`` (a device without cl_khr_fp16 runs variant 1 or 2 there).
+    /// where products are in f32; where the backend may multiply in half
+    /// (``NumericShortcuts/halfPrecisionProducts``) the bound is ``halfProductBound``.
     static func halfMatmulCases() -> [ConformanceCase] {
         // (x shape, N, bias, large, non-finite weights)
         let shapes: [(Shape, Int, Bool, Bool, Bool)] = [
@@ -43,7 +43,7 @@ extension ConformanceTable {
                 if hasBias { values["b"] = InputFill.uniform(-1, 1).generate([n], &rng) }
                 return values
             }
-            c.optionBound = { options in options.kernelVariants["f16"] == 3 ? halfProductBound : nil }
+            c.shortcutBound = { shortcuts in shortcuts.contains(.halfPrecisionProducts) ? halfProductBound : nil }
             return c
         }
     }

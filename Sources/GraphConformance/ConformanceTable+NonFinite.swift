@@ -200,10 +200,9 @@ extension ConformanceTable {
                     },
                     feeds: { rng in ["x": special(.uniform(-1, 1), 2, kinds).generate(x, &rng)] })
                 c.variables = { rng in ["w": try! InputFill.uniform(-1, 1).generate([n, k], &rng).quantized(format)] }
-                c.optionBound = { options in
-                    if format == .f16 { return options.kernelVariants["f16"] == 3 ? halfProductBound : nil }
-                    let forced = options.kernelVariants["quant"]
-                    return forced == 3 || forced == nil ? quantizedXBound(format) : nil
+                c.shortcutBound = { shortcuts in
+                    if format == .f16 { return shortcuts.contains(.halfPrecisionProducts) ? halfProductBound : nil }
+                    return shortcuts.contains(.quantizedActivations) ? quantizedXBound(format) : nil
                 }
                 result.append(c)
             }

@@ -9,10 +9,9 @@ extension ConformanceTable {
 
     /// `linear(x, W)` with W a `q8_0` / `q4_0` variable `[N, K]`: awkward N and batch (1, primes,
     /// rank-3 x), K = 32, 64, 96 and 4096 (the large case), with and without a bias. The reference
-    /// dequantizes W and runs the float matmul, so the bound is ``exact``, except where variant 3
-    /// may run (it quantizes x per 32-block first): the pass forcing it (`kernelVariants["quant"]
-    /// == 3`) and the default pass (CPUs pick variant 3 for every M); there the bound is
-    /// ``quantizedXBound(_:)``. (K not a multiple of 32 is refused when the variable is declared;
+    /// dequantizes W and runs the float matmul, so the bound is ``exact``, except where the backend
+    /// may quantize x per 32-block first (``NumericShortcuts/quantizedActivations``); there the
+    /// bound is ``quantizedXBound(_:)``. (K not a multiple of 32 is refused when the variable is declared;
     /// TensorGraph's tests check that message.)
     static func quantizedMatmulCases() -> [ConformanceCase] {
         var result: [ConformanceCase] = []
@@ -40,10 +39,7 @@ extension ConformanceTable {
                     if hasBias { values["b"] = InputFill.uniform(-1, 1).generate([n], &rng) }
                     return values
                 }
-                c.optionBound = { options in
-                    let forced = options.kernelVariants["quant"]
-                    return forced == 3 || forced == nil ? quantizedXBound(format) : nil
-                }
+                c.shortcutBound = { shortcuts in shortcuts.contains(.quantizedActivations) ? quantizedXBound(format) : nil }
                 result.append(c)
             }
         }

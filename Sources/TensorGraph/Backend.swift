@@ -10,24 +10,65 @@ public enum AttentionLowering: String, Sendable, Hashable, CaseIterable {
     case unfused
 }
 
+/// Options one backend defines for itself (its kernel choices, launch limits, tuning source);
+/// other backends ignore them. A backend reads its own type from ``CompileOptions/backendOptions``.
+public protocol BackendOptions: Sendable {
+    /// Equality across the existential, for ``CompileOptions``' `Hashable` conformance.
+    func isEqual(to other: any BackendOptions) -> Bool
+    /// Hashes the options (consistent with ``isEqual(to:)``).
+    func hash(into hasher: inout Hasher)
+}
+
+extension BackendOptions where Self: Hashable {
+    public func isEqual(to other: any BackendOptions) -> Bool { (other as? Self) == self }
+}
+
+/// Arithmetic shortcuts a compiled plan may take, beyond float32 evaluation in a different order.
+/// Conformance bounds widen for the shortcuts a backend reports (``Backend/numericShortcuts(under:)``).
+public struct NumericShortcuts: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// Products of half-precision weights with activations rounded to half, multiplied in half.
+    public static let halfPrecisionProducts = NumericShortcuts(rawValue: 1 << 0)
+    /// Activations quantized per block before integer dot products with quantized weights.
+    public static let quantizedActivations = NumericShortcuts(rawValue: 1 << 1)
+}
+
 /// Options for ``Backend/compile(_:outputs:options:)``.
 public struct CompileOptions: Sendable, Hashable {
     /// How attention is lowered.
     public var attention: AttentionLowering = .automatic
-    /// Kernel family name → forced variant number (backend-specific meaning).
-    public var kernelVariants: [String: Int] = [:]
+    /// Options of one backend (for the OpenCL backend, its `OpenCLOptions`); nil means its defaults.
+    public var backendOptions: (any BackendOptions)? = nil
     /// Print each kernel/op with its time.
     public var trace: Bool = false
     /// Debug: surround each output buffer with this many guard elements and verify them after every run.
     public var guardElements: Int = 0
 
     /// Memberwise, with the defaults above.
-    public init(attention: AttentionLowering = .automatic, kernelVariants: [String: Int] = [:],
+    public init(attention: AttentionLowering = .automatic, backendOptions: (any BackendOptions)? = nil,
                 trace: Bool = false, guardElements: Int = 0) {
         self.attention = attention
-        self.kernelVariants = kernelVariants
+        self.backendOptions = backendOptions
         self.trace = trace
         self.guardElements = guardElements
+    }
+
+    public static func == (a: CompileOptions, b: CompileOptions) -> Bool {
+        guard a.attention == b.attention, a.trace == b.trace, a.guardElements == b.guardElements else { return false }
+        switch (a.backendOptions, b.backendOptions) {
+        case (nil, nil): return true
+        case let (x?, y?): return x.isEqual(to: y)
+        default: return false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(attention)
+        hasher.combine(trace)
+        hasher.combine(guardElements)
+        hasher.combine(backendOptions != nil)
+        backendOptions?.hash(into: &hasher)
     }
 }
 
@@ -41,10 +82,13 @@ public protocol Backend: AnyObject {
     /// Bytes the backend holds in device buffers right now (every plan's buffers and variables),
     /// or nil where it keeps no device memory apart from the host's (the reference backend).
     var allocatedDeviceBytes: Int? { get }
+    /// The arithmetic shortcuts a plan compiled with `options` may take (none by default).
+    func numericShortcuts(under options: CompileOptions) -> NumericShortcuts
 }
 
 extension Backend {
     public var allocatedDeviceBytes: Int? { nil }
+    public func numericShortcuts(under options: CompileOptions) -> NumericShortcuts { [] }
 
     /// Compiles the part of `graph` that `outputs` depend on (no state updates).
     public func compile(_ graph: Graph, outputs: [Tensor], options: CompileOptions) throws -> any Plan {

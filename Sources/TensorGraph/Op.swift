@@ -208,6 +208,23 @@ public enum Op: Hashable, Sendable {
         }
     }
 
+    /// The name with the parameters that tell apart ops of one kind, for plan labels and traces:
+    /// `"matmulᵀ"`, `"sum[1]"`, `"slice[0: 2..<5]"`, `"attention(causal)"`, …
+    public var label: String {
+        switch self {
+        case .powScalar(let p): return "pow\(p)"
+        case let .matmul(a, b): return name + (a ? "ᵀ" : "") + (b ? "·ᵀ" : "")
+        case .reduce(_, let axis, _): return "\(name)[\(axis)]"
+        case .permute(let axes): return "\(name)\(axes)"
+        case .slice(let axis, let start, let end): return "\(name)[\(axis): \(start)..<\(end)]"
+        case .concat(let axis): return "\(name)[\(axis)]"
+        case .attention(let causal, _): return causal ? "\(name)(causal)" : name
+        case let .attentionGrad(causal, _, operand): return "\(name)(\(operand.rawValue)\(causal ? ", causal" : ""))"
+        case .dropoutMask(_, let keep, _): return "\(name)(keep \(keep))"
+        default: return name
+        }
+    }
+
     /// True for ops that compute each output element from the same-position elements of their
     /// (broadcast) inputs: unary, binary, powScalar, compare, select.
     public var isElementwise: Bool {

@@ -40,7 +40,7 @@ struct All: ParsableCommand {
             for size in [256, 512] {
                 say("matmul \(size)")
                 let cases = try MatmulBenchmark.cases(context: context, m: size, n: size, k: size, transposeA: false,
-                                                      transposeB: false, variants: [2, DeviceClass(context.device.info) == .gpu ? 3 : 1])
+                                                      transposeB: false, variants: [.cpuRegisterBlocked, DeviceClass(context.device.info) == .gpu ? .gpuTiled : .simple])
                 reports.append(BenchmarkReport(benchmark: "matmul", device: device,
                                                params: ["m": "\(size)", "n": "\(size)", "k": "\(size)"],
                                                results: try harness.measure(cases)))
@@ -65,9 +65,9 @@ struct All: ParsableCommand {
             }
             for batch in [1, 8] {
                 say("quant 1024x1024 batch \(batch)")
-                let automatic = DeviceClass(context.device.info) == .gpu ? 2 : 1
-                let cases = try QuantBenchmark.cases(context: context, rows: 1024, cols: 1024, batch: batch, quantVariants: [automatic],
-                                                     halfVariants: [automatic])
+                let gpu = DeviceClass(context.device.info) == .gpu
+                let cases = try QuantBenchmark.cases(context: context, rows: 1024, cols: 1024, batch: batch,
+                                                     quantVariants: [gpu ? .gpu : .cpu], halfVariants: [gpu ? .gpu : .cpu])
                 reports.append(BenchmarkReport(benchmark: "quant", device: device,
                                                params: ["rows": "1024", "cols": "1024", "batch": "\(batch)"],
                                                results: try harness.measure(cases)))

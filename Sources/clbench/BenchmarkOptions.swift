@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLBackend
 import CLBenchKit
 import CLRuntime
 import DurableFiles
@@ -93,4 +94,11 @@ func positiveList(_ text: String, name: String) throws -> [Int] {
         throw ValidationError("\(name) must be a comma-separated list of positive integers, got '\(text)'")
     }
     return values.map { $0! }
+}
+
+/// Parses a comma-separated list of a family's variant numbers (`--variant 2,3`).
+func variants<V: KernelVariant>(_ text: String, name: String, of type: V.Type) throws -> [V] {
+    try positiveList(text, name: name).map { number in
+        do { return try V.numbered(number) } catch { throw ValidationError("\(name): \(error)") }
+    }
 }

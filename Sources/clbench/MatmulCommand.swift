@@ -40,10 +40,7 @@ struct Matmul: ParsableCommand {
         guard given.allSatisfy({ $0 > 0 }) else { throw ValidationError("--m, --n and --k must be positive") }
         _ = try positiveList(sizes, name: "--sizes")
         if let variant {
-            let numbers = try positiveList(variant, name: "--variant")
-            guard numbers.allSatisfy({ MatmulFamily.variants[$0] != nil }) else {
-                throw ValidationError("--variant: matmul variants are \(MatmulFamily.variants.keys.sorted())")
-            }
+            _ = try variants(variant, name: "--variant", of: MatmulFamily.Variant.self)
         }
     }
 
@@ -61,11 +58,11 @@ struct Matmul: ParsableCommand {
             var reports: [BenchmarkReport] = []
             for (m, n, k) in shapes {
                 try checkFits(context: context, elements: m * k + k * n + 2 * m * n)
-                let explicit = try variant.map { try positiveList($0, name: "--variant") }
+                let explicit = try variant.map { try variants($0, name: "--variant", of: MatmulFamily.Variant.self) }
                 let flops = 2.0 * Double(m) * Double(n) * Double(k)
-                let variants = explicit ?? MatmulFamily.variants.keys.sorted().filter { $0 != 1 || flops <= 1e9 }
+                let measured = explicit ?? MatmulFamily.Variant.allCases.filter { $0 != .simple || flops <= 1e9 }
                 let cases = try MatmulBenchmark.cases(context: context, m: m, n: n, k: k, transposeA: transposeA,
-                                                      transposeB: transposeB, variants: variants, tuned: tuned)
+                                                      transposeB: transposeB, variants: measured, tuned: tuned)
                 var results = try harness.measure(cases)
                 if benchmark.format == .table {
                     // The table's fixed columns lack these; JSON and CSV carry them as min_ms / max_abs_error.

@@ -40,16 +40,10 @@ struct Quant: ParsableCommand {
         guard cols % 32 == 0 else { throw ValidationError("--cols (\(cols)) must be a multiple of 32: q8_0/q4_0 blocks hold 32 values along K") }
         _ = try positiveList(batch, name: "--batch")
         if let variant {
-            let numbers = try positiveList(variant, name: "--variant")
-            guard numbers.allSatisfy({ QuantMatmulFamily.variants[$0] != nil }) else {
-                throw ValidationError("--variant: quant variants are \(QuantMatmulFamily.variants.keys.sorted())")
-            }
+            _ = try variants(variant, name: "--variant", of: QuantMatmulFamily.Variant.self)
         }
         if let f16Variant {
-            let numbers = try positiveList(f16Variant, name: "--f16-variant")
-            guard numbers.allSatisfy({ HalfMatmulFamily.variants[$0] != nil }) else {
-                throw ValidationError("--f16-variant: f16 variants are \(HalfMatmulFamily.variants.keys.sorted())")
-            }
+            _ = try variants(f16Variant, name: "--f16-variant", of: HalfMatmulFamily.Variant.self)
         }
     }
 
@@ -60,16 +54,16 @@ struct Quant: ParsableCommand {
             try checkFits(context: context, elements: rows * cols * 2 + batches.max()! * (rows + cols) * 8)
             let harness = try benchmark.makeHarness(context: context)
             let family = QuantMatmulFamily(environment: FamilyEnvironment(context: context))
-            let asked = try variant.map { try positiveList($0, name: "--variant") }
-            let askedHalf = try f16Variant.map { try positiveList($0, name: "--f16-variant") }
+            let asked = try variant.map { try variants($0, name: "--variant", of: QuantMatmulFamily.Variant.self) }
+            let askedHalf = try f16Variant.map { try variants($0, name: "--f16-variant", of: HalfMatmulFamily.Variant.self) }
                 ?? [try HalfMatmulFamily.choose(requested: nil, forced: nil, deviceClass: DeviceClass(context.device.info),
                                                 device: context.device.info).variant]
             // A variant the device cannot run is named on stderr and left out; the others still run.
-            var halfVariants: [Int] = []
-            for number in askedHalf {
-                if let refusal = HalfMatmulFamily.unavailability(of: number, on: context.device.info) {
+            var halfVariants: [HalfMatmulFamily.Variant] = []
+            for variant in askedHalf {
+                if let refusal = HalfMatmulFamily.unavailability(of: variant, on: context.device.info) {
                     FileHandle.standardError.write(Data("clbench quant: \(refusal)\n".utf8))
-                } else { halfVariants.append(number) }
+                } else { halfVariants.append(variant) }
             }
             var reports: [BenchmarkReport] = []
             for m in batches {

@@ -66,7 +66,7 @@ struct AttentionBackwardCase: CustomStringConvertible, Sendable {
         let feeds = Self.feeds(c, seed: UInt64(c.queries * 1000 + c.keys * 10 + c.headDim))
         let expected = try ReferenceBackend().compile(graph, outputs: grads, options: CompileOptions()).run(feeds)
         for variant in [0, 1, 2] {
-            var options = CompileOptions(kernelVariants: [AttentionBackwardFamily.family: variant])
+            var options = CompileOptions(openCL: OpenCLOptions(forcing: AttentionBackwardFamily.Variant.number(variant)))
             options.guardElements = 16
             let plan = try Self.backend.compile(graph, outputs: grads, options: options)
             let actual = try plan.run(feeds)
@@ -86,7 +86,7 @@ struct AttentionBackwardCase: CustomStringConvertible, Sendable {
         let expected = try ReferenceBackend().compile(graph, outputs: grads, options: CompileOptions()).run(feeds)
         for variant in [0, 1, 2] {
             for pick in [[0], [1], [2], [0, 2]] {
-                var options = CompileOptions(kernelVariants: [AttentionBackwardFamily.family: variant])
+                var options = CompileOptions(openCL: OpenCLOptions(forcing: AttentionBackwardFamily.Variant.number(variant)))
                 options.guardElements = 16
                 let actual = try Self.backend.compile(graph, outputs: pick.map { grads[$0] }, options: options).run(feeds)
                 for (slot, index) in pick.enumerated() {
@@ -122,7 +122,7 @@ struct AttentionBackwardCase: CustomStringConvertible, Sendable {
         }
         let big = try CLBuffer<Float>(context: context, count: 16)
         #expect(throws: CLError.self) {
-            try family.encode(q: big, k: big, v: big, y: big, dy: big, dq: nil, dk: nil, dv: nil, shape: shape, variant: 3)
+            try family.encode(q: big, k: big, v: big, y: big, dy: big, dq: nil, dk: nil, dv: nil, shape: shape, variant: .number(3))
         }
         var noKeys = shape
         noKeys.keys = 0

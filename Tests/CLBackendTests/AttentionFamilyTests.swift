@@ -62,7 +62,7 @@ struct AttentionFamilyTests {
     }
 
     /// Runs one variant; returns the output and whether the guard regions around it stayed intact.
-    static func run(_ variant: Int?, _ q: [Float], _ k: [Float], _ v: [Float], _ shape: AttentionShape,
+    static func run(_ variant: AttentionFamily.Variant?, _ q: [Float], _ k: [Float], _ v: [Float], _ shape: AttentionShape,
                     environment: FamilyEnvironment = TestDevice.environment,
                     blocking: AttentionFamily.RegisterBlocking? = nil) throws -> (out: [Float], guardsIntact: Bool, steps: [LaunchStep]) {
         let context = TestDevice.context
@@ -93,14 +93,14 @@ struct AttentionFamilyTests {
         let k = random.floats(c.bh * c.tk * c.d)
         let v = random.floats(c.bh * c.tk * c.dv)
         let expected = Self.reference(q, k, v, shape)
-        for variant in AttentionFamily.variants.keys.sorted() {
+        for variant in AttentionFamily.Variant.allCases {
             let (out, guardsIntact, steps) = try Self.run(variant, q, k, v, shape)
             let error = nmse(expected, out)
             // Plain fp32 accumulation with fma and exp (no fast math): well inside 1e-7.
             #expect(error <= 1e-7, "variant \(variant) \(c): NMSE \(error)")
             #expect(!out.contains { !$0.isFinite }, "variant \(variant) \(c): non-finite output")
             #expect(guardsIntact, "variant \(variant) \(c): wrote outside the output")
-            #expect(steps.count == (variant == 4 ? 2 : 1) && steps.allSatisfy { $0.variant.hasPrefix("attention.\(variant)") })
+            #expect(steps.count == (variant == .cpuRegisterBlocked ? 2 : 1) && steps.allSatisfy { $0.variant.hasPrefix(variant.name) })
         }
     }
 
@@ -110,12 +110,12 @@ struct AttentionFamilyTests {
         let q = [Float](repeating: 0.5, count: 64)
         let automatic = try Self.run(nil, q, q, q, shape).steps[0].variant
         let expected = AttentionFamily.automaticVariant(for: TestDevice.environment.deviceClass)
-        #expect(automatic.hasPrefix("attention.\(expected)"))
-        let forced = try Self.run(nil, q, q, q, shape, environment: TestDevice.environment(forcing: ["attention": 1]))
+        #expect(automatic.hasPrefix(expected.name))
+        let forced = try Self.run(nil, q, q, q, shape, environment: TestDevice.environment(forcing: AttentionFamily.Variant.scalar))
         #expect(forced.steps[0].variant.hasPrefix("attention.1"))
         // Equal keys: uniform softmax, output = v row.
         #expect(forced.out.allSatisfy { abs($0 - 0.5) < 1e-6 })
-        #expect(AttentionFamily.automaticVariant(for: .cpu) == 4 && AttentionFamily.automaticVariant(for: .gpu) == 3)
+        #expect(AttentionFamily.automaticVariant(for: .cpu) == .cpuRegisterBlocked && AttentionFamily.automaticVariant(for: .gpu) == .gpuTiled)
     }
 
     @Test("flop and byte counts")
@@ -127,10 +127,10 @@ struct AttentionFamilyTests {
         #expect(causal.visiblePairs == 2 * 36)          // 1 + 2 + … + 8
         #expect(decode.visiblePairs == 2 * (7 + 8))
         let q = [Float](repeating: 0.25, count: 256)
-        let step = try Self.run(2, q, q, q, full).steps[0]
+        let step = try Self.run(.cpuBlocked, q, q, q, full).steps[0]
         #expect(step.flops == 4 * 2 * 8 * 8 * 16)
         #expect(step.bytes == 4 * 2 * (8 * 16 * 4))
-        #expect(try Self.run(2, q, q, q, causal).steps[0].flops == 2 * 32 * 2 * 36)
+        #expect(try Self.run(.cpuBlocked, q, q, q, causal).steps[0].flops == 2 * 32 * 2 * 36)
     }
 
     @Test("rejects causal Tk < Tq and short buffers")
@@ -146,9 +146,8 @@ struct AttentionFamilyTests {
             try family.encode(q: buffer, k: buffer, v: buffer, output: buffer,
                               shape: AttentionCase(bh: 1, tq: 9, tk: 9, d: 8, dv: 8, causal: false).shape)
         }
-        #expect(throws: CLError.self) {
-            try family.encode(q: buffer, k: buffer, v: buffer, output: buffer,
-                              shape: AttentionCase(bh: 1, tq: 2, tk: 2, d: 2, dv: 2, causal: false).shape, variant: 9)
+        #expect(throws: KernelVariantError.unknown(family: "attention", number: 9, available: [1, 2, 3, 4])) {
+            try AttentionFamily.Variant.numbered(9)
         }
     }
 }
@@ -182,7 +181,7 @@ struct AttentionRegisterBlockedTests {
         let k = random.floats(c.bh * c.tk * c.d)
         let v = random.floats(c.bh * c.tk * c.dv)
         let expected = AttentionFamilyTests.reference(q, k, v, c.shape)
-        let (out, guardsIntact, steps) = try AttentionFamilyTests.run(4, q, k, v, c.shape, blocking: blocking)
+        let (out, guardsIntact, steps) = try AttentionFamilyTests.run(.cpuRegisterBlocked, q, k, v, c.shape, blocking: blocking)
         let error = nmse(expected, out)
         let name = blocking.map { "\($0)" } ?? "default"
         #expect(error <= 1e-7, "\(c) \(name): NMSE \(error)")
@@ -221,7 +220,7 @@ struct AttentionRegisterBlockedTests {
             #expect(throws: CLError.self) {
                 try family.encode(q: buffer, k: buffer, v: buffer, output: buffer,
                                   shape: AttentionCase(bh: 1, tq: 2, tk: 2, d: 2, dv: 2, causal: false).shape,
-                                  variant: 4, blocking: bad)
+                                  variant: .number(4), blocking: bad)
             }
         }
     }
@@ -261,7 +260,7 @@ struct AttentionBench {
             for variant in variants.isEmpty ? [2] : variants {
                 if variant == 1 && t > 256 || variant == 3 && t > 256 { continue }
                 var step = try AttentionFamily(environment: env).encode(q: q, k: k, v: v, output: out, shape: shape,
-                                                                        variant: variant > 10 ? 2 : variant)[0]
+                                                                        variant: .number(variant > 10 ? 2 : variant))[0]
                 if variant > 10 {   // 2x: variant 2 with QB = x, launched directly (exploration)
                     let qb = variant % 10
                     let kernel = try env.program("attention", defines: ["D": "64", "DV": "64", "QB": "\(qb)", "KT": "32"])
@@ -302,7 +301,7 @@ struct AttentionBlockingBench {
             let out = try CLBuffer<Float>(context: context, count: n)
             let family = AttentionFamily(environment: TestDevice.environment)
             if spec == "v2" {
-                configs.append((spec, try family.encode(q: q, k: k, v: v, output: out, shape: shape, variant: 2), out))
+                configs.append((spec, try family.encode(q: q, k: k, v: v, output: out, shape: shape, variant: .number(2)), out))
                 continue
             }
             let parts = spec.split(separator: "x")
@@ -311,7 +310,7 @@ struct AttentionBlockingBench {
             let kb = Int(rest.prefix { $0.isNumber })!
             let blocking = AttentionFamily.RegisterBlocking(queries: qb, keys: kb, fastMath: rest.contains("f"),
                                                             nativeExp: rest.contains("n"))
-            configs.append((spec, try family.encode(q: q, k: k, v: v, output: out, shape: shape, variant: 4, blocking: blocking), out))
+            configs.append((spec, try family.encode(q: q, k: k, v: v, output: out, shape: shape, variant: .number(4), blocking: blocking), out))
         }
         var medians = [[Double]](repeating: [], count: configs.count)
         var firstStep = [[Double]](repeating: [], count: configs.count)

@@ -34,7 +34,7 @@ import Testing
 
     @Test(arguments: [1, 2])
     func lossMatchesReference(variant: Int) throws {
-        let family = CrossEntropyFamily(environment: TestDevice.environment(forcing: ["loss": variant]))
+        let family = CrossEntropyFamily(environment: TestDevice.environment(forcing: CrossEntropyFamily.Variant.number(variant)))
         var random = TestRandom(seed: 51)
         for (rows, classes) in Self.shapes {
             for ignore: Int32? in [nil, -100, 0] {
@@ -52,7 +52,7 @@ import Testing
 
     @Test(arguments: [1, 2])
     func ignoredAndBadTargets(variant: Int) throws {
-        let family = CrossEntropyFamily(environment: TestDevice.environment(forcing: ["loss": variant]))
+        let family = CrossEntropyFamily(environment: TestDevice.environment(forcing: CrossEntropyFamily.Variant.number(variant)))
         var random = TestRandom(seed: 52)
         let rows = 9, classes = 11
         let x = random.floats(rows * classes, -3, 3)

@@ -40,7 +40,7 @@ import TensorGraph
     /// The separate CPU launches (loss, then gradient) and the column sums on the host.
     func separate(_ x: [Float], _ targets: [Int32], rows: Int, classes: Int, ignore: Int32?, upstream: Float) throws -> Result {
         let context = TestDevice.context
-        let family = CrossEntropyFamily(environment: TestDevice.environment(forcing: ["loss": 1]))
+        let family = CrossEntropyFamily(environment: TestDevice.environment(forcing: CrossEntropyFamily.Variant.cpu))
         let logits = try CLBuffer<Float>(context: context, values: x)
         let targetBuffer = try CLBuffer<Int32>(context: context, values: targets)
         let up = try CLBuffer<Float>(context: context, values: [upstream])
@@ -107,7 +107,7 @@ import TensorGraph
         let outputs = [loss, grad, biasGrad, scaledGrad]
         let reference = try ReferenceBackend().compile(graph, outputs: outputs, options: CompileOptions()).run(feeds)
         let plan = try OpenCLBackend(context: TestDevice.context).compilePlan(
-            graph, outputs: outputs, options: CompileOptions(kernelVariants: ["loss": 1]))
+            graph, outputs: outputs, options: CompileOptions(openCL: OpenCLOptions(forcing: CrossEntropyFamily.Variant.cpu)))
         // loss + grad + sums; then loss · 2 and the scaled grad
         #expect(plan.steps.count == 3, "\(plan.steps.map(\.label))")
         #expect(plan.steps[0].label.contains("column sums"), "\(plan.steps[0].label)")
@@ -118,7 +118,7 @@ import TensorGraph
         }
         // The GPU variant keeps separate launches (no cross-work-group completion counter there).
         let gpu = try OpenCLBackend(context: TestDevice.context).compilePlan(
-            graph, outputs: outputs, options: CompileOptions(kernelVariants: ["loss": 2]))
+            graph, outputs: outputs, options: CompileOptions(openCL: OpenCLOptions(forcing: CrossEntropyFamily.Variant.gpu)))
         #expect(gpu.steps.count > 2)
         for (r, d) in zip(reference, try gpu.run(feeds)) { #expect(nmse(r.floats, d.floats) < 1e-10) }
     }

@@ -10,7 +10,7 @@ import Testing
 
     @Test(arguments: [1, 2])
     func gatherMatchesReference(variant: Int) throws {
-        let family = EmbeddingFamily(environment: TestDevice.environment(forcing: ["embedding": variant]))
+        let family = EmbeddingFamily(environment: TestDevice.environment(forcing: EmbeddingFamily.Variant.number(variant)))
         var random = TestRandom(seed: 41)
         let context = TestDevice.context
         for (count, vocab, dim) in Self.shapes {
@@ -36,7 +36,7 @@ import Testing
 
     @Test(arguments: [1, 2])
     func badIndicesWriteZeroRowsAndFlag(variant: Int) throws {
-        let family = EmbeddingFamily(environment: TestDevice.environment(forcing: ["embedding": variant]))
+        let family = EmbeddingFamily(environment: TestDevice.environment(forcing: EmbeddingFamily.Variant.number(variant)))
         let context = TestDevice.context
         let vocab = 4, dim = 300, count = 6
         var random = TestRandom(seed: 42)

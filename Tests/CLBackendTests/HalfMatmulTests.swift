@@ -29,7 +29,7 @@ import Testing
     static var offeredVariants: [Int] { TestDevice.context.device.info.supportsFP16 ? [1, 2, 3] : [1, 2] }
 
     private func run(_ family: HalfMatmulFamily, x: [Float], halves: [UInt8], bias: [Float]?, m: Int, n: Int, k: Int,
-                     variant: Int?) throws -> (y: [Float], guardsIntact: Bool, steps: [LaunchStep]) {
+                     variant: HalfMatmulFamily.Variant?) throws -> (y: [Float], guardsIntact: Bool, steps: [LaunchStep]) {
         let context = TestDevice.context
         let guardCount = max(16, context.device.info.baseAddressAlignmentBytes / 4)
         let parent = try CLBuffer<Float>(context: context, count: m * n + 2 * guardCount)
@@ -57,7 +57,7 @@ import Testing
             let halves = Quantization.halfBytes(random.floats(s.n * s.k))
             let bias = index % 2 == 1 ? random.floats(s.n) : nil
             let expected = reference(x, Quantization.floats(halfBytes: halves), bias, m: s.m, n: s.n, k: s.k)
-            let result = try run(family, x: x, halves: halves, bias: bias, m: s.m, n: s.n, k: s.k, variant: variant)
+            let result = try run(family, x: x, halves: halves, bias: bias, m: s.m, n: s.n, k: s.k, variant: .number(variant))
             let bound = variant == 3 ? HalfMatmulFamily.halfProductBound : 1e-10
             #expect(nmse(expected, result.y) < bound, "variant \(variant) \(s): nmse \(nmse(expected, result.y))")
             #expect(result.guardsIntact, "variant \(variant) \(s): guard overwritten")
@@ -74,7 +74,7 @@ import Testing
                 let x = random.floats(m * k)
                 let halves = Quantization.halfBytes(random.floats(n * k))
                 let expected = reference(x, Quantization.floats(halfBytes: halves), nil, m: m, n: n, k: k)
-                let result = try run(family, x: x, halves: halves, bias: nil, m: m, n: n, k: k, variant: 1)
+                let result = try run(family, x: x, halves: halves, bias: nil, m: m, n: n, k: k, variant: .number(1))
                 #expect(nmse(expected, result.y) < 1e-10, "\(rows)×\(tile) [\(m), \(n), \(k)]")
                 #expect(result.guardsIntact)
             }
@@ -96,7 +96,7 @@ import Testing
         let halves = Quantization.halfBytes(w)
         let expected = reference(x, Quantization.floats(halfBytes: halves), nil, m: m, n: n, k: k)
         let actual = try run(HalfMatmulFamily(environment: TestDevice.environment), x: x, halves: halves, bias: nil,
-                             m: m, n: n, k: k, variant: variant).y
+                             m: m, n: n, k: k, variant: .number(variant)).y
         for i in 0..<(m * n) {
             let e = expected[i], a = actual[i]
             if e.isNaN { #expect(a.isNaN, "variant \(variant) y[\(i)] = \(a), expected NaN") }
@@ -108,31 +108,32 @@ import Testing
 
     /// The decision: a device with cl_khr_fp16 runs variant 3 when asked or forced; one without
     /// refuses an explicit request with "not offered by this device" and runs the f32 variant when
-    /// a plan forces 3. Unknown variant numbers are refused on both.
+    /// a plan forces 3. Unknown variant numbers are refused when parsed.
     @Test func halfArithmeticFollowsTheDevicesFP16Support() throws {
         var with = TestDevice.context.device.info, without = with
         with.supportsFP16 = true
         without.supportsFP16 = false
         without.name = "fake-no-fp16"
         for deviceClass in DeviceClass.allCases {
-            let automatic = deviceClass == .cpu ? 1 : 2
+            let automatic: HalfMatmulFamily.Variant = deviceClass == .cpu ? .cpu : .gpu
             #expect(try HalfMatmulFamily.choose(requested: nil, forced: nil, deviceClass: deviceClass, device: without).variant == automatic)
-            #expect(try HalfMatmulFamily.choose(requested: 3, forced: nil, deviceClass: deviceClass, device: with).variant == 3)
-            #expect(try HalfMatmulFamily.choose(requested: nil, forced: 3, deviceClass: deviceClass, device: with) == (3, nil))
-            let fallback = try HalfMatmulFamily.choose(requested: nil, forced: 3, deviceClass: deviceClass, device: without)
+            #expect(try HalfMatmulFamily.choose(requested: .halfProducts, forced: nil, deviceClass: deviceClass, device: with).variant == .halfProducts)
+            #expect(try HalfMatmulFamily.choose(requested: nil, forced: .halfProducts, deviceClass: deviceClass, device: with) == (.halfProducts, nil))
+            let fallback = try HalfMatmulFamily.choose(requested: nil, forced: .halfProducts, deviceClass: deviceClass, device: without)
             #expect(fallback.variant == automatic && fallback.note?.contains("not offered by this device") == true)
-            #expect(try HalfMatmulFamily.choose(requested: 2, forced: 3, deviceClass: deviceClass, device: without).variant == 2)
+            #expect(try HalfMatmulFamily.choose(requested: .gpu, forced: .halfProducts, deviceClass: deviceClass, device: without).variant == .gpu)
             do {
-                _ = try HalfMatmulFamily.choose(requested: 3, forced: nil, deviceClass: deviceClass, device: without)
+                _ = try HalfMatmulFamily.choose(requested: .halfProducts, forced: nil, deviceClass: deviceClass, device: without)
                 Issue.record("variant 3 without cl_khr_fp16 was not refused")
             } catch let error as CLError {
                 let text = error.description
                 #expect(text.contains("not offered by this device") && text.contains("fake-no-fp16") && text.contains("cl_khr_fp16"), "\(text)")
             }
-            #expect(throws: CLError.self) { try HalfMatmulFamily.choose(requested: 9, forced: nil, deviceClass: deviceClass, device: with) }
         }
-        #expect(HalfMatmulFamily.unavailability(of: 1, on: without) == nil && HalfMatmulFamily.unavailability(of: 2, on: without) == nil)
-        #expect(HalfMatmulFamily.unavailability(of: 3, on: with) == nil && HalfMatmulFamily.unavailability(of: 3, on: without) != nil)
+        #expect(HalfMatmulFamily.unavailability(of: .cpu, on: without) == nil && HalfMatmulFamily.unavailability(of: .gpu, on: without) == nil)
+        #expect(HalfMatmulFamily.unavailability(of: .halfProducts, on: with) == nil
+                && HalfMatmulFamily.unavailability(of: .halfProducts, on: without) != nil)
+        #expect(throws: KernelVariantError.self) { try HalfMatmulFamily.Variant.numbered(9) }
     }
 
     /// On the test device itself: explicit variant 3 runs where cl_khr_fp16 is reported and is
@@ -144,11 +145,11 @@ import Testing
         let fp16 = TestDevice.context.device.info.supportsFP16
         let family = HalfMatmulFamily(environment: TestDevice.environment)
         if fp16 {
-            #expect(try run(family, x: x, halves: halves, bias: nil, m: m, n: n, k: k, variant: 3).steps[0].variant.hasPrefix("f16.3"))
+            #expect(try run(family, x: x, halves: halves, bias: nil, m: m, n: n, k: k, variant: .number(3)).steps[0].variant.hasPrefix("f16.3"))
         } else {
-            #expect(throws: CLError.self) { try run(family, x: x, halves: halves, bias: nil, m: m, n: n, k: k, variant: 3) }
+            #expect(throws: CLError.self) { try run(family, x: x, halves: halves, bias: nil, m: m, n: n, k: k, variant: .number(3)) }
         }
-        let forced = HalfMatmulFamily(environment: TestDevice.environment(forcing: ["f16": 3]))
+        let forced = HalfMatmulFamily(environment: TestDevice.environment(forcing: HalfMatmulFamily.Variant.halfProducts))
         let steps = try run(forced, x: x, halves: halves, bias: nil, m: m, n: n, k: k, variant: nil).steps
         #expect(steps[0].variant.hasPrefix("f16.3") == fp16)
         #expect(steps[0].variant.contains("not offered by this device") == !fp16, "\(steps[0].variant)")

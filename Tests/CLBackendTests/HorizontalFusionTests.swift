@@ -8,7 +8,11 @@ import TensorGraph
 @Suite struct HorizontalFusionTests {
     static var backend: OpenCLBackend { OpenCLBackend(context: TestDevice.context) }
     /// One launch per elementwise group (horizontal fusion off).
-    static var unfused: CompileOptions { CompileOptions(kernelVariants: [OpenCLBackend.horizontalFusionOption: 0]) }
+    static var unfused: CompileOptions {
+        var options = OpenCLOptions()
+        options.horizontalFusion = false
+        return CompileOptions(openCL: options)
+    }
 
     /// Four groups of awkward sizes (1, 7, 13, 257), each with a different expression, a
     /// broadcast leaf, a scalar constant and (one of them) an extra output: no group reads another.
@@ -63,7 +67,7 @@ import TensorGraph
         let reference = try ReferenceBackend().compile(setup.graph, outputs: setup.outputs, options: CompileOptions()).run(setup.feeds)
         for variant in [1, 2] {
             let plan = try Self.backend.compilePlan(setup.graph, outputs: setup.outputs,
-                                                    options: CompileOptions(kernelVariants: ["elementwise": variant]))
+                                                    options: CompileOptions(openCL: OpenCLOptions(forcing: ElementwiseVariant.number(variant))))
             #expect(plan.steps.count == 1)
             for (r, d) in zip(reference, try plan.run(setup.feeds)) { #expect(nmse(r.floats, d.floats) < 1e-10, "variant \(variant)") }
         }
@@ -124,7 +128,9 @@ import TensorGraph
         let setup = try AwkwardGroups()
         // The groups take 5, 4, 7 and 6 arguments of 8 bytes (+ 8 shared): 100 bytes fit the first
         // two together, then the others one by one.
-        let options = CompileOptions(kernelVariants: [OpenCLBackend.parameterBytesOption: 100])
+        var openCL = OpenCLOptions()
+        openCL.launchParameterBytes = 100
+        let options = CompileOptions(openCL: openCL)
         let plan = try Self.backend.compilePlan(setup.graph, outputs: setup.outputs, options: options)
         #expect(plan.steps.count == 3, "\(plan.steps.map(\.label))")
         let reference = try ReferenceBackend().compile(setup.graph, outputs: setup.outputs, options: CompileOptions()).run(setup.feeds)

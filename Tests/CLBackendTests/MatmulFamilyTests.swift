@@ -72,7 +72,7 @@ private struct MatmulCase: CustomStringConvertible, Sendable {
 }
 
 /// Runs one product through `family` and checks it against the reference and the guards.
-private func check(_ family: MatmulFamily, _ testCase: MatmulCase, variant: Int?, seed: UInt64,
+private func check(_ family: MatmulFamily, _ testCase: MatmulCase, variant: MatmulFamily.Variant?, seed: UInt64,
                    activation: MatmulActivation = .none, bound: Double = 1e-7) throws {
     let context = TestDevice.context
     let s = testCase.shape
@@ -137,7 +137,7 @@ struct MatmulFamilyTests {
         let (tA, tB) = Self.layouts[layout]
         let family = MatmulFamily(environment: TestDevice.environment)
         for (index, testCase) in cases(transposeA: tA, transposeB: tB).enumerated() {
-            try check(family, testCase, variant: variant, seed: UInt64(100 * variant + 10 * layout + index + 1))
+            try check(family, testCase, variant: .number(variant), seed: UInt64(100 * variant + 10 * layout + index + 1))
         }
     }
 
@@ -148,7 +148,7 @@ struct MatmulFamilyTests {
         family.packMinRows = packMinRows
         family.packMinRowsTransposedB = packMinRows
         for (index, testCase) in cases(transposeA: tA, transposeB: tB).enumerated() {
-            try check(family, testCase, variant: 2, seed: UInt64(1000 + 10 * layout + index))
+            try check(family, testCase, variant: .number(2), seed: UInt64(1000 + 10 * layout + index))
         }
     }
 
@@ -163,7 +163,7 @@ struct MatmulFamilyTests {
             for (index, testCase) in (cases(transposeA: tA, transposeB: true)
                                       + [MatmulCase(shape: MatmulShape(m: 20, n: 45, k: 333, transposeA: tA, transposeB: true), bias: true)])
                 .enumerated() {
-                try check(family, testCase, variant: 2, seed: UInt64(3000 + 100 * kBlock + 10 * index + (tA ? 1 : 0)))
+                try check(family, testCase, variant: .number(2), seed: UInt64(3000 + 100 * kBlock + 10 * index + (tA ? 1 : 0)))
             }
         }
     }
@@ -178,7 +178,7 @@ struct MatmulFamilyTests {
                       MatmulShape(m: 3, n: 4, k: 0)]
         for (index, shape) in shapes.enumerated() {
             for activation in MatmulActivation.allCases where activation != .none && !activation.readsAux {
-                try check(family, MatmulCase(shape: shape, bias: index % 2 == 0), variant: variant,
+                try check(family, MatmulCase(shape: shape, bias: index % 2 == 0), variant: .number(variant),
                           seed: UInt64(500 + 10 * index) + UInt64(activation.rawValue), activation: activation)
             }
         }
@@ -199,7 +199,7 @@ struct MatmulFamilyTests {
             let b = try CLBuffer<Float>(context: context, values: bValues)
             let y = try CLBuffer<Float>(context: context, values: yValues)
             let c = try GuardedOutput(context: context, count: s.cCount)
-            let steps = try family.encode(a: a, b: b, c: c.view, shape: s, activation: activation, aux: y, variant: variant)
+            let steps = try family.encode(a: a, b: b, c: c.view, shape: s, activation: activation, aux: y, variant: .number(variant))
             for step in steps { try step.enqueue(on: context) }
             try context.finish()
             let (values, intact) = try c.read()
@@ -219,7 +219,7 @@ struct MatmulFamilyTests {
         let family = MatmulFamily(environment: TestDevice.environment)
         for (tA, tB) in Self.layouts {
             let shape = MatmulShape(m: 131, n: 200, k: 260, transposeA: tA, transposeB: tB)
-            try check(family, MatmulCase(shape: shape, bias: true), variant: variant, seed: 77)
+            try check(family, MatmulCase(shape: shape, bias: true), variant: .number(variant), seed: 77)
         }
     }
 
@@ -235,7 +235,7 @@ struct MatmulFamilyTests {
             for testCase in [MatmulCase(shape: MatmulShape(m: 29, n: 70, k: 53, transposeA: tA, transposeB: tB), bias: true),
                              MatmulCase(shape: MatmulShape(batch: 2, m: 3, n: 33, k: 17, transposeA: tA, transposeB: tB,
                                                            broadcastB: true), bias: false)] {
-                try check(family, testCase, variant: 2, seed: 5)
+                try check(family, testCase, variant: .number(2), seed: 5)
             }
         }
     }
@@ -246,7 +246,7 @@ struct MatmulFamilyTests {
         family.gpuTile = (tsm: 32, tsn: 16, tsk: 8, wptm: 2, wptn: 2)
         for (tA, tB) in Self.layouts {
             try check(family, MatmulCase(shape: MatmulShape(batch: 2, m: 45, n: 37, k: 29, transposeA: tA, transposeB: tB),
-                                         bias: true), variant: 3, seed: 9)
+                                         bias: true), variant: .number(3), seed: 9)
         }
     }
 
@@ -254,14 +254,14 @@ struct MatmulFamilyTests {
     func variantChoice() throws {
         let shape = MatmulShape(m: 17, n: 19, k: 23, transposeB: true)
         for forced in [1, 2, 3] {
-            let family = MatmulFamily(environment: TestDevice.environment(forcing: [MatmulFamily.family: forced]))
-            #expect(family.automaticVariant(for: shape) == forced)
+            let family = MatmulFamily(environment: TestDevice.environment(forcing: MatmulFamily.Variant.number(forced)))
+            #expect(family.automaticVariant(for: shape).rawValue == forced)
             try check(family, MatmulCase(shape: shape, bias: false), variant: nil, seed: 3)
         }
         let automatic = MatmulFamily(environment: TestDevice.environment)
-        let expected = TestDevice.environment.deviceClass == .cpu ? 2 : 3
+        let expected: MatmulFamily.Variant = TestDevice.environment.deviceClass == .cpu ? .cpuRegisterBlocked : .gpuTiled
         #expect(automatic.automaticVariant(for: shape) == expected)
-        #expect(MatmulFamily.variants.keys.sorted() == [1, 2, 3])
+        #expect(MatmulFamily.Variant.allCases.map(\.rawValue) == [1, 2, 3])
     }
 
     @Test("k = 0 gives the bias; empty shapes give no steps")
@@ -271,7 +271,7 @@ struct MatmulFamilyTests {
         let a = try CLBuffer<Float>(context: context, count: 1)
         let bias = try CLBuffer<Float>(context: context, values: [1, 2, 3])
         let c = try CLBuffer<Float>(context: context, values: [9, 9, 9, 9, 9, 9])
-        let steps = try family.encode(a: a, b: a, c: c, shape: MatmulShape(m: 2, n: 3, k: 0), bias: bias, variant: 2)
+        let steps = try family.encode(a: a, b: a, c: c, shape: MatmulShape(m: 2, n: 3, k: 0), bias: bias, variant: .number(2))
         for step in steps { try step.enqueue(on: context) }
         #expect(try c.download() == [1, 2, 3, 1, 2, 3])
         let b = try CLBuffer<Float>(context: context, count: 12)
@@ -290,9 +290,7 @@ struct MatmulFamilyTests {
         #expect(throws: CLError.self) {
             try family.encode(a: big, b: big, c: big, shape: MatmulShape(m: 2, n: 3, k: 4), bias: small.view(offset: 0, count: 2))
         }
-        #expect(throws: CLError.self) {
-            try family.encode(a: big, b: big, c: big, shape: MatmulShape(m: 2, n: 3, k: 4), variant: 9)
-        }
+        #expect(throws: KernelVariantError.self) { try MatmulFamily.Variant.numbered(9) }
     }
 
     @Test("variant 2's packed-B scratch lives exactly as long as its steps")
@@ -306,7 +304,7 @@ struct MatmulFamilyTests {
         let c = try CLBuffer<Float>(context: context, count: shape.cCount)
         // The family goes away right after encode: the steps alone must keep the scratch alive.
         var steps: [LaunchStep]? = try MatmulFamily(environment: TestDevice.environment)
-            .encode(a: a, b: b, c: c, shape: shape, variant: 2)
+            .encode(a: a, b: b, c: c, shape: shape, variant: .number(2))
         // Churn allocations so a freed scratch would likely be reused and overwritten.
         let junk = try (0..<4).map { _ in try CLBuffer<Float>(context: context, values: [Float](repeating: 1e9, count: 2048)) }
         for step in steps! { try step.enqueue(on: context) }
@@ -350,7 +348,7 @@ struct MatmulBench {
             let b = try CLBuffer<Float>(context: context, values: random.floats(shape.bCount))
             let c = try CLBuffer<Float>(context: context, count: shape.cCount)
             for variant in variants {
-                let steps = try family.encode(a: a, b: b, c: c, shape: shape, variant: variant)
+                let steps = try family.encode(a: a, b: b, c: c, shape: shape, variant: .number(variant))
                 let flops = steps.reduce(0) { $0 + $1.flops }
                 for _ in 0..<3 { for step in steps { try step.enqueue(on: context) } }
                 try context.finish()

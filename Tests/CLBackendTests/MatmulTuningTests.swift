@@ -24,7 +24,7 @@ private func reference(_ a: [Float], _ b: [Float], _ s: MatmulShape) -> [Float] 
 }
 
 /// Runs `shape` through `family` (output inside sentinel guards) and returns NMSE and whether the guards held.
-private func run(_ family: MatmulFamily, _ shape: MatmulShape, variant: Int?, seed: UInt64) throws -> (Double, Bool) {
+private func run(_ family: MatmulFamily, _ shape: MatmulShape, variant: MatmulFamily.Variant?, seed: UInt64) throws -> (Double, Bool) {
     let context = TestDevice.context
     var random = TestRandom(seed: seed)
     let aValues = random.floats(shape.aCount), bValues = random.floats(shape.bCount)
@@ -90,10 +90,10 @@ struct MatmulTuningTests {
         let family = MatmulFamily(environment: TestDevice.environment)
         family.tuned = table
         #expect(family.resolvedTuning(for: shape).tuning == winner)
-        #expect(family.resolvedTuning(for: shape).source.hasPrefix("tuned"))
-        #expect(family.automaticVariant(for: shape) == 2)
+        #expect(family.resolvedTuning(for: shape).source.description.hasPrefix("tuned"))
+        #expect(family.automaticVariant(for: shape) == .cpuRegisterBlocked)
         // Another class (not transposed) falls back to the defaults.
-        #expect(family.resolvedTuning(for: MatmulShape(m: 37, n: 70, k: 300)).source == "default")
+        #expect(family.resolvedTuning(for: MatmulShape(m: 37, n: 70, k: 300)).source == .deviceDefault)
         let (error, intact) = try run(family, shape, variant: nil, seed: 4)
         #expect(error < 1e-7 && intact)
     }
@@ -116,7 +116,7 @@ struct MatmulTuningTests {
         let family = MatmulFamily(environment: TestDevice.environment)
         family.tuned = table
         #expect(family.resolvedTuning(for: shape).tuning == exactWinner)
-        #expect(family.resolvedTuning(for: shape).source == "tuned 1x29x70x45.nn")
+        #expect(family.resolvedTuning(for: shape).source == .tuned(shapeClass: "1x29x70x45.nn"))
         #expect(family.resolvedTuning(for: sibling).tuning == classWinner)
         let (error, intact) = try run(family, shape, variant: nil, seed: 5)
         #expect(error < 1e-7 && intact)
@@ -286,9 +286,9 @@ struct MatmulTuningTests {
         tuning.wptm = 3
         family.tuning = tuning
         #expect(throws: CLError.self) {
-            try family.encode(a: buffer, b: buffer, c: buffer, shape: MatmulShape(m: 4, n: 4, k: 4), variant: 3)
+            try family.encode(a: buffer, b: buffer, c: buffer, shape: MatmulShape(m: 4, n: 4, k: 4), variant: .number(3))
         }
-        #expect(throws: CLError.self) { try MatmulTuning(variant: 2, rowsPerTile: 40).validate() }
+        #expect(throws: CLError.self) { try MatmulTuning(variant: .number(2), rowsPerTile: 40).validate() }
     }
 
     @Test("the tuner validates candidates and returns a valid winner")

@@ -2,12 +2,17 @@
 import TensorGraph
 import Testing
 
+/// Values named by their index, as the plans number them.
+extension ValueID: ExpressibleByIntegerLiteral {
+    public init(integerLiteral index: Int) { self.init(index: index) }
+}
+
 @Suite struct MemoryPlannerTests {
-    private func op(_ inputs: [Int], _ output: Int) -> LoweredOp {
+    private func op(_ inputs: [ValueID], _ output: ValueID) -> LoweredOp {
         LoweredOp(label: "op\(output)", inputs: inputs, output: output) { _ in [] }
     }
 
-    private func intermediate(_ id: Int, _ count: Int, output: Bool = false) -> PlannedValue {
+    private func intermediate(_ id: ValueID, _ count: Int, output: Bool = false) -> PlannedValue {
         var value = PlannedValue(id: id, count: count, dtype: .f32, role: .intermediate)
         value.isOutput = output
         return value

@@ -67,7 +67,7 @@ import Testing
                      "k": TensorData(shape: [bh, t, d], floats: rng.floats(bh * t * d)),
                      "v": TensorData(shape: [bh, t, dv], floats: values)]
         let expected = try ReferenceBackend().compile(graph, outputs: [out], options: CompileOptions()).run(feeds)[0].floats
-        let options = CompileOptions(attention: .fused, kernelVariants: ["attention": variant])
+        let options = CompileOptions(attention: .fused, openCL: OpenCLOptions(forcing: AttentionFamily.Variant.number(variant)))
         let actual = try NonFiniteModelTests.backend.compile(graph, outputs: [out], options: options).run(feeds)[0].floats
         let earlyFinite = expected.prefix(20 * dv).allSatisfy { $0.isFinite }
         #expect(earlyFinite, "reference: a masked NaN reached an early query")

@@ -30,7 +30,7 @@ import Testing
 
     @Test(arguments: [1, 2, 3, 4])
     func layerNormMatchesReference(variant: Int) throws {
-        let family = NormFamily(environment: TestDevice.environment(forcing: ["layernorm": variant]))
+        let family = NormFamily(environment: TestDevice.environment(forcing: NormFamily.Variant.number(variant)))
         var random = TestRandom(seed: 21)
         for (rows, cols) in Self.shapes {
             // An offset mean (3.0) makes a one-pass sum-of-squares lose digits; two-pass and Welford must not.
@@ -55,7 +55,7 @@ import Testing
 
     @Test(arguments: [1, 2, 3, 4])
     func rmsNormMatchesReference(variant: Int) throws {
-        let family = NormFamily(environment: TestDevice.environment(forcing: ["layernorm": variant]))
+        let family = NormFamily(environment: TestDevice.environment(forcing: NormFamily.Variant.number(variant)))
         var random = TestRandom(seed: 22)
         for (rows, cols) in Self.shapes {
             let x = random.floats(rows * cols, -2, 2)
@@ -77,7 +77,7 @@ import Testing
         let context = TestDevice.context
         let x = try CLBuffer<Float>(context: context, count: 12), g = try CLBuffer<Float>(context: context, count: 3)
         #expect(throws: CLError.self) { try family.encodeRMSNorm(input: x, gain: g, output: x, rows: 3, cols: 4, eps: 1e-5) }
-        #expect(throws: RowOpsError.self) { try family.encodeRMSNorm(input: x, gain: g, output: x, rows: 4, cols: 3, eps: 1e-5, variant: 5) }
+        #expect(throws: KernelVariantError.self) { try family.encodeRMSNorm(input: x, gain: g, output: x, rows: 4, cols: 3, eps: 1e-5, variant: .number(5)) }
         #expect(throws: RowOpsError.self) { try family.encodeLayerNorm(input: x, gain: g, bias: g, output: x, rows: 4, cols: 3, eps: -1) }
     }
 
@@ -107,7 +107,7 @@ import Testing
             let xb = try CLBuffer(context: context, values: x), gb = try CLBuffer(context: context, values: g)
             let bb = try CLBuffer(context: context, values: b)
             let steps = try family.encodeLayerNormOnePass(input: xb, gain: gb, bias: bb, output: output.view,
-                                                          rows: rows, cols: cols, eps: 1e-5, variant: variant)
+                                                          rows: rows, cols: cols, eps: 1e-5, variant: .number(variant))
             #expect(steps.allSatisfy { $0.variant.hasPrefix("layernorm.\(variant) ") })
             try RowOpsTestRun.run(steps)
             withExtendedLifetime((xb, gb, bb)) {}
@@ -131,7 +131,7 @@ import Testing
             let gb = try CLBuffer(context: context, values: g), bb = try CLBuffer(context: context, values: b)
             let steps = try family.encodeResidualLayerNorm(input: xb, residual: rb, gain: gb, bias: bb, output: output.view,
                                                            sum: writeSum ? sum.view : nil, rows: rows, cols: cols, eps: 1e-5,
-                                                           variant: variant)
+                                                           variant: .number(variant))
             #expect(steps.allSatisfy { $0.variant.hasPrefix("layernorm.\(variant) ") })
             try RowOpsTestRun.run(steps)
             withExtendedLifetime((xb, rb, gb, bb)) {}
@@ -161,7 +161,7 @@ import Testing
         let gb = try CLBuffer(context: context, values: g), bb = try CLBuffer(context: context, values: b)
         let yb = try CLBuffer<Float>(context: context, count: rows * cols)
         try RowOpsTestRun.run(try family.encodeResidualLayerNorm(input: xb, residual: rb, gain: gb, bias: bb, output: yb, sum: xb,
-                                                                 rows: rows, cols: cols, eps: 1e-5, variant: variant))
+                                                                 rows: rows, cols: cols, eps: 1e-5, variant: .number(variant)))
         let added = zip(x, r).map { $0 + $1 }
         #expect(try xb.download() == added)
         RowOpsTestRun.compare(Self.layerNormReference(added, g, b, rows: rows, cols: cols, eps: 1e-5), try yb.download(),
@@ -181,7 +181,7 @@ import Testing
             let output = try RowOpsGuarded<Float>(count: rows * cols, sentinel: -999)
             let xb = try CLBuffer(context: context, values: x), gb = try CLBuffer(context: context, values: g)
             let steps = try family.encodeProportionsNorm(input: xb, gain: gb, output: output.view, rows: rows, cols: cols,
-                                                         eps: 1e-5, variant: variant)
+                                                         eps: 1e-5, variant: .number(variant))
             #expect(steps.allSatisfy { $0.variant.hasPrefix("layernorm.\(variant) ") })
             try RowOpsTestRun.run(steps)
             withExtendedLifetime((xb, gb)) {}
@@ -208,9 +208,9 @@ import Testing
         let reference = Self.layerNormReference(x, g, b, rows: rows, cols: cols, eps: 1e-5).map(Float.init)
         let y2 = try CLBuffer<Float>(context: context, count: rows * cols), y1 = try CLBuffer<Float>(context: context, count: rows * cols)
         try RowOpsTestRun.run(try family.encodeLayerNorm(input: xb, gain: gb, bias: bb, output: y2, rows: rows, cols: cols,
-                                                         eps: 1e-5, variant: pair.twoPass))
+                                                         eps: 1e-5, variant: .number(pair.twoPass)))
         try RowOpsTestRun.run(try family.encodeLayerNormOnePass(input: xb, gain: gb, bias: bb, output: y1, rows: rows, cols: cols,
-                                                                eps: 1e-5, variant: pair.onePass))
+                                                                eps: 1e-5, variant: .number(pair.onePass)))
         let twoPassError = nmse(reference, try y2.download()), onePassError = nmse(reference, try y1.download())
         #expect(twoPassError < 1e-4, "two-pass variant \(pair.twoPass) nmse \(twoPassError)")
         #expect(onePassError > 1e-2, "one-pass variant \(pair.onePass) nmse \(onePassError): expected cancellation")
@@ -222,10 +222,10 @@ import Testing
         let context = TestDevice.context
         let x = try CLBuffer<Float>(context: context, count: 12), g = try CLBuffer<Float>(context: context, count: 4)
         // variant belonging to another entry point
-        #expect(throws: RowOpsError.self) { try family.encodeResidualLayerNorm(input: x, residual: x, gain: g, bias: g, output: x,
-                                                                                  rows: 3, cols: 4, eps: 1e-5, variant: 5) }
-        #expect(throws: RowOpsError.self) { try family.encodeProportionsNorm(input: x, gain: g, output: x, rows: 3, cols: 4,
-                                                                                eps: 1e-5, variant: 1) }
+        #expect(throws: KernelVariantError.self) { try family.encodeResidualLayerNorm(input: x, residual: x, gain: g, bias: g, output: x,
+                                                                                  rows: 3, cols: 4, eps: 1e-5, variant: .number(5)) }
+        #expect(throws: KernelVariantError.self) { try family.encodeProportionsNorm(input: x, gain: g, output: x, rows: 3, cols: 4,
+                                                                                eps: 1e-5, variant: .number(1)) }
         #expect(throws: RowOpsError.self) { try family.encodeLayerNormOnePass(input: x, gain: g, bias: g, output: x, rows: 3, cols: 4,
                                                                                  eps: .nan) }
         // sum buffer too small, names the argument
@@ -233,9 +233,9 @@ import Testing
         #expect { try family.encodeResidualLayerNorm(input: x, residual: x, gain: g, bias: g, output: x, sum: small,
                                                      rows: 3, cols: 4, eps: 1e-5) } throws: { "\($0)".contains("sum holds 11") }
         #expect(throws: RowOpsError.self) { try family.encodeProportionsNorm(input: x, gain: g, output: x, rows: -1, cols: 4, eps: 1e-5) }
-        // the plan-facing variant table stays 1–4
-        #expect(NormFamily.variants.keys.sorted() == [1, 2, 3, 4])
-        #expect(NormFamily.extraVariants.keys.sorted() == Array(5...10))
+        // the plans run variants 1–4; 5–10 belong to the extra entry points
+        #expect(NormFamily.Variant.planVariants.map(\.rawValue) == [1, 2, 3, 4])
+        #expect(NormFamily.Variant.allCases.map(\.rawValue) == Array(1...10))
     }
 
     /// Every CPU kernel with non-temporal output stores forced on (large outputs use them), on
@@ -257,23 +257,23 @@ import Testing
             switch variant {
             case 1, 2:
                 steps = try family.encodeLayerNorm(input: xb, gain: gb, bias: bb, output: output.view, rows: rows, cols: cols,
-                                                   eps: 1e-5, variant: variant)
+                                                   eps: 1e-5, variant: .number(variant))
                 reference = Self.layerNormReference(x, g, b, rows: rows, cols: cols, eps: 1e-5)
             case 5:
                 steps = try family.encodeLayerNormOnePass(input: xb, gain: gb, bias: bb, output: output.view, rows: rows,
-                                                          cols: cols, eps: 1e-5, variant: 5)
+                                                          cols: cols, eps: 1e-5, variant: .number(5))
                 reference = Self.layerNormReference(x, g, b, rows: rows, cols: cols, eps: 1e-5)
             case 7:
                 steps = try family.encodeResidualLayerNorm(input: xb, residual: rb, gain: gb, bias: bb, output: output.view,
-                                                           rows: rows, cols: cols, eps: 1e-5, variant: 7)
+                                                           rows: rows, cols: cols, eps: 1e-5, variant: .number(7))
                 reference = Self.layerNormReference(zip(x, r).map { $0 + $1 }, g, b, rows: rows, cols: cols, eps: 1e-5)
             case 9:
                 steps = try family.encodeProportionsNorm(input: xb, gain: gb, output: output.view, rows: rows, cols: cols,
-                                                         eps: 1e-5, variant: 9)
+                                                         eps: 1e-5, variant: .number(9))
                 reference = Self.proportionsReference(x, g, rows: rows, cols: cols, eps: 1e-5)
             default:
                 steps = try family.encodeRMSNorm(input: xb, gain: gb, output: output.view, rows: rows, cols: cols, eps: 1e-5,
-                                                 variant: 1)
+                                                 variant: .number(1))
                 reference = Self.rmsNormReference(x, g, rows: rows, cols: cols, eps: 1e-5)
             }
             try RowOpsTestRun.run(steps)
@@ -303,7 +303,7 @@ import Testing
                 variant == 9
                     ? try family.encodeProportionsNorm(input: input, gain: gb, output: output, rows: rows, cols: cols, eps: 1e-5)
                     : try family.encodeLayerNorm(input: input, gain: gb, bias: bb, output: output, rows: rows, cols: cols,
-                                                 eps: 1e-5, variant: variant)
+                                                 eps: 1e-5, variant: .number(variant))
             }
             let reference = variant == 9 ? Self.proportionsReference(x, g, rows: rows, cols: cols, eps: 1e-5)
                 : Self.layerNormReference(x, g, b, rows: rows, cols: cols, eps: 1e-5)

@@ -46,7 +46,7 @@ import Testing
             let weights = try CLBuffer<UInt8>(context: context, values: QuantMatmulFamily.deviceLayout(llama, format: format))
             let steps = try family.encode(x: try CLBuffer<Float>(context: context, values: x), weights: weights, y: y,
                                           bias: try bias.map { try CLBuffer<Float>(context: context, values: $0) },
-                                          format: format, m: s.m, n: s.n, k: s.k, variant: variant)
+                                          format: format, m: s.m, n: s.n, k: s.k, variant: .number(variant))
             for step in steps { try step.enqueue(on: context) }
             try context.finish()
             let all = try parent.download()
@@ -80,7 +80,7 @@ import Testing
                 let y = try CLBuffer<Float>(context: context, count: m * n)
                 let weights = try CLBuffer<UInt8>(context: context, values: QuantMatmulFamily.deviceLayout(llama, format: format))
                 for step in try family.encode(x: try CLBuffer<Float>(context: context, values: x), weights: weights, y: y,
-                                              format: format, m: m, n: n, k: k, variant: variant) {
+                                              format: format, m: m, n: n, k: k, variant: .number(variant)) {
                     try step.enqueue(on: context)
                 }
                 let error = nmse(expected, try y.download())
@@ -105,7 +105,7 @@ import Testing
             let y = try CLBuffer<Float>(context: context, count: m * n)
             let weights = try CLBuffer<UInt8>(context: context, values: QuantMatmulFamily.deviceLayout(llama, format: format))
             let steps = try family.encode(x: try CLBuffer<Float>(context: context, values: x), weights: weights, y: y,
-                                          format: format, m: m, n: n, k: k, variant: 3)
+                                          format: format, m: m, n: n, k: k, variant: .number(3))
             // The launches' heights are bounded (each at most max(1, bound / width)), so items walk rows.
             #expect(steps.count == 2)
             #expect(steps[0].global[1] == max(1, maxQuantize / steps[0].global[0]) && steps[0].global[1] < m)
@@ -121,11 +121,11 @@ import Testing
     @Test func automaticVariantFollowsRowsAndWeightCount() {
         let family = QuantMatmulFamily(environment: TestDevice.environment)
         let cpu = TestDevice.environment.deviceClass == .cpu
-        #expect(family.automaticVariant(m: 8192, n: 384, k: 128) == (cpu ? 4 : 2))
-        #expect(family.automaticVariant(m: 256, n: 1024, k: 1024) == (cpu ? 4 : 2))
-        #expect(family.automaticVariant(m: 255, n: 384, k: 128) == (cpu ? 3 : 2))
-        #expect(family.automaticVariant(m: 256, n: 4096, k: 4096) == (cpu ? 3 : 2))
-        #expect(family.automaticVariant(m: 1, n: 384, k: 128) == (cpu ? 3 : 2))
+        #expect(family.automaticVariant(m: 8192, n: 384, k: 128) == (cpu ? .dequantizedPanels : .gpu))
+        #expect(family.automaticVariant(m: 256, n: 1024, k: 1024) == (cpu ? .dequantizedPanels : .gpu))
+        #expect(family.automaticVariant(m: 255, n: 384, k: 128) == (cpu ? .cpuQuantizedX : .gpu))
+        #expect(family.automaticVariant(m: 256, n: 4096, k: 4096) == (cpu ? .cpuQuantizedX : .gpu))
+        #expect(family.automaticVariant(m: 1, n: 384, k: 128) == (cpu ? .cpuQuantizedX : .gpu))
     }
 
     @Test func encodeRefusesBadSizes() throws {
@@ -194,7 +194,7 @@ import Testing
         }
         // CPUs run variant 3 (x quantized) by default at these sizes: its bound; else float32 rounding.
         let automatic = QuantMatmulFamily(environment: TestDevice.environment).automaticVariant(m: 6, n: 11, k: 64)
-        let bound = automatic == 3 ? QuantMatmulFamily.variant3Bound(format) : 1e-10
+        let bound = automatic == .cpuQuantizedX ? QuantMatmulFamily.variant3Bound(format) : 1e-10
         let expected = try reference.run(feeds)[0].floats
         let actual = try plan.run(feeds)[0].floats
         #expect(nmse(expected, actual) < bound)

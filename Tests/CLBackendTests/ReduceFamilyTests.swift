@@ -25,7 +25,7 @@ import Testing
 
     @Test(arguments: [1, 2])
     func reductionsMatchReference(variant: Int) throws {
-        let family = ReduceFamily(environment: TestDevice.environment(forcing: ["reduce": variant]))
+        let family = ReduceFamily(environment: TestDevice.environment(forcing: ReduceFamily.Variant.number(variant)))
         var random = TestRandom(seed: 31)
         for (outer, length, inner) in Self.shapes {
             for kind in [ReductionKind.sum, .mean, .max] {
@@ -47,7 +47,7 @@ import Testing
 
     @Test(arguments: [1, 2])
     func maxPropagatesInfinity(variant: Int) throws {
-        let family = ReduceFamily(environment: TestDevice.environment(forcing: ["reduce": variant]))
+        let family = ReduceFamily(environment: TestDevice.environment(forcing: ReduceFamily.Variant.number(variant)))
         let x: [Float] = [-.infinity, -.infinity, -.infinity, 1, .infinity, -3]
         let input = try CLBuffer<Float>(context: TestDevice.context, values: x)
         let output = try CLBuffer<Float>(context: TestDevice.context, count: 2)

@@ -78,10 +78,10 @@ import Testing
             let loss = CrossEntropyFamily(environment: env)
             lossFamilies.append(loss)   // owns the scratch buffer the loss steps use
             return [
-                ("softmax.1 4096x768", try softmax.encode(input: x, output: y, rows: rows, cols: cols, variant: 1)),
-                ("log_softmax.1 4096x768", try softmax.encode(input: x, output: y, rows: rows, cols: cols, log: true, variant: 1)),
-                ("layernorm.1 4096x768", try norm.encodeLayerNorm(input: x, gain: g, bias: b, output: y, rows: rows, cols: cols, eps: 1e-5, variant: 1)),
-                ("layernorm.2 4096x768", try norm.encodeLayerNorm(input: x, gain: g, bias: b, output: y, rows: rows, cols: cols, eps: 1e-5, variant: 2)),
+                ("softmax.1 4096x768", try softmax.encode(input: x, output: y, rows: rows, cols: cols, variant: .number(1))),
+                ("log_softmax.1 4096x768", try softmax.encode(input: x, output: y, rows: rows, cols: cols, log: true, variant: .number(1))),
+                ("layernorm.1 4096x768", try norm.encodeLayerNorm(input: x, gain: g, bias: b, output: y, rows: rows, cols: cols, eps: 1e-5, variant: .number(1))),
+                ("layernorm.2 4096x768", try norm.encodeLayerNorm(input: x, gain: g, bias: b, output: y, rows: rows, cols: cols, eps: 1e-5, variant: .number(2))),
                 ("loss.1 4096x768", try loss.encode(
                     logits: x, targets: targets, loss: y, rows: rows, classes: cols, ignoreIndex: nil, errorFlag: flag)),
             ]
@@ -107,18 +107,18 @@ import Testing
         let env = TestDevice.environment
         let softmax = SoftmaxFamily(environment: env)
         for variant in [1, 2] {
-            try Self.time("softmax.\(variant) 4096x768", try softmax.encode(input: x, output: y, rows: rows, cols: cols, variant: variant))
+            try Self.time("softmax.\(variant) 4096x768", try softmax.encode(input: x, output: y, rows: rows, cols: cols, variant: .number(variant)))
         }
-        try Self.time("log_softmax.1 4096x768", try softmax.encode(input: x, output: y, rows: rows, cols: cols, log: true, variant: 1))
+        try Self.time("log_softmax.1 4096x768", try softmax.encode(input: x, output: y, rows: rows, cols: cols, log: true, variant: .number(1)))
         try Self.time("softmax.1 causal 8x(512x512) scale .125",
                       try softmax.encode(input: x, output: y, rows: 4096, cols: 512, scale: 0.125,
-                                         causalMask: CausalMask(period: 512, offset: 0), variant: 1))
+                                         causalMask: CausalMask(period: 512, offset: 0), variant: .number(1)))
         let norm = NormFamily(environment: env)
         for variant in [1, 2, 3, 4] {
             try Self.time("layernorm.\(variant) 4096x768",
-                          try norm.encodeLayerNorm(input: x, gain: g, bias: b, output: y, rows: rows, cols: cols, eps: 1e-5, variant: variant))
+                          try norm.encodeLayerNorm(input: x, gain: g, bias: b, output: y, rows: rows, cols: cols, eps: 1e-5, variant: .number(variant)))
         }
-        try Self.time("rmsnorm.1 4096x768", try norm.encodeRMSNorm(input: x, gain: g, output: y, rows: rows, cols: cols, eps: 1e-5, variant: 1))
+        try Self.time("rmsnorm.1 4096x768", try norm.encodeRMSNorm(input: x, gain: g, output: y, rows: rows, cols: cols, eps: 1e-5, variant: .number(1)))
         let reduce = ReduceFamily(environment: env)
         try Self.time("reduce.1 sum rows [4096,768,1]", try reduce.encode(input: x, output: y, outer: 4096, length: 768, inner: 1, kind: .sum))
         try Self.time("reduce.1 sum cols [1,4096,768]", try reduce.encode(input: x, output: y, outer: 1, length: 4096, inner: 768, kind: .sum))

@@ -78,7 +78,7 @@ enum RowOpsTestRun {
 
     @Test(arguments: [1, 2])
     func softmaxMatchesReference(variant: Int) throws {
-        let family = SoftmaxFamily(environment: TestDevice.environment(forcing: ["softmax": variant]))
+        let family = SoftmaxFamily(environment: TestDevice.environment(forcing: SoftmaxFamily.Variant.number(variant)))
         var random = TestRandom(seed: 11)
         for (rows, cols) in Self.shapes {
             for log in [false, true] {
@@ -100,7 +100,7 @@ enum RowOpsTestRun {
 
     @Test(arguments: [1, 2])
     func causalMaskMatchesReference(variant: Int) throws {
-        let family = SoftmaxFamily(environment: TestDevice.environment(forcing: ["softmax": variant]))
+        let family = SoftmaxFamily(environment: TestDevice.environment(forcing: SoftmaxFamily.Variant.number(variant)))
         var random = TestRandom(seed: 12)
         // (rows, cols, period, offset): square attention, several heads stacked, KV-cache offsets,
         // negative offsets (fully masked rows), offsets past the row end (nothing masked).
@@ -131,7 +131,7 @@ enum RowOpsTestRun {
         try RowOpsTestRun.run(try family.encode(input: buffer, output: buffer, rows: 5, cols: 19))
         RowOpsTestRun.compare(Self.reference(x, rows: 5, cols: 19, log: false, scale: 1, mask: nil),
                               try buffer.download(), "in place")
-        #expect(throws: RowOpsError.self) { try family.encode(input: buffer, output: buffer, rows: 5, cols: 19, variant: 9) }
+        #expect(throws: KernelVariantError.self) { try SoftmaxFamily.Variant.numbered(9) }
         #expect(throws: CLError.self) { try family.encode(input: buffer, output: buffer, rows: 6, cols: 19) }
         #expect(throws: RowOpsError.self) {
             try family.encode(input: buffer, output: buffer, rows: 5, cols: 19, causalMask: CausalMask(period: 0, offset: 0))

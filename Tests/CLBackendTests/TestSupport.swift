@@ -14,8 +14,10 @@ enum TestDevice {
         } catch { fatalError("no OpenCL device for tests: \(error)") }
     }()
     static var environment: FamilyEnvironment { FamilyEnvironment(context: context) }
-    static func environment(forcing variants: [String: Int]) -> FamilyEnvironment {
-        FamilyEnvironment(context: context, forcedVariants: variants)
+    static func environment(forcing variants: any KernelVariant...) -> FamilyEnvironment {
+        var options = OpenCLOptions()
+        for variant in variants { options.forcedVariants.force(variant) }
+        return FamilyEnvironment(context: context, options: options)
     }
 }
 
@@ -48,4 +50,12 @@ func nmse(_ reference: [Float], _ actual: [Float]) -> Double {
         power += Double(r) * Double(r)
     }
     return power > 0 ? error / power : error
+}
+
+extension KernelVariant {
+    /// The variant numbered `number` (tests name variants by the numbers their `.cl` headers document).
+    static func number(_ number: Int) -> Self {
+        guard let variant = Self(rawValue: number) else { fatalError("\(family) has no variant \(number)") }
+        return variant
+    }
 }

@@ -8,18 +8,35 @@ public final class AttentionBackwardFamily {
     public static let family = "attention_backward"
     /// Variant 0, the decomposed form, is lowered by the plan from the matmul and softmax families
     /// and this file's `attention_bwd_softmax`; `encode` runs 1 and 2.
-    public static let variants: [Int: String] = [
-        0: "decomposed: q·kᵀ, masked softmax, matmuls for dv and dp, softmax backward, matmuls for dq and dk (Tq×Tk in memory)",
-        1: "cpu: statistics pre-pass, then a work-item per head and group of 16-key blocks, kᵀ/vᵀ and dkᵀ/dvᵀ in private float16 lanes",
-        2: "gpu: statistics pre-pass, a work-group per key block for dk/dv and one per query block for dq, tiles in local memory",
-    ]
+    /// The family's variants (the header of `CLKernels/attention_backward.cl` documents each).
+    public enum Variant: Int, KernelVariant {
+        case decomposed = 0
+        case cpuBlocked = 1
+        case gpuTiled = 2
+
+        public static let family = AttentionBackwardFamily.family
+        public var shortName: String {
+            switch self {
+            case .decomposed: return "decomposed"
+            case .cpuBlocked: return "cpu"
+            case .gpuTiled: return "gpu tiled"
+            }
+        }
+        public var summary: String {
+            switch self {
+            case .decomposed: return "decomposed: q·kᵀ, masked softmax, matmuls for dv and dp, softmax backward, matmuls for dq and dk (Tq×Tk in memory)"
+            case .cpuBlocked: return "cpu: statistics pre-pass, then a work-item per head and group of 16-key blocks, kᵀ/vᵀ and dkᵀ/dvᵀ in private float16 lanes"
+            case .gpuTiled: return "gpu: statistics pre-pass, a work-group per key block for dk/dv and one per query block for dq, tiles in local memory"
+            }
+        }
+    }
 
     private let environment: FamilyEnvironment
 
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
     /// The automatic fused variant for a device class: .cpu → 1, .gpu → 2.
-    public static func automaticVariant(for deviceClass: DeviceClass) -> Int { deviceClass == .gpu ? 2 : 1 }
+    public static func automaticVariant(for deviceClass: DeviceClass) -> Variant { deviceClass == .gpu ? .gpuTiled : .cpuBlocked }
 
     /// dq, dk, dv of `out = softmax(scale·q·kᵀ + causal mask)·v` (``AttentionShape``'s masking;
     /// causal with Tq > Tk allowed: a query that sees no key contributes 1/Tk·dy to every dv row and
@@ -27,10 +44,10 @@ public final class AttentionBackwardFamily {
     /// dq [BH, Tq, D], dk [BH, Tk, D], dv [BH, Tk, Dv]; a nil gradient is written to a scratch
     /// buffer the family owns. The steps own scratch of 2·BH·Tq floats for the statistics (and,
     /// on variant 1 with fewer heads than work-items wanted, G partial dq buffers).
-    /// - Parameter variant: 1 or 2 (default: the environment's choice, else per device class).
+    /// - Parameter variant: `.cpuBlocked` or `.gpuTiled` (default: the forced one, else per device class).
     public func encode(q: CLBuffer<Float>, k: CLBuffer<Float>, v: CLBuffer<Float>, y: CLBuffer<Float>, dy: CLBuffer<Float>,
                        dq: CLBuffer<Float>?, dk: CLBuffer<Float>?, dv: CLBuffer<Float>?,
-                       shape: AttentionShape, variant: Int? = nil) throws -> [LaunchStep] {
+                       shape: AttentionShape, variant: Variant? = nil) throws -> [LaunchStep] {
         let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dvw = shape.valueDim
         let operation = "attention backward"
         guard bh >= 0, tq >= 0, tk >= 0, d >= 1, dvw >= 1 else {
@@ -51,11 +68,8 @@ public final class AttentionBackwardFamily {
         guard sizes.allSatisfy({ $0.2 <= Int(Int32.max) }) else {
             throw CLError.sizeMismatch(operation: operation, detail: "shape \(shape) too large for 32-bit indices")
         }
-        let chosen = variant ?? environment.variant(for: Self.family, automatic: Self.automaticVariant(for: environment.deviceClass))
-        guard chosen == 1 || chosen == 2 else {
-            throw CLError.sizeMismatch(operation: operation,
-                                       detail: "no fused variant \(chosen); have 1 (cpu) and 2 (gpu) (0, the decomposed form, is lowered by the plan)")
-        }
+        let chosen = try environment.variant(variant, cpu: Variant.cpuBlocked, gpu: .gpuTiled, runs: [.cpuBlocked, .gpuTiled],
+                                             entryPoint: "the fused attention backward (the decomposed form is lowered by the plan)")
         let context = environment.context
         func scratch(_ count: Int) throws -> CLBuffer<Float> { try CLBuffer<Float>(context: context, count: max(1, count)) }
         let dqOut = try dq ?? scratch(bh * tq * d), dkOut = try dk ?? scratch(bh * tk * d), dvOut = try dv ?? scratch(bh * tk * dvw)
@@ -65,7 +79,7 @@ public final class AttentionBackwardFamily {
         let pairs = Double(shape.causal && tq > tk ? bh * tq * tk : shape.visiblePairs)
         let info = environment.context.device.info
 
-        if chosen == 1 {
+        if chosen == .cpuBlocked {
             let sq = 16   // the queries of one key block share its transposed kᵀ block
             let program = try environment.program(Self.family, defines: ["D": "\(d)", "DV": "\(dvw)", "SQ": "\(sq)"])
             let stats = try program.kernel("attention_bwd_stats")
@@ -84,7 +98,7 @@ public final class AttentionBackwardFamily {
             let main = try program.kernel("attention_bwd_cpu")
             try main.setArguments(q, k, v, dy, lse, delta, partials, dkOut, dvOut, Int32(tq), Int32(tk), causal, shape.scale,
                                   Int32(perItem))
-            let variantName = "attention_backward.1 (cpu, \(groups) key-block group\(groups == 1 ? "" : "s") per head)"
+            let variantName = "\(chosen.name) (cpu, \(groups) key-block group\(groups == 1 ? "" : "s") per head)"
             // With no query the statistics are skipped (a zero global size is not a launch) and the
             // main kernel writes dk = dv = 0.
             let statsFlops: Double = 2.0 * Double(d) * pairs + 2.0 * Double(bh * tq * dvw)
@@ -127,7 +141,7 @@ public final class AttentionBackwardFamily {
         try dqKernel.setArguments(q, k, v, dy, lse, delta, dqOut, Int32(tq), Int32(tk), causal, shape.scale)
         let keyGroup = max(1, min(64, tk, dkdv.maxWorkGroupSize))
         let queryGroup = max(1, min(64, max(tq, 1), dqKernel.maxWorkGroupSize))
-        let variantName = "attention_backward.2 (gpu tiled)"
+        let variantName = Variant.gpuTiled.label
         let statsStep = LaunchStep(kernel: stats, global: [tq, bh], local: nil, variant: variantName, label: label + " statistics",
                        flops: 2.0 * Double(d) * pairs, bytes: 4.0 * Double(bh) * Double(tq * d + tk * d + 2 * tq * dvw + 2 * tq))
         let dkdvStep = LaunchStep(kernel: dkdv, global: [(tk + keyGroup - 1) / keyGroup * keyGroup, bh], local: [keyGroup, 1],
@@ -157,7 +171,7 @@ public final class AttentionBackwardFamily {
         let kernel = try program.kernel("attention_bwd_softmax")
         try kernel.setArguments(p, dp, ds, Int32(rows), Int32(cols), scale)
         return [LaunchStep(kernel: kernel, global: [rows], local: environment.deviceClass == .cpu ? [1] : nil,
-                           variant: "attention_backward.0 (decomposed)", label: "attention backward softmax [\(rows)x\(cols)]",
+                           variant: Variant.decomposed.label, label: "attention backward softmax [\(rows)x\(cols)]",
                            flops: 5.0 * Double(rows * cols), bytes: 12.0 * Double(rows * cols))]
     }
 }

@@ -38,12 +38,31 @@ public struct AttentionShape: Hashable, Sendable {
 /// Fused scaled-dot-product attention (`CLKernels/attention.cl`).
 public final class AttentionFamily {
     public static let family = "attention"
-    public static let variants: [Int: String] = [
-        1: "fused online softmax, one query row per work-item, scalar (baseline, any device)",
-        2: "cpu blocked: 1-4 queries per work-item, keys in blocks of 16, float16 vectors, online softmax in private memory",
-        3: "gpu tiled: work-group per (head, query block), K/V tiles in local memory, cooperative loads, barriers",
-        4: "cpu register-blocked: K packed transposed in key blocks, query block x key block of scores by float16 fma with broadcast q, one rescale per key block",
-    ]
+    /// The family's variants (the header of `CLKernels/attention.cl` documents each).
+    public enum Variant: Int, KernelVariant {
+        case scalar = 1
+        case cpuBlocked = 2
+        case gpuTiled = 3
+        case cpuRegisterBlocked = 4
+
+        public static let family = AttentionFamily.family
+        public var shortName: String {
+            switch self {
+            case .scalar: return "scalar"
+            case .cpuBlocked: return "cpu blocked"
+            case .gpuTiled: return "gpu tiled"
+            case .cpuRegisterBlocked: return "cpu register-blocked"
+            }
+        }
+        public var summary: String {
+            switch self {
+            case .scalar: return "fused online softmax, one query row per work-item, scalar (baseline, any device)"
+            case .cpuBlocked: return "cpu blocked: 1-4 queries per work-item, keys in blocks of 16, float16 vectors, online softmax in private memory"
+            case .gpuTiled: return "gpu tiled: work-group per (head, query block), K/V tiles in local memory, cooperative loads, barriers"
+            case .cpuRegisterBlocked: return "cpu register-blocked: K packed transposed in key blocks, query block x key block of scores by float16 fma with broadcast q, one rescale per key block"
+            }
+        }
+    }
 
     /// Block sizes and build options of variant 4 (the defaults are what `encode` uses).
     public struct RegisterBlocking: Hashable, Sendable {
@@ -90,14 +109,14 @@ public final class AttentionFamily {
 
     /// The automatic variant for a device class: .cpu → 4 (the fastest on pocl, see
     /// `CLKernels/attention.cl`), .gpu → 3.
-    public static func automaticVariant(for deviceClass: DeviceClass) -> Int { deviceClass == .gpu ? 3 : 4 }
+    public static func automaticVariant(for deviceClass: DeviceClass) -> Variant { deviceClass == .gpu ? .gpuTiled : .cpuRegisterBlocked }
 
     /// out = softmax(scale·q·kᵀ + causal mask)·v, never materialising the Tq×Tk score matrix.
     /// q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, Dv], out [BH, Tq, Dv], contiguous row-major.
     /// Variant 4 returns two steps (pack Kᵀ, then attention) and owns a scratch buffer of
     /// ceil(Tk/KB)·KB·D floats per head (KB = 16 by default); `blocking` overrides its block sizes (ignored by 1–3).
     public func encode(q: CLBuffer<Float>, k: CLBuffer<Float>, v: CLBuffer<Float>, output: CLBuffer<Float>,
-                       shape: AttentionShape, variant: Int? = nil,
+                       shape: AttentionShape, variant: Variant? = nil,
                        blocking: RegisterBlocking? = nil) throws -> [LaunchStep] {
         let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dv = shape.valueDim
         guard bh >= 0, tq >= 0, tk >= 0, d >= 1, dv >= 1 else {
@@ -120,16 +139,12 @@ public final class AttentionFamily {
             throw CLError.sizeMismatch(operation: "attention", detail: "shape \(shape) too large for 32-bit row indices")
         }
 
-        let chosen = variant ?? environment.variant(for: Self.family,
-                                                    automatic: Self.automaticVariant(for: environment.deviceClass))
-        guard let description = Self.variants[chosen] else {
-            throw CLError.sizeMismatch(operation: "attention", detail: "no variant \(chosen); have \(Self.variants.keys.sorted())")
-        }
+        let chosen = variant ?? environment.variant(automatic: Self.automaticVariant(for: environment.deviceClass))
 
         // Every variant lives in one program per (D, Dv[, QB]): a new program costs pocl 1-2 s.
         let info = environment.context.device.info
         let keyTile = Self.keyTile(d: d, dv: dv, info: info)
-        if chosen == 3 && 4 * keyTile * (d + dv) > info.localMemoryBytes {
+        if chosen == .gpuTiled && 4 * keyTile * (d + dv) > info.localMemoryBytes {
             throw CLError.sizeMismatch(operation: "attention.3",
                                        detail: "one key of D \(d) + Dv \(dv) floats does not fit \(info.localMemoryBytes) bytes of local memory; use variant 2")
         }
@@ -137,26 +152,26 @@ public final class AttentionFamily {
         let kernelName: String
         var global: [Int], local: [Int]?
         switch chosen {
-        case 1:
+        case .scalar:
             kernelName = "attention_scalar"
             global = [tq, bh]
             local = environment.deviceClass == .cpu ? [1, 1] : nil
-        case 2:
+        case .cpuBlocked:
             let qb = Self.queriesPerItem(queries: tq, d: d, dv: dv)
             defines["QB"] = "\(qb)"
             kernelName = "attention_blocked"
             global = [(tq + qb - 1) / qb, bh]
             local = [1, 1]
-        case 4:
+        case .cpuRegisterBlocked:
             return try encodeRegisterBlocked(q: q, k: k, v: v, output: output, shape: shape,
                                              blocking: blocking ?? .automatic(for: shape, device: environment.context.device.info))
-        default:
+        case .gpuTiled:
             kernelName = "attention_tiled"
             global = []
             local = nil
         }
         let kernel = try environment.program(Self.family, defines: defines).kernel(kernelName)
-        if chosen == 3 {
+        if chosen == .gpuTiled {
             let group = max(1, min(64, tq, kernel.maxWorkGroupSize))
             global = [(tq + group - 1) / group * group, bh]
             local = [group, 1]
@@ -166,9 +181,7 @@ public final class AttentionFamily {
         let flops = 2.0 * Double(d + dv) * Double(shape.visiblePairs)
         let bytes = 4.0 * Double(bh) * Double(tq * d + tk * d + tk * dv + tq * dv)
         let label = "attention [\(bh)x\(tq)x\(d)]·[\(bh)x\(tk)x\(d)]ᵀ·[\(bh)x\(tk)x\(dv)]\(shape.causal ? " causal" : "")"
-        let short = [1: "scalar", 2: "cpu blocked", 3: "gpu tiled", 4: "cpu register-blocked"][chosen] ?? description
-        return [LaunchStep(kernel: kernel, global: global, local: local,
-                           variant: "attention.\(chosen) (\(short))",
+        return [LaunchStep(kernel: kernel, global: global, local: local, variant: chosen.label,
                            label: label, flops: flops, bytes: bytes)]
     }
 
@@ -197,7 +210,7 @@ public final class AttentionFamily {
         try main.setArguments(q, packed, v, output, Int32(tq), Int32(tk), Int32(shape.causal ? 1 : 0), shape.scale)
 
         let label = "attention [\(bh)x\(tq)x\(d)]·[\(bh)x\(tk)x\(d)]ᵀ·[\(bh)x\(tk)x\(dv)]\(shape.causal ? " causal" : "")"
-        let variant = "attention.4 (cpu register-blocked QB\(qb) KB\(kb) QG\(qg)\(blocking.fastMath ? " fast-math" : "")\(blocking.nativeExp ? " native-exp" : "")\(blocking.wide ? " wide" : ""))"
+        let variant = "\(Variant.cpuRegisterBlocked.name) (cpu register-blocked QB\(qb) KB\(kb) QG\(qg)\(blocking.fastMath ? " fast-math" : "")\(blocking.nativeExp ? " native-exp" : "")\(blocking.wide ? " wide" : ""))"
         return [
             LaunchStep(kernel: pack, global: [blocks, bh], local: [1, 1], variant: variant,
                        label: "attention pack kᵀ [\(bh)x\(tk)x\(d)]", flops: 0,

@@ -7,10 +7,19 @@ import CLRuntime
 /// different scratch buffers.
 public final class CrossEntropyFamily {
     public static let family = "loss"
-    public static let variants: [Int: String] = [
-        1: "cpu: work-item per chunk of rows (float16 max and exp-sum), then one work-item sums the per-row losses; loss and grad together: one launch, the last work-item sums",
-        2: "gpu: work-group per row with local-memory trees, then one work-group tree-sums the per-row losses",
-    ]
+    /// The family's variants (the header of `CLKernels/loss.cl` documents each).
+    public enum Variant: Int, KernelVariant {
+        case cpu = 1
+        case gpu = 2
+
+        public static let family = CrossEntropyFamily.family
+        public var summary: String {
+            switch self {
+            case .cpu: return "cpu: work-item per chunk of rows (float16 max and exp-sum), then one work-item sums the per-row losses; loss and grad together: one launch, the last work-item sums"
+            case .gpu: return "gpu: work-group per row with local-memory trees, then one work-group tree-sums the per-row losses"
+            }
+        }
+    }
 
     public let environment: FamilyEnvironment
     public init(environment: FamilyEnvironment) { self.environment = environment }
@@ -19,7 +28,7 @@ public final class CrossEntropyFamily {
     /// 0 when every row is ignored. A target outside 0..<classes (and not ignoreIndex) sets errorFlag[0] = r + 1
     /// (atomic max: the largest such row wins) and that row does not count in the mean.
     public func encode(logits: CLBuffer<Float>, targets: CLBuffer<Int32>, loss: CLBuffer<Float>, rows: Int, classes: Int,
-                       ignoreIndex: Int32?, errorFlag: CLBuffer<Int32>, variant: Int? = nil) throws -> [LaunchStep] {
+                       ignoreIndex: Int32?, errorFlag: CLBuffer<Int32>, variant: Variant? = nil) throws -> [LaunchStep] {
         let family = Self.family
         try RowOps.checkSizes(family, [("rows", rows), ("classes", classes), ("rows*classes", rows * classes),
                                        ("2*rows", 2 * rows), ("rows+1", rows + 1)])
@@ -30,8 +39,7 @@ public final class CrossEntropyFamily {
         try RowOps.checkBuffer(family, "targets", targets, rows)
         try RowOps.checkBuffer(family, "loss", loss, 1)
         try RowOps.checkBuffer(family, "errorFlag", errorFlag, 1)
-        let chosen = try RowOps.chooseVariant(variant, family: family, environment: environment,
-                                              automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
+        let chosen = variant ?? environment.variant(cpu: Variant.cpu, gpu: .gpu)
         let program = try environment.program(family, extraOptions: RowOps.buildOptions)
         let scratch = try CLBuffer<Float>(context: environment.context, count: max(1, 2 * rows))
 
@@ -41,11 +49,11 @@ public final class CrossEntropyFamily {
         // max (1) + subtract (1) + exp (counted 1) + sum (1) per logit; logits, targets in, 2 floats per row out.
         let rowsFlops = 4 * elements, rowsBytes = 4 * elements + 12 * Double(rows)
         let finishFlops = 2 * Double(rows) + 1, finishBytes = 8 * Double(rows) + 4
-        let name = "\(family).\(chosen) (\(chosen == 1 ? "cpu" : "gpu"))"
+        let name = chosen.label
         let ignore = ignoreIndex ?? 0, useIgnore: Int32 = ignoreIndex == nil ? 0 : 1
 
         var steps: [LaunchStep] = []
-        if chosen == 1 {
+        if chosen == .cpu {
             if rows > 0 {
                 let kernel = try program.kernel("ce_rows_cpu")
                 let perItem = RowOps.cpuRowsPerItem(rows: rows, cols: classes, computeUnits: environment.context.device.info.computeUnits)
@@ -81,7 +89,7 @@ public final class CrossEntropyFamily {
     /// · upstream[0] / n over the n counted rows; ignored and bad rows get 0 (bad targets flagged as in `encode`).
     public func encodeGrad(logits: CLBuffer<Float>, targets: CLBuffer<Int32>, upstream: CLBuffer<Float>, grad: CLBuffer<Float>,
                            rows: Int, classes: Int, ignoreIndex: Int32?, errorFlag: CLBuffer<Int32>,
-                           variant: Int? = nil) throws -> [LaunchStep] {
+                           variant: Variant? = nil) throws -> [LaunchStep] {
         let family = Self.family
         try RowOps.checkSizes(family, [("rows", rows), ("classes", classes), ("rows*classes", rows * classes), ("rows+1", rows + 1)])
         try RowOps.checkBuffer(family, "logits", logits, rows * classes)
@@ -89,15 +97,14 @@ public final class CrossEntropyFamily {
         try RowOps.checkBuffer(family, "upstream", upstream, 1)
         try RowOps.checkBuffer(family, "grad", grad, rows * classes)
         try RowOps.checkBuffer(family, "errorFlag", errorFlag, 1)
-        let chosen = try RowOps.chooseVariant(variant, family: family, environment: environment,
-                                              automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
+        let chosen = variant ?? environment.variant(cpu: Variant.cpu, gpu: .gpu)
         guard rows > 0, classes > 0 else { return [] }
         let program = try environment.program(family, extraOptions: RowOps.buildOptions)
         let elements = Double(rows) * Double(classes)
         let label = "cross-entropy grad [\(rows), \(classes)]" + (ignoreIndex.map { " ignore \($0)" } ?? "")
-        let name = "\(family).\(chosen) (\(chosen == 1 ? "cpu" : "gpu"))"
+        let name = chosen.label
         let ignore = ignoreIndex ?? 0, useIgnore: Int32 = ignoreIndex == nil ? 0 : 1
-        if chosen == 1 {
+        if chosen == .cpu {
             let kernel = try program.kernel("ce_grad_cpu")
             let perItem = RowOps.cpuRowsPerItem(rows: rows, cols: classes, computeUnits: environment.context.device.info.computeUnits)
             try kernel.setArguments(logits, targets, upstream, grad, errorFlag, Int32(rows), Int32(classes), ignore, useIgnore,

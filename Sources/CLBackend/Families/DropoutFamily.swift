@@ -4,7 +4,17 @@ import TensorGraph
 /// Dropout masks from a counter-based hash (family "dropout", `CLKernels/dropout.cl`).
 public final class DropoutFamily {
     public static let family = "dropout"
-    public static let variants: [Int: String] = [1: "per-item chunks of uint16/float16 hash lanes (any device)"]
+    /// The family's variants (the header of `CLKernels/dropout.cl` documents each).
+    public enum Variant: Int, KernelVariant {
+        case hashLanes = 1
+
+        public static let family = DropoutFamily.family
+        public var summary: String {
+            switch self {
+            case .hashLanes: return "per-item chunks of uint16/float16 hash lanes (any device)"
+            }
+        }
+    }
 
     private let environment: FamilyEnvironment
 
@@ -22,6 +32,6 @@ public final class DropoutFamily {
         try kernel.setArguments(output, seed, Int32(count), salt &* 0xC2B2_AE35, DropoutMask.threshold(keep: keep),
                                 1 / keep, Int32(perItem))
         return [LaunchStep(kernel: kernel, global: [RowOps.ceilDiv(count, perItem)], local: environment.cpuFriendlyLocal,
-                           variant: "dropout.1", label: "dropout mask [\(count)] keep \(keep)", flops: 0, bytes: 4 * Double(count))]
+                           variant: Variant.hashLanes.name, label: "dropout mask [\(count)] keep \(keep)", flops: 0, bytes: 4 * Double(count))]
     }
 }

@@ -3,10 +3,19 @@ import CLRuntime
 /// Row gather from an embedding table (family "embedding", `CLKernels/embedding.cl`).
 public final class EmbeddingFamily {
     public static let family = "embedding"
-    public static let variants: [Int: String] = [
-        1: "cpu: work-item per (contiguous chunk of 256 floats, group of rows), float16 copies, work-groups of 1x1; grad: work-item per block of table rows, one pass over the indices",
-        2: "gpu: work-item per element, coalesced along dim",
-    ]
+    /// The family's variants (the header of `CLKernels/embedding.cl` documents each).
+    public enum Variant: Int, KernelVariant {
+        case cpu = 1
+        case gpu = 2
+
+        public static let family = EmbeddingFamily.family
+        public var summary: String {
+            switch self {
+            case .cpu: return "cpu: work-item per (contiguous chunk of 256 floats, group of rows), float16 copies, work-groups of 1x1; grad: work-item per block of table rows, one pass over the indices"
+            case .gpu: return "gpu: work-item per element, coalesced along dim"
+            }
+        }
+    }
     /// Floats copied by one CPU work-item (16 float16s = 1 KiB).
     static let cpuChunk = 256
 
@@ -18,7 +27,7 @@ public final class EmbeddingFamily {
     /// (i + 1) into errorFlag[0] by atomic max (so the largest bad position wins); errorFlag is one
     /// Int32 the backend zeroes before the run and reads after it.
     public func encode(table: CLBuffer<Float>, indices: CLBuffer<Int32>, output: CLBuffer<Float>, count: Int,
-                       vocab: Int, dim: Int, errorFlag: CLBuffer<Int32>, variant: Int? = nil) throws -> [LaunchStep] {
+                       vocab: Int, dim: Int, errorFlag: CLBuffer<Int32>, variant: Variant? = nil) throws -> [LaunchStep] {
         let family = Self.family
         try RowOps.checkSizes(family, [("count", count), ("vocab", vocab), ("dim", dim), ("vocab*dim", vocab * dim),
                                        ("count*dim", count * dim), ("count+1", count + 1)])
@@ -26,14 +35,13 @@ public final class EmbeddingFamily {
         try RowOps.checkBuffer(family, "indices", indices, count)
         try RowOps.checkBuffer(family, "output", output, count * dim)
         try RowOps.checkBuffer(family, "errorFlag", errorFlag, 1)
-        let chosen = try RowOps.chooseVariant(variant, family: family, environment: environment,
-                                              automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
+        let chosen = variant ?? environment.variant(cpu: Variant.cpu, gpu: .gpu)
         if count == 0 || dim == 0 { return [] }
         let program = try environment.program(family)
         let bytes = 4 * Double(count) + 8 * Double(count) * Double(dim)
         let label = "embedding [\(vocab), \(dim)] gather \(count)"
-        let name = "\(family).\(chosen) (\(chosen == 1 ? "cpu" : "gpu"))"
-        if chosen == 1 {
+        let name = chosen.label
+        if chosen == .cpu {
             let kernel = try program.kernel("embedding_cpu")
             let chunks = RowOps.ceilDiv(dim, Self.cpuChunk)
             let perItem = chunks > 1 ? 1 : RowOps.cpuRowsPerItem(rows: count, cols: dim,
@@ -54,7 +62,7 @@ public final class EmbeddingFamily {
     /// (rows never indexed get 0), deterministic (each row summed by one work-item in index order).
     /// Bad indices are skipped and flagged as in ``encode``.
     public func encodeGrad(indices: CLBuffer<Int32>, gradOutput: CLBuffer<Float>, gradTable: CLBuffer<Float>, count: Int,
-                           vocab: Int, dim: Int, errorFlag: CLBuffer<Int32>, variant: Int? = nil) throws -> [LaunchStep] {
+                           vocab: Int, dim: Int, errorFlag: CLBuffer<Int32>, variant: Variant? = nil) throws -> [LaunchStep] {
         let family = Self.family
         try RowOps.checkSizes(family, [("count", count), ("vocab", vocab), ("dim", dim), ("vocab*dim", vocab * dim),
                                        ("count*dim", count * dim), ("count+1", count + 1)])
@@ -62,14 +70,13 @@ public final class EmbeddingFamily {
         try RowOps.checkBuffer(family, "gradOutput", gradOutput, count * dim)
         try RowOps.checkBuffer(family, "gradTable", gradTable, vocab * dim)
         try RowOps.checkBuffer(family, "errorFlag", errorFlag, 1)
-        let chosen = try RowOps.chooseVariant(variant, family: family, environment: environment,
-                                              automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
+        let chosen = variant ?? environment.variant(cpu: Variant.cpu, gpu: .gpu)
         if vocab == 0 || dim == 0 { return [] }
         let program = try environment.program(family)
         let bytes = 4 * Double(count) * Double(vocab) + 4 * Double(count) * Double(dim) + 4 * Double(vocab) * Double(dim)
         let label = "embedding grad [\(vocab), \(dim)] from \(count) rows"
-        let name = "\(family).\(chosen) (\(chosen == 1 ? "cpu" : "gpu"))"
-        if chosen == 1 {
+        let name = chosen.label
+        if chosen == .cpu {
             // A block of table rows per item, about two items per core (each walks every index once).
             let items = min(vocab, 2 * max(1, environment.context.device.info.computeUnits))
             let rowsPerItem = RowOps.ceilDiv(vocab, items)

@@ -12,13 +12,23 @@ import TensorGraph
 /// conformance pass), the f32 variant runs instead and its step says so.
 public final class HalfMatmulFamily {
     public static let family = "f16"
-    public static let variants: [Int: String] = [
-        1: "cpu: ROWS weight rows × BT rows of x per work-item, 16 halves → float16 per load (vcvtph2ps on AVX-512F, else vload_half16), f32 fma, local size [1] (pocl/CPU)",
-        2: "gpu: a work-group per output, items stride over K (vload_half, f32 fma), local-memory tree reduction (GPU)",
-        3: "half products: variant 2 with x rounded to half and w·x multiplied as half8, each product added in f32 (needs cl_khr_fp16; GPUs with fast half arithmetic)",
-    ]
+    /// The family's variants (the header of `CLKernels/f16.cl` documents each).
+    public enum Variant: Int, KernelVariant {
+        case cpu = 1
+        case gpu = 2
+        case halfProducts = 3
+
+        public static let family = HalfMatmulFamily.family
+        public var summary: String {
+            switch self {
+            case .cpu: return "cpu: ROWS weight rows × BT rows of x per work-item, 16 halves → float16 per load (vcvtph2ps on AVX-512F, else vload_half16), f32 fma, local size [1] (pocl/CPU)"
+            case .gpu: return "gpu: a work-group per output, items stride over K (vload_half, f32 fma), local-memory tree reduction (GPU)"
+            case .halfProducts: return "half products: variant 2 with x rounded to half and w·x multiplied as half8, each product added in f32 (needs cl_khr_fp16; GPUs with fast half arithmetic)"
+            }
+        }
+    }
     /// The variants that do arithmetic in half and so need `cl_khr_fp16`.
-    public static let halfArithmeticVariants: Set<Int> = [3]
+    public static let halfArithmeticVariants: Set<Variant> = [.halfProducts]
 
     /// Variant 3's error against the f32 product with the same half weights (NMSE): x and every
     /// product are rounded to half (relative error ≤ 2⁻¹¹ each, so ≤ ~2⁻¹⁰ per term and NMSE ≤ ~1e-6
@@ -44,9 +54,9 @@ public final class HalfMatmulFamily {
 
     /// Why `variant` cannot run on `device`, or `nil` when it can: the half-arithmetic variants
     /// need `cl_khr_fp16` (``DeviceInfo/supportsFP16``).
-    public static func unavailability(of variant: Int, on device: DeviceInfo) -> CLError? {
+    public static func unavailability(of variant: Variant, on device: DeviceInfo) -> CLError? {
         guard halfArithmeticVariants.contains(variant), !device.supportsFP16 else { return nil }
-        return .notOffered(what: "f16 variant \(variant) (half-precision products)", requires: "the cl_khr_fp16 extension",
+        return .notOffered(what: "\(variant.name) (half-precision products)", requires: "the cl_khr_fp16 extension",
                            device: device.name,
                            alternative: "f16 weights still run there with f32 arithmetic (variant 1 on CPUs, 2 on GPUs)")
     }
@@ -55,20 +65,17 @@ public final class HalfMatmulFamily {
     /// else the plan's forced variant when the device offers it, else 1 on CPUs and 2 on GPUs. The
     /// note says when a forced variant was not offered and the f32 one ran instead.
     /// - Throws: ``CLError/notOffered(what:requires:device:alternative:)`` for an explicit request
-    ///   the device cannot run; `CLError.sizeMismatch` for an unknown variant number.
-    public static func choose(requested: Int?, forced: Int?, deviceClass: DeviceClass, device: DeviceInfo)
-        throws -> (variant: Int, note: String?) {
-        let automatic = deviceClass == .cpu ? 1 : 2
-        for asked in [requested, forced].compactMap({ $0 }) where variants[asked] == nil {
-            throw CLError.sizeMismatch(operation: "f16 matmul", detail: "no variant \(asked); variants are \(variants.keys.sorted())")
-        }
+    ///   the device cannot run.
+    public static func choose(requested: Variant?, forced: Variant?, deviceClass: DeviceClass, device: DeviceInfo)
+        throws -> (variant: Variant, note: String?) {
+        let automatic: Variant = deviceClass == .cpu ? .cpu : .gpu
         if let requested {
             if let refusal = unavailability(of: requested, on: device) { throw refusal }
             return (requested, nil)
         }
         if let forced {
             guard unavailability(of: forced, on: device) != nil else { return (forced, nil) }
-            return (automatic, "f16.\(forced) not offered by this device (no cl_khr_fp16)")
+            return (automatic, "\(forced.name) not offered by this device (no cl_khr_fp16)")
         }
         return (automatic, nil)
     }
@@ -81,7 +88,7 @@ public final class HalfMatmulFamily {
     ///   is too small; ``CLError/notOffered(what:requires:device:alternative:)`` when `variant` needs
     ///   `cl_khr_fp16` and the device lacks it.
     public func encode(x: CLBuffer<Float>, weights: CLBuffer<UInt8>, y: CLBuffer<Float>, bias: CLBuffer<Float>? = nil,
-                       m: Int, n: Int, k: Int, variant: Int? = nil) throws -> [LaunchStep] {
+                       m: Int, n: Int, k: Int, variant: Variant? = nil) throws -> [LaunchStep] {
         let what = "f16 matmul [\(m), \(k)]xf16 [\(n), \(k)]ᵀ"
         guard m > 0, n > 0, k > 0 else {
             throw CLError.sizeMismatch(operation: what, detail: "M, N, K must be positive")
@@ -97,7 +104,7 @@ public final class HalfMatmulFamily {
         try check("y (elements)", y.count, m * n)
         if let bias { try check("bias (elements)", bias.count, n) }
         let device = environment.context.device.info
-        let (chosen, note) = try Self.choose(requested: variant, forced: environment.forcedVariants[Self.family],
+        let (chosen, note) = try Self.choose(requested: variant, forced: environment.options.forcedVariants[Variant.self],
                                              deviceClass: environment.deviceClass, device: device)
         let suffix = note.map { "; \($0)" } ?? ""
         let weightBytes = Double(Self.deviceByteCount(elements: n * k))
@@ -106,7 +113,7 @@ public final class HalfMatmulFamily {
         let arguments: [any KernelArgumentConvertible] = [x, weights, bias ?? y, Int32(bias == nil ? 0 : 1), y,
                                                          Int32(m), Int32(n), Int32(k)]
         switch chosen {
-        case 1:
+        case .cpu:
             let wide = (device.nativeVectorWidths["float"] ?? 0) >= 16
             let batched = m >= batchTileMinRows
             let tile = batched ? batchTile ?? (wide ? 8 : 4) : 1, rows = rowsPerItem ?? (batched ? 4 : 8)
@@ -114,16 +121,16 @@ public final class HalfMatmulFamily {
             let kernel = try program.kernel("hmatmul_cpu")
             try kernel.setArguments(arguments)
             return [LaunchStep(kernel: kernel, global: [(n + rows - 1) / rows, (m + tile - 1) / tile], local: [1, 1],
-                               variant: "f16.1 (cpu, \(rows) rows × \(tile)\(suffix))", label: what,
+                               variant: "\(chosen.name) (cpu, \(rows) rows × \(tile)\(suffix))", label: what,
                                flops: flops, bytes: bytes)]
-        default:
+        case .gpu, .halfProducts:
             let group = min(gpuGroupSize, device.maxWorkGroupSize)
-            let half = chosen == 3
+            let half = chosen == .halfProducts
             let program = try environment.program(Self.family, defines: ["WG": "\(group)"].merging(half ? ["F16_ARITH": "1"] : [:]) { a, _ in a })
             let kernel = try program.kernel(half ? "hmatmul_half" : "hmatmul_gpu")
             try kernel.setArguments(arguments)
             return [LaunchStep(kernel: kernel, global: [n * group, m], local: [group, 1],
-                               variant: half ? "f16.3 (half products, work-group per output)" : "f16.2 (gpu, work-group per output\(suffix))",
+                               variant: half ? "\(chosen.name) (half products, work-group per output)" : "\(chosen.name) (gpu, work-group per output\(suffix))",
                                label: what, flops: flops, bytes: bytes)]
         }
     }

@@ -5,9 +5,17 @@ import CLRuntime
 /// the new rows in the same launch (``encodeAttention``).
 public final class KVCacheFamily {
     public static let family = "kvcache"
-    public static let variants: [Int: String] = [
-        1: "work-item per (head, sequence, query): optional row append, then two passes over rows 0...position",
-    ]
+    /// The family's variants (the header of `CLKernels/kvcache.cl` documents each).
+    public enum Variant: Int, KernelVariant {
+        case itemPerQuery = 1
+
+        public static let family = KVCacheFamily.family
+        public var summary: String {
+            switch self {
+            case .itemPerQuery: return "work-item per (head, sequence, query): optional row append, then two passes over rows 0...position"
+            }
+        }
+    }
 
     /// Where a `[B, H, T, D]` operand's rows lie in a buffer: element `(b, h, t, e)` is at
     /// `offset + b·sequenceStride + h·headStride + t·queryStride + e` (the last axis contiguous).
@@ -48,7 +56,7 @@ public final class KVCacheFamily {
         let kernel = try environment.program(family).kernel("cache_write_rows")
         try kernel.setArguments(cache, rows.buffer, Int32(rows.offset), Int32(rows.sequenceStride), Int32(rows.headStride),
                                 positions, Int32(heads), Int32(length), Int32(dim), errorFlag)
-        return [LaunchStep(kernel: kernel, global: [heads, sequences], local: [1, 1], variant: "\(family).1 (write rows)",
+        return [LaunchStep(kernel: kernel, global: [heads, sequences], local: [1, 1], variant: "\(Variant.itemPerQuery.name) (write rows)",
                            label: "cacheWrite [\(sequences), \(heads), \(length), \(dim)]", flops: 0,
                            bytes: 8 * Double(sequences * heads * dim))]
     }
@@ -85,7 +93,7 @@ public final class KVCacheFamily {
         // Costs at a full cache (the most a launch reads).
         let pairs = Double(sequences * heads * queries * length)
         return [LaunchStep(kernel: kernel, global: [heads, sequences, queries], local: [1, 1, 1],
-                           variant: "\(family).1 (\(newRows == nil ? "" : "append rows, ")attend over the prefix)",
+                           variant: "\(Variant.itemPerQuery.name) (\(newRows == nil ? "" : "append rows, ")attend over the prefix)",
                            label: "cachedAttention [\(sequences), \(heads), \(queries), \(dim)] over a cache of \(length) rows",
                            flops: pairs * Double(4 * dim + 2 * valueDim),
                            bytes: 4 * pairs * Double(dim + valueDim) / Double(queries) + 4 * Double(sequences * heads * queries * (dim + valueDim)))]

@@ -9,7 +9,7 @@ public struct LaunchStep {
     public let kernel: CLKernel
     public let global: [Int]
     public let local: [Int]?
-    /// Kernel family and variant, e.g. "matmul.2 (cpu register-blocked)".
+    /// Kernel family and variant, e.g. "matmul.2 (cpu register-blocked)" (``KernelVariant/label``).
     public let variant: String
     /// What the step computes, e.g. "matmul [128, 144]x[144, 512]".
     public let label: String
@@ -49,17 +49,20 @@ public enum DeviceClass: String, Sendable, CaseIterable {
 public struct FamilyEnvironment {
     public let context: CLContext
     public let deviceClass: DeviceClass
-    /// Forced variant numbers by family name (from `CompileOptions.kernelVariants`).
-    public let forcedVariants: [String: Int]
+    /// The backend options of the compile (forced variants, tuning source, launch limits).
+    public let options: OpenCLOptions
 
-    public init(context: CLContext, forcedVariants: [String: Int] = [:]) {
+    public init(context: CLContext, options: OpenCLOptions = OpenCLOptions()) {
         self.context = context
         self.deviceClass = DeviceClass(context.device.info)
-        self.forcedVariants = forcedVariants
+        self.options = options
     }
 
-    /// The forced variant for `family`, else `automatic`.
-    public func variant(for family: String, automatic: Int) -> Int { forcedVariants[family] ?? automatic }
+    /// The variant of `V`'s family forced by the options, else `automatic`.
+    public func variant<V: KernelVariant>(automatic: V) -> V { options.forcedVariants[V.self] ?? automatic }
+
+    /// `cpu` on CPU-class devices, else `gpu`, unless the options force a variant of the family.
+    public func variant<V: KernelVariant>(cpu: V, gpu: V) -> V { variant(automatic: deviceClass == .cpu ? cpu : gpu) }
 
     /// Work-group size for 1-D kernels that do not use local memory: on CPUs pocl runs one
     /// work-group per thread, so small groups spread the work over every core.

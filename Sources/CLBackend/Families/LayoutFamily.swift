@@ -3,10 +3,20 @@ import CLRuntime
 /// Permute, slice and concat pieces as strided copies (`CLKernels/layout.cl`).
 public final class LayoutFamily {
     public static let family = "layout"
-    public static let variants: [Int: String] = [
-        1: "strided copy, one work-item per element (GPU)",
-        2: "contiguous runs per work-item with float16 vectors (CPU; copies whose last axis is contiguous)",
-    ]
+    /// The family's variants (the header of `CLKernels/layout.cl` documents each).
+    public enum Variant: Int, KernelVariant {
+        case strided = 1
+        case contiguousRuns = 2
+
+        public static let family = LayoutFamily.family
+        public var shortName: String { self == .strided ? "strided copy" : "contiguous runs" }
+        public var summary: String {
+            switch self {
+            case .strided: return "strided copy, one work-item per element (GPU)"
+            case .contiguousRuns: return "contiguous runs per work-item with float16 vectors (CPU; copies whose last axis is contiguous)"
+            }
+        }
+    }
 
     private let environment: FamilyEnvironment
     /// The small stride tables the bound kernels read; kept alive with the family.
@@ -24,8 +34,8 @@ public final class LayoutFamily {
         guard count > 0 else { return [] }
         let (dims, inputStrides, outputStrides) = Self.mergingContiguousAxes(dims, inputStrides, outputStrides)
         let runsAreContiguous = inputStrides.last == 1 && outputStrides.last == 1
-        let automatic = environment.deviceClass == .cpu && runsAreContiguous && dims.last! >= 4 ? 2 : 1
-        if environment.variant(for: Self.family, automatic: automatic) == 2 && runsAreContiguous {
+        let automatic: Variant = environment.deviceClass == .cpu && runsAreContiguous && dims.last! >= 4 ? .contiguousRuns : .strided
+        if environment.variant(automatic: automatic) == .contiguousRuns && runsAreContiguous {
             return try encodeRows(input: input, output: output, isInt: isInt, dims: dims, inputStrides: inputStrides,
                                   outputStrides: outputStrides, inputOffset: inputOffset, outputOffset: outputOffset, label: label)
         }
@@ -34,7 +44,7 @@ public final class LayoutFamily {
                                 Int32(count), Int32(inputOffset), Int32(outputOffset))
         let local = 64
         return [LaunchStep(kernel: kernel, global: [(count + local - 1) / local * local], local: [local],
-                           variant: "layout.1 (strided copy)", label: label, flops: 0, bytes: Double(8 * count))]
+                           variant: Variant.strided.label, label: label, flops: 0, bytes: Double(8 * count))]
     }
 
     /// Variant 2: one contiguous run of the last axis at a time, several runs per work-item.
@@ -56,7 +66,7 @@ public final class LayoutFamily {
         try kernel.setArguments(KernelArgument.buffer(output), KernelArgument.buffer(input), try meta(outer, outerIn, outerOut),
                                 Int32(rows), Int32(inner), Int32(rowsPerItem), Int32(inputOffset), Int32(outputOffset))
         return [LaunchStep(kernel: kernel, global: [(rows + rowsPerItem - 1) / rowsPerItem], local: environment.cpuFriendlyLocal,
-                           variant: "layout.2 (contiguous runs)", label: label, flops: 0, bytes: Double(8 * rows * inner))]
+                           variant: Variant.contiguousRuns.label, label: label, flops: 0, bytes: Double(8 * rows * inner))]
     }
 
     private func meta(_ dims: [Int], _ inputStrides: [Int], _ outputStrides: [Int]) throws -> CLBuffer<Int32> {

@@ -64,11 +64,28 @@ public enum MatmulActivation: Int32, Sendable, CaseIterable {
 /// between runs (training).
 public final class MatmulFamily {
     public static let family = "matmul"
-    public static let variants: [Int: String] = [
-        1: "simple: one output per work-item, scalar fma loop (baseline, any device)",
-        2: "cpu register-blocked: TM×32 tile per work-item in float16 accumulators, K blocked, B packed into 32-column panels (few rows: B read in place, dot products for B [N,K]) (pocl/CPU)",
-        3: "gpu local-memory tiled: TSM×TSN work-group tiles staged in padded local memory, WPTM×WPTN register tile per item (GPU)",
-    ]
+    /// The family's variants (the header of `CLKernels/matmul.cl` documents each).
+    public enum Variant: Int, KernelVariant, Codable {
+        case simple = 1
+        case cpuRegisterBlocked = 2
+        case gpuTiled = 3
+
+        public static let family = MatmulFamily.family
+        public var shortName: String {
+            switch self {
+            case .simple: return "simple"
+            case .cpuRegisterBlocked: return "cpu register-blocked"
+            case .gpuTiled: return "gpu local-memory tiled"
+            }
+        }
+        public var summary: String {
+            switch self {
+            case .simple: return "simple: one output per work-item, scalar fma loop (baseline, any device)"
+            case .cpuRegisterBlocked: return "cpu register-blocked: TM×32 tile per work-item in float16 accumulators, K blocked, B packed into 32-column panels (few rows: B read in place, dot products for B [N,K]) (pocl/CPU)"
+            case .gpuTiled: return "gpu local-memory tiled: TSM×TSN work-group tiles staged in padded local memory, WPTM×WPTN register tile per item (GPU)"
+            }
+        }
+    }
 
     public let environment: FamilyEnvironment
     /// Tuning used for every shape when set (the tuner, tests, conformance); when nil each shape
@@ -80,23 +97,38 @@ public final class MatmulFamily {
 
     public init(environment: FamilyEnvironment) {
         self.environment = environment
-        if let forced = environment.forcedVariants[Self.tuningOption] {
-            tuning = MatmulTuning.conformanceConfigurations[forced]
+        if case .conformanceConfiguration(let index) = environment.options.matmulTuning {
+            tuning = MatmulTuning.conformanceConfigurations[index]
         }
         tuned = MatmulTuningCache.shared(for: environment.context.device.info)
     }
 
-    /// `CompileOptions.kernelVariants` key selecting one of `MatmulTuning.conformanceConfigurations`.
-    public static let tuningOption = "matmul.tuning"
-
     /// The defaults of this device class.
     public var defaultTuning: MatmulTuning { MatmulTuning.defaults(for: environment.context.device.info) }
 
+    /// Where the configuration of a product comes from.
+    public enum ResolvedSource: Sendable, Equatable, CustomStringConvertible {
+        /// ``tuning`` (set by the tuner, tests or the conformance options).
+        case explicit
+        /// The tuning cache's winner for a shape class.
+        case tuned(shapeClass: String)
+        /// ``MatmulTuning/defaults(for:shape:)`` of the device class.
+        case deviceDefault
+
+        public var description: String {
+            switch self {
+            case .explicit: return "explicit"
+            case .tuned(let shapeClass): return "tuned \(shapeClass)"
+            case .deviceDefault: return "default"
+            }
+        }
+    }
+
     /// The configuration `encode` uses for `shape` and where it came from.
-    public func resolvedTuning(for shape: MatmulShape) -> (tuning: MatmulTuning, source: String) {
-        if let tuning { return (tuning, "explicit") }
-        if let cached = tuned?.winner(for: shape) { return (cached.tuning, "tuned \(cached.key)") }
-        return (MatmulTuning.defaults(for: environment.context.device.info, shape: shape), "default")
+    public func resolvedTuning(for shape: MatmulShape) -> (tuning: MatmulTuning, source: ResolvedSource) {
+        if let tuning { return (tuning, .explicit) }
+        if let cached = tuned?.winner(for: shape) { return (cached.tuning, .tuned(shapeClass: cached.key)) }
+        return (MatmulTuning.defaults(for: environment.context.device.info, shape: shape), .deviceDefault)
     }
 
     private func editTuning(_ change: (inout MatmulTuning) -> Void) {
@@ -141,14 +173,14 @@ public final class MatmulFamily {
 
     /// The variant `encode` uses for `shape` when none is asked for: the forced one, else the
     /// tuned (or default) configuration's.
-    public func automaticVariant(for shape: MatmulShape) -> Int {
-        environment.variant(for: Self.family, automatic: resolvedTuning(for: shape).tuning.variant)
+    public func automaticVariant(for shape: MatmulShape) -> Variant {
+        environment.variant(automatic: resolvedTuning(for: shape).tuning.variant)
     }
 
     /// C[b] = act(A[b]·B[b] (+ bias broadcast over rows, bias has n elements)). All row-major, contiguous.
     public func encode(a: CLBuffer<Float>, b: CLBuffer<Float>, c: CLBuffer<Float>, shape: MatmulShape,
                        bias: CLBuffer<Float>? = nil, activation: MatmulActivation = .none, aux: CLBuffer<Float>? = nil,
-                       variant: Int? = nil) throws -> [LaunchStep] {
+                       variant: Variant? = nil) throws -> [LaunchStep] {
         try validate(a: a, b: b, c: c, shape: shape, bias: bias)
         if activation.readsAux {
             guard let aux, aux.count >= shape.cCount else {
@@ -160,37 +192,35 @@ public final class MatmulFamily {
         if shape.batch == 0 || shape.m == 0 || shape.n == 0 { return [] }
         var chosen = variant ?? automaticVariant(for: shape)
         // With K = 0 the product is the bias (or zero): only the simple kernel writes C then.
-        if shape.k == 0 { chosen = 1 }
+        if shape.k == 0 { chosen = .simple }
         switch chosen {
-        case 1: return try encodeSimple(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation, aux: aux)
-        case 2, 3:
+        case .simple: return try encodeSimple(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation, aux: aux)
+        case .cpuRegisterBlocked, .gpuTiled:
             let resolved = resolvedTuning(for: shape)
             let t = try runnableTuning(resolved.tuning, variant: chosen)
-            let steps = chosen == 2 ? try encodeBlocked(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation, aux: aux, tuning: t)
+            let steps = chosen == .cpuRegisterBlocked ? try encodeBlocked(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation, aux: aux, tuning: t)
                                     : try encodeTiled(a: a, b: b, c: c, shape: shape, bias: bias, activation: activation, aux: aux, tuning: t)
-            guard resolved.source != "default" else { return steps }
+            guard resolved.source != .deviceDefault else { return steps }
             // Traces show which configuration ran.
             return steps.map {
                 LaunchStep(kernel: $0.kernel, global: $0.global, local: $0.local, variant: $0.variant + " [\(resolved.source)]",
                            label: $0.label, flops: $0.flops, bytes: $0.bytes)
             }
-        default:
-            throw CLError.sizeMismatch(operation: "matmul", detail: "no variant \(chosen); variants are \(Self.variants.keys.sorted())")
         }
     }
 
     /// `t` as `variant` runs it, validated: a configuration tuned for the other variant still
     /// carries that variant's defaults.
-    private func runnableTuning(_ t: MatmulTuning, variant: Int) throws -> MatmulTuning {
+    private func runnableTuning(_ t: MatmulTuning, variant: Variant) throws -> MatmulTuning {
         let result = t.variant == variant ? t : Self.merged(t, variant: variant, defaults: defaultTuning)
         try result.validate(maxWorkGroupSize: environment.context.device.info.maxWorkGroupSize)
         return result
     }
 
-    static func merged(_ t: MatmulTuning, variant: Int, defaults: MatmulTuning) -> MatmulTuning {
+    static func merged(_ t: MatmulTuning, variant: Variant, defaults: MatmulTuning) -> MatmulTuning {
         var result = t
         result.variant = variant
-        if t.variant == 3 && variant == 2 {
+        if t.variant == .gpuTiled && variant == .cpuRegisterBlocked {
             (result.rowsPerTile, result.kBlock, result.rowTilesPerItem) = (defaults.rowsPerTile, defaults.kBlock, defaults.rowTilesPerItem)
             (result.packMinRows, result.packMinRowsTransposedB) = (defaults.packMinRows, defaults.packMinRowsTransposedB)
         }
@@ -218,8 +248,6 @@ public final class MatmulFamily {
         if let bias { try check("bias", bias, shape.n) }
     }
 
-    private var variantNames: [Int: String] { [1: "matmul.1 (simple)", 2: "matmul.2 (cpu register-blocked)", 3: "matmul.3 (gpu local-memory tiled)"] }
-
     private func flops(_ s: MatmulShape, bias: Bool) -> Double {
         Double(s.batch) * Double(s.m) * Double(s.n) * (2 * Double(s.k) + (bias ? 1 : 0))
     }
@@ -236,7 +264,7 @@ public final class MatmulFamily {
         let total = s.cCount
         let bytes = 4.0 * Double(s.aCount + s.bCount + s.cCount + (bias == nil ? 0 : s.n))
         return [LaunchStep(kernel: kernel, global: [(total + group - 1) / group * group], local: [group],
-                           variant: variantNames[1]!, label: s.description, flops: flops(s, bias: bias != nil), bytes: bytes)]
+                           variant: Variant.simple.label, label: s.description, flops: flops(s, bias: bias != nil), bytes: bytes)]
     }
 
     // MARK: Variant 2
@@ -279,7 +307,7 @@ public final class MatmulFamily {
             let bytes = 4.0 * (Double(s.aCount) * Double(columnGroups) + Double(s.batch * s.k * s.n * rowGroups)
                                + Double(s.cCount) + biasBytes)
             return [LaunchStep(kernel: kernel, global: [columnGroups, rowGroups, s.batch], local: [1, 1, 1],
-                               variant: variantNames[2]! + " dot", label: s.description,
+                               variant: Variant.cpuRegisterBlocked.label + " dot", label: s.description,
                                flops: flops(s, bias: bias != nil), bytes: bytes)]
         }
 
@@ -295,7 +323,7 @@ public final class MatmulFamily {
             try pack.setArguments(b, scratch, Int32(s.n), Int32(s.k), Int32(s.transposeB ? 1 : 0))
             steps.append(LaunchStep(
                 kernel: pack, global: [panels, (s.k + 15) / 16, bBatches], local: [1, 1, 1],
-                variant: variantNames[2]! + " pack B", label: "pack B of " + s.description, flops: 0,
+                variant: Variant.cpuRegisterBlocked.label + " pack B", label: "pack B of " + s.description, flops: 0,
                 bytes: 4.0 * Double(bBatches * s.k * s.n + panelFloats * bBatches)))
             source = scratch
             bStride = s.broadcastB ? 0 : panelFloats
@@ -316,7 +344,7 @@ public final class MatmulFamily {
             throw CLError.sizeMismatch(operation: "matmul \(shape.description) from panels",
                                        detail: "A holds \(a.count) (needs \(m * k)), panels \(panels.count) (needs \(needed)), C \(c.count) (needs \(m * n))")
         }
-        let t = try runnableTuning(resolvedTuning(for: shape).tuning, variant: 2)
+        let t = try runnableTuning(resolvedTuning(for: shape).tuning, variant: .cpuRegisterBlocked)
         let program = try environment.program(Self.family, defines: t.defines)
         return try blockedProduct(program: program, a: a, source: panels, bStride: 0, c: c, shape: shape, bias: bias,
                                   activation: .none, aux: c, tuning: t, direct: false, inline: false)
@@ -355,7 +383,7 @@ public final class MatmulFamily {
         let bReads = Double(direct ? s.k * s.n * bBatches : inline ? s.k * s.n * s.batch * groups : panelFloats * bBatches)
         let bytes = 4.0 * (aReads + bReads + cTraffic + biasBytes * Double(panels > 0 ? 1 : 0))
         return LaunchStep(kernel: kernel, global: [panels * groups, 1, s.batch], local: [1, 1, 1],
-                          variant: variantNames[2]! + (direct ? " direct" : inline ? " inline transpose" : ""), label: s.description,
+                          variant: Variant.cpuRegisterBlocked.label + (direct ? " direct" : inline ? " inline transpose" : ""), label: s.description,
                           flops: flops(s, bias: bias != nil), bytes: bytes)
     }
 
@@ -377,6 +405,6 @@ public final class MatmulFamily {
         let bytes = 4.0 * (Double(s.aCount) * Double(groupsN) + Double(s.batch * s.k * s.n) * Double(groupsM)
                            + Double(s.cCount) + Double(bias == nil ? 0 : s.cCount))
         return [LaunchStep(kernel: kernel, global: [groupsN * rtsn, groupsM * rtsm, s.batch], local: [rtsn, rtsm, 1],
-                           variant: variantNames[3]!, label: s.description, flops: flops(s, bias: bias != nil), bytes: bytes)]
+                           variant: Variant.gpuTiled.label, label: s.description, flops: flops(s, bias: bias != nil), bytes: bytes)]
     }
 }

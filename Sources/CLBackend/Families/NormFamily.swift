@@ -4,28 +4,42 @@ import CLRuntime
 ///
 /// Variants 1–4 select the layernorm kernel; rmsnorm has no mean to compute, so 1 and 2 run
 /// `rmsnorm_cpu` and 3 and 4 run `rmsnorm_wg`. `input` and `output` may be the same buffer.
-/// Variants 5–10 (``extraVariants``) belong to separate entry points that plans do not use:
-/// one-pass layernorm (5 CPU, 6 GPU), layernorm fused with the residual add (7, 8) and the
-/// "proportions" norm (9, 10); ``variants`` (what `CompileOptions.kernelVariants` selects) stays 1–4.
+/// Variants 5–10 belong to separate entry points that plans do not use: one-pass layernorm
+/// (5 CPU, 6 GPU), layernorm fused with the residual add (7, 8) and the "proportions" norm (9, 10).
 public final class NormFamily {
     public static let family = "layernorm"
-    public static let variants: [Int: String] = [
-        1: "cpu two-pass: work-item per chunk of rows, float16, mean then centred variance (rmsnorm: sum of squares)",
-        2: "cpu welford: work-item per chunk of rows, 16-lane Welford merged by Chan (rmsnorm: as 1)",
-        3: "gpu two-pass: work-group per row, two local-memory tree sums (rmsnorm: one tree sum)",
-        4: "gpu welford: work-group per row, per-item Welford, tree of Chan merges (rmsnorm: as 3)",
-    ]
+    /// The family's variants (the header of `CLKernels/layernorm.cl` documents each). 1–4 run
+    /// layernorm and rmsnorm; each extra entry point runs its own pair (odd CPU, even GPU).
+    public enum Variant: Int, KernelVariant {
+        case cpuTwoPass = 1
+        case cpuWelford = 2
+        case gpuTwoPass = 3
+        case gpuWelford = 4
+        case cpuOnePass = 5
+        case gpuOnePass = 6
+        case cpuResidual = 7
+        case gpuResidual = 8
+        case cpuProportions = 9
+        case gpuProportions = 10
 
-    /// Variants of the extra entry points (`encodeLayerNormOnePass`, `encodeResidualLayerNorm`,
-    /// `encodeProportionsNorm`); odd numbers are CPU-flavoured, even ones GPU-flavoured.
-    public static let extraVariants: [Int: String] = [
-        5: "cpu one-pass: float16 sum and sum of squares in one pass, var = E[x²]−E[x]² (cancels when |mean| ≫ std)",
-        6: "gpu one-pass: work-group per row, E[x²]−E[x]² from two tree sums (cancels when |mean| ≫ std)",
-        7: "cpu residual-fused: s = x + r (optionally stored), then two-pass layernorm of s, rows in cache",
-        8: "gpu residual-fused: work-group per row, s = x + r, two tree sums",
-        9: "cpu proportions: float16 mean |x|, then y = g·4·tanh(x/(mean|x|+eps)/4)",
-        10: "gpu proportions: work-group per row, one tree sum of |x|, then the tanh write",
-    ]
+        public static let family = NormFamily.family
+        /// Layernorm and rmsnorm: what plans run.
+        public static let planVariants: [Variant] = [.cpuTwoPass, .cpuWelford, .gpuTwoPass, .gpuWelford]
+        public var summary: String {
+            switch self {
+            case .cpuTwoPass: return "cpu two-pass: work-item per chunk of rows, float16, mean then centred variance (rmsnorm: sum of squares)"
+            case .cpuWelford: return "cpu welford: work-item per chunk of rows, 16-lane Welford merged by Chan (rmsnorm: as 1)"
+            case .gpuTwoPass: return "gpu two-pass: work-group per row, two local-memory tree sums (rmsnorm: one tree sum)"
+            case .gpuWelford: return "gpu welford: work-group per row, per-item Welford, tree of Chan merges (rmsnorm: as 3)"
+            case .cpuOnePass: return "cpu one-pass: float16 sum and sum of squares in one pass, var = E[x²]−E[x]² (cancels when |mean| ≫ std)"
+            case .gpuOnePass: return "gpu one-pass: work-group per row, E[x²]−E[x]² from two tree sums (cancels when |mean| ≫ std)"
+            case .cpuResidual: return "cpu residual-fused: s = x + r (optionally stored), then two-pass layernorm of s, rows in cache"
+            case .gpuResidual: return "gpu residual-fused: work-group per row, s = x + r, two tree sums"
+            case .cpuProportions: return "cpu proportions: float16 mean |x|, then y = g·4·tanh(x/(mean|x|+eps)/4)"
+            case .gpuProportions: return "gpu proportions: work-group per row, one tree sum of |x|, then the tanh write"
+            }
+        }
+    }
 
     public let environment: FamilyEnvironment
 
@@ -47,13 +61,8 @@ public final class NormFamily {
         environment.deviceClass == .cpu && elements * 4 >= streamingStoreBytes ? ["STREAM_STORES": "1"] : [:]
     }
 
-    private func shortName(_ variant: Int) -> String {
-        let text = Self.variants[variant] ?? Self.extraVariants[variant] ?? ""
-        return "\(Self.family).\(variant) (\(text.prefix(while: { $0 != ":" })))"
-    }
-
     private func prepare(input: CLBuffer<Float>, output: CLBuffer<Float>, params: [(String, CLBuffer<Float>)],
-                         rows: Int, cols: Int, eps: Float, variant: Int?) throws -> Int {
+                         rows: Int, cols: Int, eps: Float, variant: Variant?, entryPoint: String) throws -> Variant {
         let family = Self.family
         try RowOps.checkSizes(family, [("rows", rows), ("cols", cols), ("rows*cols", rows * cols)])
         guard eps >= 0, eps.isFinite else {
@@ -62,15 +71,14 @@ public final class NormFamily {
         try RowOps.checkBuffer(family, "input", input, rows * cols)
         try RowOps.checkBuffer(family, "output", output, rows * cols)
         for (name, buffer) in params { try RowOps.checkBuffer(family, name, buffer, cols) }
-        return try RowOps.chooseVariant(variant, family: family, environment: environment,
-                                        automatic: environment.deviceClass == .cpu ? 1 : 3, variants: Self.variants)
+        return try environment.variant(variant, cpu: .cpuTwoPass, gpu: .gpuTwoPass, runs: Variant.planVariants, entryPoint: entryPoint)
     }
 
     /// y = (x − mean)/sqrt(var + eps)·gain + bias over each row (biased variance).
     public func encodeLayerNorm(input: CLBuffer<Float>, gain: CLBuffer<Float>, bias: CLBuffer<Float>, output: CLBuffer<Float>,
-                                rows: Int, cols: Int, eps: Float, variant: Int? = nil) throws -> [LaunchStep] {
+                                rows: Int, cols: Int, eps: Float, variant: Variant? = nil) throws -> [LaunchStep] {
         let chosen = try prepare(input: input, output: output, params: [("gain", gain), ("bias", bias)],
-                                 rows: rows, cols: cols, eps: eps, variant: variant)
+                                 rows: rows, cols: cols, eps: eps, variant: variant, entryPoint: "layernorm")
         if rows == 0 || cols == 0 { return [] }
         let program = try environment.program(Self.family, defines: storeDefines(outputElements: rows * cols),
                                               extraOptions: RowOps.buildOptions)
@@ -81,33 +89,33 @@ public final class NormFamily {
         let label = "layernorm [\(rows), \(cols)] eps \(eps)"
         let common: [any KernelArgumentConvertible] = [input, gain, bias, output, Int32(rows), Int32(cols), eps]
         switch chosen {
-        case 1, 2:
-            let kernel = try program.kernel(chosen == 1 ? "layernorm_twopass_cpu" : "layernorm_welford_cpu")
+        case .cpuTwoPass, .cpuWelford:
+            let kernel = try program.kernel(chosen == .cpuTwoPass ? "layernorm_twopass_cpu" : "layernorm_welford_cpu")
             let perItem = RowOps.cpuRowsPerItem(rows: rows, cols: cols, computeUnits: environment.context.device.info.computeUnits)
             try kernel.setArguments(common + [Int32(perItem)])
             return [LaunchStep(kernel: kernel, global: [RowOps.ceilDiv(rows, perItem)], local: environment.cpuFriendlyLocal,
-                               variant: shortName(chosen), label: label, flops: flops, bytes: bytes)]
-        case 3:
+                               variant: chosen.label, label: label, flops: flops, bytes: bytes)]
+        case .gpuTwoPass:
             let kernel = try program.kernel("layernorm_twopass_wg")
             let group = RowOps.groupSize(for: kernel, cols: cols)
             try kernel.setArguments(common + [KernelArgument.localBytes(group * 4)])
             return [LaunchStep(kernel: kernel, global: [rows * group], local: [group],
-                               variant: shortName(chosen), label: label, flops: flops, bytes: bytes)]
+                               variant: chosen.label, label: label, flops: flops, bytes: bytes)]
         default:
             let kernel = try program.kernel("layernorm_welford_wg")
             let group = RowOps.groupSize(for: kernel, cols: cols)
             let local = KernelArgument.localBytes(group * 4)
             try kernel.setArguments(common + [local, local, local])
             return [LaunchStep(kernel: kernel, global: [rows * group], local: [group],
-                               variant: shortName(chosen), label: label, flops: flops, bytes: bytes)]
+                               variant: chosen.label, label: label, flops: flops, bytes: bytes)]
         }
     }
 
     /// y = x·rsqrt(mean(x²) + eps)·gain
     public func encodeRMSNorm(input: CLBuffer<Float>, gain: CLBuffer<Float>, output: CLBuffer<Float>,
-                              rows: Int, cols: Int, eps: Float, variant: Int? = nil) throws -> [LaunchStep] {
+                              rows: Int, cols: Int, eps: Float, variant: Variant? = nil) throws -> [LaunchStep] {
         let chosen = try prepare(input: input, output: output, params: [("gain", gain)],
-                                 rows: rows, cols: cols, eps: eps, variant: variant)
+                                 rows: rows, cols: cols, eps: eps, variant: variant, entryPoint: "rmsnorm")
         if rows == 0 || cols == 0 { return [] }
         let program = try environment.program(Self.family, defines: storeDefines(outputElements: rows * cols),
                                               extraOptions: RowOps.buildOptions)
@@ -117,34 +125,21 @@ public final class NormFamily {
         let bytes = 8 * elements + 4 * Double(cols)
         let label = "rmsnorm [\(rows), \(cols)] eps \(eps)"
         let common: [any KernelArgumentConvertible] = [input, gain, output, Int32(rows), Int32(cols), eps]
-        if chosen <= 2 {
+        if chosen == .cpuTwoPass || chosen == .cpuWelford {
             let kernel = try program.kernel("rmsnorm_cpu")
             let perItem = RowOps.cpuRowsPerItem(rows: rows, cols: cols, computeUnits: environment.context.device.info.computeUnits)
             try kernel.setArguments(common + [Int32(perItem)])
             return [LaunchStep(kernel: kernel, global: [RowOps.ceilDiv(rows, perItem)], local: environment.cpuFriendlyLocal,
-                               variant: shortName(chosen), label: label, flops: flops, bytes: bytes)]
+                               variant: chosen.label, label: label, flops: flops, bytes: bytes)]
         }
         let kernel = try program.kernel("rmsnorm_wg")
         let group = RowOps.groupSize(for: kernel, cols: cols)
         try kernel.setArguments(common + [KernelArgument.localBytes(group * 4)])
         return [LaunchStep(kernel: kernel, global: [rows * group], local: [group],
-                           variant: shortName(chosen), label: label, flops: flops, bytes: bytes)]
+                           variant: chosen.label, label: label, flops: flops, bytes: bytes)]
     }
 
     // MARK: - Extra entry points (variants 5–10)
-
-    /// The variant of an extra entry point: explicit, else the environment's forced `layernorm`
-    /// variant when it is one of `pair`, else the device class's member of `pair` (CPU, GPU).
-    private func chooseExtra(_ explicit: Int?, pair: (cpu: Int, gpu: Int), what: String) throws -> Int {
-        let allowed = [pair.cpu, pair.gpu]
-        let forced = environment.forcedVariants[Self.family].flatMap { allowed.contains($0) ? $0 : nil }
-        let chosen = explicit ?? forced ?? (environment.deviceClass == .cpu ? pair.cpu : pair.gpu)
-        guard allowed.contains(chosen) else {
-            throw RowOpsError.invalidShape(family: Self.family,
-                                           detail: "\(what) has variants \(pair.cpu) (cpu) and \(pair.gpu) (gpu), not \(chosen)")
-        }
-        return chosen
-    }
 
     private func checkCommon(rows: Int, cols: Int, eps: Float, buffers: [(String, CLBuffer<Float>, Int)]) throws {
         let family = Self.family
@@ -156,20 +151,20 @@ public final class NormFamily {
     }
 
     private func rowStep(_ program: CLProgram, cpuKernel: String, gpuKernel: String, cpu: Bool,
-                         arguments: [any KernelArgumentConvertible], rows: Int, cols: Int, variant: Int,
+                         arguments: [any KernelArgumentConvertible], rows: Int, cols: Int, variant: Variant,
                          label: String, flops: Double, bytes: Double) throws -> LaunchStep {
         if cpu {
             let kernel = try program.kernel(cpuKernel)
             let perItem = RowOps.cpuRowsPerItem(rows: rows, cols: cols, computeUnits: environment.context.device.info.computeUnits)
             try kernel.setArguments(arguments + [Int32(perItem)])
             return LaunchStep(kernel: kernel, global: [RowOps.ceilDiv(rows, perItem)], local: environment.cpuFriendlyLocal,
-                              variant: shortName(variant), label: label, flops: flops, bytes: bytes)
+                              variant: variant.label, label: label, flops: flops, bytes: bytes)
         }
         let kernel = try program.kernel(gpuKernel)
         let group = RowOps.groupSize(for: kernel, cols: cols)
         try kernel.setArguments(arguments + [KernelArgument.localBytes(group * 4)])
         return LaunchStep(kernel: kernel, global: [rows * group], local: [group],
-                          variant: shortName(variant), label: label, flops: flops, bytes: bytes)
+                          variant: variant.label, label: label, flops: flops, bytes: bytes)
     }
 
     /// Layernorm with the one-pass variance E[x²]−E[x]² (variants 5 CPU, 6 GPU).
@@ -179,16 +174,16 @@ public final class NormFamily {
     /// (1e4 + N(0,1) in float32); it exists to measure that trade, not for models.
     public func encodeLayerNormOnePass(input: CLBuffer<Float>, gain: CLBuffer<Float>, bias: CLBuffer<Float>,
                                        output: CLBuffer<Float>, rows: Int, cols: Int, eps: Float,
-                                       variant: Int? = nil) throws -> [LaunchStep] {
+                                       variant: Variant? = nil) throws -> [LaunchStep] {
         try checkCommon(rows: rows, cols: cols, eps: eps,
                         buffers: [("input", input, rows * cols), ("output", output, rows * cols), ("gain", gain, cols), ("bias", bias, cols)])
-        let chosen = try chooseExtra(variant, pair: (5, 6), what: "one-pass layernorm")
+        let chosen = try environment.variant(variant, cpu: .cpuOnePass, gpu: .gpuOnePass, runs: [.cpuOnePass, .gpuOnePass], entryPoint: "one-pass layernorm")
         if rows == 0 || cols == 0 { return [] }
         let program = try environment.program(Self.family, defines: storeDefines(outputElements: rows * cols),
                                               extraOptions: RowOps.buildOptions)
         let elements = Double(rows) * Double(cols)
         // sum + square-accumulate (3) + normalise and affine (4)
-        return [try rowStep(program, cpuKernel: "layernorm_onepass_cpu", gpuKernel: "layernorm_onepass_wg", cpu: chosen == 5,
+        return [try rowStep(program, cpuKernel: "layernorm_onepass_cpu", gpuKernel: "layernorm_onepass_wg", cpu: chosen == .cpuOnePass,
                             arguments: [input, gain, bias, output, Int32(rows), Int32(cols), eps], rows: rows, cols: cols,
                             variant: chosen, label: "layernorm one-pass [\(rows), \(cols)] eps \(eps)",
                             flops: 7 * elements, bytes: 8 * elements + 8 * Double(cols))]
@@ -201,12 +196,12 @@ public final class NormFamily {
     /// `output` may alias either input.
     public func encodeResidualLayerNorm(input: CLBuffer<Float>, residual: CLBuffer<Float>, gain: CLBuffer<Float>,
                                         bias: CLBuffer<Float>, output: CLBuffer<Float>, sum: CLBuffer<Float>? = nil,
-                                        rows: Int, cols: Int, eps: Float, variant: Int? = nil) throws -> [LaunchStep] {
+                                        rows: Int, cols: Int, eps: Float, variant: Variant? = nil) throws -> [LaunchStep] {
         var buffers: [(String, CLBuffer<Float>, Int)] = [("input", input, rows * cols), ("residual", residual, rows * cols),
                                                          ("output", output, rows * cols), ("gain", gain, cols), ("bias", bias, cols)]
         if let sum { buffers.append(("sum", sum, rows * cols)) }
         try checkCommon(rows: rows, cols: cols, eps: eps, buffers: buffers)
-        let chosen = try chooseExtra(variant, pair: (7, 8), what: "residual layernorm")
+        let chosen = try environment.variant(variant, cpu: .cpuResidual, gpu: .gpuResidual, runs: [.cpuResidual, .gpuResidual], entryPoint: "residual layernorm")
         if rows == 0 || cols == 0 { return [] }
         let writeSum = sum != nil
         let program = try environment.program(Self.family,
@@ -216,7 +211,7 @@ public final class NormFamily {
         // add (1) + layernorm (8)
         let bytes = (writeSum ? 16 : 12) * elements + 8 * Double(cols)
         // Without `sum` the kernel never touches that argument: bind `output` in its place.
-        return [try rowStep(program, cpuKernel: "layernorm_residual_cpu", gpuKernel: "layernorm_residual_wg", cpu: chosen == 7,
+        return [try rowStep(program, cpuKernel: "layernorm_residual_cpu", gpuKernel: "layernorm_residual_wg", cpu: chosen == .cpuResidual,
                             arguments: [input, residual, gain, bias, output, sum ?? output, Int32(rows), Int32(cols), eps],
                             rows: rows, cols: cols, variant: chosen,
                             label: "residual layernorm [\(rows), \(cols)] eps \(eps)\(writeSum ? " +sum" : "")",
@@ -228,16 +223,16 @@ public final class NormFamily {
     /// Rescales each row by its mean magnitude without centring; 4·tanh(u/4) ≈ u for small u and
     /// compresses magnitudes beyond ~4 softly towards 4.
     public func encodeProportionsNorm(input: CLBuffer<Float>, gain: CLBuffer<Float>, output: CLBuffer<Float>,
-                                      rows: Int, cols: Int, eps: Float, variant: Int? = nil) throws -> [LaunchStep] {
+                                      rows: Int, cols: Int, eps: Float, variant: Variant? = nil) throws -> [LaunchStep] {
         try checkCommon(rows: rows, cols: cols, eps: eps,
                         buffers: [("input", input, rows * cols), ("output", output, rows * cols), ("gain", gain, cols)])
-        let chosen = try chooseExtra(variant, pair: (9, 10), what: "proportions norm")
+        let chosen = try environment.variant(variant, cpu: .cpuProportions, gpu: .gpuProportions, runs: [.cpuProportions, .gpuProportions], entryPoint: "proportions norm")
         if rows == 0 || cols == 0 { return [] }
         let program = try environment.program(Self.family, defines: storeDefines(outputElements: rows * cols),
                                               extraOptions: RowOps.buildOptions)
         let elements = Double(rows) * Double(cols)
         // |x| accumulate (1) + scale, tanh (counted as 1), two multiplies (4)
-        return [try rowStep(program, cpuKernel: "propnorm_cpu", gpuKernel: "propnorm_wg", cpu: chosen == 9,
+        return [try rowStep(program, cpuKernel: "propnorm_cpu", gpuKernel: "propnorm_wg", cpu: chosen == .cpuProportions,
                             arguments: [input, gain, output, Int32(rows), Int32(cols), eps], rows: rows, cols: cols,
                             variant: chosen, label: "proportions norm [\(rows), \(cols)] eps \(eps)",
                             flops: 5 * elements, bytes: 8 * elements + 4 * Double(cols))]

@@ -9,12 +9,23 @@ import TensorGraph
 /// and ``llamaLayout(_:format:elements:)`` convert from and to llama.cpp's interleaved blocks.
 public final class QuantMatmulFamily {
     public static let family = "quant"
-    public static let variants: [Int: String] = [
-        1: "cpu: ROWS weight rows × BT rows of x per work-item, 16 fp16 scales converted per vector, blocks dequantized in registers (q4_0 by table permute on AVX-512) into float16 fma dot products, local size [1] (pocl/CPU)",
-        2: "gpu: a work-group per output, items stride over blocks, local-memory tree reduction (GPU)",
-        3: "cpu x-quantized: x quantized once per call (q8_0: int16, q4_0: int8 per 32-block + float scale, q4_0 in four-block order), integer block dot products (AVX-512BW pmaddwd / pmaddubsw four q4_0 blocks per 64-byte load, portable OpenCL C elsewhere) scaled by d_w·d_x, ROWS weight rows × XT rows of x per step, each work-item a contiguous range of row groups (pocl/CPU; changes numerics: see variant3Bound)",
-        4: "many rows of x: W dequantized into the f32 blocked matmul's panels (a transient [⌈N/32⌉·32, K] float scratch), then matmul variant 2 on them (CPU; the one variant that materialises float weights, for products where M rows amortise it)",
-    ]
+    /// The family's variants (the header of `CLKernels/quant.cl` documents each).
+    public enum Variant: Int, KernelVariant {
+        case cpu = 1
+        case gpu = 2
+        case cpuQuantizedX = 3
+        case dequantizedPanels = 4
+
+        public static let family = QuantMatmulFamily.family
+        public var summary: String {
+            switch self {
+            case .cpu: return "cpu: ROWS weight rows × BT rows of x per work-item, 16 fp16 scales converted per vector, blocks dequantized in registers (q4_0 by table permute on AVX-512) into float16 fma dot products, local size [1] (pocl/CPU)"
+            case .gpu: return "gpu: a work-group per output, items stride over blocks, local-memory tree reduction (GPU)"
+            case .cpuQuantizedX: return "cpu x-quantized: x quantized once per call (q8_0: int16, q4_0: int8 per 32-block + float scale, q4_0 in four-block order), integer block dot products (AVX-512BW pmaddwd / pmaddubsw four q4_0 blocks per 64-byte load, portable OpenCL C elsewhere) scaled by d_w·d_x, ROWS weight rows × XT rows of x per step, each work-item a contiguous range of row groups (pocl/CPU; changes numerics: see variant3Bound)"
+            case .dequantizedPanels: return "many rows of x: W dequantized into the f32 blocked matmul's panels (a transient [⌈N/32⌉·32, K] float scratch), then matmul variant 2 on them (CPU; the one variant that materialises float weights, for products where M rows amortise it)"
+            }
+        }
+    }
 
     /// Variant 3's error against the dequantize-then-float product (NMSE, uniform inputs): x is
     /// rounded to int16 (q8_0, d = amax/32767) or int8 (q4_0, d = amax/127) per 32-block.
@@ -60,9 +71,9 @@ public final class QuantMatmulFamily {
     /// runs at about f32's speed at M = 8192 with the GPT's weights, where variant 3 takes about 3×
     /// as long, while variant 3 is faster at 4096² with M = 256 and at 512² with M = 64
     /// (Benchmarks/results/pocl-3.1-intel-xeon-2cu/quant/README.md).
-    public func automaticVariant(m: Int, n: Int, k: Int) -> Int {
-        let cpu = m >= Self.panelMinRows && n * k <= Self.panelMaxWeights ? 4 : 3
-        return environment.variant(for: Self.family, automatic: environment.deviceClass == .cpu ? cpu : 2)
+    public func automaticVariant(m: Int, n: Int, k: Int) -> Variant {
+        let cpu: Variant = m >= Self.panelMinRows && n * k <= Self.panelMaxWeights ? .dequantizedPanels : .cpuQuantizedX
+        return environment.variant(cpu: cpu, gpu: .gpu)
     }
     static let panelMinRows = 256, panelMaxWeights = 1 << 20
 
@@ -137,7 +148,7 @@ public final class QuantMatmulFamily {
     /// y[M, N] = x[M, K] · Wᵀ (+ bias), W [N, K] in the device layout of `format`.
     /// - Throws: `CLError.sizeMismatch` naming the operand when K is not a multiple of 32 or a buffer is too small.
     public func encode(x: CLBuffer<Float>, weights: CLBuffer<UInt8>, y: CLBuffer<Float>, bias: CLBuffer<Float>? = nil,
-                       format: QuantFormat, m: Int, n: Int, k: Int, variant: Int? = nil) throws -> [LaunchStep] {
+                       format: QuantFormat, m: Int, n: Int, k: Int, variant: Variant? = nil) throws -> [LaunchStep] {
         let what = "quantized matmul [\(m), \(k)]x\(format.rawValue) [\(n), \(k)]ᵀ"
         guard format != .f16 else {
             throw CLError.sizeMismatch(operation: what, detail: "f16 weights are HalfMatmulFamily's, not a block format")
@@ -164,7 +175,7 @@ public final class QuantMatmulFamily {
         let arguments: [any KernelArgumentConvertible] = [x, weights, qoff, bias ?? y, Int32(bias == nil ? 0 : 1), y,
                                                          Int32(m), Int32(n), Int32(k)]
         switch chosen {
-        case 1:
+        case .cpu:
             let batched = m >= batchTileMinRows
             // 32 vector registers (AVX-512: native float width 16) hold 4 rows × 4 float16 accumulators.
             let wide = (environment.context.device.info.nativeVectorWidths["float"] ?? 0) >= 16
@@ -174,9 +185,9 @@ public final class QuantMatmulFamily {
             let kernel = try program.kernel("qmatmul_cpu")
             try kernel.setArguments(arguments)
             return [LaunchStep(kernel: kernel, global: [(n + rows - 1) / rows, (m + tile - 1) / tile], local: [1, 1],
-                               variant: "quant.1 (cpu \(format.rawValue), \(rows) rows × \(tile))", label: what,
+                               variant: "\(chosen.name) (cpu \(format.rawValue), \(rows) rows × \(tile))", label: what,
                                flops: flops, bytes: bytes)]
-        case 3:
+        case .cpuQuantizedX:
             let batched = m >= batchTileMinRows
             // 2 × 4 accumulators (+ 2 × 4 scale vectors) fit AVX-512's 32 registers; 4 × 4 fails to unroll.
             let rows = (batched ? rowsPerItemBatched : rowsPerItem) ?? (batched ? 2 : 6), tile = batched ? batchTile : 1
@@ -201,13 +212,13 @@ public final class QuantMatmulFamily {
             let quantizeColumns = min(nbp, quantizeItems)
             return [
                 LaunchStep(kernel: quantize, global: [quantizeColumns, min(m, max(1, maxQuantizeItems / quantizeColumns))], local: [1, 1],
-                           variant: "quant.3 (quantize x for \(format.rawValue))", label: "quantize x [\(m), \(k)]",
+                           variant: "\(chosen.name) (quantize x for \(format.rawValue))", label: "quantize x [\(m), \(k)]",
                            flops: Double(m * k * 3), bytes: Double(4 * m * k + scratch.count)),
                 LaunchStep(kernel: kernel, global: [items, rowItems], local: [1, 1],
-                           variant: "quant.3 (cpu x-quantized \(format.rawValue), \(rows) rows × \(tile), \(items) items)", label: what,
+                           variant: "\(chosen.name) (cpu x-quantized \(format.rawValue), \(rows) rows × \(tile), \(items) items)", label: what,
                            flops: flops, bytes: weightBytes * Double(rowTiles) + Double(scratch.count) + 4 * Double(m * n)),
             ]
-        case 4:
+        case .dequantizedPanels:
             let panelFloats = (n + 31) / 32 * 32 * k
             let panels = try CLBuffer<Float>(context: environment.context, count: panelFloats)
             let program = try environment.program(Self.family, defines: ["QBITS": bits])
@@ -216,21 +227,19 @@ public final class QuantMatmulFamily {
             let product = try panelProduct.encodeFromPanels(a: x, panels: panels, c: y, m: m, n: n, k: k, bias: bias)
             return [
                 LaunchStep(kernel: dequantize, global: [(n + 31) / 32, k / Self.blockSize], local: [1, 1],
-                           variant: "quant.4 (dequantize \(format.rawValue) into matmul panels)", label: "dequantize W of " + what,
+                           variant: "\(chosen.name) (dequantize \(format.rawValue) into matmul panels)", label: "dequantize W of " + what,
                            flops: Double(n * k), bytes: weightBytes + 4 * Double(panelFloats)),
                 LaunchStep(kernel: product.kernel, global: product.global, local: product.local,
-                           variant: "quant.4 (\(product.variant) on the panels)", label: what, flops: flops, bytes: product.bytes),
+                           variant: "\(chosen.name) (\(product.variant) on the panels)", label: what, flops: flops, bytes: product.bytes),
             ]
-        case 2:
+        case .gpu:
             let group = gpuGroupSize
             let program = try environment.program(Self.family, defines: ["QBITS": bits, "WG": "\(group)"])
             let kernel = try program.kernel("qmatmul_gpu")
             try kernel.setArguments(arguments)
             return [LaunchStep(kernel: kernel, global: [n * group, m], local: [group, 1],
-                               variant: "quant.2 (gpu \(format.rawValue), work-group per output)", label: what,
+                               variant: "\(chosen.name) (gpu \(format.rawValue), work-group per output)", label: what,
                                flops: flops, bytes: bytes)]
-        default:
-            throw CLError.sizeMismatch(operation: what, detail: "no variant \(chosen); variants are \(Self.variants.keys.sorted())")
         }
     }
 

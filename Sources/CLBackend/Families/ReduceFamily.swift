@@ -7,10 +7,19 @@ public enum ReductionKind: String, Sendable {
 /// Sum / mean / max over the middle axis of [outer, length, inner] (family "reduce", `CLKernels/reduce.cl`).
 public final class ReduceFamily {
     public static let family = "reduce"
-    public static let variants: [Int: String] = [
-        1: "cpu: inner==1 work-item per chunk of rows with float16 loads; inner>1 work-item per 16 adjacent columns (float16 accumulator)",
-        2: "gpu: inner==1 work-group per row with local-memory tree; inner>1 work-item per output, coalesced",
-    ]
+    /// The family's variants (the header of `CLKernels/reduce.cl` documents each).
+    public enum Variant: Int, KernelVariant {
+        case cpu = 1
+        case gpu = 2
+
+        public static let family = ReduceFamily.family
+        public var summary: String {
+            switch self {
+            case .cpu: return "cpu: inner==1 work-item per chunk of rows with float16 loads; inner>1 work-item per 16 adjacent columns (float16 accumulator)"
+            case .gpu: return "gpu: inner==1 work-group per row with local-memory tree; inner>1 work-item per output, coalesced"
+            }
+        }
+    }
 
     public let environment: FamilyEnvironment
 
@@ -19,14 +28,13 @@ public final class ReduceFamily {
     /// input viewed as [outer, length, inner] (row-major); output [outer, inner] reduced over `length`.
     /// `length` must be at least 1 unless the output is empty.
     public func encode(input: CLBuffer<Float>, output: CLBuffer<Float>, outer: Int, length: Int, inner: Int,
-                       kind: ReductionKind, variant: Int? = nil) throws -> [LaunchStep] {
+                       kind: ReductionKind, variant: Variant? = nil) throws -> [LaunchStep] {
         let family = Self.family
         try RowOps.checkSizes(family, [("outer", outer), ("length", length), ("inner", inner),
                                        ("outer*length*inner", outer * length * inner)])
         try RowOps.checkBuffer(family, "input", input, outer * length * inner)
         try RowOps.checkBuffer(family, "output", output, outer * inner)
-        let chosen = try RowOps.chooseVariant(variant, family: family, environment: environment,
-                                              automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
+        let chosen = variant ?? environment.variant(cpu: Variant.cpu, gpu: .gpu)
         if outer == 0 || inner == 0 { return [] }
         guard length >= 1 else {
             throw RowOpsError.invalidShape(family: family, detail: "cannot \(kind.rawValue)-reduce an axis of length 0")
@@ -42,28 +50,28 @@ public final class ReduceFamily {
         let flops = elements + (kind == .mean ? Double(outer * inner) : 0)
         let bytes = 4 * elements + 4 * Double(outer * inner)
         let label = "reduce \(kind.rawValue) [\(outer), \(length), \(inner)] -> [\(outer), \(inner)]"
-        let name = "\(family).\(chosen) (\(chosen == 1 ? "cpu" : "gpu"))"
+        let name = chosen.label
         let cpuLocal2D: [Int]? = environment.deviceClass == .cpu ? [1, 1] : nil
 
         switch (chosen, inner == 1) {
-        case (1, true):
+        case (.cpu, true):
             let kernel = try program.kernel("reduce_rows_cpu")
             let perItem = RowOps.cpuRowsPerItem(rows: outer, cols: length, computeUnits: environment.context.device.info.computeUnits)
             try kernel.setArguments(input, output, Int32(outer), Int32(length), Int32(perItem))
             return [LaunchStep(kernel: kernel, global: [RowOps.ceilDiv(outer, perItem)], local: environment.cpuFriendlyLocal,
                                variant: name, label: label, flops: flops, bytes: bytes)]
-        case (1, false):
+        case (.cpu, false):
             let kernel = try program.kernel("reduce_cols_cpu")
             try kernel.setArguments(input, output, Int32(outer), Int32(length), Int32(inner))
             return [LaunchStep(kernel: kernel, global: [RowOps.ceilDiv(inner, 16), outer], local: cpuLocal2D,
                                variant: name, label: label, flops: flops, bytes: bytes)]
-        case (_, true):
+        case (.gpu, true):
             let kernel = try program.kernel("reduce_rows_wg")
             let group = RowOps.groupSize(for: kernel, cols: length)
             try kernel.setArguments(input, output, Int32(outer), Int32(length), KernelArgument.localBytes(group * 4))
             return [LaunchStep(kernel: kernel, global: [outer * group], local: [group],
                                variant: name, label: label, flops: flops, bytes: bytes)]
-        default:
+        case (.gpu, false):
             let kernel = try program.kernel("reduce_cols_wi")
             try kernel.setArguments(input, output, Int32(outer), Int32(length), Int32(inner))
             return [LaunchStep(kernel: kernel, global: [inner, outer], local: nil,

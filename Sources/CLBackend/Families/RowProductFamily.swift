@@ -5,9 +5,17 @@ import CLRuntime
 /// (→ GELU | + residual).
 public final class RowProductFamily {
     public static let family = "rowproduct"
-    public static let variants: [Int: String] = [
-        1: "work-item per (row, 8 columns): the row's norm statistics, then 8 float16 dot products along K",
-    ]
+    /// The family's variants (the header of `CLKernels/rowproduct.cl` documents each).
+    public enum Variant: Int, KernelVariant {
+        case itemPerRowAndEightColumns = 1
+
+        public static let family = RowProductFamily.family
+        public var summary: String {
+            switch self {
+            case .itemPerRowAndEightColumns: return "work-item per (row, 8 columns): the row's norm statistics, then 8 float16 dot products along K"
+            }
+        }
+    }
     /// The most rows of x the plan sends here; more rows amortise a separate norm and the tuned matmul.
     public static let maxRows = 16
 
@@ -56,7 +64,7 @@ public final class RowProductFamily {
         try kernel.setArguments(x, gain ?? x, shift ?? x, weight, bias ?? x, Int32(bias == nil ? 0 : 1), aux ?? x, y,
                                 Int32(m), Int32(n), Int32(k), norm.eps, activation.rawValue)
         let normName = switch norm { case .none: ""; case .layerNorm: "layernorm → "; case .rmsNorm: "rmsnorm → " }
-        return [LaunchStep(kernel: kernel, global: [(n + 7) / 8, m], local: [1, 1], variant: "\(family).1 (norm prologue, 8 columns per item)",
+        return [LaunchStep(kernel: kernel, global: [(n + 7) / 8, m], local: [1, 1], variant: "\(Variant.itemPerRowAndEightColumns.name) (norm prologue, 8 columns per item)",
                            label: "\(normName)[\(m), \(k)]x[\(n), \(k)]ᵀ" + (bias == nil ? "" : " + bias")
                                + (activation == .none ? "" : " → \(activation)"),
                            flops: 2 * Double(m * n * k), bytes: 4 * Double(m * k + n * k + m * n))]

@@ -2,15 +2,11 @@ import CLRuntime
 
 /// Errors of the row-wise families (softmax, layernorm/rmsnorm, reduce, embedding, loss).
 public enum RowOpsError: Error, CustomStringConvertible, Sendable {
-    /// A variant number the family does not have.
-    case unknownVariant(family: String, variant: Int, available: [Int])
     /// A size that is negative, too large for the kernels' 32-bit indices, or otherwise unusable.
     case invalidShape(family: String, detail: String)
 
     public var description: String {
         switch self {
-        case .unknownVariant(let family, let variant, let available):
-            return "kernel family '\(family)' has no variant \(variant); available: \(available.map(String.init).joined(separator: ", "))"
         case .invalidShape(let family, let detail):
             return "kernel family '\(family)': \(detail)"
         }
@@ -28,16 +24,6 @@ enum RowOps {
     /// exp), so the flag gains no measurable time on pocl (interleaved `clbench layernorm` and
     /// `clbench attention` rounds with and without it: Benchmarks/results/pocl-3.1-amd-epyc-2cu/layernorm/README.md).
     static let buildOptions = ""
-
-    /// The variant to use: explicit, else forced by the environment, else `automatic`; checked against `variants`.
-    static func chooseVariant(_ explicit: Int?, family: String, environment: FamilyEnvironment,
-                              automatic: Int, variants: [Int: String]) throws -> Int {
-        let chosen = explicit ?? environment.variant(for: family, automatic: automatic)
-        guard variants[chosen] != nil else {
-            throw RowOpsError.unknownVariant(family: family, variant: chosen, available: variants.keys.sorted())
-        }
-        return chosen
-    }
 
     /// Checks that every size is in 0...Int32.max (kernels index rows with `int`, offsets with `size_t`).
     static func checkSizes(_ family: String, _ sizes: [(String, Int)]) throws {
@@ -93,17 +79,26 @@ public struct CausalMask: Hashable, Sendable {
 /// before it is written by the same work-item or work-group).
 public final class SoftmaxFamily {
     public static let family = "softmax"
-    public static let variants: [Int: String] = [
-        1: "cpu: work-item per chunk of rows, float16 loads, 3 passes in cache, work-groups of 1",
-        2: "gpu: work-group per row, strided coalesced loads, local-memory tree reductions",
-    ]
+    /// The family's variants (the header of `CLKernels/softmax.cl` documents each).
+    public enum Variant: Int, KernelVariant {
+        case cpu = 1
+        case gpu = 2
+
+        public static let family = SoftmaxFamily.family
+        public var summary: String {
+            switch self {
+            case .cpu: return "cpu: work-item per chunk of rows, float16 loads, 3 passes in cache, work-groups of 1"
+            case .gpu: return "gpu: work-group per row, strided coalesced loads, local-memory tree reductions"
+            }
+        }
+    }
 
     public let environment: FamilyEnvironment
 
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
     public func encode(input: CLBuffer<Float>, output: CLBuffer<Float>, rows: Int, cols: Int, log: Bool = false,
-                       scale: Float = 1, causalMask: CausalMask? = nil, variant: Int? = nil) throws -> [LaunchStep] {
+                       scale: Float = 1, causalMask: CausalMask? = nil, variant: Variant? = nil) throws -> [LaunchStep] {
         let family = Self.family
         try RowOps.checkSizes(family, [("rows", rows), ("cols", cols), ("rows*cols", rows * cols)])
         if let mask = causalMask {
@@ -117,8 +112,7 @@ public final class SoftmaxFamily {
         }
         try RowOps.checkBuffer(family, "input", input, rows * cols)
         try RowOps.checkBuffer(family, "output", output, rows * cols)
-        let chosen = try RowOps.chooseVariant(variant, family: family, environment: environment,
-                                              automatic: environment.deviceClass == .cpu ? 1 : 2, variants: Self.variants)
+        let chosen = variant ?? environment.variant(cpu: Variant.cpu, gpu: .gpu)
         if rows == 0 || cols == 0 { return [] }
 
         let program = try environment.program(
@@ -132,17 +126,17 @@ public final class SoftmaxFamily {
         let what = "\(log ? "log_softmax" : "softmax") [\(rows), \(cols)]"
             + (scale != 1 ? " scale \(scale)" : "")
             + (causalMask.map { " causal(period \($0.period), offset \($0.offset))" } ?? "")
-        let name = "\(family).\(chosen) (\(Self.variants[chosen]!.prefix(while: { $0 != ":" })))"
+        let name = chosen.label
 
         switch chosen {
-        case 1:
+        case .cpu:
             let kernel = try program.kernel("softmax_rows_cpu")
             let perItem = RowOps.cpuRowsPerItem(rows: rows, cols: cols,
                                                 computeUnits: environment.context.device.info.computeUnits)
             try kernel.setArguments(input, output, Int32(rows), Int32(cols), scale, period, offset, Int32(perItem))
             return [LaunchStep(kernel: kernel, global: [RowOps.ceilDiv(rows, perItem)], local: environment.cpuFriendlyLocal,
                                variant: name, label: what, flops: flops, bytes: bytes)]
-        default:
+        case .gpu:
             let kernel = try program.kernel("softmax_rows_wg")
             let group = RowOps.groupSize(for: kernel, cols: cols)
             try kernel.setArguments(input, output, Int32(rows), Int32(cols), scale, period, offset,

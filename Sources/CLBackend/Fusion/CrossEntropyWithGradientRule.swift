@@ -14,7 +14,7 @@ struct CrossEntropyWithGradientRule: FusionRule {
     let enabled: Bool
 
     static func isEnabled(in environment: FamilyEnvironment) -> Bool {
-        environment.variant(for: CrossEntropyFamily.family, automatic: environment.deviceClass == .cpu ? 1 : 2) == 1
+        environment.variant(cpu: CrossEntropyFamily.Variant.cpu, gpu: .gpu) == .cpu
     }
 
     func fusions(in context: FusionContext) -> [Fusion] {

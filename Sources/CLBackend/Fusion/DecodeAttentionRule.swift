@@ -62,7 +62,7 @@ extension PlanLowering {
         let keysNode = graph.node(fused.keysWrite), valuesNode = graph.node(fused.valuesWrite)
         let (keyCache, valueCache) = (value(of: keysNode.inputs[0]), value(of: valuesNode.inputs[0]))
         let positions = value(of: node.inputs[3])
-        func operand(_ id: NodeID) -> (value: Int, rows: (CLBuffer<Float>) -> KVCacheFamily.Rows) {
+        func operand(_ id: NodeID) -> (value: ValueID, rows: (CLBuffer<Float>) -> KVCacheFamily.Rows) {
             let shape = graph.node(id).shape
             if let view = fused.views[id] {
                 return (value(of: view.source), { KVCacheFamily.Rows(buffer: $0, offset: view.offset, sequenceStride: view.sequenceStride,

@@ -118,8 +118,9 @@ struct ElementwiseKernelSource {
     /// Bytes of arguments every fused launch has besides its segments (`per_item`).
     static let sharedParameterBytes = 8
 
-    /// The OpenCL C expression of one elementwise op; `scalar` turns a constant into an argument name.
-    static func expression(_ op: Op, _ x: [String], scalar: (Float) -> String) -> String {
+    /// The OpenCL C expression of one elementwise op for `lane`; `scalar` turns a constant into an argument name.
+    static func expression(_ op: Op, _ x: [String], lane: ElementwiseLane, scalar: (Float) -> String) -> String {
+        let type = lane.rawValue
         switch op {
         case .unary(let unary):
             let a = x[0]
@@ -129,11 +130,11 @@ struct ElementwiseKernelSource {
             case .log: return "log(\(a))"
             case .sqrt: return "sqrt(\(a))"
             case .rsqrt: return "rsqrt(\(a))"
-            case .tanh: return "tanh_fast_T(\(a))"
+            case .tanh: return "tanh_fast_\(type)(\(a))"
             // NaN propagates (fmax(NaN, 0) would be 0): only values below 0 become 0.
-            case .relu: return "select(\(a), (T)(0.0f), \(a) < (T)(0.0f))"
-            case .gelu: return "gelu_fast_T(\(a))"
-            case .sigmoid: return "sigmoid_fast_T(\(a))"
+            case .relu: return "select(\(a), (\(type))(0.0f), \(a) < (\(type))(0.0f))"
+            case .gelu: return "gelu_fast_\(type)(\(a))"
+            case .sigmoid: return "sigmoid_fast_\(type)(\(a))"
             case .abs: return "fabs(\(a))"
             }
         case .binary(let binary):
@@ -156,7 +157,7 @@ struct ElementwiseKernelSource {
             case 0.5: return "sqrt(\(a))"
             case -0.5: return "rsqrt(\(a))"
             case -1: return "1.0f / \(a)"
-            default: return "pow(\(a), (T)(\(scalar(p))))"
+            default: return "pow(\(a), (\(type))(\(scalar(p))))"
             }
         case .compare(let compare):
             // Relational built-ins give 1/0 on scalars and −1/0 on vectors; select() reads both alike.
@@ -169,13 +170,20 @@ struct ElementwiseKernelSource {
             case .equal: function = "isequal"
             case .notEqual: function = "isnotequal"
             }
-            return "select((T)(0.0f), (T)(1.0f), \(function)((T)(\(x[0])), (T)(\(x[1]))))"
+            return "select((\(type))(0.0f), (\(type))(1.0f), \(function)((\(type))(\(x[0])), (\(type))(\(x[1]))))"
         case .select:
-            return "select((T)(\(x[2])), (T)(\(x[1])), isnotequal((T)(\(x[0])), (T)(0.0f)))"
+            return "select((\(type))(\(x[2])), (\(type))(\(x[1])), isnotequal((\(type))(\(x[0])), (\(type))(0.0f)))"
         default:
             preconditionFailure("not an elementwise op: \(op)")
         }
     }
+}
+
+/// The OpenCL C element type a generated expression is rendered for: `float` in the scalar tail,
+/// `float16` in the vector body of the CPU kernel.
+enum ElementwiseLane: String {
+    case float
+    case float16
 }
 
 /// The generated code of one group inside a (possibly horizontally fused) kernel: its parameters,
@@ -192,10 +200,12 @@ private struct SegmentCode {
     private let group: ElementwiseGroup
     /// How each leaf is read: its parameter name and access pattern (nil: a scalar argument).
     private var reads: [NodeID: (name: String, access: LeafAccess?)] = [:]
-    private var expressions: [(name: String, text: String)] = []
+    /// Each member's value, rendered for the scalar tail and for the float16 body.
+    private var expressions: [(name: String, scalar: String, vector: String)] = []
     /// (buffer, value) pairs stored per element: the root into `out`, then the extra outputs.
     private var stores: [(buffer: String, value: String)] = []
-    var usesFastMath: Bool { expressions.contains { $0.text.contains("_fast_T(") } }
+    /// Whether a member calls fastmath.cl's functions (tanh, GELU, sigmoid).
+    private(set) var usesFastMath = false
 
     init(group: ElementwiseGroup, graph: Graph, prefix: String) {
         self.prefix = prefix
@@ -237,15 +247,20 @@ private struct SegmentCode {
             let node = graph.node(member)
             var scalarArgument: Float?
             let scalarName = "\(prefix)k\(arguments.count)"
-            let text = ElementwiseKernelSource.expression(node.op, node.inputs.map { names[$0]! }, scalar: { value in
-                scalarArgument = value
-                return scalarName
-            })
+            let operands = node.inputs.map { names[$0]! }
+            func render(_ lane: ElementwiseLane) -> String {
+                ElementwiseKernelSource.expression(node.op, operands, lane: lane, scalar: { value in
+                    scalarArgument = value
+                    return scalarName
+                })
+            }
+            let (scalarText, vectorText) = (render(.float), render(.float16))
             if let scalarArgument {
                 parameters.append("const float \(scalarName)")
                 arguments.append(.scalar(scalarArgument))
             }
-            expressions.append(("t\(position)", text))
+            expressions.append(("t\(position)", scalarText, vectorText))
+            if case .unary(let unary) = node.op, [.tanh, .gelu, .sigmoid].contains(unary) { usesFastMath = true }
             names[member] = "t\(position)"
         }
         stores = [("\(prefix)out", names[group.root]!)]
@@ -304,9 +319,7 @@ private struct SegmentCode {
             lines.append("\(indent)const \(type) a_\(input) = \(load);")
         }
         for expression in expressions {
-            let text = expression.text.replacingOccurrences(of: "(T)", with: "(\(type))")
-                .replacingOccurrences(of: "_fast_T(", with: "_fast_\(type)(")
-            lines.append("\(indent)const \(type) \(expression.name) = \(text);")
+            lines.append("\(indent)const \(type) \(expression.name) = \(vector ? expression.vector : expression.scalar);")
         }
         for (buffer, value) in stores {
             lines.append(vector ? "\(indent)vstore16(\(value), 0, \(buffer) + base);" : "\(indent)\(buffer)[i] = \(value);")

@@ -6,20 +6,20 @@ import TensorGraph
 /// pending value, and the waiting groups then run as generated kernels, as many to a launch as
 /// the device's argument limit allows.
 extension PlanLowering {
-    /// Whether independent elementwise groups share launches (`OpenCLBackend.horizontalFusionOption`, default on).
-    private var horizontalFusionEnabled: Bool { (options.kernelVariants[OpenCLBackend.horizontalFusionOption] ?? 1) != 0 }
+    /// Whether independent elementwise groups share launches (``OpenCLOptions/horizontalFusion``).
+    private var horizontalFusionEnabled: Bool { environment.options.horizontalFusion }
 
-    /// The argument bytes one fused launch may take: the device's `CL_DEVICE_MAX_PARAMETER_SIZE`
-    /// (1024, the full-profile minimum, when unknown) unless `OpenCLBackend.parameterBytesOption` sets it.
+    /// The argument bytes one fused launch may take: ``OpenCLOptions/launchParameterBytes``, else the
+    /// device's `CL_DEVICE_MAX_PARAMETER_SIZE` (1024, the full-profile minimum, when unknown).
     private var launchParameterBytes: Int {
-        options.kernelVariants[OpenCLBackend.parameterBytesOption] ?? environment.context.device.info.maxParameterBytes ?? 1024
+        environment.options.launchParameterBytes ?? environment.context.device.info.maxParameterBytes ?? 1024
     }
 
     /// Gives the group's root and extra outputs their values now (reshapes and later groups refer
     /// to them), and queues its launch.
     func deferElementwise(_ group: ElementwiseGroup) {
         let count = graph.node(group.root).shape.count
-        var writes: [Int] = []
+        var writes: [ValueID] = []
         for member in [group.root] + group.extraOutputs {
             let value = newIntermediate(count: count)
             valueOfNode[member] = value
@@ -43,16 +43,16 @@ extension PlanLowering {
         /// Per segment: element count, root value, (extra output node → value), (leaf node → value).
         struct Segment {
             let count: Int
-            let output: Int
+            let output: ValueID
             let arguments: [ElementwiseKernelSource.Argument]
-            let outputValues: [NodeID: Int]
-            let leafValues: [NodeID: Int]
-            let reads: [Int]
-            let writes: [Int]
+            let outputValues: [NodeID: ValueID]
+            let leafValues: [NodeID: ValueID]
+            let reads: [ValueID]
+            let writes: [ValueID]
         }
         let segments = zip(groups, kernelSource.segments).map { group, arguments -> Segment in
-            var leafValues: [NodeID: Int] = [:]
-            var reads: [Int] = []
+            var leafValues: [NodeID: ValueID] = [:]
+            var reads: [ValueID] = []
             for case .leaf(let node, _) in arguments {
                 let value = value(of: node)
                 if leafValues[node] == nil { reads.append(value) }
@@ -69,7 +69,7 @@ extension PlanLowering {
         }
         let label: String
         if groups.count == 1, let group = groups.first {
-            label = "fused \(group.members.count) ops " + group.members.map { opName(graph.node($0).op) }.joined(separator: "·")
+            label = "fused \(group.members.count) ops " + group.members.map { graph.node($0).op.label }.joined(separator: "·")
                 + " -> " + groupLabel(group)
         } else {
             label = "fused \(groups.count) groups (\(groups.reduce(0) { $0 + $1.members.count }) ops) -> "
@@ -82,12 +82,12 @@ extension PlanLowering {
         let allWrites = segments.flatMap(\.writes)
         var op = LoweredOp(label: label, inputs: Array(Set(segments.flatMap(\.reads))).sorted(), output: allWrites[0],
                            extraOutputs: Array(allWrites.dropFirst()), isElementwise: true) { buffers in
-            let variant = environment.variant(for: "elementwise", automatic: environment.deviceClass == .cpu ? 2 : 1)
+            let variant = environment.variant(cpu: ElementwiseVariant.chunks, gpu: .perElement)
             let kernel = try environment.context.program(family: "fused-elementwise", source: kernelSource.source)
-                .kernel(variant == 2 ? "fused_vec16" : "fused")
+                .kernel(variant == .chunks ? "fused_vec16" : "fused")
             // CPU form: about 64 work-items over the whole launch (every core busy, few work-groups:
             // pocl pays per group), each a run of whole float16 chunks of one segment.
-            let perItem = variant == 2 ? max(16, (total / 64 + 15) / 16 * 16) : 1
+            let perItem = variant == .chunks ? max(16, (total / 64 + 15) / 16 * 16) : 1
             var arguments: [any KernelArgumentConvertible] = []
             var items = 0
             for segment in segments {
@@ -113,10 +113,10 @@ extension PlanLowering {
             }
             arguments.append(Int32(perItem))
             try kernel.setArguments(arguments)
-            let local = variant == 2 ? 1 : 64
+            let local = variant == .chunks ? 1 : 64
             return [LaunchStep(kernel: kernel, global: [(items + local - 1) / local * local], local: [local],
-                               variant: variant == 2 ? "elementwise.2 (generated, fused, cpu float16)"
-                                   : "elementwise.1 (generated, fused)", label: label, flops: flops, bytes: bytes)]
+                               variant: variant == .chunks ? "\(variant.name) (generated, fused, cpu float16)"
+                                   : "\(variant.name) (generated, fused)", label: label, flops: flops, bytes: bytes)]
         }
         if groups.count > 1 { op.segments = segments.map { (reads: $0.reads, writes: $0.writes) } }
         ops.append(op)

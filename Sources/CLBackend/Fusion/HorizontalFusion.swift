@@ -8,18 +8,18 @@ import TensorGraph
 struct HorizontalFusion {
     private(set) var groups: [ElementwiseGroup] = []
     /// Values the pending groups write (roots and extra outputs).
-    private var values: Set<Int> = []
+    private var values: Set<ValueID> = []
 
     var isEmpty: Bool { groups.isEmpty }
 
     /// Queues `group`, whose root and extra outputs have the values `writes`.
-    mutating func append(_ group: ElementwiseGroup, writes: [Int]) {
+    mutating func append(_ group: ElementwiseGroup, writes: [ValueID]) {
         groups.append(group)
         values.formUnion(writes)
     }
 
     /// Whether a pending group writes `value`.
-    func writes(_ value: Int) -> Bool { values.contains(value) }
+    func writes(_ value: ValueID) -> Bool { values.contains(value) }
 
     /// Empties the queue into launches whose kernel arguments fit `budget` bytes each, keeping the
     /// groups' order.

@@ -5,42 +5,42 @@ import CLRuntime
 /// another element type, so a lowering that disagrees with the memory plan fails with the value
 /// named instead of crashing.
 struct BufferTable {
-    private var buffers: [Int: DeviceBuffer] = [:]
+    private var buffers: [ValueID: DeviceBuffer] = [:]
 
     /// The buffer of value `value`, if one is assigned.
-    subscript(value: Int) -> DeviceBuffer? {
+    subscript(value: ValueID) -> DeviceBuffer? {
         get { buffers[value] }
         set { buffers[value] = newValue }
     }
 
     /// The buffer of value `value`.
-    func buffer(_ value: Int) throws -> DeviceBuffer {
+    func buffer(_ value: ValueID) throws -> DeviceBuffer {
         guard let buffer = buffers[value] else { throw BufferTableError.missing(value: value) }
         return buffer
     }
 
     /// The f32 buffer of value `value`.
-    func floats(_ value: Int) throws -> CLBuffer<Float> {
+    func floats(_ value: ValueID) throws -> CLBuffer<Float> {
         guard case .f32(let buffer) = try self.buffer(value) else { throw wrongType(value, expected: "f32") }
         return buffer
     }
 
     /// The i32 buffer of value `value`.
-    func ints(_ value: Int) throws -> CLBuffer<Int32> {
+    func ints(_ value: ValueID) throws -> CLBuffer<Int32> {
         guard case .i32(let buffer) = try self.buffer(value) else { throw wrongType(value, expected: "i32") }
         return buffer
     }
 
     /// The byte buffer (quantized or half-precision weights) of value `value`.
-    func bytes(_ value: Int) throws -> CLBuffer<UInt8> {
+    func bytes(_ value: ValueID) throws -> CLBuffer<UInt8> {
         guard case .bytes(let buffer) = try self.buffer(value) else { throw wrongType(value, expected: "bytes") }
         return buffer
     }
 
     /// The memory of value `value`, whatever its element type (for copies).
-    func memory(_ value: Int) throws -> any DeviceMemory { try buffer(value).memory }
+    func memory(_ value: ValueID) throws -> any DeviceMemory { try buffer(value).memory }
 
-    private func wrongType(_ value: Int, expected: String) -> BufferTableError {
+    private func wrongType(_ value: ValueID, expected: String) -> BufferTableError {
         .wrongType(value: value, expected: expected, found: buffers[value].map(\.typeName) ?? "none")
     }
 }
@@ -48,9 +48,9 @@ struct BufferTable {
 /// A lowered op asked the ``BufferTable`` for a buffer the memory plan did not give it.
 enum BufferTableError: Error, CustomStringConvertible, Equatable {
     /// Value `value` has no buffer.
-    case missing(value: Int)
+    case missing(value: ValueID)
     /// Value `value` has a buffer of element type `found`, not `expected`.
-    case wrongType(value: Int, expected: String, found: String)
+    case wrongType(value: ValueID, expected: String, found: String)
 
     var description: String {
         switch self {

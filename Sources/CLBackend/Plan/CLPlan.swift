@@ -30,12 +30,12 @@ public final class CLPlan: Plan, @unchecked Sendable {
 
     private let lowering: PlanLowering
     private let buffers: BufferTable
-    private let outputValues: [Int]
+    private let outputValues: [ValueID]
     private let outputShapes: [Shape]
     /// End-of-run copies `value → variable` (value ids), one per assignment not computed in place.
-    private let assignmentCopies: [(source: Int, target: Int, count: Int)]
-    private let inputs: [(name: String, value: Int, shape: Shape, dtype: DType)]
-    private let variables: [String: (value: Int, shape: Shape)]
+    private let assignmentCopies: [(source: ValueID, target: ValueID, count: Int)]
+    private let inputs: [(name: String, value: ValueID, shape: Shape, dtype: DType)]
+    private let variables: [String: (value: ValueID, shape: Shape)]
     private var variablesSet: Set<String> = []
     private let guards: [GuardRegion]
     /// Every input of the graph, used by the outputs or not (feeding an unused one is fine).
@@ -57,7 +57,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
     /// Guard regions around an output: a parent buffer whose view the kernels write; the
     /// elements before and after the view hold a sentinel that must survive every run.
     struct GuardRegion {
-        let output: Int
+        let output: ValueID
         let parent: CLBuffer<Float>
         let before: Int
         let after: Int
@@ -68,7 +68,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
         self.context = context
         for (i, t) in outputs.enumerated() where t.graph !== graph { throw PlanError.foreignOutput(index: i) }
         try Assignment.validate(assignments, in: graph)
-        let environment = FamilyEnvironment(context: context, forcedVariants: options.kernelVariants)
+        let environment = FamilyEnvironment(context: context, options: options.openCL)
         let lowering = PlanLowering(graph: graph, options: options, environment: environment)
         // Assigned values stay alive to the end of the run, like outputs; variables are never shared.
         try lowering.lower(outputs: outputs, keepAlive: assignments.map(\.value) + assignments.map(\.variable))
@@ -79,7 +79,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
         self.trace = options.trace || ProcessInfo.processInfo.environment["CLGRAPH_TRACE"].map { $0 != "0" && !$0.isEmpty } ?? false
 
         let outputValues = outputs.map { lowering.valueOfNode[$0.id]! }
-        let pairs = assignments.compactMap { assignment -> (source: Int, target: Int, count: Int)? in
+        let pairs = assignments.compactMap { assignment -> (source: ValueID, target: ValueID, count: Int)? in
             let source = lowering.valueOfNode[assignment.value.id]!, target = lowering.valueOfNode[assignment.variable.id]!
             return source == target ? nil : (source, target, assignment.variable.shape.count)
         }
@@ -131,14 +131,14 @@ public final class CLPlan: Plan, @unchecked Sendable {
         // A value that is itself the target of another assignment (a swap, `a ← b, b ← a`) is first
         // staged in a buffer of its own, so every copy reads the value from before the run.
         let targets = Set(pairs.map(\.target))
-        var staging: [(source: Int, target: Int, count: Int)] = []
-        var copies: [(source: Int, target: Int, count: Int)] = []
+        var staging: [(source: ValueID, target: ValueID, count: Int)] = []
+        var copies: [(source: ValueID, target: ValueID, count: Int)] = []
         for pair in pairs where inPlace[pair.source] == nil {
             if case .bytes = try buffers.buffer(pair.target), case .variable(let name) = lowering.values[pair.target].role {
                 throw PlanError.unsupported(op: "assign", detail: "variable \"\(name)\" is quantized: a plan copies only f32 and i32 values into variables")
             }
             guard targets.contains(pair.source) else { copies.append(pair); continue }
-            let id = -1 - staging.count  // staging buffers live outside the planned value ids
+            let id = ValueID(index: -1 - staging.count)  // staging buffers live outside the planned values
             let dtype: DType
             if case .i32 = try buffers.buffer(pair.source) { dtype = .i32 } else { dtype = .f32 }
             buffers[id] = try DeviceBuffer.allocate(dtype, count: pair.count, context: context)
@@ -148,8 +148,8 @@ public final class CLPlan: Plan, @unchecked Sendable {
         self.assignmentCopies = staging + copies
         self.buffers = buffers
         self.outputShapes = outputs.map(\.shape)
-        var inputs: [(String, Int, Shape, DType)] = []
-        var variables: [String: (Int, Shape)] = [:]
+        var inputs: [(String, ValueID, Shape, DType)] = []
+        var variables: [String: (ValueID, Shape)] = [:]
         for node in graph.nodes {
             guard let value = lowering.valueOfNode[node.id] else { continue }
             switch node.op {

@@ -48,6 +48,23 @@ enum DeviceBuffer {
     }
 }
 
+/// A value of the plan being lowered (an input, variable, constant or intermediate), numbered in
+/// the order the lowering creates them.
+struct ValueID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The value's position in the lowering's value list.
+    let index: Int
+
+    static func < (a: ValueID, b: ValueID) -> Bool { a.index < b.index }
+    var description: String { "v\(index)" }
+}
+
+extension Array where Element == PlannedValue {
+    subscript(id: ValueID) -> PlannedValue {
+        get { self[id.index] }
+        set { self[id.index] = newValue }
+    }
+}
+
 /// A tensor value the plan materialises in device memory (several graph nodes may share one:
 /// a reshape is the same bytes under another shape).
 struct PlannedValue {
@@ -58,7 +75,7 @@ struct PlannedValue {
         case intermediate
     }
 
-    let id: Int
+    let id: ValueID
     let count: Int
     let dtype: DType
     let role: Role
@@ -70,19 +87,19 @@ struct PlannedValue {
 /// once buffers are assigned.
 struct LoweredOp {
     let label: String
-    let inputs: [Int]
-    let output: Int
+    let inputs: [ValueID]
+    let output: ValueID
     /// Further values the same launch writes (extra outputs of a fused elementwise group).
-    var extraOutputs: [Int] = []
+    var extraOutputs: [ValueID] = []
     /// Each output element depends only on the same-position elements of the inputs, so the
     /// output may overwrite an input of its own shape (a generated elementwise kernel).
     var isElementwise = false
     /// For a horizontally fused launch: what each independent part reads and writes. Parts run
     /// side by side, so a part may overwrite only what it alone reads (see `InPlaceAssignments`).
-    var segments: [(reads: [Int], writes: [Int])] = []
+    var segments: [(reads: [ValueID], writes: [ValueID])] = []
     /// Outputs that may take the buffer of one of the op's inputs (output → input): the op then
     /// writes only what changes (a KV-cache append writes its new rows into the cache variable).
     /// `InPlaceAssignments` grants it when the output is assigned back to that very input.
-    var sharableInputs: [Int: Int] = [:]
+    var sharableInputs: [ValueID: ValueID] = [:]
     let encode: (_ buffers: BufferTable) throws -> [LaunchStep]
 }

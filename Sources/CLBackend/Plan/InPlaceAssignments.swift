@@ -10,8 +10,8 @@
 /// weights in place instead of copying three buffers per parameter at the end of each step.
 enum InPlaceAssignments {
     /// - Returns: value id → the variable value id whose buffer it should use.
-    static func targets(copies: [(source: Int, target: Int)], ops: [LoweredOp], readBack: Set<Int>) -> [Int: Int] {
-        var result: [Int: Int] = [:]
+    static func targets(copies: [(source: ValueID, target: ValueID)], ops: [LoweredOp], readBack: Set<ValueID>) -> [ValueID: ValueID] {
+        var result: [ValueID: ValueID] = [:]
         let sourceCounts = Dictionary(copies.map { ($0.source, 1) }, uniquingKeysWith: +)
         let copiedFrom = Set(copies.map(\.source))
         for copy in copies where sourceCounts[copy.source] == 1 && !readBack.contains(copy.target) && !copiedFrom.contains(copy.target) {

@@ -5,7 +5,7 @@ import TensorGraph
 struct MemoryPlanner {
     struct Assignment {
         /// Value id → slot index; slots are the buffers actually allocated.
-        var slotOfValue: [Int: Int] = [:]
+        var slotOfValue: [ValueID: Int] = [:]
         /// Element count and dtype of each slot (the largest value it holds).
         var slots: [(count: Int, isInt: Bool)] = []
     }
@@ -15,7 +15,7 @@ struct MemoryPlanner {
     ///   - values: every value; only `.intermediate` non-output values are pooled.
     static func plan(ops: [LoweredOp], values: [PlannedValue]) -> Assignment {
         let pooled = Set(values.filter { $0.role == .intermediate && !$0.isOutput }.map(\.id))
-        var lastUse: [Int: Int] = [:]
+        var lastUse: [ValueID: Int] = [:]
         for (index, op) in ops.enumerated() {
             for input in op.inputs where pooled.contains(input) { lastUse[input] = index }
         }

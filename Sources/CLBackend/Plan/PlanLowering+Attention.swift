@@ -8,7 +8,7 @@ extension PlanLowering {
     /// keys exactly as with a square causal mask. Lowered as the mean of v over the keys copied into
     /// the first rows, and causal attention of a contiguous copy of the last `Tk` queries copied
     /// into the rest.
-    private func lowerAttentionWithUnseenQueries(_ node: Node, inputs: [Int], shapes: [Shape], output: Int, scale: Float,
+    private func lowerAttentionWithUnseenQueries(_ node: Node, inputs: [ValueID], shapes: [Shape], output: ValueID, scale: Float,
                                                  label: String) throws {
         let q = shapes[0], k = shapes[1], v = shapes[2]
         let tq = q[-2], tk = k[-2], d = q[-1], dv = v[-1]
@@ -43,7 +43,7 @@ extension PlanLowering {
 
     /// Attention forward: the fused kernel unless `AttentionLowering.unfused` is asked for, then
     /// q·kᵀ, a masked scaled softmax and ·v as three launches.
-    func lowerAttention(_ node: Node, inputs: [Int], shapes: [Shape], output: Int, causal: Bool, scale: Float,
+    func lowerAttention(_ node: Node, inputs: [ValueID], shapes: [Shape], output: ValueID, causal: Bool, scale: Float,
                                 label: String) throws {
         let q = shapes[0], k = shapes[1], v = shapes[2]
         let tq = q[-2], tk = k[-2], d = q[-1], dv = v[-1]

@@ -2,16 +2,15 @@ import CLRuntime
 import TensorGraph
 
 extension PlanLowering {
-    /// The backward path of attention: the forced `attention_backward` variant when given (0 is the
-    /// decomposition), else the decomposition for `AttentionLowering.unfused` and the fused kernels
+    /// The backward path of attention: the forced `attention_backward` variant when given, else
+    /// the decomposition for `AttentionLowering.unfused` and the fused kernels
     /// for `.fused` and `.automatic`. Causal attention with Tq > Tk always takes the fused kernels
     /// (the masked softmax of the decomposition writes 0, not the uniform row, for a query that
     /// sees no key).
-    func attentionBackwardVariant(causal: Bool, queries: Int, keys: Int) -> Int {
+    func attentionBackwardVariant(causal: Bool, queries: Int, keys: Int) -> AttentionBackwardFamily.Variant {
         let fused = AttentionBackwardFamily.automaticVariant(for: environment.deviceClass)
-        let automatic = options.attention == .unfused ? 0 : fused
-        let chosen = environment.variant(for: AttentionBackwardFamily.family, automatic: automatic)
-        return chosen == 0 && causal && queries > keys ? fused : chosen
+        let chosen = environment.variant(automatic: options.attention == .unfused ? .decomposed : fused)
+        return chosen == .decomposed && causal && queries > keys ? fused : chosen
     }
 
     /// The ``Op/attentionGrad(causal:scale:operand:)`` nodes of one attention (same operands and
@@ -20,7 +19,7 @@ extension PlanLowering {
     func lowerAttentionBackward(_ group: [NodeID]) throws {
         let node = graph.node(group[0])
         guard case let .attentionGrad(causal, scale, _) = node.op else { preconditionFailure("not an attentionGrad") }
-        var values: [AttentionOperand: Int] = [:]
+        var values: [AttentionOperand: ValueID] = [:]
         for sibling in group.map(graph.node) {
             guard case let .attentionGrad(_, _, operand) = sibling.op else { preconditionFailure("not an attentionGrad") }
             let value = values[operand] ?? newIntermediate(count: sibling.shape.count)
@@ -37,7 +36,7 @@ extension PlanLowering {
         let label = describe(node) + " (" + [AttentionOperand.query, .key, .value].filter { values[$0] != nil }
             .map { "d" + String($0.rawValue.prefix(1)) }.joined(separator: ", ") + ")"
         let variant = attentionBackwardVariant(causal: causal, queries: tq, keys: tk)
-        if variant == 0 {
+        if variant == .decomposed {
             return lowerDecomposedAttentionBackward(inputs: inputs, gradients: values, shape: shape, label: label)
         }
         let (dqValue, dkValue, dvValue) = (values[.query], values[.key], values[.value])
@@ -54,7 +53,7 @@ extension PlanLowering {
     /// The decomposition, each step its own launch with the Tq×Tk matrices in memory:
     /// p = softmax(scale·q·kᵀ + mask), dv = pᵀ·dy, dp = dy·vᵀ, ds = scale·p ⊙ (dp − Σ p·dp),
     /// dq = ds·k, dk = dsᵀ·q (only the products a requested gradient needs).
-    private func lowerDecomposedAttentionBackward(inputs: [Int], gradients: [AttentionOperand: Int], shape: AttentionShape,
+    private func lowerDecomposedAttentionBackward(inputs: [ValueID], gradients: [AttentionOperand: ValueID], shape: AttentionShape,
                                                   label: String) {
         let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dvw = shape.valueDim
         let (q, k, v, dy) = (inputs[0], inputs[1], inputs[2], inputs[4])

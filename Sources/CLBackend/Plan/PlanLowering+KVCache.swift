@@ -4,7 +4,7 @@ import TensorGraph
 /// Lowering of the KV-cache ops on their own: `cacheWrite` and `cachedAttention`. A decoding step
 /// whose attention reads its own appends is one launch instead (``DecodeAttentionRule``).
 extension PlanLowering {
-    func lowerCacheWrite(_ node: Node, inputs: [Int], output: Int, label: String) throws {
+    func lowerCacheWrite(_ node: Node, inputs: [ValueID], output: ValueID, label: String) throws {
         let cache = node.shape, rows = graph.node(node.inputs[1]).shape
         let flag = try newErrorFlag(op: "cacheWrite", indices: inputs[2], bound: cache[2])
         var op = LoweredOp(label: label, inputs: inputs, output: output) { [unowned self] buffers in
@@ -18,7 +18,7 @@ extension PlanLowering {
         ops.append(op)
     }
 
-    func lowerCachedAttention(_ node: Node, inputs: [Int], output: Int, scale: Float, label: String) throws {
+    func lowerCachedAttention(_ node: Node, inputs: [ValueID], output: ValueID, scale: Float, label: String) throws {
         let q = graph.node(node.inputs[0]).shape, keys = graph.node(node.inputs[1]).shape, values = graph.node(node.inputs[2]).shape
         let flag = try newErrorFlag(op: "cachedAttention", indices: inputs[3], bound: keys[2])
         ops.append(LoweredOp(label: label, inputs: inputs, output: output) { [unowned self] buffers in
@@ -31,7 +31,7 @@ extension PlanLowering {
     }
 
     /// A copy of a whole value, skipped when the plan gave both the same buffer (an in-place update).
-    func copyUnlessShared(_ buffers: BufferTable, from source: Int, to target: Int, label: String) throws -> [LaunchStep] {
+    func copyUnlessShared(_ buffers: BufferTable, from source: ValueID, to target: ValueID, label: String) throws -> [LaunchStep] {
         let (from, to) = (try buffers.floats(source), try buffers.floats(target))
         if from === to { return [] }
         return try layout.encodeCopy(input: from, output: to, isInt: false, dims: [from.count], inputStrides: [1],

@@ -12,7 +12,7 @@ extension PlanLowering {
         let inputShapes = node.inputs.map { graph.node($0).shape }
         let label = describe(node)
         let shape = node.shape
-        func emit(_ output: Int, _ reads: [Int], _ encode: @escaping (BufferTable) throws -> [LaunchStep]) {
+        func emit(_ output: ValueID, _ reads: [ValueID], _ encode: @escaping (BufferTable) throws -> [LaunchStep]) {
             ops.append(LoweredOp(label: label, inputs: reads, output: output, encode: encode))
         }
         let output = newIntermediate(count: shape.count, dtype: node.dtype)
@@ -137,7 +137,7 @@ extension PlanLowering {
         case .input, .variable, .constant, .reshape, .matmul, .attentionGrad, .unary, .binary, .powScalar, .compare, .select:
             // Lowered by the walk itself, by a fusion (every live elementwise node is in a group),
             // or above: reaching here means the node came to the wrong lowering.
-            throw PlanError.unsupported(op: opName(node.op), detail: "the OpenCL backend lowers this op only as part of a fusion or an alias")
+            throw PlanError.unsupported(op: node.op.label, detail: "the OpenCL backend lowers this op only as part of a fusion or an alias")
         }
     }
 }

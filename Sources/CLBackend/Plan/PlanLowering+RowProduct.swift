@@ -10,7 +10,7 @@ extension PlanLowering {
     func lowerNormalizedProduct(_ node: Node, norm: Node, bias: NodeID?, activation: MatmulActivation, aux: NodeID?,
                                 producing result: Node) {
         let x = value(of: norm.inputs[0]), gain = value(of: norm.inputs[1])
-        let shift: Int?, rowNorm: RowProductFamily.Norm
+        let shift: ValueID?, rowNorm: RowProductFamily.Norm
         switch norm.op {
         case .layerNorm(let eps): (shift, rowNorm) = (value(of: norm.inputs[2]), .layerNorm(eps: eps))
         case .rmsNorm(let eps): (shift, rowNorm) = (nil, .rmsNorm(eps: eps))

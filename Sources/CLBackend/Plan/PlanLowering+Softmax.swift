@@ -4,7 +4,7 @@ import TensorGraph
 extension PlanLowering {
     /// Softmax (or log-softmax) along `axis`: rows along the last axis directly, any other axis by
     /// moving it last, normalising, and moving it back.
-    func lowerSoftmax(input: Int, output: Int, shape: Shape, axis: Int, log: Bool, label: String) {
+    func lowerSoftmax(input: ValueID, output: ValueID, shape: Shape, axis: Int, log: Bool, label: String) {
         let cols = shape[axis]
         if axis == shape.rank - 1 {
             let rows = shape.count / max(cols, 1)

@@ -15,7 +15,7 @@ final class PlanLowering {
         let pool: Int, slot: Int
         let op: String
         /// The value holding the offending indices, and the exclusive bound they must respect.
-        let indices: Int
+        let indices: ValueID
         let bound: Int
     }
 
@@ -24,7 +24,7 @@ final class PlanLowering {
     let environment: FamilyEnvironment
     private(set) var values: [PlannedValue] = []
     var ops: [LoweredOp] = []
-    var valueOfNode: [NodeID: Int] = [:]
+    var valueOfNode: [NodeID: ValueID] = [:]
     private(set) var errorFlags: [ErrorFlag] = []
     /// Buffers holding the error flags' slots.
     private(set) var errorFlagPools: [CLBuffer<Int32>] = []
@@ -89,7 +89,7 @@ final class PlanLowering {
 
     /// A new error flag for `op`, raised with (position + 1) of the bad entry of the `indices` value.
     /// Slots sit at the device's base address alignment, as sub-buffer origins must.
-    func newErrorFlag(op: String, indices: Int, bound: Int) throws -> CLBuffer<Int32> {
+    func newErrorFlag(op: String, indices: ValueID, bound: Int) throws -> CLBuffer<Int32> {
         let stride = max(environment.context.device.info.baseAddressAlignmentBytes / 4, 1)
         let index = errorFlags.count % Self.flagsPerPool
         if index == 0 {
@@ -102,7 +102,7 @@ final class PlanLowering {
 
     /// The value computed for `node`, creating constant values on first use. Nodes are lowered in
     /// graph order and read only earlier nodes, so every node but a constant has its value already.
-    func value(of node: NodeID) -> Int {
+    func value(of node: NodeID) -> ValueID {
         if let existing = valueOfNode[node] { return existing }
         let definition = graph.node(node)
         guard case .constant(let data) = definition.op else {
@@ -114,19 +114,21 @@ final class PlanLowering {
         return id
     }
 
-    private func newValue(_ node: Node, role: PlannedValue.Role) -> Int {
-        values.append(PlannedValue(id: values.count, count: node.shape.count, dtype: node.dtype, role: role))
-        return values.count - 1
+    private func newValue(_ node: Node, role: PlannedValue.Role) -> ValueID {
+        let id = ValueID(index: values.count)
+        values.append(PlannedValue(id: id, count: node.shape.count, dtype: node.dtype, role: role))
+        return id
     }
 
-    func newIntermediate(count: Int, dtype: DType = .f32) -> Int {
-        values.append(PlannedValue(id: values.count, count: count, dtype: dtype, role: .intermediate))
-        return values.count - 1
+    func newIntermediate(count: Int, dtype: DType = .f32) -> ValueID {
+        let id = ValueID(index: values.count)
+        values.append(PlannedValue(id: id, count: count, dtype: dtype, role: .intermediate))
+        return id
     }
 
     /// `op (operand shapes) -> result shape`, for labels and traces.
     func describe(_ node: Node) -> String {
         let operands = node.inputs.map { graph.node($0).shape.description }.joined(separator: ", ")
-        return "\(opName(node.op)) (\(operands)) -> \(node.shape)"
+        return "\(node.op.label) (\(operands)) -> \(node.shape)"
     }
 }

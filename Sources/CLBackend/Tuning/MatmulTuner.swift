@@ -63,7 +63,7 @@ public struct MatmulTuner {
     public func fixedCandidates(for shape: MatmulShape) -> [MatmulTuning] {
         let base = MatmulTuning.defaults(for: environment.context.device.info, shape: shape)
         var list = [base]
-        if base.variant == 2 {
+        if base.variant == .cpuRegisterBlocked {
             for tm in [2, 4, 8, 16] {
                 for kb in [64, 128, 256] {
                     var t = base
@@ -137,7 +137,7 @@ public struct MatmulTuner {
             change(&n)
             list.append(n)
         }
-        if t.variant == 2 {
+        if t.variant == .cpuRegisterBlocked {
             for tm in [t.rowsPerTile - 2, t.rowsPerTile - 1, t.rowsPerTile + 1, t.rowsPerTile + 2] where (2...16).contains(tm) {
                 add { $0.rowsPerTile = tm }
             }

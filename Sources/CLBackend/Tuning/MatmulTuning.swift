@@ -9,7 +9,7 @@ import CLRuntime
 /// 32-column panels); it is not a knob.
 public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible {
     /// Kernel variant (2 CPU register-blocked, 3 GPU local-memory tiled).
-    public var variant: Int
+    public var variant: MatmulFamily.Variant
     /// Variant 2: rows per register tile (`TM`; 2·TM float16 accumulators live).
     public var rowsPerTile: Int
     /// Variant 2: about how long a K block is (balanced so no short block is left over).
@@ -33,7 +33,7 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
     /// Variant 3 tile geometry.
     public var tsm: Int, tsn: Int, tsk: Int, wptm: Int, wptn: Int
 
-    public init(variant: Int, rowsPerTile: Int = 8, kBlock: Int = 128, rowTilesPerItem: Int = 4, packMinRows: Int = 64,
+    public init(variant: MatmulFamily.Variant, rowsPerTile: Int = 8, kBlock: Int = 128, rowTilesPerItem: Int = 4, packMinRows: Int = 64,
                 packMinRowsTransposedB: Int = 48, panelGroup: Int = 1 << 20, dotRows: Int = 4, dotCols: Int = 4, dotWidth: Int = 16, tsm: Int = 64, tsn: Int = 64, tsk: Int = 16, wptm: Int = 4, wptn: Int = 4) {
         self.variant = variant
         self.rowsPerTile = rowsPerTile
@@ -59,8 +59,8 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
         switch deviceClass {
         // panelGroup 4: sweeps of a few panels keep B's panels in cache instead of re-streaming them
         // per row tile; 4 is the fastest at 2048³ on pocl AVX2 (Benchmarks/results/pocl-3.1-amd-epyc-2cu/matmul/README.md).
-        case .cpu: return MatmulTuning(variant: 2, panelGroup: 4)
-        case .gpu: return MatmulTuning(variant: 3)
+        case .cpu: return MatmulTuning(variant: .cpuRegisterBlocked, panelGroup: 4)
+        case .gpu: return MatmulTuning(variant: .gpuTiled)
         }
     }
 
@@ -86,33 +86,33 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
     public static func defaults(for device: DeviceInfo, shape: MatmulShape) -> MatmulTuning {
         var tuning = defaults(for: device)
         let shapeClass = MatmulShapeClass(shape)
-        if tuning.variant == 2 && shapeClass.kind == .narrow && shape.transposeB {
+        if tuning.variant == .cpuRegisterBlocked && shapeClass.kind == .narrow && shape.transposeB {
             tuning.packMinRowsTransposedB = Int(Int32.max)
             if tuning.dotWidth == 16 { (tuning.dotRows, tuning.dotCols) = (3, 9) }
         }
         // A short K (≤ 32 rows of B [K, N]) keeps a panel's rows in L1 whatever B's row stride, so
         // reading B in place beats a pack launch (the MLP's dh = dlogits·W2, K = 27, traced in a
         // training step: Benchmarks/results/pocl-3.1-intel-xeon-2cu/matmul/README.md).
-        if tuning.variant == 2 && !shape.transposeB && shape.k <= 32 { tuning.packMinRows = Int(Int32.max) }
+        if tuning.variant == .cpuRegisterBlocked && !shape.transposeB && shape.k <= 32 { tuning.packMinRows = Int(Int32.max) }
         return tuning
     }
 
     /// A deliberately non-default, valid configuration per variant, for conformance runs
-    /// (`CompileOptions.kernelVariants["matmul.tuning"] = 1`): small tiles and K blocks so
+    /// (`OpenCLOptions.matmulTuning = .conformanceConfiguration(1)`): small tiles and K blocks so
     /// awkward sizes cross every edge path.
     public static let conformanceConfigurations: [Int: MatmulTuning] = [
-        1: MatmulTuning(variant: 2, rowsPerTile: 4, kBlock: 16, rowTilesPerItem: 3, packMinRows: 2, packMinRowsTransposedB: 96, panelGroup: 2,
+        1: MatmulTuning(variant: .cpuRegisterBlocked, rowsPerTile: 4, kBlock: 16, rowTilesPerItem: 3, packMinRows: 2, packMinRowsTransposedB: 96, panelGroup: 2,
                         dotRows: 3, dotCols: 5, dotWidth: 8),
-        2: MatmulTuning(variant: 3, tsm: 32, tsn: 16, tsk: 8, wptm: 2, wptn: 4),
+        2: MatmulTuning(variant: .gpuTiled, tsm: 32, tsn: 16, tsk: 8, wptm: 2, wptn: 4),
     ]
 
     /// The `-D` macros of this configuration's variant.
     public var defines: [String: String] {
         switch variant {
-        case 2: return ["TM": "\(rowsPerTile)", "DOT_ROWS": "\(dotRows)", "DOT_COLS": "\(dotCols)", "DOT_W": "\(dotWidth)",
+        case .cpuRegisterBlocked: return ["TM": "\(rowsPerTile)", "DOT_ROWS": "\(dotRows)", "DOT_COLS": "\(dotCols)", "DOT_W": "\(dotWidth)",
                         "NT_KB": "\(Self.inlineSliceRows)"]
-        case 3: return ["TSM": "\(tsm)", "TSN": "\(tsn)", "TSK": "\(tsk)", "WPTM": "\(wptm)", "WPTN": "\(wptn)"]
-        default: return [:]
+        case .gpuTiled: return ["TSM": "\(tsm)", "TSN": "\(tsn)", "TSK": "\(tsk)", "WPTM": "\(wptm)", "WPTN": "\(wptn)"]
+        case .simple: return [:]
         }
     }
 
@@ -121,7 +121,6 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
         func fail(_ detail: String) throws -> Never {
             throw CLError.sizeMismatch(operation: "matmul tuning \(self)", detail: detail)
         }
-        guard [1, 2, 3].contains(variant) else { try fail("variant \(variant) is not 1, 2 or 3") }
         guard (1...32).contains(rowsPerTile) else { try fail("rowsPerTile \(rowsPerTile) is outside 1...32") }
         guard kBlock >= 1, rowTilesPerItem >= 1, panelGroup >= 1 else { try fail("kBlock \(kBlock) and rowTilesPerItem \(rowTilesPerItem) must be ≥ 1") }
         guard (1...8).contains(dotRows), (1...16).contains(dotCols), dotWidth == 8 || dotWidth == 16 else {
@@ -138,10 +137,10 @@ public struct MatmulTuning: Codable, Hashable, Sendable, CustomStringConvertible
 
     public var description: String {
         switch variant {
-        case 2:
+        case .cpuRegisterBlocked:
             return "v2 TM=\(rowsPerTile) KB=\(kBlock) RT=\(rowTilesPerItem) PG=\(Self.threshold(panelGroup, all: 1 << 20)) pack≥\(Self.threshold(packMinRows)) packT≥\(Self.threshold(packMinRowsTransposedB))\(inlineTransposeB == true ? " inlineT" : "") dot=\(dotRows)x\(dotCols)w\(dotWidth)"
-        case 3: return "v3 TSM=\(tsm) TSN=\(tsn) TSK=\(tsk) WPTM=\(wptm) WPTN=\(wptn)"
-        default: return "v\(variant)"
+        case .gpuTiled: return "v3 TSM=\(tsm) TSN=\(tsn) TSK=\(tsk) WPTM=\(wptm) WPTN=\(wptn)"
+        case .simple: return "v1"
         }
     }
 
