@@ -53,6 +53,10 @@ final class MPIProcessGroup: ProcessGroup {
         }
     }
 
+    func barrier() throws {
+        try Self.check("MPI_Barrier", MPI_Barrier(cmpi_comm_world()))
+    }
+
     func finalize() {
         guard !finalized else { return }
         finalized = true

@@ -7,6 +7,8 @@ public protocol ProcessGroup: GradientReducer {
     var localRank: Int { get }
     /// Ranks on this machine.
     var localSize: Int { get }
+    /// Waits until every rank has called it.
+    func barrier() throws
     /// Leaves the group; every rank calls it once, after its last collective.
     func finalize()
 }

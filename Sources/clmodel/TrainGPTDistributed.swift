@@ -23,6 +23,7 @@ extension TrainGPT {
                                                  dropout: dropout, options: options)
         guard group.rank == 0 else {
             while trainer.step < settings.steps { try trainer.enqueueStep() }
+            _ = try measureAllReduce(group, count: trainer.plan.bufferCount, rounds: Self.probeRounds)
             group.finalize()
             return
         }
@@ -50,6 +51,21 @@ extension TrainGPT {
         try runTraining(trainer, totalSteps: settings.steps, output: output, defaults: Self.outputDefaults, backend: backend,
                         plotTitle: "GPT \(dataset.rawValue) — \(group.size) ranks, \(backend.name)",
                         validate: { try evaluate(data.validation) }, test: { try evaluate(data.test) }, save: save)
+        let alone = try measureAllReduce(group, count: trainer.plan.bufferCount, rounds: Self.probeRounds).sorted()
+        printCommunication(trainer.timing, bytes: 4 * trainer.plan.bufferCount, ranks: group.size, alone: alone[alone.count / 2])
         group.finalize()
+    }
+
+    /// All-reduce rounds timed on their own after training.
+    static let probeRounds = 21
+
+    /// Rank 0's split of its step time and the all-reduce timed alone (median of the probe's rounds).
+    func printCommunication(_ timing: DataParallelTiming, bytes: Int, ranks: Int, alone: Double) {
+        guard timing.steps > 0 else { return }
+        let perStep = { (seconds: Double) in seconds * 1e3 / Double(timing.steps) }
+        print(String(format: "all-reduce: %d bytes over %d ranks; in training %.3f ms/step of %.3f ms/step (%.1f%%; forward+backward %.3f, "
+                     + "update %.3f; waits for the slowest rank included); alone %.3f ms (median of %d after a barrier)",
+                     bytes, ranks, perStep(timing.reduceSeconds), timing.secondsPerStep * 1e3, timing.reduceFraction * 100,
+                     perStep(timing.gradientSeconds), perStep(timing.updateSeconds), alone * 1e3, Self.probeRounds))
     }
 }

@@ -87,9 +87,24 @@ public final class GPTDataParallelTrainer: TrainingRun {
     /// One step: this rank's gradients, summed over the ranks, applied. Waits for the sum (every
     /// rank must take the same steps).
     public func enqueueStep() throws {
+        let clock = ContinuousClock()
+        let start = clock.now
         var buffer = try localGradients()
+        let computed = clock.now
         try reducer.allReduceSum(&buffer, step: step + 1)
+        let reduced = clock.now
         try apply(buffer)
+        timing.steps += 1
+        timing.gradientSeconds += Self.seconds(computed - start)
+        timing.reduceSeconds += Self.seconds(reduced - computed)
+        timing.updateSeconds += Self.seconds(clock.now - reduced)
+    }
+
+    /// Where the steps taken with ``enqueueStep()`` spent their time.
+    public private(set) var timing = DataParallelTiming()
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 
     public func takeLossSum() throws -> Double { plan.takeLossSum() }
