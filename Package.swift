@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -13,6 +13,9 @@ let package = Package(
         .executable(name: "clbench", targets: ["clbench"]),
         .executable(name: "clmodel", targets: ["clmodel"]),
     ],
+    // MPI: data-parallel training over MPI (`clmodel train gpt --distributed`); needs Open MPI's
+    // headers (libopenmpi-dev). Off by default, so the package builds and tests without MPI.
+    traits: [.trait(name: "MPI", description: "Data-parallel training over MPI (needs libopenmpi-dev)")],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -41,10 +44,19 @@ let package = Package(
         // Models built only on TensorGraph: tokenizer, data, the MLP and GPT, training, checkpoints.
         // The names splits and Tiny Shakespeare ship as resources (Sources/Models/Data/README.md says where they come from).
         .target(name: "Models", dependencies: ["TensorGraph", "DurableFiles"], resources: [.copy("Data")]),
+        // Open MPI's C API, compiled only into builds with the MPI trait.
+        .systemLibrary(
+            name: "CMPI",
+            path: "Sources/CMPI",
+            pkgConfig: "ompi",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
+        // The ranks of a data-parallel run and their gradient all-reduce (MPI with the trait, else unavailable).
+        .target(name: "DistributedTraining", dependencies: ["Models", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
         .executableTarget(
             name: "clmodel",
             dependencies: [
-                "Models", "TensorGraph", "CLBackend", "CLRuntime", "DurableFiles",
+                "Models", "TensorGraph", "CLBackend", "CLRuntime", "DurableFiles", "DistributedTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

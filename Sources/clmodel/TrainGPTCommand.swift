@@ -61,6 +61,7 @@ struct TrainGPT: ParsableCommand {
     @OptionGroup var output: TrainingOutputOptions
     static let outputDefaults = TrainingOutputDefaults(logEvery: 100, evalEvery: 1000, checkpoint: "gpt.safetensors")
     @OptionGroup var runOptions: RunOptions
+    @OptionGroup var distribution: DistributedOptions
 
     private var isNames: Bool { (dataset ?? .names) == .names }
 
@@ -115,6 +116,11 @@ struct TrainGPT: ParsableCommand {
                 print("resumed from \(resume) at step \(startStep)")
             } else {
                 parameters = GPTModel.initialParameters(model, seed: seed)
+            }
+            if distribution.distributed {
+                return try trainDistributed(model: model, settings: settings, rankBatch: batchSize, dropout: dropoutRate, data: data,
+                                            path: path, dataset: dataset, parameters: parameters, optimizerState: optimizerState,
+                                            startStep: startStep)
             }
             let backend = try runOptions.backend()
             let options = CompileOptions(attention: attention)

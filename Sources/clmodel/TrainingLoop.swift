@@ -57,7 +57,7 @@ func checkResumeFlags(_ path: String, _ flags: [(flag: String, given: String?, c
 
 /// Runs training to `totalSteps` (``runTrainingSteps``), then prints the test loss, the checkpoint's
 /// path and, when asked, draws the loss plot.
-func runTraining(_ trainer: some StepTrainer, totalSteps: Int, output: TrainingOutputOptions, defaults: TrainingOutputDefaults,
+func runTraining(_ trainer: some TrainingRun, totalSteps: Int, output: TrainingOutputOptions, defaults: TrainingOutputDefaults,
                  backend: any Backend, plotTitle: String, validate: () throws -> Double, test: () throws -> Double,
                  save: (String) throws -> Void) throws {
     let path = output.checkpointPath(defaults)
@@ -79,7 +79,7 @@ func runTraining(_ trainer: some StepTrainer, totalSteps: Int, output: TrainingO
 
 /// What went non-finite by `step` (nil when nothing did): the loss sum of the steps since the
 /// last check, the parameters and, to tell a gradient from a weight, the AdamW moments.
-func nonFiniteReport(_ trainer: some StepTrainer, lossSum: Double) throws -> String? {
+func nonFiniteReport(_ trainer: some TrainingRun, lossSum: Double) throws -> String? {
     let parameters = NonFiniteValues(try trainer.parameters())
     guard !lossSum.isFinite || !parameters.isEmpty else { return nil }
     var parts: [String] = []
@@ -99,7 +99,7 @@ func nonFiniteReport(_ trainer: some StepTrainer, lossSum: Double) throws -> Str
 /// the weights after a step or the validation loss hold NaN or ±Inf: at every wait the weights
 /// are downloaded and checked on the host, so the check does not rely on the device's arithmetic,
 /// and a checkpoint is only written after a check at the same step passed.
-func runTrainingSteps(_ trainer: some StepTrainer, totalSteps: Int, logEvery: Int, evalEvery: Int, quiet: Bool,
+func runTrainingSteps(_ trainer: some TrainingRun, totalSteps: Int, logEvery: Int, evalEvery: Int, quiet: Bool,
                       memory: (() -> String)? = nil, validate: () throws -> Double, save: () throws -> Void, checkpointPath: String) throws -> [TrainingLogLine] {
     var lines: [TrainingLogLine] = []
     let startStep = trainer.step

@@ -101,7 +101,7 @@ public final class TrainingPlan {
 
 /// A model trainer: a compiled ``TrainingPlan`` and the inputs of each next step. The steps,
 /// losses and weights come from the plan; a model only says how to build its next batch.
-public protocol StepTrainer: AnyObject {
+public protocol StepTrainer: TrainingRun {
     /// The compiled training step.
     var trainingPlan: TrainingPlan { get }
     /// The model's inputs (batch, targets, seeds) for step `trainingPlan.step + 1`.
