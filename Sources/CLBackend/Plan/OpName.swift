@@ -17,6 +17,7 @@ func opName(_ op: Op) -> String {
     case .logSoftmax: return "logSoftmax"
     case .layerNorm: return "layerNorm"
     case .rmsNorm: return "rmsNorm"
+    case .proportionsNorm: return "proportionsNorm"
     case .embedding: return "embedding"
     case .reshape: return "reshape"
     case .permute(let axes): return "permute\(axes)"
