@@ -3,13 +3,14 @@
  *   layernorm:   y = (x - mean) / sqrt(var + eps) * gain + bias   (biased variance, divide by cols)
  *   rmsnorm:     y = x * rsqrt(mean(x^2) + eps) * gain
  *   residual LN: s = x + r;  y = layernorm(s)   (s optionally written for the next residual add)
- *   proportions: u = x / (mean_j |x_j| + eps);  y = gain * 4 * tanh(u / 4)
- *                Rescales each row by its mean magnitude without centring (no mean subtracted, no
- *                bias); 4*tanh(u/4) is ~u for |u| << 4 and compresses magnitudes beyond ~4 softly
- *                towards the bound 4 (odd, monotone, slope 1 at 0).
+ *   proportions: u = x / (mean_j |x_j| + eps);  y = gain * c * tanh(u / c) (+ shift)
+ *                Rescales each row by its mean magnitude without centring (no mean subtracted; the
+ *                shift is optional, PROP_SHIFT); c*tanh(u/c) is ~u for |u| << c and compresses
+ *                magnitudes beyond ~c softly towards the bound c (odd, monotone, slope 1 at 0).
+ *                The compression c (> 0, the op's parameter; 4 by default) is a kernel argument.
  *
  * Variants (the number selects the kernel; rmsnorm has no mean, so variants 1 and 2 both run
- * rmsnorm_cpu and variants 3 and 4 both run rmsnorm_wg; 5-10 are separate entry points in NormFamily):
+ * rmsnorm_cpu and variants 3 and 4 both run rmsnorm_wg; 5-12 are separate entry points in NormFamily):
  *   1. layernorm_twopass_cpu  CPU. One work-item per chunk of `rows_per_item` rows, work-groups of 1.
  *                             float16 loads + scalar tail: pass 1 sum -> mean, pass 2 sum of
  *                             (x-mean)^2 -> var, pass 3 write. Row stays in cache between passes.
@@ -36,9 +37,13 @@
  *                             also sums the next row's |x|, as in 1), with fastmath.cl's vectorisable
  *                             rational tanh (abs error <= 3.5e-7); streaming stores as 1.
  *  10. propnorm_wg            GPU. Proportions norm, work-group per row, one tree sum.
+ *  11. propnorm_residual_cpu CPU. s = x + r, then the proportions norm of s (variant 7's form: pass 1
+ *                             sums |s| and with WRITE_SUM=1 stores s, pass 2 writes from cache).
+ *  12. propnorm_residual_wg  GPU. Variant 11's math, work-group per row, one tree sum.
  *   rmsnorm_cpu / rmsnorm_wg  sum of squares (float16 lanes / tree), then write.
  *
- * -D parameters: WRITE_SUM (0/1, default 0) for variants 7-8 only; STREAM_STORES (0/1, default 0):
+ * -D parameters: WRITE_SUM (0/1, default 0) for variants 7-8 and 11-12; PROP_SHIFT (0/1, default 0)
+ * for variants 9-12: add the shift argument b after the gain (else b is never read); STREAM_STORES (0/1, default 0):
  * the CPU kernels write 64-byte-aligned output chunks with non-temporal stores (the host sets it for
  * CPU devices when the output is >= 8 MiB; see STORE16 below). Local-memory arguments hold
  * get_local_size(0) floats each (power of two). Tests hold NMSE <= 1e-7 except variants 5-6 on
@@ -58,6 +63,9 @@
 
 #ifndef WRITE_SUM
 #define WRITE_SUM 0
+#endif
+#ifndef PROP_SHIFT
+#define PROP_SHIFT 0
 #endif
 #ifndef STREAM_STORES
 #define STREAM_STORES 0
@@ -489,10 +497,18 @@ __kernel void layernorm_residual_wg(__global const float *x, __global const floa
 #undef RES_LOAD
 }
 
-/* ---- 9, 10: proportions norm, y = g * 4 tanh(x / (mean|x| + eps) / 4) ---- */
+/* ---- 9, 10: proportions norm, y = g * c tanh(x / (mean|x| + eps) / c) (+ b) ---- */
 
 /* tanh: fastmath.cl's tanh_fast (a [13/6] rational function, only fma and one divide, so float16
-   code stays vectorised; pocl's tanh and exp do not vectorise here). */
+   code stays vectorised; pocl's tanh and exp do not vectorise here). The compression c arrives as
+   an argument; with PROP_SHIFT=1 the shift b is added after the gain, else b is never read. */
+#if PROP_SHIFT
+#define PROP_OUT16(t, j) (c * (t) * vload16(0, g + (j)) + vload16(0, b + (j)))
+#define PROP_OUT(t, j) (c * (t) * g[j] + b[j])
+#else
+#define PROP_OUT16(t, j) (c * (t) * vload16(0, g + (j)))
+#define PROP_OUT(t, j) (c * (t) * g[j])
+#endif
 
 inline float row_abs_sum(const __global float *xr, const int cols) {
     const int n16 = cols & ~15;
@@ -503,47 +519,122 @@ inline float row_abs_sum(const __global float *xr, const int cols) {
     return hsum16(a16) + a;
 }
 
-__kernel void propnorm_cpu(__global const float *x, __global const float *g, __global float *y,
-                           const int rows, const int cols, const float eps, const int rows_per_item) {
+__kernel void propnorm_cpu(__global const float *x, __global const float *g, __global const float *b,
+                           __global float *y, const int rows, const int cols, const float eps, const float c,
+                           const int rows_per_item) {
     const int first = (int)get_global_id(0) * rows_per_item;
     const int last = min(rows, first + rows_per_item);
     if (first >= last) return;
     const int n16 = cols & ~15;
+    const float inv_c = 1.0f / c;
     /* As in variant 1, the next row's sum of |x| is gathered inside this row's write loop. */
     float magnitude = row_abs_sum(x + (size_t)first * (size_t)cols, cols);
     for (int r = first; r < last; ++r) {
         const __global float *xr = x + (size_t)r * (size_t)cols;
         __global float *yr = y + (size_t)r * (size_t)cols;
-        /* u / 4 = x * quarter */
-        const float quarter = 0.25f / (magnitude / (float)cols + eps);
+        /* u / c = x * scale */
+        const float scale = inv_c / (magnitude / (float)cols + eps);
         if (r + 1 < last) {
             const __global float *xn = xr + cols;
             float16 a16 = (float16)(0.0f);
             for (int j = 0; j < n16; j += 16) {
                 a16 += fabs(vload16(0, xn + j));
-                STORE16(4.0f * tanh_fast_float16(vload16(0, xr + j) * quarter) * vload16(0, g + j), yr + j);
+                STORE16(PROP_OUT16(tanh_fast_float16(vload16(0, xr + j) * scale), j), yr + j);
             }
             float a = 0.0f;
             for (int j = n16; j < cols; ++j) {
                 a += fabs(xn[j]);
-                yr[j] = 4.0f * tanh_fast_float(xr[j] * quarter) * g[j];
+                yr[j] = PROP_OUT(tanh_fast_float(xr[j] * scale), j);
             }
             magnitude = hsum16(a16) + a;
         } else {
-            for (int j = 0; j < n16; j += 16) STORE16(4.0f * tanh_fast_float16(vload16(0, xr + j) * quarter) * vload16(0, g + j), yr + j);
-            for (int j = n16; j < cols; ++j) yr[j] = 4.0f * tanh_fast_float(xr[j] * quarter) * g[j];
+            for (int j = 0; j < n16; j += 16) STORE16(PROP_OUT16(tanh_fast_float16(vload16(0, xr + j) * scale), j), yr + j);
+            for (int j = n16; j < cols; ++j) yr[j] = PROP_OUT(tanh_fast_float(xr[j] * scale), j);
         }
     }
     STREAM_FENCE();
 }
 
-__kernel void propnorm_wg(__global const float *x, __global const float *g, __global float *y,
-                          const int rows, const int cols, const float eps, __local float *red) {
+__kernel void propnorm_wg(__global const float *x, __global const float *g, __global const float *b,
+                          __global float *y, const int rows, const int cols, const float eps, const float c,
+                          __local float *red) {
     const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
     const __global float *xr = x + (size_t)get_group_id(0) * (size_t)cols;
     __global float *yr = y + (size_t)get_group_id(0) * (size_t)cols;
     float a = 0.0f;
     for (int j = lid; j < cols; j += wg) a += fabs(xr[j]);
-    const float quarter = 0.25f / (group_sum(red, a) / (float)cols + eps);
-    for (int j = lid; j < cols; j += wg) yr[j] = 4.0f * tanh_fast_float(xr[j] * quarter) * g[j];
+    const float scale = (1.0f / c) / (group_sum(red, a) / (float)cols + eps);
+    for (int j = lid; j < cols; j += wg) yr[j] = PROP_OUT(tanh_fast_float(xr[j] * scale), j);
+}
+
+/* ---- 11, 12: proportions norm fused with the residual add: s = x + r, y = propnorm(s) ---- */
+
+__kernel void propnorm_residual_cpu(__global const float *x, __global const float *res, __global const float *g,
+                                    __global const float *b, __global float *y, __global float *sum,
+                                    const int rows, const int cols, const float eps, const float c,
+                                    const int rows_per_item) {
+    const int first = (int)get_global_id(0) * rows_per_item;
+    const int last = min(rows, first + rows_per_item);
+    const int n16 = cols & ~15;
+    const float inv_c = 1.0f / c;
+    for (int r = first; r < last; ++r) {
+        const size_t base = (size_t)r * (size_t)cols;
+        const __global float *xr = x + base, *rr = res + base;
+        __global float *sr = sum + base, *yr = y + base;
+#if WRITE_SUM
+#define RES_LOAD16(j) vload16(0, sr + (j))
+#define RES_LOAD(j) sr[j]
+#else
+#define RES_LOAD16(j) (vload16(0, xr + (j)) + vload16(0, rr + (j)))
+#define RES_LOAD(j) (xr[j] + rr[j])
+#endif
+        float16 a16 = (float16)(0.0f);
+        float a = 0.0f;
+        for (int j = 0; j < n16; j += 16) {
+            const float16 v = vload16(0, xr + j) + vload16(0, rr + j);
+#if WRITE_SUM
+            vstore16(v, 0, sr + j);
+#endif
+            a16 += fabs(v);
+        }
+        for (int j = n16; j < cols; ++j) {
+            const float v = xr[j] + rr[j];
+#if WRITE_SUM
+            sr[j] = v;
+#endif
+            a += fabs(v);
+        }
+        const float scale = inv_c / ((hsum16(a16) + a) / (float)cols + eps);
+        for (int j = 0; j < n16; j += 16) STORE16(PROP_OUT16(tanh_fast_float16(RES_LOAD16(j) * scale), j), yr + j);
+        for (int j = n16; j < cols; ++j) yr[j] = PROP_OUT(tanh_fast_float(RES_LOAD(j) * scale), j);
+#undef RES_LOAD16
+#undef RES_LOAD
+    }
+    STREAM_FENCE();
+}
+
+__kernel void propnorm_residual_wg(__global const float *x, __global const float *res, __global const float *g,
+                                   __global const float *b, __global float *y, __global float *sum,
+                                   const int rows, const int cols, const float eps, const float c,
+                                   __local float *red) {
+    const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
+    const size_t base = (size_t)get_group_id(0) * (size_t)cols;
+    const __global float *xr = x + base, *rr = res + base;
+    __global float *sr = sum + base, *yr = y + base;
+#if WRITE_SUM
+#define RES_LOAD(j) sr[j]
+#else
+#define RES_LOAD(j) (xr[j] + rr[j])
+#endif
+    float a = 0.0f;
+    for (int j = lid; j < cols; j += wg) {
+        const float v = xr[j] + rr[j];
+#if WRITE_SUM
+        sr[j] = v;
+#endif
+        a += fabs(v);
+    }
+    const float scale = (1.0f / c) / (group_sum(red, a) / (float)cols + eps);
+    for (int j = lid; j < cols; j += wg) yr[j] = PROP_OUT(tanh_fast_float(RES_LOAD(j) * scale), j);
+#undef RES_LOAD
 }

@@ -112,6 +112,11 @@ extension ConformanceTable {
                                           inputs: [.init("x", s, special(.uniform(-2, 3), 3, normSpecials)), .init("g", [c], special(.uniform(0.5, 1.5), 1, [.nan, .infinities]))]) { t in
                 [try t[0].rmsNorm(gain: t[1])]
             })
+            result.append(ConformanceCase(op: "proportionsNorm", label: label([s]), nmseBound: exact,
+                                          inputs: [.init("x", s, special(.uniform(-2, 3), 3, normSpecials)), .init("g", [c], special(.uniform(0.5, 1.5), 1, [.nan, .infinities])),
+                                                   .init("b", [c], special(.uniform(-0.5, 0.5), 1, [.nan, .infinities]))]) { t in
+                [try t[0].proportionsNorm(gain: t[1], shift: t[2], compression: 2)]
+            })
         }
         return result
     }

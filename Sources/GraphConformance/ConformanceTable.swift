@@ -224,6 +224,15 @@ public enum ConformanceTable {
                                           inputs: [.init("x", s, uni(-2, 3)), .init("g", [c], uni(0.5, 1.5))]) { t in
                 [try t[0].rmsNorm(gain: t[1])]
             })
+            // Default compression 4; with a shift and compression 1.5 (u reaches ~3, deep in tanh's bend).
+            result.append(ConformanceCase(op: "proportionsNorm", label: s.description, nmseBound: exact, isLarge: isLarge,
+                                          inputs: [.init("x", s, uni(-2, 3)), .init("g", [c], uni(0.5, 1.5))]) { t in
+                [try t[0].proportionsNorm(gain: t[1])]
+            })
+            result.append(ConformanceCase(op: "proportionsNorm", label: "\(s) +shift c 1.5", nmseBound: exact, isLarge: isLarge,
+                                          inputs: [.init("x", s, uni(-2, 3)), .init("g", [c], uni(0.5, 1.5)), .init("b", [c], uni(-0.5, 0.5))]) { t in
+                [try t[0].proportionsNorm(gain: t[1], shift: t[2], compression: 1.5)]
+            })
         }
         return result
     }

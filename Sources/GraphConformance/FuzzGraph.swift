@@ -215,6 +215,7 @@ public struct FuzzGraph: Sendable, CustomStringConvertible {
         case .logSoftmax(let axis): return "logSoftmax[axis \(axis)]"
         case .layerNorm(let eps): return "layerNorm[eps \(eps)]"
         case .rmsNorm(let eps): return "rmsNorm[eps \(eps)]"
+        case let .proportionsNorm(eps, compression): return "proportionsNorm[eps \(eps), c \(compression)]"
         case .reshape(let shape): return "reshape\(shape)"
         case .permute(let axes): return "permute\(axes)"
         case let .slice(axis, start, end): return "slice[axis \(axis), \(start)..<\(end)]"

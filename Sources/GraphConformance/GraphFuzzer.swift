@@ -311,6 +311,8 @@ private struct Builder {
         let eps: Float = pick([1e-5, 1e-3])
         let gain = try input([c], .uniform(0.5, 1.5))
         if chance(0.5) { return try t.rmsNorm(gain: gain, eps: eps) }
+        if chance(0.3) { return try t.proportionsNorm(gain: gain, shift: chance(0.5) ? input([c], .uniform(-1, 1)) : nil, eps: eps,
+                                                      compression: pick([1.5, 4])) }
         return try t.layerNorm(gain: gain, bias: input([c], .uniform(-1, 1)), eps: eps)
     }
 

@@ -70,6 +70,12 @@ extension Op {
         return false
     }
 
+    /// `proportionsNorm`, with any epsilon and compression.
+    public var isProportionsNorm: Bool {
+        if case .proportionsNorm = self { return true }
+        return false
+    }
+
     /// A row normalisation over the last axis: `layerNorm` or `rmsNorm`.
     public var isNorm: Bool { isLayerNorm || isRMSNorm }
 

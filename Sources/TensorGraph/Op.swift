@@ -114,6 +114,14 @@ public enum Op: Hashable, Sendable {
     /// Inputs x `[..., C]`, gain `[C]`: `x · rsqrt(mean(x²) + eps) · gain`. A NaN in a row makes it
     /// NaN; a ±∞ makes `rsqrt(∞) = 0`, so finite entries give ±0 and the ±∞ entry `∞·0 = NaN`.
     case rmsNorm(eps: Float)
+    /// Inputs x `[..., C]`, gain `[C]` and optionally shift `[C]`: the "proportions" norm
+    /// `c·tanh(u/c) · gain (+ shift)` with `u = x / (mean|x| + eps)` over the last axis, `c` the
+    /// `compression`. No centring: the ratios between a row's values survive the scaling, and
+    /// `c·tanh(u/c)` (slope 1 at 0) compresses magnitudes beyond ~c softly instead of clipping.
+    /// A NaN in a row makes it NaN; a ±∞ makes `mean|x| = ∞`, so finite entries give ±0·gain and
+    /// the ±∞ entry `∞/∞ = NaN`; a NaN or ±∞ gain / shift column is NaN or ±∞ in that column
+    /// (IEEE through the formula; `0·∞ = NaN` where u is 0).
+    case proportionsNorm(eps: Float, compression: Float)
     /// Inputs table `[V, C]` f32, indices i32 `[...]` → `[..., C]`.
     case embedding
     /// Same data, new shape (fully resolved, no -1).
@@ -192,6 +200,7 @@ public enum Op: Hashable, Sendable {
         case .logSoftmax: return "logSoftmax"
         case .layerNorm: return "layerNorm"
         case .rmsNorm: return "rmsNorm"
+        case .proportionsNorm: return "proportionsNorm"
         case .embedding: return "embedding"
         case .reshape: return "reshape"
         case .permute: return "permute"

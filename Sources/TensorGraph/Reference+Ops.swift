@@ -43,6 +43,9 @@ public enum ReferenceOps {
             return norm(args[0], gain: args[1].floats, bias: args[2].floats, eps: eps, rms: false)
         case .rmsNorm(let eps):
             return norm(args[0], gain: args[1].floats, bias: nil, eps: eps, rms: true)
+        case .proportionsNorm(let eps, let compression):
+            return proportionsNorm(args[0], gain: args[1].floats, shift: args.count > 2 ? args[2].floats : nil,
+                                   eps: eps, compression: compression)
         case .embedding:
             return try embedding(args[0], args[1], out)
         case .reshape:
@@ -237,6 +240,27 @@ public enum ReferenceOps {
             let inv = 1 / (v + Double(eps)).squareRoot()
             for j in 0..<c {
                 let y = (Double(x[base + j]) - mean) * inv * Double(gain[j]) + Double(bias?[j] ?? 0)
+                r[base + j] = Float(y)
+            }
+        }
+        return TensorData(shape: a.shape, floats: r)
+    }
+
+    /// `c·tanh(u/c)·gain (+ shift)`, `u = x / (mean|x| + eps)`, per row in Double.
+    private static func proportionsNorm(_ a: TensorData, gain: [Float], shift: [Float]?, eps: Float,
+                                        compression: Float) -> TensorData {
+        let n = a.shape[-1], rows = a.shape.count / max(n, 1)
+        let x = a.floats, c = Double(compression)
+        var r = [Float](repeating: 0, count: x.count)
+        for row in 0..<rows {
+            let base = row * n
+            var magnitude = 0.0
+            for j in 0..<n { magnitude += Swift.abs(Double(x[base + j])) }
+            let scale = magnitude / Double(n) + Double(eps)
+            for j in 0..<n {
+                let u = Double(x[base + j]) / scale
+                var y = c * Foundation.tanh(u / c) * Double(gain[j])
+                if let shift { y += Double(shift[j]) }
                 r[base + j] = Float(y)
             }
         }

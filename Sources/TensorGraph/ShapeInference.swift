@@ -94,6 +94,21 @@ public func inferShape(_ op: Op, _ shapes: [Shape], _ dtypes: [DType]) throws ->
         }
         return (op, x, .f32)
 
+    case .proportionsNorm(let eps, let compression):
+        guard shapes.count == 2 || shapes.count == 3 else {
+            throw fail("got \(shapes.count) operands \(list(shapes))", "x and gain, and optionally shift (2 or 3 operands)")
+        }
+        try requireF32(Array(0..<shapes.count))
+        guard eps >= 0, eps.isFinite else { throw fail("eps \(eps)", "a finite eps >= 0") }
+        guard compression > 0, compression.isFinite else { throw fail("compression \(compression)", "a finite compression > 0") }
+        let x = shapes[0]
+        guard x.rank >= 1 else { throw fail("cannot normalise scalar \(x)", "x of rank 1 or more") }
+        let c = x[-1]
+        for i in 1..<shapes.count where shapes[i] != Shape([c]) {
+            throw fail("cannot normalise \(x) with \(i == 1 ? "gain" : "shift") \(shapes[i])", "\(i == 1 ? "gain" : "shift") of shape [\(c)] (the last axis of x)")
+        }
+        return (op, x, .f32)
+
     case .embedding:
         try arity(2)
         let table = shapes[0], idx = shapes[1]

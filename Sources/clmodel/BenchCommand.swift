@@ -105,6 +105,8 @@ struct BenchGPT: ParsableCommand {
     var batch: Int?
     @Option(help: "Attention lowering: automatic, fused or unfused.")
     var attention: AttentionLowering = .automatic
+    @Option(help: "Row norm of the blocks: layernorm (default), rmsnorm, proportions or none.")
+    var norm: GPTConfiguration.Norm = .layerNorm
     @Flag(help: "Time greedy KV-cache decoding instead (block − 1 tokens per sequence from the start token, as the PyTorch peer's --decode).")
     var decode = false
     @Option(help: "With --decode: sequences decoded together, a comma-separated list.")
@@ -131,7 +133,8 @@ struct BenchGPT: ParsableCommand {
             let names = dataset == .names
             let path = try self.data ?? (names ? BundledData.namesFolder() : BundledData.tinyShakespeare())
             let data = try loadGPTDataset(dataset, path: path, block: 64)
-            let model = GPTConfiguration(vocabulary: data.vocabulary.count, blockSize: data.sequenceLength, embedding: names ? 64 : 128)
+            let model = GPTConfiguration(vocabulary: data.vocabulary.count, blockSize: data.sequenceLength, embedding: names ? 64 : 128,
+                                         norm: norm)
             if decode { return try benchDecode(model) }
             let batchSize = batch ?? (names ? 32 : 12)
             let settings = OptimizerSettings(learningRate: names ? 5e-4 : 1e-3, finalLearningRate: names ? 5e-5 : 1e-4,

@@ -31,12 +31,19 @@ struct Sample: ParsableCommand {
     var length: Int?
     @Flag(help: "gpt: recompute the whole context for each token instead of using the KV cache.")
     var noCache = false
+    @Option(help: "gpt: beam search with this many beams (decoded together through the KV cache) instead of sampling; prints every beam with its log-probability.")
+    var beam: Int?
+    @Option(help: "gpt --beam: GNMT length penalty α ≥ 0 (score = log p / ((5 + length)/6)^α; 0 ranks by log p).")
+    var lengthPenalty: Double = 0
+    @Option(help: "gpt --beam: a beam ends at this character (default: the end token for names, none for text).")
+    var endChar: String?
     @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
         guard ["mlp", "gpt"].contains(model) else { throw ValidationError("unknown model '\(model)'; models: mlp, gpt") }
         guard count > 0 else { throw ValidationError("--count must be positive") }
         if let length, length <= 0 { throw ValidationError("--length must be positive") }
+        try validateBeamOptions()
         do {
             try makeSampler().validate()
         } catch let error as Sampler.SettingError {
@@ -46,6 +53,7 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if model == "gpt", let beam { return try searchBeams(width: beam) }
             if model == "gpt" { return try sampleGPT() }
             let (configuration, checkpoint) = try loadMLP(self.checkpoint)
             let inference = try MLPInference(configuration, vocabulary: checkpoint.vocabulary, backend: try runOptions.backend(),

@@ -50,7 +50,7 @@ struct TrainGPT: ParsableCommand {
     var block: Int?
     @Option(help: "Positions: learned (default) or rotary.")
     var positions: GPTConfiguration.Positions?
-    @Option(help: "Row norm of the blocks: layernorm (default) or rmsnorm.")
+    @Option(help: "Row norm of the blocks: layernorm (default), rmsnorm, proportions (mean-|x| scaling, 4·tanh(u/4), gain only) or none.")
     var norm: GPTConfiguration.Norm?
     @Option(help: "Dropout rate while training (after the embeddings and on each block's attention and MLP outputs). Default: names 0.1, shakespeare 0.")
     var dropout: Float?

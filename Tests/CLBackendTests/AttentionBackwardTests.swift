@@ -121,9 +121,11 @@ struct AttentionBackwardCase: CustomStringConvertible, Sendable {
             try family.encode(q: small, k: small, v: small, y: small, dy: small, dq: nil, dk: nil, dv: nil, shape: shape)
         }
         let big = try CLBuffer<Float>(context: context, count: 16)
-        #expect(throws: CLError.self) {
-            try family.encode(q: big, k: big, v: big, y: big, dy: big, dq: nil, dk: nil, dv: nil, shape: shape, variant: .number(3))
+        // The decomposed form is the plan's, not the family's encoder.
+        #expect(throws: KernelVariantError.self) {
+            try family.encode(q: big, k: big, v: big, y: big, dy: big, dq: nil, dk: nil, dv: nil, shape: shape, variant: .decomposed)
         }
+        #expect(throws: KernelVariantError.self) { try AttentionBackwardFamily.Variant.numbered(3) }
         var noKeys = shape
         noKeys.keys = 0
         #expect(throws: CLError.self) {

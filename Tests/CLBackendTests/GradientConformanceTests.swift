@@ -75,6 +75,11 @@ import Testing
         ]) { x in
             [try x[0].layerNorm(gain: x[1], bias: x[2]), try x[0].rmsNorm(gain: x[1])]
         },
+        gradientCase("proportionsNorm", "with and without shift, c 4 and 1.5, [2, 3, 13]", [
+            .init("x", [2, 3, 13], .uniform(-2, 2)), .init("gain", [13], .uniform(0.5, 1.5)), .init("shift", [13], .uniform(-1, 1)),
+        ]) { x in
+            [try x[0].proportionsNorm(gain: x[1]), try x[0].proportionsNorm(gain: x[1], shift: x[2], compression: 1.5)]
+        },
         gradientCase("layout", "reshape, permute, slice, concat", [
             .init("x", [2, 3, 5], .uniform(-1, 1)), .init("y", [2, 1, 5], .uniform(-1, 1)),
         ]) { x in

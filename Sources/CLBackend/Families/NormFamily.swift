@@ -4,8 +4,9 @@ import CLRuntime
 ///
 /// Variants 1–4 select the layernorm kernel; rmsnorm has no mean to compute, so 1 and 2 run
 /// `rmsnorm_cpu` and 3 and 4 run `rmsnorm_wg`. `input` and `output` may be the same buffer.
-/// Variants 5–10 belong to separate entry points that plans do not use: one-pass layernorm
-/// (5 CPU, 6 GPU), layernorm fused with the residual add (7, 8) and the "proportions" norm (9, 10).
+/// Variants 5–12 belong to separate entry points: one-pass layernorm (5 CPU, 6 GPU) and
+/// layernorm fused with the residual add (7, 8), which plans do not use, the "proportions" norm
+/// (9, 10; the lowering of `proportionsNorm`) and its residual-fused form (11, 12).
 public final class NormFamily {
     public static let family = "layernorm"
     /// The family's variants (the header of `CLKernels/layernorm.cl` documents each). 1–4 run
@@ -21,10 +22,12 @@ public final class NormFamily {
         case gpuResidual = 8
         case cpuProportions = 9
         case gpuProportions = 10
+        case cpuResidualProportions = 11
+        case gpuResidualProportions = 12
 
         public static let family = NormFamily.family
-        /// Layernorm and rmsnorm: what plans run.
-        public static let planVariants: [Variant] = [.cpuTwoPass, .cpuWelford, .gpuTwoPass, .gpuWelford]
+        /// Layernorm and rmsnorm (1–4) and the proportions norm (9, 10): what plans run.
+        public static let planVariants: [Variant] = [.cpuTwoPass, .cpuWelford, .gpuTwoPass, .gpuWelford, .cpuProportions, .gpuProportions]
         public var summary: String {
             switch self {
             case .cpuTwoPass: return "cpu two-pass: work-item per chunk of rows, float16, mean then centred variance (rmsnorm: sum of squares)"
@@ -35,8 +38,10 @@ public final class NormFamily {
             case .gpuOnePass: return "gpu one-pass: work-group per row, E[x²]−E[x]² from two tree sums (cancels when |mean| ≫ std)"
             case .cpuResidual: return "cpu residual-fused: s = x + r (optionally stored), then two-pass layernorm of s, rows in cache"
             case .gpuResidual: return "gpu residual-fused: work-group per row, s = x + r, two tree sums"
-            case .cpuProportions: return "cpu proportions: float16 mean |x|, then y = g·4·tanh(x/(mean|x|+eps)/4)"
+            case .cpuProportions: return "cpu proportions: float16 mean |x|, then y = g·c·tanh(x/(mean|x|+eps)/c) (+ shift)"
             case .gpuProportions: return "gpu proportions: work-group per row, one tree sum of |x|, then the tanh write"
+            case .cpuResidualProportions: return "cpu residual-fused proportions: s = x + r (optionally stored), then the proportions norm of s"
+            case .gpuResidualProportions: return "gpu residual-fused proportions: work-group per row, s = x + r, one tree sum of |s|"
             }
         }
     }
@@ -218,23 +223,71 @@ public final class NormFamily {
                             flops: 9 * elements, bytes: bytes)]
     }
 
-    /// The "proportions" norm (variants 9 CPU, 10 GPU): u = x / (mean_j |x_j| + eps), y = gain ⊙ 4·tanh(u/4).
+    /// The "proportions" norm (variants 9 CPU, 10 GPU): u = x / (mean_j |x_j| + eps),
+    /// y = gain ⊙ c·tanh(u/c) (+ shift), c = `compression`.
     ///
-    /// Rescales each row by its mean magnitude without centring; 4·tanh(u/4) ≈ u for small u and
-    /// compresses magnitudes beyond ~4 softly towards 4.
-    public func encodeProportionsNorm(input: CLBuffer<Float>, gain: CLBuffer<Float>, output: CLBuffer<Float>,
-                                      rows: Int, cols: Int, eps: Float, variant: Variant? = nil) throws -> [LaunchStep] {
-        try checkCommon(rows: rows, cols: cols, eps: eps,
-                        buffers: [("input", input, rows * cols), ("output", output, rows * cols), ("gain", gain, cols)])
-        let chosen = try environment.variant(variant, cpu: .cpuProportions, gpu: .gpuProportions, runs: [.cpuProportions, .gpuProportions], entryPoint: "proportions norm")
+    /// Rescales each row by its mean magnitude without centring; c·tanh(u/c) ≈ u for small u and
+    /// compresses magnitudes beyond ~c softly towards c. `output` may alias `input`.
+    public func encodeProportionsNorm(input: CLBuffer<Float>, gain: CLBuffer<Float>, shift: CLBuffer<Float>? = nil,
+                                      output: CLBuffer<Float>, rows: Int, cols: Int, eps: Float, compression: Float = 4,
+                                      variant: Variant? = nil) throws -> [LaunchStep] {
+        var buffers: [(String, CLBuffer<Float>, Int)] = [("input", input, rows * cols), ("output", output, rows * cols), ("gain", gain, cols)]
+        if let shift { buffers.append(("shift", shift, cols)) }
+        try checkCommon(rows: rows, cols: cols, eps: eps, buffers: buffers)
+        try checkCompression(compression)
+        let chosen = try environment.variant(variant, cpu: .cpuProportions, gpu: .gpuProportions,
+                                             runs: [.cpuProportions, .gpuProportions], entryPoint: "proportions norm")
         if rows == 0 || cols == 0 { return [] }
-        let program = try environment.program(Self.family, defines: storeDefines(outputElements: rows * cols),
+        let program = try environment.program(Self.family,
+                                              defines: storeDefines(outputElements: rows * cols).merging(["PROP_SHIFT": shift != nil ? "1" : "0"]) { $1 },
                                               extraOptions: RowOps.buildOptions)
         let elements = Double(rows) * Double(cols)
-        // |x| accumulate (1) + scale, tanh (counted as 1), two multiplies (4)
+        // |x| accumulate (1) + scale, tanh (counted as 1), two multiplies (4) (+ shift)
+        // Without a shift the kernel never reads that argument: bind `gain` in its place.
         return [try rowStep(program, cpuKernel: "propnorm_cpu", gpuKernel: "propnorm_wg", cpu: chosen == .cpuProportions,
-                            arguments: [input, gain, output, Int32(rows), Int32(cols), eps], rows: rows, cols: cols,
-                            variant: chosen, label: "proportions norm [\(rows), \(cols)] eps \(eps)",
-                            flops: 5 * elements, bytes: 8 * elements + 4 * Double(cols))]
+                            arguments: [input, gain, shift ?? gain, output, Int32(rows), Int32(cols), eps, compression],
+                            rows: rows, cols: cols, variant: chosen,
+                            label: "proportions norm [\(rows), \(cols)] eps \(eps) c \(compression)\(shift != nil ? " +shift" : "")",
+                            flops: (shift != nil ? 6 : 5) * elements, bytes: 8 * elements + (shift != nil ? 8 : 4) * Double(cols))]
+    }
+
+    /// y = proportionsNorm(x + residual) and, when `sum` is given, sum = x + residual (variants 11 CPU, 12 GPU).
+    ///
+    /// One launch for the residual add and the norm of a pre-norm block; `sum` may be the same
+    /// buffer as `input` or `residual`, and `output` may alias either input.
+    public func encodeResidualProportionsNorm(input: CLBuffer<Float>, residual: CLBuffer<Float>, gain: CLBuffer<Float>,
+                                              shift: CLBuffer<Float>? = nil, output: CLBuffer<Float>, sum: CLBuffer<Float>? = nil,
+                                              rows: Int, cols: Int, eps: Float, compression: Float = 4,
+                                              variant: Variant? = nil) throws -> [LaunchStep] {
+        var buffers: [(String, CLBuffer<Float>, Int)] = [("input", input, rows * cols), ("residual", residual, rows * cols),
+                                                         ("output", output, rows * cols), ("gain", gain, cols)]
+        if let shift { buffers.append(("shift", shift, cols)) }
+        if let sum { buffers.append(("sum", sum, rows * cols)) }
+        try checkCommon(rows: rows, cols: cols, eps: eps, buffers: buffers)
+        try checkCompression(compression)
+        let chosen = try environment.variant(variant, cpu: .cpuResidualProportions, gpu: .gpuResidualProportions,
+                                             runs: [.cpuResidualProportions, .gpuResidualProportions],
+                                             entryPoint: "residual proportions norm")
+        if rows == 0 || cols == 0 { return [] }
+        let writeSum = sum != nil
+        let defines = storeDefines(outputElements: rows * cols)
+            .merging(["WRITE_SUM": writeSum ? "1" : "0", "PROP_SHIFT": shift != nil ? "1" : "0"]) { $1 }
+        let program = try environment.program(Self.family, defines: defines, extraOptions: RowOps.buildOptions)
+        let elements = Double(rows) * Double(cols)
+        // add (1) + proportions norm (5, or 6 with a shift)
+        let bytes = (writeSum ? 16 : 12) * elements + (shift != nil ? 8 : 4) * Double(cols)
+        // Unused buffer arguments (no shift, no sum) are bound to buffers the kernel then never touches.
+        return [try rowStep(program, cpuKernel: "propnorm_residual_cpu", gpuKernel: "propnorm_residual_wg", cpu: chosen == .cpuResidualProportions,
+                            arguments: [input, residual, gain, shift ?? gain, output, sum ?? output, Int32(rows), Int32(cols),
+                                        eps, compression],
+                            rows: rows, cols: cols, variant: chosen,
+                            label: "residual proportions norm [\(rows), \(cols)] eps \(eps) c \(compression)\(writeSum ? " +sum" : "")",
+                            flops: (shift != nil ? 7 : 6) * elements, bytes: bytes)]
+    }
+
+    private func checkCompression(_ compression: Float) throws {
+        guard compression > 0, compression.isFinite else {
+            throw RowOpsError.invalidShape(family: Self.family, detail: "compression \(compression) must be finite and > 0")
+        }
     }
 }

@@ -47,6 +47,15 @@ extension PlanLowering {
                                             output: buffers.floats(output), rows: rows, cols: cols, eps: eps)
             }
 
+        case .proportionsNorm(let eps, let compression):
+            let cols = shape[-1], rows = shape.count / max(cols, 1)
+            emit(output, inputs) { [unowned self] buffers in
+                try self.norm.encodeProportionsNorm(input: buffers.floats(inputs[0]), gain: buffers.floats(inputs[1]),
+                                                    shift: inputs.count > 2 ? buffers.floats(inputs[2]) : nil,
+                                                    output: buffers.floats(output), rows: rows, cols: cols, eps: eps,
+                                                    compression: compression)
+            }
+
         case .embedding:
             let table = inputShapes[0], count = inputShapes[1].count
             let flag = try newErrorFlag(op: "embedding", indices: inputs[1], bound: table[0])

@@ -56,6 +56,8 @@ public struct GPT: Module {
         switch configuration.norm {
         case .layerNorm: return LayerNorm(configuration.embedding)
         case .rmsNorm: return RMSNorm(configuration.embedding)
+        case .proportions: return ProportionsNorm(configuration.embedding)
+        case .identity: return Identity()
         }
     }
 }

@@ -15,6 +15,10 @@ public struct GPTConfiguration: Codable, Equatable, Sendable {
     public enum Norm: String, Codable, Sendable, CaseIterable {
         case layerNorm = "layernorm"
         case rmsNorm = "rmsnorm"
+        /// ``ProportionsNorm``: divide by the mean magnitude, no centring, `4·tanh(u/4)`, gain only.
+        case proportions
+        /// No normalisation (the identity; no parameters).
+        case identity = "none"
     }
 
     /// Tokens the model reads and predicts.

@@ -28,6 +28,9 @@ func vectorJacobianProduct(_ node: Node, inputs x: [Tensor], output y: Tensor, g
         return try layerNormGradient(x: x[0], gain: x[1], eps: eps, g: g, needs: needs)
     case .rmsNorm(let eps):
         return try rmsNormGradient(x: x[0], gain: x[1], eps: eps, g: g, needs: needs)
+    case .proportionsNorm(let eps, let compression):
+        return try proportionsNormGradient(x: x[0], gain: x[1], hasShift: x.count > 2, eps: eps, compression: compression,
+                                           g: g, needs: needs)
     case .embedding:
         return [try embeddingGrad(indices: x[1], gradient: g, vocabularySize: x[0].shape[0]), nil]
     case .reshape:
