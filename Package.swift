@@ -12,9 +12,11 @@ let package = Package(
         .library(name: "DurableFiles", targets: ["DurableFiles"]),
         .executable(name: "clbench", targets: ["clbench"]),
         .executable(name: "clmodel", targets: ["clmodel"]),
+        .library(name: "Playground", targets: ["Playground"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // The C API, through a shim that pins CL_TARGET_OPENCL_VERSION.
@@ -41,10 +43,20 @@ let package = Package(
         // Models built only on TensorGraph: tokenizer, data, the MLP and GPT, training, checkpoints.
         // The names splits and Tiny Shakespeare ship as resources (Sources/Models/Data/README.md says where they come from).
         .target(name: "Models", dependencies: ["TensorGraph", "DurableFiles"], resources: [.copy("Data")]),
+        // `clmodel serve`: the browser playground's HTTP server, JSON API and embedded page (Web/*.html, .js, .css).
+        .plugin(name: "EmbedWebAssets", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
+        .target(
+            name: "Playground",
+            dependencies: [
+                "Models", "TensorGraph", "CLBackend", "DurableFiles",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            plugins: ["EmbedWebAssets"]
+        ),
         .executableTarget(
             name: "clmodel",
             dependencies: [
-                "Models", "TensorGraph", "CLBackend", "CLRuntime", "DurableFiles",
+                "Models", "TensorGraph", "CLBackend", "CLRuntime", "DurableFiles", "Playground",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,6 +77,7 @@ let package = Package(
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "GraphConformance"]),
         .testTarget(name: "DurableFilesTests", dependencies: ["DurableFiles"]),
         .testTarget(name: "CLBackendTests", dependencies: ["CLBackend", "TensorGraph", "CLRuntime", "GraphConformance"]),
+        .testTarget(name: "PlaygroundTests", dependencies: ["Playground", "Models", "TensorGraph", "CLBackend"]),
     ],
     swiftLanguageModes: [.v5]
 )
