@@ -8,6 +8,7 @@ Usage: playground_browser_test.py CLMODEL MLP_CHECKPOINT GPT_CHECKPOINT OUTPUT_F
 Exit status 0 when every check passed, 1 with the failed check on stderr otherwise.
 """
 import base64
+import fcntl
 import json
 import os
 import re
@@ -30,15 +31,17 @@ class DevTools:
         self.browser = browser
         self.to_browser, self.from_browser = os.pipe(), os.pipe()
         self.user_data = tempfile.mkdtemp(prefix="playground-chromium-")
-        # Chromium reads commands from fd 3 and writes answers to fd 4: the shell puts the pipes there.
-        read_end, write_end = self.to_browser[0], self.from_browser[1]
+        self.log = open(os.path.join(self.user_data, "chromium.log"), "w")
+        # Chromium reads commands from fd 3 and writes answers to fd 4: bash puts the pipes there
+        # (moved above 9 first, so the redirections never close what they set up)
+        read_end, write_end = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (self.to_browser[0], self.from_browser[1]))
         self.process = subprocess.Popen(
-            ["/bin/sh", "-c", f'exec "$0" "$@" 3<&{read_end} 4>&{write_end} {read_end}<&- {write_end}>&-',
+            ["/bin/bash", "-c", f'exec "$0" "$@" 3<&{read_end} 4>&{write_end} {read_end}<&- {write_end}>&-',
              browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
              "--remote-debugging-pipe", "--window-size=1500,1000", "--user-data-dir=" + self.user_data, "about:blank"],
-            pass_fds=(read_end, write_end), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(self.to_browser[0])
-        os.close(self.from_browser[1])
+            pass_fds=(read_end, write_end), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log)
+        for fd in (self.to_browser[0], self.from_browser[1], read_end, write_end):
+            os.close(fd)
         self.buffer = b""
         self.next_id = 0
         self.session = None

@@ -258,10 +258,10 @@ function drawBars(distribution) {
   top.forEach((entry, i) => {
     const y = 4 + i * 24;
     svgElement("text", { x: 4, y: y + 14, "font-size": 13, "font-family": "monospace" }, svg).textContent = entry.label;
-    svgElement("rect", { x: 24, y, width: 240 * entry.softmax / max, height: 18, class: "bar-before" }, svg);
-    svgElement("rect", { x: 24, y, width: 240 * entry.probability / max, height: 18, fill: entry.probability > 0 ? "#4292c6" : "#ccc",
+    svgElement("rect", { x: 24, y, width: 200 * entry.softmax / max, height: 18, class: "bar-before" }, svg);
+    svgElement("rect", { x: 24, y, width: 200 * entry.probability / max, height: 18, fill: entry.probability > 0 ? "#4292c6" : "#ccc",
       class: "bar", "data-token": entry.label, "data-probability": entry.probability }, svg);
-    svgElement("text", { x: 270, y: y + 14, "font-size": 12 }, svg).textContent =
+    svgElement("text", { x: 232, y: y + 14, "font-size": 12 }, svg).textContent =
       `${(100 * entry.probability).toFixed(1)}% (softmax ${(100 * entry.softmax).toFixed(1)}%)`;
   });
 }
