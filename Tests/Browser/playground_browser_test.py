@@ -90,7 +90,8 @@ class DevTools:
     def wait_for(self, expression, what, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if self.evaluate(expression):
+            # (the page may still be loading: an error counts as not yet)
+            if self.evaluate(f"(() => {{ try {{ return Boolean({expression}); }} catch (error) {{ return false; }} }})()"):
                 return
             time.sleep(0.1)
         fail("timed out waiting for " + what)

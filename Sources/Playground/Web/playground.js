@@ -68,30 +68,24 @@ function drawMLP() {
     const h = position("h:" + row);
     unit.drive.forEach((drive, p) => {
       const c = position("c:" + p), style = edgeStyle(drive, maxDrive);
-      const line = svgElement("line", { x1: c.x, y1: c.y, x2: h.x, y2: h.y, stroke: style.stroke, "stroke-width": style.width,
-        "stroke-opacity": style.opacity * 0.8, class: "edge drive" }, edges);
-      line.addEventListener("mousemove", (e) => showTooltip(e, `context ${p} '${view.contextLabels[p]}' → unit ${unit.unit}: drive ${drive.toFixed(3)}`));
-      line.addEventListener("mouseleave", hideTooltip);
+      svgElement("line", { x1: c.x, y1: c.y, x2: h.x, y2: h.y, stroke: style.stroke, "stroke-width": style.width,
+        "stroke-opacity": style.opacity * 0.8, class: "edge drive",
+        "data-tip": `context ${p} '${view.contextLabels[p]}' → unit ${unit.unit}: drive ${drive.toFixed(3)}` }, edges);
     });
     unit.outgoing.forEach((weight, y) => {
       const o = position("o:" + y), style = edgeStyle(weight, maxOut);
-      const line = svgElement("line", { x1: h.x, y1: h.y, x2: o.x, y2: o.y, stroke: style.stroke, "stroke-width": style.width,
-        "stroke-opacity": style.opacity * 0.5, class: "edge weight", "data-unit": unit.unit, "data-output": y }, edges);
-      line.addEventListener("mousemove", (e) => showTooltip(e, `output.weight[${y}, ${unit.unit}] = ${weight.toFixed(4)}  (unit ${unit.unit} → '${view.labels[y]}')`));
-      line.addEventListener("mouseleave", hideTooltip);
-      line.addEventListener("click", () => editEdge(y, unit.unit, weight));
+      svgElement("line", { x1: h.x, y1: h.y, x2: o.x, y2: o.y, stroke: style.stroke, "stroke-width": style.width,
+        "stroke-opacity": style.opacity * 0.5, class: "edge weight", "data-unit": unit.unit, "data-output": y, "data-weight": weight,
+        "data-tip": `output.weight[${y}, ${unit.unit}] = ${weight.toFixed(4)}  (unit ${unit.unit} → '${view.labels[y]}')` }, edges);
     });
   });
   const node = (id, label, radius, fill, title) => {
     const p = position(id);
     const group = svgElement("g", { class: "node" + (mlp.selected === id ? " selected" : ""), "data-node": id,
-      transform: `translate(${p.x},${p.y})` }, nodes);
+      "data-tip": title, transform: `translate(${p.x},${p.y})` }, nodes);
     svgElement("circle", { r: radius, fill }, group);
     const text = svgElement("text", { "text-anchor": "middle", dy: 4 }, group);
     text.textContent = label;
-    group.addEventListener("mousedown", (e) => nodeMouseDown(e, id));
-    group.addEventListener("mousemove", (e) => { if (!mlp.drag) showTooltip(e, title); });
-    group.addEventListener("mouseleave", hideTooltip);
     return group;
   };
   view.contextLabels.forEach((label, p) => node("c:" + p, label, 22, "#ffe8a8", `context position ${p}: '${label}'`));
@@ -104,10 +98,8 @@ function drawMLP() {
   view.labels.forEach((label, y) => {
     node("o:" + y, label, 10, "#d9f0d3", `'${label}': ${(100 * view.probabilities[y]).toFixed(2)}%`);
     const o = position("o:" + y), x = o.x + 18, width = 230 * view.probabilities[y] / maxP;
-    const bar = svgElement("rect", { x, y: o.y - 6, width, height: 12, fill: "#41ab5d", class: "bar", "data-output": label,
-      "data-probability": view.probabilities[y] }, bars);
-    bar.addEventListener("mousemove", (e) => showTooltip(e, `'${label}': ${(100 * view.probabilities[y]).toFixed(2)}%`));
-    bar.addEventListener("mouseleave", hideTooltip);
+    svgElement("rect", { x, y: o.y - 6, width, height: 12, fill: "#41ab5d", class: "bar", "data-output": label,
+      "data-probability": view.probabilities[y], "data-tip": `'${label}': ${(100 * view.probabilities[y]).toFixed(2)}%` }, bars);
     let text = (100 * view.probabilities[y]).toFixed(1) + "%";
     if (mlp.before) {
       svgElement("rect", { x, y: o.y - 6, width: 230 * mlp.before[y] / maxP, height: 12, class: "bar-before" }, bars);
@@ -125,10 +117,24 @@ function nodeMouseDown(event, id) {
   mlp.drag = { id, dx: event.clientX - p.x, dy: event.clientY - p.y };
 }
 
+// One listener per event on the canvas (not per element), so a redraw only builds elements.
 mlp.svg.addEventListener("mousemove", (event) => {
-  if (!mlp.drag) return;
-  mlp.positions[mlp.drag.id] = { x: event.clientX - mlp.drag.dx, y: event.clientY - mlp.drag.dy };
-  drawMLP();
+  if (mlp.drag) {
+    mlp.positions[mlp.drag.id] = { x: event.clientX - mlp.drag.dx, y: event.clientY - mlp.drag.dy };
+    drawMLP();
+    return;
+  }
+  const tipped = event.target.closest("[data-tip]");
+  if (tipped) showTooltip(event, tipped.dataset.tip); else hideTooltip();
+});
+mlp.svg.addEventListener("mouseleave", hideTooltip);
+mlp.svg.addEventListener("mousedown", (event) => {
+  const node = event.target.closest(".node");
+  if (node) nodeMouseDown(event, node.dataset.node);
+});
+mlp.svg.addEventListener("click", (event) => {
+  const edge = event.target.closest(".edge.weight");
+  if (edge) editEdge(Number(edge.dataset.output), Number(edge.dataset.unit), Number(edge.dataset.weight));
 });
 window.addEventListener("mouseup", () => { mlp.drag = null; });
 
@@ -243,8 +249,12 @@ function drawMaps() {
   const [l, h] = gpt.chosen, map = maps[l][h], big = $("gpt-enlarged");
   paintMap(big, map);
   const context = big.getContext("2d"), cell = big.width / map.length;
-  context.fillStyle = "#222"; context.font = "11px sans-serif";
-  if (cell >= 12) map.forEach((row, q) => row.forEach((p, k) => { if (k <= q) context.fillText(p.toFixed(2).slice(1), k * cell + 1, q * cell + cell / 2 + 4); }));
+  context.font = "11px sans-serif";
+  if (cell >= 12) map.forEach((row, q) => row.forEach((p, k) => {
+    if (k > q) return;
+    context.fillStyle = p > 0.6 ? "white" : "#222";
+    context.fillText(p >= 0.995 ? "1" : p.toFixed(2).slice(1), k * cell + 2, q * cell + cell / 2 + 4);
+  }));
   big.onmousemove = (e) => mapHover(big, map, e, `layer ${l} head ${h}`);
   big.onmouseleave = hideTooltip;
   $("gpt-enlarged-title").textContent = `layer ${l} head ${h}; tokens ${gpt.inspection.tokens.join(" ")}`;
