@@ -12,12 +12,14 @@ let package = Package(
         .library(name: "DurableFiles", targets: ["DurableFiles"]),
         .executable(name: "clbench", targets: ["clbench"]),
         .executable(name: "clmodel", targets: ["clmodel"]),
+        .library(name: "Playground", targets: ["Playground"]),
     ],
     // MPI: data-parallel training over MPI (`clmodel train gpt --distributed`); needs Open MPI's
     // headers (libopenmpi-dev). Off by default, so the package builds and tests without MPI.
     traits: [.trait(name: "MPI", description: "Data-parallel training over MPI (needs libopenmpi-dev)")],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // The C API, through a shim that pins CL_TARGET_OPENCL_VERSION.
@@ -53,10 +55,20 @@ let package = Package(
         ),
         // The ranks of a data-parallel run and their gradient all-reduce (MPI with the trait, else unavailable).
         .target(name: "DistributedTraining", dependencies: ["Models", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
+        // `clmodel serve`: the browser playground's HTTP server, JSON API and embedded page (Web/*.html, .js, .css).
+        .plugin(name: "EmbedWebAssets", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
+        .target(
+            name: "Playground",
+            dependencies: [
+                "Models", "TensorGraph", "CLBackend", "DurableFiles",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            plugins: ["EmbedWebAssets"]
+        ),
         .executableTarget(
             name: "clmodel",
             dependencies: [
-                "Models", "TensorGraph", "CLBackend", "CLRuntime", "DurableFiles", "DistributedTraining",
+                "Models", "TensorGraph", "CLBackend", "CLRuntime", "DurableFiles", "DistributedTraining", "Playground",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -77,6 +89,7 @@ let package = Package(
         .testTarget(name: "TensorGraphTests", dependencies: ["TensorGraph", "GraphConformance"]),
         .testTarget(name: "DurableFilesTests", dependencies: ["DurableFiles"]),
         .testTarget(name: "CLBackendTests", dependencies: ["CLBackend", "TensorGraph", "CLRuntime", "GraphConformance"]),
+        .testTarget(name: "PlaygroundTests", dependencies: ["Playground", "Models", "TensorGraph", "CLBackend"]),
     ],
     swiftLanguageModes: [.v5]
 )

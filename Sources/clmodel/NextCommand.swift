@@ -82,22 +82,7 @@ struct Next: ParsableCommand {
             throw ValidationError("--connect expects X:Y with two characters of the vocabulary, got '\(text)'")
         }
         // Hidden units that X in the last context position drives: W1[:, last block] · emb[X].
-        let embedding = try inference.parameter("embedding.weight").floats
-        let hiddenWeight = try inference.parameter("hidden.weight").floats
-        let e = configuration.embedding, fanIn = configuration.context * e, last = (configuration.context - 1) * e
-        var drive = [Float](repeating: 0, count: configuration.hidden)
-        for h in 0..<configuration.hidden {
-            for c in 0..<e { drive[h] += hiddenWeight[h * fanIn + last + c] * embedding[Int(from) * e + c] }
-        }
-        let strongest = drive.indices.sorted { abs(drive[$0]) > abs(drive[$1]) }.prefix(16)
-        var output = try inference.parameter("output.weight")
-        var values = output.floats
-        for h in strongest {
-            // tanh(drive) has the sign of drive: push output Y up along that unit's activation.
-            values[Int(to) * configuration.hidden + h] += strength * (drive[h] >= 0 ? 1 : -1)
-        }
-        output = TensorData(shape: output.shape, floats: values)
-        try inference.setParameter("output.weight", output)
-        print("connected '\(parts[0])' → '\(parts[2])' through \(strongest.count) hidden units (strength \(strength))")
+        let connection = try inference.connect(from: from, to: to, strength: strength)
+        print("connected '\(parts[0])' → '\(parts[2])' through \(connection.changes.count) hidden units (strength \(strength))")
     }
 }

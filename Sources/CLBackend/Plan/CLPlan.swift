@@ -50,6 +50,8 @@ public final class CLPlan: Plan, @unchecked Sendable {
     private var pendingRuns = 0
     /// Runs completed (for tests and traces).
     public private(set) var runCount = 0
+    /// The kernel timings of the last traced run (nil until a run with ``CompileOptions/trace``).
+    public private(set) var lastTrace: PlanTrace?
     /// Serialises every use of the plan's buffers and state (see "Threads" above); recursive
     /// because ``run(_:)`` synchronises pending enqueued runs first.
     private let lock = NSRecursiveLock()
@@ -323,16 +325,21 @@ public final class CLPlan: Plan, @unchecked Sendable {
     private func printTrace(events: [CLEvent?], wallMilliseconds: Double) throws {
         var lines = ["plan run \(runCount): \(steps.count) launches, \(assignmentCopies.count) end-of-run copies, 1 synchronisation, \(String(format: "%.3f", wallMilliseconds)) ms wall"]
         var kernelTotal = 0.0
+        var launches: [PlanTrace.Launch] = []
         for (step, event) in zip(steps, events) {
             guard let event else { continue }
             let ms = try event.profilingTimes().durationMilliseconds
             kernelTotal += ms
             let seconds = max(ms / 1e3, 1e-12)
+            launches.append(PlanTrace.Launch(variant: step.variant, label: step.label, global: step.global, local: step.local,
+                                             milliseconds: ms, gflops: step.flops / seconds / 1e9,
+                                             gigabytesPerSecond: step.bytes / seconds / 1e9))
             lines.append(String(format: "  %8.3f ms %8.2f GFLOP/s %8.2f GB/s  %@  global %@ local %@  %@", ms,
                                 step.flops / seconds / 1e9, step.bytes / seconds / 1e9, step.variant,
                                 "\(step.global)", step.local.map { "\($0)" } ?? "auto", step.label))
         }
         lines.append(String(format: "  kernel total %.3f ms", kernelTotal))
+        lastTrace = PlanTrace(wallMilliseconds: wallMilliseconds, launches: launches)
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 }

@@ -19,7 +19,12 @@ public struct GPTInspection: Sendable {
         let plan = try backend.compile(forward.graph, outputs: [forward.logits] + forward.attentionMaps, options: CompileOptions())
         for (name, value) in parameters { try plan.setVariable(name, value) }
         let outputs = try plan.run(GPTModel.forwardFeeds(model, tokens: tokens, batch: 1, sequence: t))
-        let v = model.vocabulary
+        self.init(model, tokens: tokens, outputs: outputs)
+    }
+
+    /// Reads a forward pass's outputs: the logits, then each layer's attention maps.
+    init(_ model: GPTConfiguration, tokens: [Int32], outputs: [TensorData]) {
+        let t = tokens.count, v = model.vocabulary
         self.tokens = tokens
         nextLogits = Array(outputs[0].floats[((t - 1) * v)..<(t * v)])
         maps = outputs.dropFirst().map { layer in
