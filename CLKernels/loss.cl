@@ -111,20 +111,23 @@ __kernel void ce_rows_cpu(__global const float *logits, __global const int *targ
     }
 }
 
-/* Σ row losses / Σ row weights of the scratch, float16 accumulators (0 when no row counts). */
+/* Σ row losses / Σ row weights of the scratch, float16 accumulators (0 when no row counts). Each
+ * loss enters the sum divided by `rows`, so losses near FLT_MAX (finite for the reference, which
+ * averages in double) do not overflow the sum; (Σ l/rows)·(rows/w) is then at most the largest loss. */
 inline float ce_scratch_mean(__global const float *scratch, const int rows) {
     const int n16 = rows & ~15;
+    const float inv_rows = 1.0f / (float)rows;
     float16 l16 = (float16)(0.0f), w16 = (float16)(0.0f);
     for (int j = 0; j < n16; j += 16) {
-        l16 += vload16(0, scratch + j);
+        l16 += vload16(0, scratch + j) * inv_rows;
         w16 += vload16(0, scratch + rows + j);
     }
     float l = hsum16(l16), w = hsum16(w16);
     for (int j = n16; j < rows; ++j) {
-        l += scratch[j];
+        l += scratch[j] * inv_rows;
         w += scratch[rows + j];
     }
-    return w > 0.0f ? l / w : 0.0f;
+    return w > 0.0f ? l * ((float)rows / w) : 0.0f;
 }
 
 __kernel void ce_finish_cpu(__global const float *scratch, __global float *loss, const int rows) {
@@ -170,9 +173,11 @@ __kernel void ce_rows_wg(__global const float *logits, __global const int *targe
 __kernel void ce_finish_wg(__global const float *scratch, __global float *loss, const int rows,
                            __local float *red_loss, __local float *red_weight) {
     const int lid = (int)get_local_id(0), wg = (int)get_local_size(0);
+    /* Losses divided by `rows` in the sum, as in ce_scratch_mean. */
+    const float inv_rows = 1.0f / (float)rows;
     float l = 0.0f, w = 0.0f;
     for (int j = lid; j < rows; j += wg) {
-        l += scratch[j];
+        l += scratch[j] * inv_rows;
         w += scratch[rows + j];
     }
     red_loss[lid] = l;
@@ -185,7 +190,7 @@ __kernel void ce_finish_wg(__global const float *scratch, __global float *loss, 
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (lid == 0) loss[0] = red_weight[0] > 0.0f ? red_loss[0] / red_weight[0] : 0.0f;
+    if (lid == 0) loss[0] = red_weight[0] > 0.0f ? red_loss[0] * ((float)rows / red_weight[0]) : 0.0f;
 }
 
 inline float ce_counted_rows(__global const int *targets, const int begin, const int rows, const int step,

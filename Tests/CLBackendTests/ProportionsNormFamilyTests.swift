@@ -29,7 +29,7 @@ import Testing
             let xb = try CLBuffer(context: context, values: x), gb = try CLBuffer(context: context, values: g)
             let bb = try CLBuffer(context: context, values: b)
             let steps = try family.encodeProportionsNorm(input: xb, gain: gb, shift: bb, output: output.view, rows: rows, cols: cols,
-                                                         eps: 1e-5, compression: 1.5, variant: variant)
+                                                         eps: 1e-5, compression: 1.5, variant: .number(variant))
             #expect(steps.allSatisfy { $0.variant.hasPrefix("layernorm.\(variant) ") })
             try RowOpsTestRun.run(steps)
             withExtendedLifetime((xb, gb, bb)) {}
@@ -53,7 +53,7 @@ import Testing
             let gb = try CLBuffer(context: context, values: g), bb = try CLBuffer(context: context, values: b)
             let steps = try family.encodeResidualProportionsNorm(input: xb, residual: rb, gain: gb, shift: shifted ? bb : nil,
                                                                  output: output.view, sum: writeSum ? sum.view : nil,
-                                                                 rows: rows, cols: cols, eps: 1e-5, variant: variant)
+                                                                 rows: rows, cols: cols, eps: 1e-5, variant: .number(variant))
             #expect(steps.allSatisfy { $0.variant.hasPrefix("layernorm.\(variant) ") })
             try RowOpsTestRun.run(steps)
             withExtendedLifetime((xb, rb, gb, bb)) {}
@@ -78,8 +78,8 @@ import Testing
             #expect(throws: RowOpsError.self) { try family.encodeResidualProportionsNorm(input: x, residual: x, gain: g, output: x, rows: 3, cols: 4,
                                                                                          eps: 1e-5, compression: c) }
         }
-        #expect(throws: RowOpsError.self) { try family.encodeResidualProportionsNorm(input: x, residual: x, gain: g, output: x, rows: 3, cols: 4,
-                                                                                     eps: 1e-5, variant: 9) }
+        #expect(throws: KernelVariantError.self) { try family.encodeResidualProportionsNorm(input: x, residual: x, gain: g, output: x, rows: 3, cols: 4,
+                                                                                           eps: 1e-5, variant: .cpuProportions) }
         let short = try CLBuffer<Float>(context: TestDevice.context, count: 3)
         #expect(throws: CLError.self) { try family.encodeProportionsNorm(input: x, gain: g, shift: short, output: x, rows: 3, cols: 4, eps: 1e-5) }
     }
