@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Two builds of CLGraph (two checkouts, each with a release build) on the same machine, in
-# interleaved rounds (A, B, A, B …, so noise hits both alike): `clmodel bench mlp`, `clmodel bench
+# interleaved rounds (A then B in odd rounds, B then A in even ones, so noise and order hit both alike): `clmodel bench mlp`, `clmodel bench
 # gpt` (names and Shakespeare) and the fused attention case of `clbench attention --seq 256`.
 # Prints every round and, per benchmark, the median over rounds of B's time divided by A's.
 #   bash Benchmarks/ab_builds.sh CHECKOUT_A CHECKOUT_B [ROUNDS]      (default 3 rounds)
@@ -18,7 +18,8 @@ declare -A ratios
 for round in $(seq 1 "$rounds"); do
   for bench in mlp gpt-names gpt-shakespeare attention; do
     declare -A t
-    for side in a b; do
+    order="a b"; [ $((round % 2)) -eq 0 ] && order="b a"
+    for side in $order; do
       dir=${!side}
       case $bench in
         mlp) t[$side]=$("$dir/.build/release/clmodel" bench mlp 2>&1 | ms) ;;

@@ -56,7 +56,7 @@ public enum KernelVariantError: Error, CustomStringConvertible, Sendable, Equata
     }
 }
 
-/// Variants forced for a compile, at most one per family (typed: a family's variant type is its key).
+/// Variants forced for a compile, at most one per family, read and written through each family's variant type.
 public struct ForcedVariants: Sendable, Hashable {
     private var numbers: [String: Int] = [:]
 
