@@ -127,30 +127,42 @@ struct TrainGPT: ParsableCommand {
             let trainer = try GPTTrainer(model: model, settings: settings, batchSize: batchSize, data: data.train, backend: backend,
                                          parameters: parameters, optimizerState: optimizerState, step: startStep,
                                          dataSeed: seed &+ 1, dropout: dropoutRate, options: options)
-            let evaluator = try GPTEvaluator(model, sequence: data.sequenceLength, backend: backend, options: options)
-            let configurationJSON = String(decoding: try JSONEncoder().encode(model), as: UTF8.self)
-            func evaluate(_ source: any SequenceSource) throws -> Double {
-                try evaluator.setParameters(try trainer.parameters())
-                return try evaluator.loss(of: source)
-            }
-            func save(to checkpoint: String) throws {
-                try writeCheckpoint(Checkpoint(kind: "gpt", configurationJSON: configurationJSON, vocabulary: data.vocabulary,
-                                               step: trainer.step, parameters: try trainer.parameters(),
-                                               optimizerState: try trainer.optimizerState()),
-                                    to: checkpoint)
-            }
             print("device: \(backend.name)")
-            print("data: \(path)")
-            print("model: gpt \(model.layers) layers, \(model.heads) heads, embedding \(model.embedding), block \(model.blockSize), "
-                  + "vocabulary \(model.vocabulary), \(model.positions.rawValue) positions, \(model.norm.rawValue), "
-                  + "\(model.parameterCount) parameters; attention \(attention.rawValue)")
-            print("training: \(dataset.rawValue), batch \(batchSize), AdamW lr \(settings.learningRate) → \(settings.finalLearningRate) "
-                  + "cosine over \(totalSteps) steps (warm-up \(settings.warmupSteps)), weight decay \(settings.weightDecay), "
-                  + "β2 \(beta2), clip \(settings.gradientClip.map { "\($0)" } ?? "none"), dropout \(dropoutRate)")
-            try runTraining(trainer, totalSteps: totalSteps, output: output, defaults: Self.outputDefaults, backend: backend,
-                            plotTitle: "GPT \(dataset.rawValue) — \(backend.name)", validate: { try evaluate(data.validation) },
-                            test: { try evaluate(data.test) }, save: save)
+            try runGPTTraining(trainer, model: model, data: data, path: path, totalSteps: totalSteps, backend: backend,
+                               options: options, plotTitle: "GPT \(dataset.rawValue) — \(backend.name)", settingsLines: [
+                                   "training: \(dataset.rawValue), batch \(batchSize), AdamW lr \(settings.learningRate) → \(settings.finalLearningRate) "
+                                   + "cosine over \(totalSteps) steps (warm-up \(settings.warmupSteps)), weight decay \(settings.weightDecay), "
+                                   + "β2 \(beta2), clip \(settings.gradientClip.map { "\($0)" } ?? "none"), dropout \(dropoutRate)"])
         }
+    }
+}
+
+extension TrainGPT {
+    /// Prints the data and model lines and `settingsLines`, then trains with validation and test
+    /// losses from a `GPTEvaluator` and checkpoints of the trainer's weights and AdamW moments
+    /// (the single-process run and rank 0 of a distributed one).
+    func runGPTTraining(_ trainer: some TrainingRun, model: GPTConfiguration, data: GPTDataset, path: String, totalSteps: Int,
+                        backend: any Backend, options: CompileOptions, plotTitle: String, settingsLines: [String]) throws {
+        let evaluator = try GPTEvaluator(model, sequence: data.sequenceLength, backend: backend, options: options)
+        let configurationJSON = String(decoding: try JSONEncoder().encode(model), as: UTF8.self)
+        func evaluate(_ source: any SequenceSource) throws -> Double {
+            try evaluator.setParameters(try trainer.parameters())
+            return try evaluator.loss(of: source)
+        }
+        func save(to checkpoint: String) throws {
+            try writeCheckpoint(Checkpoint(kind: "gpt", configurationJSON: configurationJSON, vocabulary: data.vocabulary,
+                                           step: trainer.step, parameters: try trainer.parameters(),
+                                           optimizerState: try trainer.optimizerState()),
+                                to: checkpoint)
+        }
+        print("data: \(path)")
+        print("model: gpt \(model.layers) layers, \(model.heads) heads, embedding \(model.embedding), block \(model.blockSize), "
+              + "vocabulary \(model.vocabulary), \(model.positions.rawValue) positions, \(model.norm.rawValue), "
+              + "\(model.parameterCount) parameters; attention \(attention.rawValue)")
+        for line in settingsLines { print(line) }
+        try runTraining(trainer, totalSteps: totalSteps, output: output, defaults: Self.outputDefaults, backend: backend,
+                        plotTitle: plotTitle, validate: { try evaluate(data.validation) }, test: { try evaluate(data.test) },
+                        save: save)
     }
 }
 

@@ -27,30 +27,14 @@ extension TrainGPT {
             group.finalize()
             return
         }
-        let evaluator = try GPTEvaluator(model, sequence: data.sequenceLength, backend: backend, options: options)
-        let configurationJSON = String(decoding: try JSONEncoder().encode(model), as: UTF8.self)
-        func evaluate(_ source: any SequenceSource) throws -> Double {
-            try evaluator.setParameters(try trainer.parameters())
-            return try evaluator.loss(of: source)
-        }
-        func save(to checkpoint: String) throws {
-            try writeCheckpoint(Checkpoint(kind: "gpt", configurationJSON: configurationJSON, vocabulary: data.vocabulary,
-                                           step: trainer.step, parameters: try trainer.parameters(),
-                                           optimizerState: try trainer.optimizerState()),
-                                to: checkpoint)
-        }
-        print("data: \(path)")
-        print("model: gpt \(model.layers) layers, \(model.heads) heads, embedding \(model.embedding), block \(model.blockSize), "
-              + "vocabulary \(model.vocabulary), \(model.positions.rawValue) positions, \(model.norm.rawValue), "
-              + "\(model.parameterCount) parameters; attention \(attention.rawValue)")
-        print("distributed: \(group.size) ranks × batch \(rankBatch) = global batch \(trainer.globalBatch); "
-              + "all-reduce of \(trainer.plan.bufferCount) floats per step")
-        print("training: \(dataset.rawValue), global batch \(trainer.globalBatch), AdamW lr \(settings.learningRate) → \(settings.finalLearningRate) "
-              + "cosine over \(settings.steps) steps (warm-up \(settings.warmupSteps)), weight decay \(settings.weightDecay), "
-              + "β2 \(beta2), clip \(settings.gradientClip.map { "\($0)" } ?? "none"), dropout \(dropout)")
-        try runTraining(trainer, totalSteps: settings.steps, output: output, defaults: Self.outputDefaults, backend: backend,
-                        plotTitle: "GPT \(dataset.rawValue) — \(group.size) ranks, \(backend.name)",
-                        validate: { try evaluate(data.validation) }, test: { try evaluate(data.test) }, save: save)
+        try runGPTTraining(trainer, model: model, data: data, path: path, totalSteps: settings.steps, backend: backend,
+                           options: options, plotTitle: "GPT \(dataset.rawValue) — \(group.size) ranks, \(backend.name)", settingsLines: [
+                               "distributed: \(group.size) ranks × batch \(rankBatch) = global batch \(trainer.globalBatch); "
+                               + "all-reduce of \(trainer.plan.bufferCount) floats per step",
+                               "training: \(dataset.rawValue), global batch \(trainer.globalBatch), AdamW lr \(settings.learningRate) → "
+                               + "\(settings.finalLearningRate) cosine over \(settings.steps) steps (warm-up \(settings.warmupSteps)), "
+                               + "weight decay \(settings.weightDecay), β2 \(beta2), clip \(settings.gradientClip.map { "\($0)" } ?? "none"), "
+                               + "dropout \(dropout)"])
         let alone = try measureAllReduce(group, count: trainer.plan.bufferCount, rounds: Self.probeRounds).sorted()
         printCommunication(trainer.timing, bytes: 4 * trainer.plan.bufferCount, ranks: group.size, alone: alone[alone.count / 2])
         group.finalize()
