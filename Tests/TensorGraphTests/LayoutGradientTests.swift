@@ -13,6 +13,33 @@ import TensorGraph
         try checkGradients("slice start", [.f32("x", [5, 3], -1, 1)]) { try $0[0].slice(axis: 0, start: 0, end: 1) }
         try checkGradients("slice end", [.f32("x", [2, 5, 3], -1, 1)]) { try $0[0].slice(axis: 1, start: 3, end: 5) }
         try checkGradients("slice all", [.f32("x", [3], -1, 1)]) { try $0[0].slice(axis: 0, start: 0, end: 3) }
+        // Several slices of one tensor: disjoint ones (with a gap) join one concatenation, an
+        // overlapping one is added on its own, a slice along another axis too.
+        try checkGradients("slices of one tensor", [.f32("x", [4, 9], -1, 1)]) { t in
+            let x = t[0]
+            let parts = [try x.slice(axis: 1, start: 0, end: 3) * 2, try x.slice(axis: 1, start: 5, end: 9).tanh(),
+                         try x.slice(axis: 1, start: 2, end: 6).exp().slice(axis: 1, start: 0, end: 3)]
+            return try parts.map { try $0.sum(axis: 1) }.reduce(x.slice(axis: 0, start: 1, end: 3).sum(axis: 1).sum(axis: 0)) {
+                try $0 + $1.sum(axis: 0)
+            }
+        }
+    }
+
+    @Test("the gradients of slices that tile an axis form one concatenation and no sum")
+    func slicesThatTileAnAxis() throws {
+        let graph = Graph()
+        let qkv = try graph.input("qkv", [5, 12])
+        let (q, k, v) = (try qkv.slice(axis: 1, start: 0, end: 4), try qkv.slice(axis: 1, start: 4, end: 8),
+                         try qkv.slice(axis: 1, start: 8, end: 12))
+        let loss = try ((q * k).tanh() + v.exp()).sum(axis: 1).sum(axis: 0)
+        let before = graph.nodes.count
+        let gradient = try gradients(of: loss, wrt: [qkv])[0]
+        let backward = graph.nodes[before...]
+        #expect(gradient.node.op.name == "concat")
+        #expect(backward.filter { $0.op.name == "concat" }.count == 1)
+        #expect(!backward.contains { $0.op.name == "add" && $0.shape == qkv.shape }, "the three padded gradients are not summed")
+        #expect(gradient.node.inputs.count == 3 && gradient.node.inputs.allSatisfy { graph.node($0).op.name != "constant" },
+                "the parts are the three slices' gradients, no zero blocks")
     }
 
     @Test func concat() throws {

@@ -6,8 +6,9 @@
 ///
 /// The sweep visits, in reverse topological order, only the nodes that `loss` depends on *and* that
 /// depend on some tensor in `wrt`; everything else (i32 indices and targets, constants, inputs not in
-/// `wrt`, comparisons) gets no gradient work. Several contributions to one node are summed with `+`;
-/// a single contribution is used as is. The seed is a constant 1 of loss's shape.
+/// `wrt`, comparisons) gets no gradient work. Several contributions to one node are summed with `+`
+/// (slices of one tensor that do not overlap are joined into one concatenation first, see
+/// ``GradientSum``); a single contribution is used as is. The seed is a constant 1 of loss's shape.
 ///
 /// ```swift
 /// let loss = try crossEntropy(logits: linear(h, weight: w, bias: b), targets: y)
@@ -54,13 +55,20 @@ public func gradients(of loss: Tensor, wrt: [Tensor]) throws -> [Tensor] {
         for input in nodes[i].inputs where influenced[input.index] { needed[input.index] = true }
     }
 
-    var grads: [Int: Tensor] = [:]
-    if needed[last] { grads[last] = graph.constant(1, shape: lossNode.shape) }
+    var sums: [Int: GradientSum] = [:]
+    if needed[last] { sums[last, default: GradientSum()].add(graph.constant(1, shape: lossNode.shape)) }
+    var wrtGradients: [Int: Tensor] = [:]
     for i in stride(from: last, through: 0, by: -1) where needed[i] {
         let node = nodes[i]
-        guard let g = grads[i], !node.inputs.isEmpty else { continue }
+        guard let g = try sums.removeValue(forKey: i)?.total(shape: node.shape) else { continue }
+        if wrtSet.contains(i) { wrtGradients[i] = g }
+        guard !node.inputs.isEmpty else { continue }
         let needs = node.inputs.map { needed[$0.index] }
         guard needs.contains(true) else { continue }
+        if case .slice(let axis, let start, let end) = node.op {
+            sums[node.inputs[0].index, default: GradientSum()].addSlice(axis: axis, start: start, end: end, gradient: g)
+            continue
+        }
         let contributions = try vectorJacobianProduct(node, inputs: node.inputs.map(graph.tensor),
                                                       output: graph.tensor(node.id), gradient: g, needs: needs)
         for (k, input) in node.inputs.enumerated() where needs[k] {
@@ -70,11 +78,10 @@ public func gradients(of loss: Tensor, wrt: [Tensor]) throws -> [Tensor] {
                                  expected: "a gradient of the operand's shape",
                                  message: "internal: \(node.op.name) rule produced \(c.shape) for operand \(k)")
             }
-            if let existing = grads[input.index] { grads[input.index] = try existing + c } else { grads[input.index] = c }
+            sums[input.index, default: GradientSum()].add(c)
         }
-        if !wrtSet.contains(i) { grads[i] = nil }   // done with it
     }
-    return wrt.map { grads[$0.id.index] ?? graph.constant(0, shape: $0.shape) }
+    return wrt.map { wrtGradients[$0.id.index] ?? graph.constant(0, shape: $0.shape) }
 }
 
 /// Whether gradients flow through `op` at all (comparisons are piecewise constant).

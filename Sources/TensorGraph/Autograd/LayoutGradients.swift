@@ -2,16 +2,9 @@
 
 /// The slice's gradient padded back to x's shape with zero constants on either side.
 func sliceGradient(x: Tensor, axis: Int, start: Int, end: Int, g: Tensor) throws -> Tensor {
-    var parts: [Tensor] = []
-    func zeros(_ n: Int) -> Tensor {
-        var dims = x.shape.dims
-        dims[axis] = n
-        return g.graph.constant(0, shape: Shape(dims))
-    }
-    if start > 0 { parts.append(zeros(start)) }
-    parts.append(g)
-    if end < x.shape.dims[axis] { parts.append(zeros(x.shape.dims[axis] - end)) }
-    return parts.count == 1 ? g : try concat(parts, axis: axis)
+    var sum = GradientSum()
+    sum.addSlice(axis: axis, start: start, end: end, gradient: g)
+    return try sum.total(shape: x.shape)!
 }
 
 /// Each part's gradient is its slice of g.
