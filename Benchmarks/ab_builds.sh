@@ -4,10 +4,12 @@
 # gpt` (names and Shakespeare) and the fused attention case of `clbench attention --seq 256`.
 # Prints every round and, per benchmark, the median over rounds of B's time divided by A's.
 #   bash Benchmarks/ab_builds.sh CHECKOUT_A CHECKOUT_B [ROUNDS]      (default 3 rounds)
+#   AB_BENCHMARKS="gpt-names gpt-shakespeare" bash Benchmarks/ab_builds.sh …   (a subset; clmodel only needs no clbench build)
 set -euo pipefail
 a=${1:?usage: $0 CHECKOUT_A CHECKOUT_B [ROUNDS]}
 b=${2:?usage: $0 CHECKOUT_A CHECKOUT_B [ROUNDS]}
 rounds=${3:-3}
+benchmarks=${AB_BENCHMARKS:-mlp gpt-names gpt-shakespeare attention}
 ms() { sed -nE 's/.*median ([0-9.]+) ms.*/\1/p' | head -1; }
 attention_ms() {  # the automatic fused variant's median, from the JSON report
   python3 -c 'import json,sys; r=json.load(sys.stdin); r=r[0] if isinstance(r,list) else r
@@ -16,7 +18,7 @@ print(min(c["median_ms"] for c in cases))'
 }
 declare -A ratios
 for round in $(seq 1 "$rounds"); do
-  for bench in mlp gpt-names gpt-shakespeare attention; do
+  for bench in $benchmarks; do
     declare -A t
     order="a b"; [ $((round % 2)) -eq 0 ] && order="b a"
     for side in $order; do
@@ -33,6 +35,6 @@ for round in $(seq 1 "$rounds"); do
     echo "round $round $bench: A ${t[a]} ms, B ${t[b]} ms, B/A $ratio"
   done
 done
-for bench in mlp gpt-names gpt-shakespeare attention; do
+for bench in $benchmarks; do
   python3 -c "import statistics,sys; print('$bench median B/A:', statistics.median(map(float, sys.argv[1:])))" ${ratios[$bench]}
 done

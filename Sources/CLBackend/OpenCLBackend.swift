@@ -45,7 +45,7 @@ public final class OpenCLBackend: Backend {
     public static let kernelVariantTypes: [any KernelVariant.Type] = [
         AttentionFamily.Variant.self, AttentionBackwardFamily.Variant.self, CrossEntropyFamily.Variant.self,
         DropoutFamily.Variant.self, ElementwiseVariant.self, EmbeddingFamily.Variant.self, HalfMatmulFamily.Variant.self,
-        KVCacheFamily.Variant.self, LayoutFamily.Variant.self, MatmulFamily.Variant.self, NormFamily.Variant.self,
+        KVCacheFamily.Variant.self, LayerNormBackwardFamily.Variant.self, LayoutFamily.Variant.self, MatmulFamily.Variant.self, NormFamily.Variant.self,
         QuantMatmulFamily.Variant.self, ReduceFamily.Variant.self, RowProductFamily.Variant.self, SoftmaxFamily.Variant.self,
     ]
 

@@ -108,6 +108,9 @@ extension ConformanceTable {
                                                    .init("b", [c], .uniform(-0.5, 0.5))]) { t in
                 [try t[0].layerNorm(gain: t[1], bias: t[2])]
             })
+            result.append(layerNormGradCase(s, label: label([s]), operands: LayerNormOperand.allCases,
+                                            x: special(.uniform(-2, 3), 3, normSpecials), gain: special(.uniform(0.5, 1.5), 1, [.nan, .infinities]),
+                                            dy: special(.uniform(-1, 1), 2, [.nan, .infinities])))
             result.append(ConformanceCase(op: "rmsNorm", label: label([s]), nmseBound: exact,
                                           inputs: [.init("x", s, special(.uniform(-2, 3), 3, normSpecials)), .init("g", [c], special(.uniform(0.5, 1.5), 1, [.nan, .infinities]))]) { t in
                 [try t[0].rmsNorm(gain: t[1])]

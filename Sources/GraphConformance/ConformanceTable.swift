@@ -224,6 +224,8 @@ public enum ConformanceTable {
                                           inputs: [.init("x", s, uni(-2, 3)), .init("g", [c], uni(0.5, 1.5))]) { t in
                 [try t[0].rmsNorm(gain: t[1])]
             })
+            result.append(layerNormGradCase(s, isLarge: isLarge, operands: LayerNormOperand.allCases,
+                                            x: uni(-2, 3), gain: uni(0.5, 1.5), dy: uni(-1, 1)))
             // Default compression 4; with a shift and compression 1.5 (u reaches ~3, deep in tanh's bend).
             result.append(ConformanceCase(op: "proportionsNorm", label: s.description, nmseBound: exact, isLarge: isLarge,
                                           inputs: [.init("x", s, uni(-2, 3)), .init("g", [c], uni(0.5, 1.5))]) { t in
@@ -235,6 +237,16 @@ public enum ConformanceTable {
             })
         }
         return result
+    }
+
+    /// The layer norm's backward for `operands` (one node each, computed together where the backend can).
+    static func layerNormGradCase(_ s: Shape, label: String? = nil, isLarge: Bool = false, operands: [LayerNormOperand],
+                                  x: InputFill, gain: InputFill, dy: InputFill) -> ConformanceCase {
+        let names = operands.map { "d" + $0.rawValue }.joined(separator: ", ")
+        return ConformanceCase(op: "layerNormGrad", label: "\(label ?? s.description) \(names)", nmseBound: exact, isLarge: isLarge,
+                               inputs: [.init("x", s, x), .init("g", [s[-1]], gain), .init("dy", s, dy)]) { t in
+            try operands.map { try t[0].graph.apply(.layerNormGrad(eps: 1e-5, operand: $0), [t[0], t[1], t[2]]) }
+        }
     }
 
     // MARK: indexing and layout

@@ -100,6 +100,12 @@ extension Op {
     /// A KV-cache append.
     public var isCacheWrite: Bool { self == .cacheWrite }
 
+    /// The backward of layer norm for one operand.
+    public var isLayerNormGrad: Bool {
+        if case .layerNormGrad = self { return true }
+        return false
+    }
+
     /// The backward of attention for one operand.
     public var isAttentionGrad: Bool {
         if case .attentionGrad = self { return true }

@@ -64,6 +64,17 @@ public enum AttentionOperand: String, Hashable, Sendable, CaseIterable {
     case value
 }
 
+/// The operand of ``Op/layerNorm(eps:)`` whose gradient a ``Op/layerNormGrad(eps:operand:)`` node
+/// computes.
+public enum LayerNormOperand: String, Hashable, Sendable, CaseIterable {
+    /// x: the result is shaped like x.
+    case input
+    /// The gain: the result is `[C]`.
+    case gain
+    /// The bias (shift): the result is `[C]`.
+    case bias
+}
+
 /// Reductions along one axis.
 ///
 /// `sum` and `mean` follow IEEE addition (a NaN, or +∞ and −∞ together, give NaN). `max` of a run
@@ -169,6 +180,12 @@ public enum Op: Hashable, Sendable {
     /// not depend on q or k. The nodes of one attention (same operands and parameters) are computed
     /// together where the backend can (one fused launch writing dq, dk and dv).
     case attentionGrad(causal: Bool, scale: Float, operand: AttentionOperand)
+    /// The backward of ``layerNorm(eps:)`` for one operand: x `[..., C]`, gain `[C]`, dy (the gradient
+    /// of the output, shaped like x) → the gradient of x, the gain or the bias per `operand`. Per row,
+    /// with x̂ = (x − μ)·r, r = 1/√(σ² + eps) recomputed from x and d x̂ = dy ⊙ gain:
+    /// dx = r·(d x̂ − mean(d x̂) − x̂·mean(d x̂ ⊙ x̂)); dgain = Σ_rows dy ⊙ x̂; dbias = Σ_rows dy. The
+    /// nodes of one layer norm (same operands) are computed together where the backend can.
+    case layerNormGrad(eps: Float, operand: LayerNormOperand)
     /// The backward of ``embedding``: indices i32 `[...]`, upstream gradient `[..., C]` → `[vocabularySize, C]`,
     /// row `v` the sum of the gradient rows whose index is `v` (a scatter-add; rows never indexed are 0).
     case embeddingGrad(vocabularySize: Int)
@@ -211,6 +228,7 @@ public enum Op: Hashable, Sendable {
         case .cacheWrite: return "cacheWrite"
         case .cachedAttention: return "cachedAttention"
         case .attentionGrad: return "attentionGrad"
+        case .layerNormGrad: return "layerNormGrad"
         case .embeddingGrad: return "embeddingGrad"
         case .crossEntropyGrad: return "crossEntropyGrad"
         case .dropoutMask: return "dropoutMask"
@@ -230,6 +248,7 @@ public enum Op: Hashable, Sendable {
         case .attention(let causal, _): return causal ? "\(name)(causal)" : name
         case let .attentionGrad(causal, _, operand): return "\(name)(\(operand.rawValue)\(causal ? ", causal" : ""))"
         case .dropoutMask(_, let keep, _): return "\(name)(keep \(keep))"
+        case .layerNormGrad(_, let operand): return "\(name)(\(operand.rawValue))"
         default: return name
         }
     }

@@ -41,6 +41,8 @@ public enum ReferenceOps {
             return softmax(args[0], axis: axis, log: true)
         case .layerNorm(let eps):
             return norm(args[0], gain: args[1].floats, bias: args[2].floats, eps: eps, rms: false)
+        case let .layerNormGrad(eps, operand):
+            return layerNormGrad(args[0], gain: args[1].floats, dy: args[2].floats, eps: eps, operand: operand)
         case .rmsNorm(let eps):
             return norm(args[0], gain: args[1].floats, bias: nil, eps: eps, rms: true)
         case .proportionsNorm(let eps, let compression):
@@ -244,6 +246,47 @@ public enum ReferenceOps {
             }
         }
         return TensorData(shape: a.shape, floats: r)
+    }
+
+    /// ``Op/layerNormGrad(eps:operand:)`` per row in Double, the statistics recomputed from x.
+    private static func layerNormGrad(_ a: TensorData, gain: [Float], dy: [Float], eps: Float,
+                                      operand: LayerNormOperand) -> TensorData {
+        let c = a.shape[-1], rows = a.shape.count / max(c, 1)
+        let x = a.floats
+        var dx = [Float](repeating: 0, count: operand == .input ? x.count : 0)
+        var parameters = [Double](repeating: 0, count: c)
+        var xhat = [Double](repeating: 0, count: c)
+        for row in 0..<rows {
+            let base = row * c
+            var mean = 0.0
+            for j in 0..<c { mean += Double(x[base + j]) }
+            mean /= Double(c)
+            var variance = 0.0
+            for j in 0..<c { let d = Double(x[base + j]) - mean; variance += d * d }
+            let r = 1 / (variance / Double(c) + Double(eps)).squareRoot()
+            for j in 0..<c { xhat[j] = (Double(x[base + j]) - mean) * r }
+            switch operand {
+            case .input:
+                var meanD = 0.0, meanDX = 0.0
+                for j in 0..<c {
+                    let d = Double(dy[base + j]) * Double(gain[j])
+                    meanD += d
+                    meanDX += d * xhat[j]
+                }
+                meanD /= Double(c)
+                meanDX /= Double(c)
+                for j in 0..<c {
+                    let d = Double(dy[base + j]) * Double(gain[j])
+                    dx[base + j] = Float(r * (d - meanD - xhat[j] * meanDX))
+                }
+            case .gain:
+                for j in 0..<c { parameters[j] += Double(dy[base + j]) * xhat[j] }
+            case .bias:
+                for j in 0..<c { parameters[j] += Double(dy[base + j]) }
+            }
+        }
+        if operand == .input { return TensorData(shape: a.shape, floats: dx) }
+        return TensorData(shape: [c], floats: parameters.map { Float($0) })
     }
 
     /// `c·tanh(u/c)·gain (+ shift)`, `u = x / (mean|x| + eps)`, per row in Double.

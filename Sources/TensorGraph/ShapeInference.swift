@@ -264,6 +264,14 @@ public func inferShape(_ op: Op, _ shapes: [Shape], _ dtypes: [DType]) throws ->
         }
         return (op, Shape([q[0], q[1], q[2], v[3]]), .f32)
 
+    case .layerNormGrad(_, let operand):
+        try arity(3); try requireF32([0, 1, 2])
+        let x = shapes[0], gain = shapes[1], dy = shapes[2]
+        guard x.rank >= 1, gain == Shape([x[-1]]), dy == x else {
+            throw fail("x \(x), gain \(gain), dy \(dy)", "x [..., C], gain [C], dy shaped like x")
+        }
+        return (op, operand == .input ? x : gain, .f32)
+
     case .attentionGrad(_, _, let operand):
         try arity(5); try requireF32([0, 1, 2, 3, 4])
         let q = shapes[0], k = shapes[1], v = shapes[2], y = shapes[3], dy = shapes[4]

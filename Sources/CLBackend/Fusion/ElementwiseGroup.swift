@@ -1,7 +1,7 @@
 import TensorGraph
 
-/// A fusion group: a tree of elementwise nodes computed by one generated kernel. The root is
-/// materialised; every other member has exactly one consumer, inside the group. Members that
+/// A fusion group: elementwise nodes computed by one generated kernel. The root is materialised;
+/// every other member's consumers are all inside the group. Members that
 /// are also plan outputs (or assignment values) are written too, as extra outputs of the same
 /// kernel: an optimizer's new moments, computed on the way to the new weights, cost no launch.
 struct ElementwiseGroup {

@@ -20,7 +20,10 @@ struct FusionPass {
             NormPrologueRule(),
             DecodeAttentionRule(),
             CrossEntropyWithGradientRule(enabled: CrossEntropyWithGradientRule.isEnabled(in: lowering.environment)),
-            AttentionBackwardGroupRule(),
+            OperandGradientGroupRule.attention,
+            LayerNormBackwardRule(),
+            ConcatOfViewsRule(),
+            LayoutChainRule(),
             ElementwiseGroupRule(),
         ]
     }

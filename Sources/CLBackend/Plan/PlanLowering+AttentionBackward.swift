@@ -14,7 +14,7 @@ extension PlanLowering {
     }
 
     /// The ``Op/attentionGrad(causal:scale:operand:)`` nodes of one attention (same operands and
-    /// parameters, as ``AttentionBackwardGroupRule`` groups them), lowered together: one fused op
+    /// parameters, as ``OperandGradientGroupRule/attention`` groups them), lowered together: one fused op
     /// writing dq, dk and dv (each node's value), or the decomposition.
     func lowerAttentionBackward(_ group: [NodeID]) throws {
         let node = graph.node(group[0])

@@ -8,6 +8,13 @@ extension PlanLowering {
     func lowerOp(_ node: Node) throws {
         if node.op.isMatmul { return try lowerMatmul(MatmulFusion(matmul: node.id), producing: node) }
         if node.op.isAttentionGrad { return try lowerAttentionBackward([node.id]) }
+        if node.op.isLayerNormGrad { return try lowerLayerNormBackward([node.id]) }
+        if case .concat = node.op { return lowerConcat(node, reading: [:]) }
+        if node.op.isLayoutView, !node.op.isReshape {
+            let input = graph.node(node.inputs[0])
+            let view = StridedView(contiguous: input.shape.dims).applying(node.op, producing: node.shape)!
+            return lowerLayoutCopy(node, reading: LayoutChain(base: input.id, view: view, nodes: []))
+        }
         let inputs = node.inputs.map { value(of: $0) }
         let inputShapes = node.inputs.map { graph.node($0).shape }
         let label = describe(node)
@@ -98,41 +105,6 @@ extension PlanLowering {
                                                  rows: logits[0], classes: logits[1], ignoreIndex: ignoreIndex, errorFlag: flag)
             }
 
-        case .permute(let axes):
-            let inputStrides = LayoutFamily.strides(inputShapes[0].dims)
-            let isInt = node.dtype == .i32
-            emit(output, inputs) { [unowned self] buffers in
-                try self.layout.encodeCopy(input: buffers.memory(inputs[0]), output: buffers.memory(output), isInt: isInt,
-                                           dims: shape.dims, inputStrides: axes.map { inputStrides[$0] },
-                                           outputStrides: LayoutFamily.strides(shape.dims), label: label)
-            }
-
-        case let .slice(axis, start, _):
-            let inputStrides = LayoutFamily.strides(inputShapes[0].dims)
-            let isInt = node.dtype == .i32
-            emit(output, inputs) { [unowned self] buffers in
-                try self.layout.encodeCopy(input: buffers.memory(inputs[0]), output: buffers.memory(output), isInt: isInt,
-                                           dims: shape.dims, inputStrides: inputStrides,
-                                           outputStrides: LayoutFamily.strides(shape.dims),
-                                           inputOffset: start * inputStrides[axis], label: label)
-            }
-
-        case .concat(let axis):
-            let outputStrides = LayoutFamily.strides(shape.dims)
-            let isInt = node.dtype == .i32
-            emit(output, inputs) { [unowned self] buffers in
-                var steps: [LaunchStep] = []
-                var offset = 0
-                for (input, pieceShape) in zip(inputs, inputShapes) {
-                    steps += try self.layout.encodeCopy(
-                        input: buffers.memory(input), output: buffers.memory(output), isInt: isInt, dims: pieceShape.dims,
-                        inputStrides: LayoutFamily.strides(pieceShape.dims), outputStrides: outputStrides,
-                        outputOffset: offset * outputStrides[axis], label: label)
-                    offset += pieceShape[axis]
-                }
-                return steps
-            }
-
         case let .attention(causal, scale):
             try lowerAttention(node, inputs: inputs, shapes: inputShapes, output: output, causal: causal, scale: scale,
                                label: label)
@@ -143,10 +115,46 @@ extension PlanLowering {
         case .cachedAttention(let scale):
             try lowerCachedAttention(node, inputs: inputs, output: output, scale: scale, label: label)
 
-        case .input, .variable, .constant, .reshape, .matmul, .attentionGrad, .unary, .binary, .powScalar, .compare, .select:
+        case .input, .variable, .constant, .reshape, .matmul, .attentionGrad, .layerNormGrad, .concat, .permute, .slice,
+             .unary, .binary, .powScalar, .compare, .select:
             // Lowered by the walk itself, by a fusion (every live elementwise node is in a group),
             // or above: reaching here means the node came to the wrong lowering.
             throw PlanError.unsupported(op: node.op.label, detail: "the OpenCL backend lowers this op only as part of a fusion or an alias")
         }
+    }
+
+    /// A concatenation as one strided copy per part into its place. A part with a chain in `chains`
+    /// (absorbed by ``ConcatOfViewsRule``) is copied from the chain's start through its view.
+    func lowerConcat(_ node: Node, reading chains: [NodeID: LayoutChain]) {
+        let output = newIntermediate(count: node.shape.count, dtype: node.dtype)
+        valueOfNode[node.id] = output
+        let copies = ConcatOfViewsRule.regions(of: node, in: graph).map { part, region in
+            guard let chain = chains[part] else { return (value(of: part), StridedView(contiguous: region.dims), region) }
+            return (value(of: chain.base), chain.view, region.reshaped(chain.view.dims)!)
+        }
+        emitCopies(of: node, copies, into: output)
+    }
+
+    /// A slice or permute read through `chain` (absorbed by ``LayoutChainRule``): one strided copy
+    /// from the chain's start.
+    func lowerLayoutCopy(_ node: Node, reading chain: LayoutChain) {
+        let output = newIntermediate(count: node.shape.count, dtype: node.dtype)
+        valueOfNode[node.id] = output
+        emitCopies(of: node, [(value(of: chain.base), chain.view, StridedView(contiguous: node.shape.dims))], into: output)
+    }
+
+    /// One op copying each source view to its place in `output`.
+    private func emitCopies(of node: Node, _ copies: [(value: ValueID, source: StridedView, destination: StridedView)],
+                            into output: ValueID) {
+        let isInt = node.dtype == .i32
+        let label = describe(node)
+        ops.append(LoweredOp(label: label, inputs: copies.map(\.value), output: output) { [unowned self] buffers in
+            try copies.flatMap { copy in
+                try self.layout.encodeCopy(input: buffers.memory(copy.value), output: buffers.memory(output), isInt: isInt,
+                                           dims: copy.source.dims, inputStrides: copy.source.strides,
+                                           outputStrides: copy.destination.strides, inputOffset: copy.source.offset,
+                                           outputOffset: copy.destination.offset, label: label)
+            }
+        })
     }
 }

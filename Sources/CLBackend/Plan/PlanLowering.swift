@@ -36,6 +36,7 @@ final class PlanLowering {
     lazy var matmul = MatmulFamily(environment: environment)
     lazy var softmax = SoftmaxFamily(environment: environment)
     lazy var norm = NormFamily(environment: environment)
+    lazy var layerNormBackward = LayerNormBackwardFamily(environment: environment)
     lazy var reduce = ReduceFamily(environment: environment)
     lazy var embedding = EmbeddingFamily(environment: environment)
     lazy var crossEntropy = CrossEntropyFamily(environment: environment)

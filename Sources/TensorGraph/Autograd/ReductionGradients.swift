@@ -30,20 +30,11 @@ func logSoftmaxGradient(y: Tensor, axis: Int, g: Tensor) throws -> Tensor {
     try g - y.exp() * g.sum(axis: axis, keepDims: true)
 }
 
-/// x̂ = (x − μ)·r with r = 1/√(σ² + eps): dx = r·(d x̂ − mean(d x̂) − x̂·mean(d x̂ ⊙ x̂)), d x̂ = g ⊙ gain;
-/// dgain = Σ_rows g ⊙ x̂; dbias = Σ_rows g. The statistics are recomputed from x.
+/// One ``Op/layerNormGrad(eps:operand:)`` node per needed operand (a backend computes them together).
 func layerNormGradient(x: Tensor, gain: Tensor, eps: Float, g: Tensor, needs: [Bool]) throws -> [Tensor?] {
-    let centred = try x - x.mean(axis: -1, keepDims: true)
-    let r = try ((centred * centred).mean(axis: -1, keepDims: true) + eps).rsqrt()
-    let xhat = try centred * r
-    var dx: Tensor?
-    if needs[0] {
-        let dxhat = try g * gain
-        dx = try r * (dxhat - dxhat.mean(axis: -1, keepDims: true) - xhat * (dxhat * xhat).mean(axis: -1, keepDims: true))
+    try zip(LayerNormOperand.allCases, needs).map { operand, needed in
+        needed ? try x.graph.apply(.layerNormGrad(eps: eps, operand: operand), [x, gain, g]) : nil
     }
-    let dgain = needs[1] ? try (g * xhat).sumToShape(gain.shape) : nil
-    let dbias = needs[2] ? try g.sumToShape(gain.shape) : nil
-    return [dx, dgain, dbias]
 }
 
 /// y = x·r·gain with r = 1/√(mean(x²) + eps): dx = r·u − x·r³·mean(u ⊙ x), u = g ⊙ gain; dgain = Σ_rows g ⊙ x·r.

@@ -53,7 +53,7 @@ func vectorJacobianProduct(_ node: Node, inputs x: [Tensor], output y: Tensor, g
         throw GraphError(op: "gradients", shapes: node.inputs.map { x[0].graph.node($0).shape },
                          expected: "a path from wrt to the loss through differentiable ops",
                          message: "\(node.op.name) is an inference op (KV-cache decoding) with no gradient rule")
-    case .embeddingGrad, .crossEntropyGrad, .attentionGrad:
+    case .embeddingGrad, .crossEntropyGrad, .attentionGrad, .layerNormGrad:
         throw GraphError(op: "gradients", shapes: node.inputs.map { x[0].graph.node($0).shape },
                          expected: "a path from wrt to the loss through differentiable ops",
                          message: "\(node.op.name) has no gradient rule (no second derivatives)")
