@@ -6,6 +6,11 @@
 #
 #   eval "$(bash .ci/install-intel-opencl ~/intel-opencl)"
 #   bash Benchmarks/drivers_side_by_side.sh OUT_DIR [ROUNDS]        (default 2 rounds)
+#   ONLY="rowops" bash Benchmarks/drivers_side_by_side.sh OUT_DIR 3  (a subset: attention matmul
+#       matmul-mlp layernorm rowops quant bench-mlp bench-gpt decode; only clbench is built when
+#       the subset needs no clmodel)
+#
+# Each round also records `uptime` (OUT_DIR/<driver>/uptime-r<ROUND>.txt): the machine is shared.
 #
 # Drivers are chosen with CLGRAPH_DEVICE: "portable" (pocl) and "intel". Each keeps its own
 # CLGRAPH_CACHE_DIR (OUT_DIR/<driver>/cache), so peaks and tuning stay per driver.
@@ -13,7 +18,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: drivers_side_by_side.sh OUT_DIR [ROUNDS]}
 rounds=${2:-2}
-swift build -c release >&2
+only=${ONLY:-attention matmul matmul-mlp layernorm rowops quant bench-mlp bench-gpt decode}
+wants() { [[ " $only " == *" $1 "* ]]; }
+if wants bench-mlp || wants bench-gpt || wants decode; then swift build -c release >&2
+else swift build -c release --product clbench >&2; fi
 bin=.build/release
 mkdir -p "$out"
 
@@ -21,14 +29,17 @@ run_round() {  # DRIVER ROUND
   local driver=$1 round=$2 dir="$out/$1"
   mkdir -p "$dir/cache"
   export CLGRAPH_DEVICE=$driver CLGRAPH_CACHE_DIR="$dir/cache"
-  "$bin/clbench" attention --seqs 256,1024 --quiet --format json > "$dir/attention-r$round.json"
-  "$bin/clbench" matmul --sizes 256,512,1024,2048 --quiet --format json > "$dir/matmul-r$round.json"
-  "$bin/clbench" matmul --model mlp --quiet --format json > "$dir/matmul-mlp-r$round.json"
-  "$bin/clbench" layernorm --quiet --format json > "$dir/layernorm-r$round.json"
-  "$bin/clbench" quant --batch 1,8 --quiet --format json > "$dir/quant-r$round.json"
-  "$bin/clmodel" bench mlp > "$dir/bench-mlp-r$round.log" 2>&1
-  "$bin/clmodel" bench gpt > "$dir/bench-gpt-r$round.log" 2>&1
-  "$bin/clmodel" bench gpt --decode --decode-batch 1,16 > "$dir/decode-r$round.log" 2>&1
+  { date -u +%FT%TZ; uptime; } > "$dir/uptime-r$round.txt"
+  if wants attention; then "$bin/clbench" attention --seqs 256,1024 --quiet --format json > "$dir/attention-r$round.json"; fi
+  if wants matmul; then "$bin/clbench" matmul --sizes 256,512,1024,2048 --quiet --format json > "$dir/matmul-r$round.json"; fi
+  if wants matmul-mlp; then "$bin/clbench" matmul --model mlp --quiet --format json > "$dir/matmul-mlp-r$round.json"; fi
+  if wants layernorm; then "$bin/clbench" layernorm --quiet --format json > "$dir/layernorm-r$round.json"; fi
+  if wants rowops; then "$bin/clbench" rowops --quiet --format json > "$dir/rowops-r$round.json"; fi
+  if wants quant; then "$bin/clbench" quant --batch 1,8 --quiet --format json > "$dir/quant-r$round.json"; fi
+  if wants bench-mlp; then "$bin/clmodel" bench mlp > "$dir/bench-mlp-r$round.log" 2>&1; fi
+  if wants bench-gpt; then "$bin/clmodel" bench gpt > "$dir/bench-gpt-r$round.log" 2>&1; fi
+  if wants decode; then "$bin/clmodel" bench gpt --decode --decode-batch 1,16 > "$dir/decode-r$round.log" 2>&1; fi
+  uptime >> "$dir/uptime-r$round.txt"
   unset CLGRAPH_DEVICE CLGRAPH_CACHE_DIR
 }
 

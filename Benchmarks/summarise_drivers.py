@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Summarises Benchmarks/drivers_side_by_side.sh's output folder as Markdown tables.
 
-For each clbench report (attention, matmul, layernorm, quant) and each case in it: every variant's
-median time per driver (the median over rounds of each round's median), the ratio between drivers,
-and which variant is fastest on each driver. For the model benchmarks: the median ms/step of
+For each clbench report (attention, matmul, layernorm, rowops, quant) and each case in it: every
+variant's median time per driver (the median over rounds of each round's median), the ratio between
+drivers, and which variant is fastest on each driver. Row-op reports are compared by kernel time
+(their kernels take tens of microseconds, the same order as a launch's round trip) and mark the
+variant the automatic choice ran; a table per row-op case then gives, per driver, the automatic
+variant's time over the fastest's in each round and the median of those ratios. For the model benchmarks: the median ms/step of
 `clmodel bench mlp|gpt` and the median tokens/s of `clmodel bench gpt --decode`.
 
     python3 Benchmarks/summarise_drivers.py OUT_DIR
@@ -25,6 +28,8 @@ def reports(path):
 def main(out):
     drivers = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d)) and d != "cache")
     times = defaultdict(lambda: defaultdict(list))   # (benchmark, case) -> (variant, driver) -> [ms]
+    automatic = {}                                     # (benchmark, case, driver) -> variant
+    rounds = defaultdict(dict)                         # (case, driver) -> round file -> {variant: ms}
     for driver in drivers:
         for path in sorted(glob.glob(os.path.join(out, driver, "*-r*.json"))):
             for report in reports(path):
@@ -32,7 +37,14 @@ def main(out):
                 for result in report["results"]:
                     if not result.get("valid", True) or "median_ms" not in result:
                         continue
-                    times[(bench, case_key(report.get("params", {}), result))][(result["variant"], driver)].append(result["median_ms"])
+                    case = case_key(report.get("params", {}), result)
+                    ms = result["median_ms"]
+                    if bench == "rowops":
+                        ms = result["kernel_median_ms"] if result.get("kernel_median_ms", 0) > 0 else ms
+                        rounds[(case, driver)].setdefault(path, {})[result["variant"]] = ms
+                        if result.get("automatic") == 1:
+                            automatic[(bench, case, driver)] = result["variant"]
+                    times[(bench, case)][(result["variant"], driver)].append(ms)
     print(f"| benchmark | case | variant | " + " | ".join(f"{d} ms" for d in drivers) + (f" | {drivers[1]}/{drivers[0]}" if len(drivers) == 2 else "") + " |")
     print("| --- | --- | --- | " + " | ".join("---" for _ in drivers) + (" | ---" if len(drivers) == 2 else "") + " |")
     fastest = {}
@@ -51,8 +63,20 @@ def main(out):
             elif len(drivers) == 2:
                 ratio = " | -"
             marks = "".join(" ◆" + d for d in drivers if fastest.get((bench, case, d)) == v)
+            marks += "".join(" ○" + d for d in drivers if automatic.get((bench, case, d)) == v)
             print(f"| {bench} | {case} | {v}{marks} | " + " | ".join(row) + ratio + " |")
-    print("\n◆driver: the fastest variant of that case on that driver.\n")
+    print("\n◆driver: the fastest variant of that case on that driver" + ("; ○driver: the variant the automatic choice ran there (rowops)" if automatic else "") + ".\n")
+    if automatic:
+        print("| rowops case | driver | automatic | fastest | automatic/fastest per round | median |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for (case, driver), per_file in sorted(rounds.items()):
+            auto = automatic.get(("rowops", case, driver))
+            best = fastest.get(("rowops", case, driver))
+            ratios = [cells[auto] / cells[best] for _, cells in sorted(per_file.items()) if auto in cells and best in cells]
+            shown = ", ".join(f"{r:.2f}" for r in ratios)
+            median = f"{statistics.median(ratios):.2f}" if ratios else "-"
+            print(f"| {case} | {driver} | {auto} | {best} | {shown} | {median} |")
+        print()
     print("| model benchmark | " + " | ".join(drivers) + " |")
     print("| --- | " + " | ".join("---" for _ in drivers) + " |")
     figures = defaultdict(lambda: defaultdict(list))

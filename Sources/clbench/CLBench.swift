@@ -13,7 +13,7 @@ struct CLBench: ParsableCommand {
             Environment: CLGRAPH_DEVICE selects the device (index or part of its name); \
             CLGRAPH_CACHE_DIR holds program, tuning and peak caches.
             """,
-        subcommands: [Devices.self, Peak.self, Runtime.self, Conformance.self, Attention.self, LayerNorm.self, Matmul.self, Quant.self, Tune.self, All.self, Compare.self, Fuzz.self]
+        subcommands: [Devices.self, Peak.self, Runtime.self, Conformance.self, Attention.self, LayerNorm.self, RowOpsBench.self, Matmul.self, Quant.self, Tune.self, All.self, Compare.self, Fuzz.self]
     )
 }
 

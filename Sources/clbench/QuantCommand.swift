@@ -16,7 +16,7 @@ struct Quant: ParsableCommand {
     var cols: Int = 4096
     @Option(help: "Rows of x (batch sizes), comma-separated; one report each.")
     var batch: String = "1"
-    @Option(help: "Quantized kernel variants, comma-separated (default: the automatic one: on CPUs 3, or 4 from 256 rows of x with at most 2^20 weights; 2 on GPUs).")
+    @Option(help: "Quantized kernel variants, comma-separated (default: the automatic one: on CPUs 3, or 1 where the preferred char vector width is 1, and 4 from 256 rows of x with at most 2^20 weights; 2 on GPUs).")
     var variant: String?
     @Option(help: "f16 kernel variants, comma-separated (default: the automatic one: 1 on CPUs, 2 on GPUs; 3 does half-precision products and needs cl_khr_fp16, so a device without it reports it as not offered and skips it).")
     var f16Variant: String?

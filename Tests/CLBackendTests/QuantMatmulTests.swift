@@ -117,15 +117,28 @@ import Testing
     }
 
     /// CPUs pick variant 4 (dequantize into the GEMM's panels) only for many rows of x and small
-    /// weights, variant 3 otherwise; GPUs variant 2.
+    /// weights, otherwise variant 3 or 1 by the device's preferred char vector width; GPUs variant 2.
     @Test func automaticVariantFollowsRowsAndWeightCount() {
         let family = QuantMatmulFamily(environment: TestDevice.environment)
         let cpu = TestDevice.environment.deviceClass == .cpu
+        let small = QuantMatmulFamily.smallBatchCPUVariant(TestDevice.context.device.info)
         #expect(family.automaticVariant(m: 8192, n: 384, k: 128) == (cpu ? .dequantizedPanels : .gpu))
         #expect(family.automaticVariant(m: 256, n: 1024, k: 1024) == (cpu ? .dequantizedPanels : .gpu))
-        #expect(family.automaticVariant(m: 255, n: 384, k: 128) == (cpu ? .cpuQuantizedX : .gpu))
-        #expect(family.automaticVariant(m: 256, n: 4096, k: 4096) == (cpu ? .cpuQuantizedX : .gpu))
-        #expect(family.automaticVariant(m: 1, n: 384, k: 128) == (cpu ? .cpuQuantizedX : .gpu))
+        #expect(family.automaticVariant(m: 255, n: 384, k: 128) == (cpu ? small : .gpu))
+        #expect(family.automaticVariant(m: 256, n: 4096, k: 4096) == (cpu ? small : .gpu))
+        #expect(family.automaticVariant(m: 1, n: 384, k: 128) == (cpu ? small : .gpu))
+    }
+
+    /// Variant 3 where the device prefers explicit char vectors (pocl: 16), variant 1 where it
+    /// vectorises across work-items (Intel's CPU runtime reports 1), and variant 1 when the width is missing.
+    @Test func smallBatchVariantFollowsThePreferredCharWidth() {
+        var info = TestDevice.context.device.info
+        info.preferredVectorWidths["char"] = 16
+        #expect(QuantMatmulFamily.smallBatchCPUVariant(info) == .cpuQuantizedX)
+        info.preferredVectorWidths["char"] = 1
+        #expect(QuantMatmulFamily.smallBatchCPUVariant(info) == .cpu)
+        info.preferredVectorWidths["char"] = nil
+        #expect(QuantMatmulFamily.smallBatchCPUVariant(info) == .cpu)
     }
 
     @Test func encodeRefusesBadSizes() throws {

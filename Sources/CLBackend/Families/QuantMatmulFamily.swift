@@ -64,18 +64,34 @@ public final class QuantMatmulFamily {
     /// Variant 4's float product on the dequantized panels (one per family, like the plan's own).
     private lazy var panelProduct = MatmulFamily(environment: environment)
 
-    /// The variant used when none is asked for. GPUs: variant 2. CPUs: variant 3 (x quantized,
-    /// integer dot products) for GEMV and small batches; variant 4 (dequantize into the float GEMM's
-    /// panels) for at least 256 rows of x with at most 2^20 weights, where the float scratch stays
-    /// small and the rows amortise it: in `clbench quant --variant 3,4` on pocl (AVX-512) variant 4
-    /// runs at about f32's speed at M = 8192 with the GPT's weights, where variant 3 takes about 3×
-    /// as long, while variant 3 is faster at 4096² with M = 256 and at 512² with M = 64
-    /// (Benchmarks/results/pocl-3.1-intel-xeon-2cu/quant/README.md).
+    /// The variant used when none is asked for. GPUs: variant 2. CPUs: variant 4 (dequantize into
+    /// the float GEMM's panels) for at least 256 rows of x with at most 2^20 weights, where the float
+    /// scratch stays small and the rows amortise it: in `clbench quant --variant 3,4` on pocl
+    /// (AVX-512) variant 4 runs at about f32's speed at M = 8192 with the GPT's weights, where
+    /// variant 3 takes about 3× as long, while variant 3 is faster at 4096² with M = 256 and at 512²
+    /// with M = 64 (Benchmarks/results/pocl-3.1-intel-xeon-2cu/quant/README.md). Otherwise (GEMV,
+    /// small batches) the variant ``smallBatchCPUVariant(_:)`` picks from the device's vector widths.
     public func automaticVariant(m: Int, n: Int, k: Int) -> Variant {
-        let cpu: Variant = m >= Self.panelMinRows && n * k <= Self.panelMaxWeights ? .dequantizedPanels : .cpuQuantizedX
+        let cpu: Variant = m >= Self.panelMinRows && n * k <= Self.panelMaxWeights
+            ? .dequantizedPanels : Self.smallBatchCPUVariant(environment.context.device.info)
         return environment.variant(cpu: cpu, gpu: .gpu)
     }
     static let panelMinRows = 256, panelMaxWeights = 1 << 20
+
+    /// The CPU variant for GEMV and small batches: variant 3 where the device prefers explicit
+    /// integer vectors (preferred `char` vector width above 1), variant 1 where it prefers scalar
+    /// work-items and vectorises across them (width 1). Variant 3 is a few fat work-items of
+    /// hand-vectorised integer block dot products whose fast path is written for a compiler that
+    /// maps one work-item's `char16`/`short16` code onto AVX-512BW; a compiler that vectorises
+    /// across work-items runs it at about f32's speed, and variant 1's float16 fma code, which it
+    /// compiles well, is faster. Measured with `clbench quant --batch 1,8 --variant 1,3` (and all
+    /// variants) in alternating rounds per driver (Benchmarks/results/pocl-3.1-intel-xeon-2cu/drivers/quant-all-variants/):
+    /// on pocl (preferred width 16) variant 3 is 1.3–6× faster than variant 1; on Intel's CPU
+    /// runtime (width 1) variant 1 is 1.1–1.7× faster for q4_0 at batch 1 and 1.6–2.3× for both
+    /// formats at batch 8 (q8_0 at batch 1: even).
+    public static func smallBatchCPUVariant(_ info: DeviceInfo) -> Variant {
+        (info.preferredVectorWidths["char"] ?? 1) > 1 ? .cpuQuantizedX : .cpu
+    }
 
     /// Variant 3's work-items along N for `rowGroups` groups of rows: at most 128 (pocl runs each
     /// local-size-[1] work-group separately: at 4096² one item per 4-row group, 1024 items, is
