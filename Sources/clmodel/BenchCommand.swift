@@ -8,7 +8,7 @@ import TensorGraph
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time training steps (median ms/step after a warm-up), for comparison with PyTorch.",
-        subcommands: [BenchMLP.self, BenchGPT.self])
+        subcommands: [BenchMLP.self, BenchGPT.self, BenchBabyLLM.self])
 }
 
 struct BenchMLP: ParsableCommand {
@@ -195,6 +195,53 @@ extension BenchGPT {
             ]
             let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+struct BenchBabyLLM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "babyllm", abstract: "Median ms per babyLLM training step (the names or Tiny Shakespeare defaults of `clmodel train babyllm`).")
+
+    @Option(help: "Dataset: names or shakespeare (sets the model and batch defaults as `clmodel train babyllm`).")
+    var dataset: GPTDataset.Kind = .names
+    @Option(help: "The names folder, or Tiny Shakespeare's input.txt (or its folder). Default: the bundled data set.")
+    var data: String?
+    @Option(help: "Timed steps (in blocks of 50 enqueued steps).")
+    var steps: Int = 300
+    @Option(help: "Untimed steps first.")
+    var warmup: Int = 50
+    @Option(help: "Sequences per batch. Default: names 32, shakespeare 12.")
+    var batch: Int?
+    @Option(help: "How the windowed means are computed: band or cumsum.")
+    var windowMethod: WindowMeanMethod = .default
+    @Option(help: "Output format: text or json (clbench-shaped, benchmark \"train_babyllm\").")
+    var format: String = "text"
+    @OptionGroup var runOptions: RunOptions
+
+    func validate() throws {
+        guard steps > 0, warmup >= 0, (batch ?? 1) > 0 else { throw ValidationError("--steps and --batch must be positive, --warmup not negative") }
+        guard ["text", "json"].contains(format) else { throw ValidationError("--format must be text or json") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let names = dataset == .names
+            let path = try self.data ?? (names ? BundledData.namesFolder() : BundledData.tinyShakespeare())
+            let data = try loadGPTDataset(dataset, path: path, block: 64)
+            let model = TrainBabyLLM.defaultModel(data)
+            let batchSize = batch ?? (names ? 32 : 12)
+            let settings = OptimizerSettings(learningRate: 1e-3, finalLearningRate: 1e-4, steps: warmup + steps,
+                                             weightDecay: names ? 0.01 : 0.1, beta2: 0.99, gradientClip: names ? nil : 1)
+            let backend = try runOptions.backend()
+            let trainer = try BabyLLMTrainer(model: model, settings: settings, batchSize: batchSize, data: data.train, backend: backend,
+                                             parameters: BabyLLMModel.initialParameters(model), method: windowMethod)
+            let times = try timeSteps(trainer, warmup: warmup, steps: steps)
+            try printStepTimes(times, benchmark: "train_babyllm", device: backend.name, json: format == "json",
+                               params: ["dataset": dataset.rawValue, "batch": batchSize, "block": model.blockSize,
+                                        "embedding": model.embedding, "neurons": model.neurons, "memory": model.memory,
+                                        "windows": model.windows, "window_method": windowMethod.rawValue,
+                                        "parameters": model.parameterCount, "steps": steps, "warmup": warmup])
         }
     }
 }

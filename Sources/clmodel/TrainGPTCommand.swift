@@ -74,6 +74,9 @@ struct TrainGPT: ParsableCommand {
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive and finite, got \(lr)") }
         if let gradientClip, gradientClip <= 0 { throw ValidationError("--gradient-clip must be positive") }
         if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
+        if output.timeLimit != nil, distribution.distributed {
+            throw ValidationError("--time-limit works in a single process only: every rank of a distributed run takes the same steps")
+        }
         let width = embedding ?? (isNames ? 64 : 128), headCount = heads ?? 4
         guard width % headCount == 0 else { throw ValidationError("--heads \(headCount) must divide --embedding \(width)") }
     }
@@ -107,11 +110,7 @@ struct TrainGPT: ParsableCommand {
             let dropoutRate = dropout ?? (isNames ? 0.1 : 0)
             var parameters: [String: TensorData] = [:], optimizerState: [String: TensorData] = [:], startStep = 0
             if let (resume, (loadedModel, loaded)) = resumed {
-                guard loaded.vocabulary == data.vocabulary, loadedModel.blockSize == model.blockSize else {
-                    throw CommandError.badFile("\(path) does not fit the checkpoint \(resume): it was trained on vocabulary "
-                                               + "\(String(loaded.vocabulary.characters).debugDescription), block \(loadedModel.blockSize); "
-                                               + "this data has \(String(data.vocabulary.characters).debugDescription), block \(model.blockSize)")
-                }
+                try checkResumedData(path, fits: resume, vocabulary: loaded.vocabulary, block: loadedModel.blockSize, data: data)
                 (model, parameters, optimizerState, startStep) = (loadedModel, loaded.parameters, loaded.optimizerState, loaded.step)
                 print("resumed from \(resume) at step \(startStep)")
             } else {
@@ -130,9 +129,7 @@ struct TrainGPT: ParsableCommand {
             print("device: \(backend.name)")
             try runGPTTraining(trainer, model: model, data: data, path: path, totalSteps: totalSteps, backend: backend,
                                options: options, plotTitle: "GPT \(dataset.rawValue) — \(backend.name)", settingsLines: [
-                                   "training: \(dataset.rawValue), batch \(batchSize), AdamW lr \(settings.learningRate) → \(settings.finalLearningRate) "
-                                   + "cosine over \(totalSteps) steps (warm-up \(settings.warmupSteps)), weight decay \(settings.weightDecay), "
-                                   + "β2 \(beta2), clip \(settings.gradientClip.map { "\($0)" } ?? "none"), dropout \(dropoutRate)"])
+                                   "training: \(dataset.rawValue), batch \(batchSize), \(optimizerDescription(settings)), dropout \(dropoutRate)"])
         }
     }
 }
@@ -144,25 +141,15 @@ extension TrainGPT {
     func runGPTTraining(_ trainer: some TrainingRun, model: GPTConfiguration, data: GPTDataset, path: String, totalSteps: Int,
                         backend: any Backend, options: CompileOptions, plotTitle: String, settingsLines: [String]) throws {
         let evaluator = try GPTEvaluator(model, sequence: data.sequenceLength, backend: backend, options: options)
-        let configurationJSON = String(decoding: try JSONEncoder().encode(model), as: UTF8.self)
-        func evaluate(_ source: any SequenceSource) throws -> Double {
-            try evaluator.setParameters(try trainer.parameters())
+        let modelLine = "model: gpt \(model.layers) layers, \(model.heads) heads, embedding \(model.embedding), block \(model.blockSize), "
+            + "vocabulary \(model.vocabulary), \(model.positions.rawValue) positions, \(model.norm.rawValue), "
+            + "\(model.parameterCount) parameters; attention \(attention.rawValue)"
+        try runSequenceModelTraining(trainer, kind: "gpt", configuration: model, data: data, path: path,
+                                     lines: [modelLine] + settingsLines, totalSteps: totalSteps, output: output,
+                                     defaults: Self.outputDefaults, backend: backend, plotTitle: plotTitle) { parameters, source in
+            try evaluator.setParameters(parameters)
             return try evaluator.loss(of: source)
         }
-        func save(to checkpoint: String) throws {
-            try writeCheckpoint(Checkpoint(kind: "gpt", configurationJSON: configurationJSON, vocabulary: data.vocabulary,
-                                           step: trainer.step, parameters: try trainer.parameters(),
-                                           optimizerState: try trainer.optimizerState()),
-                                to: checkpoint)
-        }
-        print("data: \(path)")
-        print("model: gpt \(model.layers) layers, \(model.heads) heads, embedding \(model.embedding), block \(model.blockSize), "
-              + "vocabulary \(model.vocabulary), \(model.positions.rawValue) positions, \(model.norm.rawValue), "
-              + "\(model.parameterCount) parameters; attention \(attention.rawValue)")
-        for line in settingsLines { print(line) }
-        try runTraining(trainer, totalSteps: totalSteps, output: output, defaults: Self.outputDefaults, backend: backend,
-                        plotTitle: plotTitle, validate: { try evaluate(data.validation) }, test: { try evaluate(data.test) },
-                        save: save)
     }
 }
 

@@ -31,9 +31,7 @@ extension TrainGPT {
                            options: options, plotTitle: "GPT \(dataset.rawValue) — \(group.size) ranks, \(backend.name)", settingsLines: [
                                "distributed: \(group.size) ranks × batch \(rankBatch) = global batch \(trainer.globalBatch); "
                                + "all-reduce of \(trainer.plan.bufferCount) floats per step",
-                               "training: \(dataset.rawValue), global batch \(trainer.globalBatch), AdamW lr \(settings.learningRate) → "
-                               + "\(settings.finalLearningRate) cosine over \(settings.steps) steps (warm-up \(settings.warmupSteps)), "
-                               + "weight decay \(settings.weightDecay), β2 \(beta2), clip \(settings.gradientClip.map { "\($0)" } ?? "none"), "
+                               "training: \(dataset.rawValue), global batch \(trainer.globalBatch), \(optimizerDescription(settings)), "
                                + "dropout \(dropout)"])
         let alone = try measureAllReduce(group, count: trainer.plan.bufferCount, rounds: Self.probeRounds).sorted()
         printCommunication(trainer.timing, bytes: 4 * trainer.plan.bufferCount, ranks: group.size, alone: alone[alone.count / 2])
