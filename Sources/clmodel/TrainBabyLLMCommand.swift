@@ -18,26 +18,7 @@ struct TrainBabyLLM: ParsableCommand {
             steps and ends with `test_loss T`.
             """)
 
-    @Option(help: "Dataset: names (default) or shakespeare; a resumed run takes its checkpoint's.")
-    var dataset: GPTDataset.Kind?
-    @Option(help: "The names folder (train.txt, val.txt, test.txt), or Tiny Shakespeare's input.txt (or its folder). Default: the bundled data set.")
-    var data: String?
-    @Option(help: "Training steps in total (a resumed run continues to this count). Default: names 20000, shakespeare 2000.")
-    var steps: Int?
-    @Option(help: "Sequences per batch. Default: names 32, shakespeare 12.")
-    var batch: Int?
-    @Option(help: "Peak learning rate (default 1e-3).")
-    var lr: Float?
-    @Option(help: "Learning rate at the last step (cosine decay; default lr / 10).")
-    var finalLr: Float?
-    @Option(help: "Linear warm-up steps. Default: names 0, shakespeare 100.")
-    var warmup: Int?
-    @Option(help: "AdamW decoupled weight decay (matrices and the embedding). Default: names 0.01, shakespeare 0.1.")
-    var weightDecay: Float?
-    @Option(help: "AdamW β2.")
-    var beta2: Float = 0.99
-    @Option(help: "Clip gradients to this global L2 norm. Default: names none, shakespeare 1.")
-    var gradientClip: Float?
+    @OptionGroup var training: SequenceTrainingOptions
     @Option(help: "Embedding width. Default: names 64, shakespeare 128. A resumed run takes the model flags from its checkpoint.")
     var embedding: Int?
     @Option(help: "Neurons of the neuron layer. Default: names 128, shakespeare 384.")
@@ -46,24 +27,17 @@ struct TrainBabyLLM: ParsableCommand {
     var memory: Int?
     @Option(help: "Window lengths in tokens, comma-separated (default 1,2,4,8,16,32,64).")
     var windows: String?
-    @Option(help: "Sequence length for shakespeare (default 64; names use the longest name + 1).")
-    var block: Int?
     @Option(help: "How the windowed means are computed: band (a [T,T] mixing matrix) or cumsum (prefix sums); same numbers.")
     var windowMethod: WindowMeanMethod = .default
-    @Option(help: "Seed of the initialisation (the batches use seed + 1).")
-    var seed: UInt64 = 1337
     @OptionGroup var output: TrainingOutputOptions
     static let outputDefaults = TrainingOutputDefaults(logEvery: 100, evalEvery: 1000, checkpoint: "babyllm.safetensors")
     @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
-        for (name, value) in [("--steps", steps ?? 1), ("--batch", batch ?? 1), ("--embedding", embedding ?? 1),
-                              ("--neurons", neurons ?? 1), ("--memory", memory ?? 1), ("--block", block ?? 1)]
+        for (name, value) in [("--embedding", embedding ?? 1), ("--neurons", neurons ?? 1), ("--memory", memory ?? 1)]
         where value <= 0 {
             throw ValidationError("\(name) must be positive, got \(value)")
         }
-        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive and finite, got \(lr)") }
-        if let gradientClip, gradientClip <= 0 { throw ValidationError("--gradient-clip must be positive") }
         _ = try windowLengths()
     }
 
@@ -90,44 +64,39 @@ struct TrainBabyLLM: ParsableCommand {
         try reportingErrors {
             try output.checkWritable(Self.outputDefaults)
             let resumed = try output.resume.map { path in (path: path, loaded: try loadBabyLLM(path)) }
-            let storedKind = resumed.map { $0.loaded.1.vocabulary == .names ? GPTDataset.Kind.names : .shakespeare }
-            let dataset = self.dataset ?? storedKind ?? .names, isNames = dataset == .names
+            let (dataset, storedKind) = training.resolvedDataset(resuming: resumed?.loaded.1.vocabulary)
+            let isNames = dataset == .names
             let windows = try windowLengths()
             if let resumed {
                 let stored = resumed.loaded.0
                 try checkResumeFlags(resumed.path, [
-                    ("--dataset", self.dataset?.rawValue, storedKind?.rawValue ?? dataset.rawValue),
+                    ("--dataset", training.dataset?.rawValue, storedKind?.rawValue ?? dataset.rawValue),
                     ("--embedding", embedding.map(String.init), "\(stored.embedding)"), ("--neurons", neurons.map(String.init), "\(stored.neurons)"),
                     ("--memory", memory.map(String.init), "\(stored.memory)"),
                     ("--windows", windows.map { $0.map(String.init).joined(separator: ",") }, stored.windows.map(String.init).joined(separator: ",")),
-                    ("--block", isNames ? nil : block.map(String.init), "\(stored.blockSize)")])
+                    ("--block", isNames ? nil : training.block.map(String.init), "\(stored.blockSize)")])
             }
-            let path = try self.data ?? (isNames ? BundledData.namesFolder() : BundledData.tinyShakespeare())
-            let data = try loadGPTDataset(dataset, path: path, block: block ?? resumed?.loaded.0.blockSize ?? 64)
+            let (data, path) = try training.loadData(dataset, resumedBlock: resumed?.loaded.0.blockSize)
             var model = Self.defaultModel(data)
             model.embedding = embedding ?? model.embedding
             model.neurons = neurons ?? model.neurons
             model.memory = memory ?? model.memory
             model.windows = windows ?? model.windows
-            let totalSteps = steps ?? (isNames ? 20_000 : 2_000)
-            let peak = lr ?? 1e-3
-            let settings = OptimizerSettings(learningRate: peak, finalLearningRate: finalLr ?? peak / 10,
-                                             warmupSteps: warmup ?? (isNames ? 0 : 100), steps: totalSteps,
-                                             weightDecay: weightDecay ?? (isNames ? 0.01 : 0.1), beta2: beta2,
-                                             gradientClip: gradientClip ?? (isNames ? nil : 1))
-            let batchSize = batch ?? (isNames ? 32 : 12)
+            let settings = training.settings(names: isNames, steps: isNames ? 20_000 : 2_000, learningRate: 1e-3)
+            let totalSteps = settings.steps
+            let batchSize = training.batchSize(names: isNames)
             var parameters: [String: TensorData] = [:], optimizerState: [String: TensorData] = [:], startStep = 0
             if let (resume, (loadedModel, loaded)) = resumed {
                 try checkResumedData(path, fits: resume, vocabulary: loaded.vocabulary, block: loadedModel.blockSize, data: data)
                 (model, parameters, optimizerState, startStep) = (loadedModel, loaded.parameters, loaded.optimizerState, loaded.step)
                 print("resumed from \(resume) at step \(startStep)")
             } else {
-                parameters = BabyLLMModel.initialParameters(model, seed: seed)
+                parameters = BabyLLMModel.initialParameters(model, seed: training.seed)
             }
             let backend = try runOptions.backend()
             let trainer = try BabyLLMTrainer(model: model, settings: settings, batchSize: batchSize, data: data.train, backend: backend,
                                              parameters: parameters, optimizerState: optimizerState, step: startStep,
-                                             dataSeed: seed &+ 1, method: windowMethod)
+                                             dataSeed: training.seed &+ 1, method: windowMethod)
             print("device: \(backend.name)")
             let evaluator = try BabyLLMEvaluator(model, sequence: data.sequenceLength, backend: backend, method: windowMethod)
             let modelLine = "model: babyllm embedding \(model.embedding), \(model.neurons) neurons, windows "

@@ -19,7 +19,7 @@ extension TrainGPT {
         let options = CompileOptions(attention: attention)
         let trainer = try GPTDataParallelTrainer(model: model, settings: settings, rankBatch: rankBatch, data: data.train,
                                                  backend: backend, reducer: group, parameters: parameters,
-                                                 optimizerState: optimizerState, step: startStep, dataSeed: seed &+ 1,
+                                                 optimizerState: optimizerState, step: startStep, dataSeed: training.seed &+ 1,
                                                  dropout: dropout, options: options)
         guard group.rank == 0 else {
             while trainer.step < settings.steps { try trainer.enqueueStep() }

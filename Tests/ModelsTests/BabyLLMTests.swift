@@ -92,26 +92,11 @@ import Testing
             for plan in [gradientPlan, lossPlan] { try forward.model.load(parameters, into: plan) }
             let analytic = try gradientPlan.run(feeds)
             analyticByMethod.append(analytic)
-            var worst = 0.0, detail = ""
-            let h: Float = 1e-2
-            for (k, name) in names.enumerated() {
-                let base = parameters[name]!.floats
-                let indices = name == "neurons.weight" ? (0..<4).map { _ in Int(random.next()) % base.count } : Array(base.indices)
-                for i in indices {
-                    func loss(_ delta: Float) throws -> Double {
-                        var moved = base
-                        moved[i] += delta
-                        try lossPlan.setVariable(name, TensorData(shape: parameters[name]!.shape, floats: moved))
-                        return Double(try lossPlan.run(feeds)[0].floats[0])
-                    }
-                    let fd = (try loss(h) - loss(-h)) / Double(2 * h)
-                    try lossPlan.setVariable(name, parameters[name]!)
-                    let a = Double(analytic[k].floats[i])
-                    let ratio = abs(a - fd) / (2e-4 + 2e-2 * abs(fd))
-                    if ratio > worst { (worst, detail) = (ratio, "\(method): d/d\(name)[\(i)] analytic \(a) vs finite difference \(fd)") }
-                }
+            let (worst, detail) = try worstParameterGradientMismatch(names: names, analytic: analytic, parameters: parameters,
+                                                                     lossPlan: lossPlan, feeds: feeds) { name, count in
+                name == "neurons.weight" ? (0..<4).map { _ in Int(random.next()) % count } : Array(0..<count)
             }
-            #expect(worst <= 1, "\(detail)")
+            #expect(worst <= 1, "\(method): \(detail)")
             #expect(analytic[0].floats.contains { abs($0) > 1e-4 }, "\(method): the window logits get no gradient")
         }
         for (band, cumsum) in zip(analyticByMethod[0], analyticByMethod[1]) {
