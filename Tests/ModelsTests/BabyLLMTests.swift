@@ -21,18 +21,20 @@ import Testing
         return values
     }
 
-    /// `Σ_w p_w · mean(x[r, max(0, t−w+1) … t])`, written as the definition says.
-    static func directWindowMeans(_ x: [Float], rows: Int, t: Int, windows: [Int], weights: [Float]) -> [Float] {
-        var out = [Float](repeating: 0, count: rows * t)
-        for r in 0..<rows {
+    /// `Σ_w p_w · mean(x[b, max(0, t−w+1) … t, c])` of `x` `[batch, t, channels]`, written as the definition says.
+    static func directWindowMeans(_ x: [Float], batch: Int, t: Int, channels: Int, windows: [Int], weights: [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: batch * t * channels)
+        for b in 0..<batch {
             for i in 0..<t {
-                var total = 0.0
-                for (k, w) in windows.enumerated() {
-                    let first = max(0, i - w + 1)
-                    let sum = (first...i).reduce(0.0) { $0 + Double(x[r * t + $1]) }
-                    total += Double(weights[k]) * sum / Double(i - first + 1)
+                for c in 0..<channels {
+                    var total = 0.0
+                    for (k, w) in windows.enumerated() {
+                        let first = max(0, i - w + 1)
+                        let sum = (first...i).reduce(0.0) { $0 + Double(x[(b * t + $1) * channels + c]) }
+                        total += Double(weights[k]) * sum / Double(i - first + 1)
+                    }
+                    out[(b * t + i) * channels + c] = Float(total)
                 }
-                out[r * t + i] = Float(total)
             }
         }
         return out
@@ -43,19 +45,19 @@ import Testing
         let windows = [1, 2, 4, 8, 16, 32, 64]
         var random = XorShiftRandom(seed: 11)
         for t in [1, 7, 33] {
-            for rows in [1, 13] {
+            for (batch, channels) in [(1, 1), (2, 13), (3, 1)] {
                 let graph = Graph()
-                let x = try graph.input("x", [rows, t]), weights = try graph.input("p", [windows.count])
+                let x = try graph.input("x", [batch, t, channels]), weights = try graph.input("p", [windows.count])
                 let out = try causalWindowMeans(x, windows: windows, weights: weights, method: method)
-                #expect(out.shape == Shape([rows, t]))
-                let xs = random.uniformArray(count: rows * t, lo: -2, hi: 2)
+                #expect(out.shape == Shape([batch, t, channels]))
+                let xs = random.uniformArray(count: batch * t * channels, lo: -2, hi: 2)
                 let raw = random.uniformArray(count: windows.count, lo: 0, hi: 1), total = raw.reduce(0, +)
                 let ps = raw.map { $0 / total }
                 let got = try ReferenceBackend().compile(graph, outputs: [out], options: CompileOptions())
-                    .run(["x": TensorData(shape: [rows, t], floats: xs), "p": TensorData(shape: [windows.count], floats: ps)])[0].floats
-                let expected = Self.directWindowMeans(xs, rows: rows, t: t, windows: windows, weights: ps)
+                    .run(["x": TensorData(shape: [batch, t, channels], floats: xs), "p": TensorData(shape: [windows.count], floats: ps)])[0].floats
+                let expected = Self.directWindowMeans(xs, batch: batch, t: t, channels: channels, windows: windows, weights: ps)
                 let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
-                #expect(worst < 1e-5, "\(method) T \(t) rows \(rows): worst difference \(worst)")
+                #expect(worst < 1e-5, "\(method) T \(t) batch \(batch) channels \(channels): worst difference \(worst)")
             }
         }
     }
@@ -63,7 +65,7 @@ import Testing
     @Test func windowMeansRejectMismatchedWeights() throws {
         let graph = Graph()
         let error = #expect(throws: GraphError.self) {
-            try causalWindowMeans(try graph.input("x", [2, 5]), windows: [1, 2], weights: try graph.input("p", [3]))
+            try causalWindowMeans(try graph.input("x", [2, 5, 3]), windows: [1, 2], weights: try graph.input("p", [3]))
         }
         #expect(error?.op == "causalWindowMeans")
         #expect(throws: GraphError.self) { try BabyLLMModel.forward(Self.small, batch: 1, sequence: 10) }

@@ -37,10 +37,8 @@ public enum BabyLLMModel {
         let x = try model.tokenEmbedding(tokens).reshape([rows, c.embedding])
         let activations = try model.neurons(x).gelu()                                                  // [B·T, N]
         let weights = try model.windowWeights()
-        let timeLast = try activations.reshape([batch, sequence, c.neurons]).permute([0, 2, 1])
-            .reshape([batch * c.neurons, sequence])                                                    // [B·N, T]
-        let means = try causalWindowMeans(timeLast, windows: c.windows, weights: weights, method: method)
-            .reshape([batch, c.neurons, sequence]).permute([0, 2, 1]).reshape([rows, c.neurons])       // [B·T, N]
+        let means = try causalWindowMeans(activations.reshape([batch, sequence, c.neurons]), windows: c.windows, weights: weights,
+                                          method: method).reshape([rows, c.neurons])                    // [B·T, N]
         let logits = try model.logits(windowMeans: means)
         return Forward(graph: graph, model: model, tokens: tokens, logits: logits, activations: activations, windowWeights: weights,
                        parameters: Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.tensor) }))

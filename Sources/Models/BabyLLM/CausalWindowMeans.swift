@@ -16,23 +16,24 @@ public enum WindowMeanMethod: String, Codable, Sendable, CaseIterable {
     public static let `default` = WindowMeanMethod.band
 }
 
-/// The learned mix of causal windowed means along time: for `x` `[rows, T]` (time last),
-/// `out[r, t] = Σ_w weights[w] · mean(x[r, max(0, t−w+1) … t])`; a window longer than the
+/// The learned mix of causal windowed means along time: for `x` `[batch, T, channels]`,
+/// `out[b, t, c] = Σ_w weights[w] · mean(x[b, max(0, t−w+1) … t, c])`; a window longer than the
 /// positions up to `t` averages all of them, so early positions are never divided by missing ones.
+/// Time stays the middle axis (the layout the neuron layer writes), so neither method moves data.
 /// - Parameters:
-///   - x: f32 `[rows, T]`.
+///   - x: f32 `[batch, T, channels]`.
 ///   - windows: window lengths in tokens, each ≥ 1 (longer than `T` is allowed).
 ///   - weights: f32 `[windows.count]`, the mixing weights (a softmax of learned logits in ``BabyLLM``);
 ///     gradients reach them and `x` through either method.
 /// - Throws: ``GraphError`` naming `causalWindowMeans` and the shapes when they do not fit.
 public func causalWindowMeans(_ x: Tensor, windows: [Int], weights: Tensor,
                               method: WindowMeanMethod = .default) throws -> Tensor {
-    guard x.shape.rank == 2, weights.shape == Shape([windows.count]), !windows.isEmpty, windows.allSatisfy({ $0 > 0 }) else {
+    guard x.shape.rank == 3, weights.shape == Shape([windows.count]), !windows.isEmpty, windows.allSatisfy({ $0 > 0 }) else {
         throw GraphError(op: "causalWindowMeans", shapes: [x.shape, weights.shape],
-                         expected: "x [rows, T], weights [\(windows.count)] (one per window), window lengths ≥ 1",
+                         expected: "x [batch, T, channels], weights [\(windows.count)] (one per window), window lengths ≥ 1",
                          message: "windows \(windows)")
     }
-    let (rows, t) = (x.shape[0], x.shape[1])
+    let (batch, t, channels) = (x.shape[0], x.shape[1], x.shape[2])
     let graph = x.graph
     switch method {
     case .band:
@@ -44,12 +45,13 @@ public func causalWindowMeans(_ x: Tensor, windows: [Int], weights: Tensor,
             }
         }
         let mixing = try weights.reshape([1, windows.count])
-            .matmul(try graph.constant(bands, shape: [windows.count, t * t])).reshape([t, t])   // M[t, s]
-        return try x.matmul(mixing, transposeB: true)                                            // Σ_s x[r, s]·M[t, s]
+            .matmul(try graph.constant(bands, shape: [windows.count, t * t])).reshape([1, t, t])   // M[t, s]
+        // A batched product takes equal batch dimensions: M repeated per sequence (B·T² numbers).
+        return try (graph.constant(0, shape: [batch, t, t]) + mixing).matmul(x)                    // Σ_s M[t, s]·x[b, s, c]
     case .cumulativeSum:
-        /// `s` moved `k` positions later in time, zeros in front.
+        // `s` moved `k` positions later in time, zeros in front.
         func delayed(_ s: Tensor, by k: Int) throws -> Tensor {
-            try concat([graph.constant(0, shape: [rows, k]), s.slice(axis: 1, start: 0, end: t - k)], axis: 1)
+            try concat([graph.constant(0, shape: [batch, k, channels]), s.slice(axis: 1, start: 0, end: t - k)], axis: 1)
         }
         var prefix = x
         var step = 1
@@ -60,7 +62,7 @@ public func causalWindowMeans(_ x: Tensor, windows: [Int], weights: Tensor,
         var out: Tensor?
         for (k, w) in windows.enumerated() {
             let sums = w >= t ? prefix : try prefix - delayed(prefix, by: w)
-            let scale = try graph.constant((0..<t).map { 1 / Float(min(w, $0 + 1)) }, shape: [t])
+            let scale = try graph.constant((0..<t).map { 1 / Float(min(w, $0 + 1)) }, shape: [t, 1])
                 * weights.slice(axis: 0, start: k, end: k + 1)
             let term = try sums * scale
             out = try out.map { try $0 + term } ?? term
