@@ -6,11 +6,11 @@ import TensorGraph
 
 /// Logging, evaluation, checkpoint and plot options shared by every `clmodel train`.
 struct TrainingOutputOptions: ParsableArguments {
-    @Option(help: "Print a log line every this many steps (default: mlp 1000, gpt 100).")
+    @Option(help: "Print a log line every this many steps (default: mlp 1000, gpt and babyllm 100).")
     var logEvery: Int?
-    @Option(help: "Evaluate the validation split every this many steps and at the end (default: mlp 5000, gpt 1000).")
+    @Option(help: "Evaluate the validation split every this many steps and at the end (default: mlp 5000, gpt and babyllm 1000).")
     var evalEvery: Int?
-    @Option(help: "Write the checkpoint (safetensors, with optimizer state) here at each evaluation and at the end (default: mlp.safetensors, gpt.safetensors).")
+    @Option(help: "Write the checkpoint (safetensors, with optimizer state) here at each evaluation and at the end (default: mlp.safetensors, gpt.safetensors, babyllm.safetensors).")
     var checkpoint: String?
     @Option(help: "Resume from this checkpoint (weights, AdamW moments and step).")
     var resume: String?
