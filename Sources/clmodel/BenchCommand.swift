@@ -8,7 +8,7 @@ import TensorGraph
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time training steps (median ms/step after a warm-up), for comparison with PyTorch.",
-        subcommands: [BenchMLP.self, BenchGPT.self])
+        subcommands: [BenchMLP.self, BenchGPT.self, BenchBabyLLM.self])
 }
 
 struct BenchMLP: ParsableCommand {
@@ -93,16 +93,7 @@ struct BenchGPT: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gpt", abstract: "Median ms per GPT training step (names or Tiny Shakespeare configuration).")
 
-    @Option(help: "Dataset: names or shakespeare (sets the model and batch defaults as `clmodel train gpt`).")
-    var dataset: GPTDataset.Kind = .names
-    @Option(help: "The names folder, or Tiny Shakespeare's input.txt (or its folder). Default: the bundled data set.")
-    var data: String?
-    @Option(help: "Timed steps (in blocks of 50 enqueued steps).")
-    var steps: Int = 300
-    @Option(help: "Untimed steps first.")
-    var warmup: Int = 50
-    @Option(help: "Sequences per batch. Default: names 32, shakespeare 12.")
-    var batch: Int?
+    @OptionGroup var timing: SequenceBenchOptions
     @Option(help: "Attention lowering: automatic, fused or unfused.")
     var attention: AttentionLowering = .automatic
     @Option(help: "Row norm of the blocks: layernorm (default), rmsnorm, proportions or none.")
@@ -120,7 +111,6 @@ struct BenchGPT: ParsableCommand {
     var decodeBatches: [Int] { decodeBatch.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func validate() throws {
-        guard steps > 0, warmup >= 0, (batch ?? 1) > 0 else { throw ValidationError("--steps and --batch must be positive, --warmup not negative") }
         guard ["text", "json"].contains(format) else { throw ValidationError("--format must be text or json") }
         guard rounds > 0, !decodeBatches.isEmpty, decodeBatches.count == decodeBatch.split(separator: ",").count,
               decodeBatches.allSatisfy({ $0 > 0 }) else {
@@ -130,24 +120,17 @@ struct BenchGPT: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let names = dataset == .names
-            let path = try self.data ?? (names ? BundledData.namesFolder() : BundledData.tinyShakespeare())
-            let data = try loadGPTDataset(dataset, path: path, block: 64)
-            let model = GPTConfiguration(vocabulary: data.vocabulary.count, blockSize: data.sequenceLength, embedding: names ? 64 : 128,
+            let data = try timing.loadData()
+            let model = GPTConfiguration(vocabulary: data.vocabulary.count, blockSize: data.sequenceLength, embedding: timing.names ? 64 : 128,
                                          norm: norm)
             if decode { return try benchDecode(model) }
-            let batchSize = batch ?? (names ? 32 : 12)
-            let settings = OptimizerSettings(learningRate: names ? 5e-4 : 1e-3, finalLearningRate: names ? 5e-5 : 1e-4,
-                                             steps: warmup + steps, weightDecay: names ? 0.01 : 0.1, beta2: 0.99,
-                                             gradientClip: names ? nil : 1)
             let backend = try runOptions.backend()
-            let trainer = try GPTTrainer(model: model, settings: settings, batchSize: batchSize, data: data.train, backend: backend,
+            let trainer = try GPTTrainer(model: model, settings: timing.settings(learningRate: timing.names ? 5e-4 : 1e-3),
+                                         batchSize: timing.batchSize, data: data.train, backend: backend,
                                          parameters: GPTModel.initialParameters(model), options: CompileOptions(attention: attention))
-            let times = try timeSteps(trainer, warmup: warmup, steps: steps)
-            try printStepTimes(times, benchmark: "train_gpt", device: backend.name, json: format == "json",
-                               params: ["dataset": dataset.rawValue, "batch": batchSize, "block": model.blockSize,
-                                        "embedding": model.embedding, "layers": model.layers, "heads": model.heads,
-                                        "attention": attention.rawValue, "steps": steps, "warmup": warmup])
+            try timing.report(trainer, benchmark: "train_gpt", device: backend.name, json: format == "json",
+                              params: ["block": model.blockSize, "embedding": model.embedding, "layers": model.layers, "heads": model.heads,
+                                       "attention": attention.rawValue])
         }
     }
 }
@@ -189,12 +172,42 @@ extension BenchGPT {
         if format == "json" {
             let report: [String: Any] = [
                 "benchmark": "decode_gpt", "device": ["name": backend.name],
-                "params": ["dataset": dataset.rawValue, "block": model.blockSize, "embedding": model.embedding, "layers": model.layers,
+                "params": ["dataset": timing.dataset.rawValue, "block": model.blockSize, "embedding": model.embedding, "layers": model.layers,
                            "heads": model.heads, "tokens_per_sequence": tokens, "rounds": rounds],
                 "results": results,
             ]
             let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+struct BenchBabyLLM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "babyllm", abstract: "Median ms per babyLLM training step (the names or Tiny Shakespeare defaults of `clmodel train babyllm`).")
+
+    @OptionGroup var timing: SequenceBenchOptions
+    @Option(help: "How the windowed means are computed: band or cumsum.")
+    var windowMethod: WindowMeanMethod = .default
+    @Option(help: "Output format: text or json (clbench-shaped, benchmark \"train_babyllm\").")
+    var format: String = "text"
+    @OptionGroup var runOptions: RunOptions
+
+    func validate() throws {
+        guard ["text", "json"].contains(format) else { throw ValidationError("--format must be text or json") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let data = try timing.loadData()
+            let model = TrainBabyLLM.defaultModel(data)
+            let backend = try runOptions.backend()
+            let trainer = try BabyLLMTrainer(model: model, settings: timing.settings(learningRate: 1e-3), batchSize: timing.batchSize,
+                                             data: data.train, backend: backend, parameters: BabyLLMModel.initialParameters(model),
+                                             method: windowMethod)
+            try timing.report(trainer, benchmark: "train_babyllm", device: backend.name, json: format == "json",
+                              params: ["block": model.blockSize, "embedding": model.embedding, "neurons": model.neurons, "memory": model.memory,
+                                       "windows": model.windows, "window_method": windowMethod.rawValue, "parameters": model.parameterCount])
         }
     }
 }

@@ -69,12 +69,31 @@ func loadMLP(_ path: String) throws -> (MLPConfiguration, Checkpoint) {
 
 /// Loads a GPT checkpoint and its configuration; warns on stderr when it holds NaN or ±Inf.
 func loadGPT(_ path: String) throws -> (GPTConfiguration, Checkpoint) {
+    try loadSequenceModel(path, kind: "gpt", label: "GPT", validate: { try $0.validate() }, shapes: \.parameterShapes)
+}
+
+/// Loads a babyLLM checkpoint and its configuration; warns on stderr when it holds NaN or ±Inf.
+func loadBabyLLM(_ path: String) throws -> (BabyLLMConfiguration, Checkpoint) {
+    try loadSequenceModel(path, kind: "babyllm", label: "babyLLM", validate: { try $0.validate() }, shapes: \.parameterShapes)
+}
+
+/// Loads a checkpoint of `kind` whose metadata holds a `Configuration` as JSON: a checkpoint of
+/// another kind, a configuration that is missing, unreadable or fails `validate`, and tensors that
+/// are not the configuration's `shapes` are errors (exit 2) naming the file.
+private func loadSequenceModel<Configuration: Decodable>(_ path: String, kind: String, label: String,
+                                                         validate: (Configuration) throws -> Void,
+                                                         shapes: (Configuration) -> [(name: String, shape: Shape)]) throws -> (Configuration, Checkpoint) {
     let header = try Checkpoint.read(path)
-    guard header.kind == "gpt" else { throw CommandError.badFile("\(path) holds a '\(header.kind)' checkpoint, not a GPT") }
-    guard let configuration = try? JSONDecoder().decode(GPTConfiguration.self, from: Data(header.configurationJSON.utf8)) else {
-        throw CommandError.badFile("\(path): the GPT configuration in its metadata is missing or unreadable")
+    guard header.kind == kind else { throw CommandError.badFile("\(path) holds a '\(header.kind)' checkpoint, not a \(label)") }
+    guard let configuration = try? JSONDecoder().decode(Configuration.self, from: Data(header.configurationJSON.utf8)) else {
+        throw CommandError.badFile("\(path): the \(label) configuration in its metadata is missing or unreadable")
     }
-    let checkpoint = try Checkpoint.read(path, expectedShapes: configuration.parameterShapes)
+    do {
+        try validate(configuration)
+    } catch {
+        throw CommandError.badFile("\(path): the \(label) configuration in its metadata does not fit together: \(error)")
+    }
+    let checkpoint = try Checkpoint.read(path, expectedShapes: shapes(configuration))
     warnIfNonFinite(checkpoint, path: path)
     return (configuration, checkpoint)
 }

@@ -8,7 +8,7 @@ struct Eval: ParsableCommand {
         abstract: "Print the loss of a data split.",
         discussion: "A non-finite loss (NaN or ±Inf) is an error (exit 3), not a result.")
 
-    @Argument(help: "Model kind: mlp or gpt.")
+    @Argument(help: "Model kind: mlp, gpt or babyllm.")
     var model: String
     @Option(help: "Checkpoint file (safetensors); without it, the reference initialisation (seed 1337).")
     var checkpoint: String?
@@ -21,8 +21,8 @@ struct Eval: ParsableCommand {
     @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
-        guard ["mlp", "gpt"].contains(model) else { throw ValidationError("unknown model '\(model)'; models: mlp, gpt") }
-        if model == "gpt", checkpoint == nil { throw ValidationError("a gpt needs --checkpoint") }
+        guard ["mlp", "gpt", "babyllm"].contains(model) else { throw ValidationError("unknown model '\(model)'; models: mlp, gpt, babyllm") }
+        if model != "mlp", checkpoint == nil { throw ValidationError("a \(model) needs --checkpoint") }
         guard GPTDataset.Split(rawValue: split) != nil else { throw ValidationError("--split must be train, val or test") }
         guard batch > 0 else { throw ValidationError("--batch must be positive") }
     }
@@ -30,6 +30,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         try reportingErrors {
             if model == "gpt", let checkpoint { return try evaluateGPT(checkpoint) }
+            if model == "babyllm", let checkpoint { return try evaluateBabyLLM(checkpoint) }
             let (configuration, parameters, vocabulary): (MLPConfiguration, [String: TensorData], CharVocabulary)
             if let checkpoint {
                 let (loadedConfiguration, loaded) = try loadMLP(checkpoint)
@@ -60,23 +61,37 @@ struct Eval: ParsableCommand {
 
     private func evaluateGPT(_ path: String) throws {
         let (configuration, checkpoint) = try loadGPT(path)
-        let kind: GPTDataset.Kind = checkpoint.vocabulary == .names ? .names : .shakespeare
+        let (source, dataPath) = try sequenceSplit(of: path, vocabulary: checkpoint.vocabulary, block: configuration.blockSize)
+        let evaluator = try GPTEvaluator(configuration, sequence: configuration.blockSize, batchSize: batch, backend: try runOptions.backend(),
+                                         weightFormats: ModelQuantization.formats(of: checkpoint.parameters))
+        try evaluator.setParameters(checkpoint.parameters)
+        try printLoss(try evaluator.loss(of: source), of: dataPath)
+    }
+
+    private func evaluateBabyLLM(_ path: String) throws {
+        let (configuration, checkpoint) = try loadBabyLLM(path)
+        let (source, dataPath) = try sequenceSplit(of: path, vocabulary: checkpoint.vocabulary, block: configuration.blockSize)
+        let evaluator = try BabyLLMEvaluator(configuration, sequence: configuration.blockSize, batchSize: batch,
+                                             backend: try runOptions.backend())
+        try evaluator.setParameters(checkpoint.parameters)
+        try printLoss(try evaluator.loss(of: source), of: dataPath)
+    }
+
+    /// The split to evaluate for a sequence model (gpt, babyllm) of the checkpoint at `path`: its
+    /// data set follows the vocabulary (names or Shakespeare), read from --data or the bundled copy.
+    private func sequenceSplit(of path: String, vocabulary: CharVocabulary, block: Int) throws -> (source: any SequenceSource, dataPath: String) {
+        let kind: GPTDataset.Kind = vocabulary == .names ? .names : .shakespeare
         let dataPath = try data ?? (kind == .names ? BundledData.namesFolder() : BundledData.tinyShakespeare())
-        let source: any SequenceSource
         do {
-            source = try GPTDataset.split(GPTDataset.Split(rawValue: split)!, of: kind, path: dataPath, block: configuration.blockSize,
-                                          vocabulary: checkpoint.vocabulary)
+            return (try GPTDataset.split(GPTDataset.Split(rawValue: split)!, of: kind, path: dataPath, block: block, vocabulary: vocabulary),
+                    dataPath)
         } catch let error as DataError {
             switch error {
             case .nameTooLong, .characterOutsideVocabulary, .tooShort: break
             case .unreadable, .namesFolderExpected: throw error
             }
             throw CommandError.badFile("\(error); it does not fit the checkpoint \(path), a \(kind.rawValue) model of vocabulary "
-                                       + "\(String(checkpoint.vocabulary.characters).debugDescription) and block \(configuration.blockSize)")
+                                       + "\(String(vocabulary.characters).debugDescription) and block \(block)")
         }
-        let evaluator = try GPTEvaluator(configuration, sequence: configuration.blockSize, batchSize: batch, backend: try runOptions.backend(),
-                                         weightFormats: ModelQuantization.formats(of: checkpoint.parameters))
-        try evaluator.setParameters(checkpoint.parameters)
-        try printLoss(try evaluator.loss(of: source), of: dataPath)
     }
 }

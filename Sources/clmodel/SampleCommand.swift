@@ -4,10 +4,10 @@ import Models
 
 struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Sample from a trained model: names (mlp, gpt), or text streamed as it comes (a Shakespeare gpt).",
-        discussion: "A GPT decodes through its KV cache (--no-cache recomputes the context for every token); prefill and decode tokens/s go to stderr.")
+        abstract: "Sample from a trained model: names (mlp, gpt, babyllm), or text streamed as it comes (a Shakespeare gpt or babyllm).",
+        discussion: "A GPT decodes through its KV cache (--no-cache recomputes the context for every token); prefill and decode tokens/s go to stderr. A babyLLM runs its whole context for every token; its tokens/s go to stderr.")
 
-    @Argument(help: "Model kind: mlp or gpt.")
+    @Argument(help: "Model kind: mlp, gpt or babyllm.")
     var model: String
     @Option(help: "Checkpoint file (safetensors).")
     var checkpoint: String
@@ -40,7 +40,8 @@ struct Sample: ParsableCommand {
     @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
-        guard ["mlp", "gpt"].contains(model) else { throw ValidationError("unknown model '\(model)'; models: mlp, gpt") }
+        guard ["mlp", "gpt", "babyllm"].contains(model) else { throw ValidationError("unknown model '\(model)'; models: mlp, gpt, babyllm") }
+        if model == "babyllm", beam != nil || noCache { throw ValidationError("--beam and --no-cache are gpt options; a babyllm has no cache") }
         guard count > 0 else { throw ValidationError("--count must be positive") }
         if let length, length <= 0 { throw ValidationError("--length must be positive") }
         try validateBeamOptions()
@@ -55,6 +56,7 @@ struct Sample: ParsableCommand {
         try reportingErrors {
             if model == "gpt", let beam { return try searchBeams(width: beam) }
             if model == "gpt" { return try sampleGPT() }
+            if model == "babyllm" { return try sampleBabyLLM() }
             let (configuration, checkpoint) = try loadMLP(self.checkpoint)
             let inference = try MLPInference(configuration, vocabulary: checkpoint.vocabulary, backend: try runOptions.backend(),
                                              parameters: checkpoint.parameters)
@@ -69,31 +71,46 @@ struct Sample: ParsableCommand {
 
     private func sampleGPT() throws {
         let (configuration, checkpoint) = try loadGPT(self.checkpoint)
-        let vocabulary = checkpoint.vocabulary
         let generator = try GPTGenerator(configuration, parameters: checkpoint.parameters, backend: try runOptions.backend(),
                                          useCache: !noCache, weightFormats: ModelQuantization.formats(of: checkpoint.parameters))
+        try sampleSequences(checkpoint.vocabulary, generate: generator.generate(prompt:maxTokens:sampler:stopToken:onToken:))
+        let rate = { (tokens: Int, seconds: Double) in seconds > 0 ? String(format: "%.0f tokens/s", Double(tokens) / seconds) : "n/a" }
+        FileHandle.standardError.write(Data(("prefill: \(generator.prefillTokens) tokens, \(rate(generator.prefillTokens, generator.prefillSeconds)); "
+            + "decode: \(generator.decodeTokens) tokens, \(rate(generator.decodeTokens, generator.decodeSeconds))"
+            + (noCache ? " (no cache: every token is a prefill)" : "") + "\n").utf8))
+    }
+
+    private func sampleBabyLLM() throws {
+        let (configuration, checkpoint) = try loadBabyLLM(self.checkpoint)
+        let generator = try BabyLLMGenerator(configuration, parameters: checkpoint.parameters, backend: try runOptions.backend())
+        try sampleSequences(checkpoint.vocabulary, generate: generator.generate(prompt:maxTokens:sampler:stopToken:onToken:))
+        let seconds = generator.generationSeconds
+        FileHandle.standardError.write(Data(("generate: \(generator.generatedTokens) tokens, "
+            + (seconds > 0 ? String(format: "%.0f tokens/s", Double(generator.generatedTokens) / seconds) : "n/a")
+            + " (the whole context for every token)\n").utf8))
+    }
+
+    /// Prints `count` samples of a sequence model: names one per line (the prompt's letters in
+    /// front), or text streamed as it comes. `generate` is the model's generator.
+    private func sampleSequences(_ vocabulary: CharVocabulary,
+                                 generate: ([Int32], Int, inout Sampler, Int32?, (Int32) -> Void) throws -> [Int32]) throws {
         var sampler = makeSampler()
-        let isNames = vocabulary == .names
         let endToken = vocabulary.id(of: "\n")
         let promptTokens = try gptPromptTokens(prompt ?? "\n", vocabulary: vocabulary)
         guard !promptTokens.isEmpty else { throw CommandError.badArguments("--prompt must not be empty") }
         for _ in 0..<count {
-            if isNames {
-                let tokens = try generator.generate(prompt: promptTokens, maxTokens: length ?? 40, sampler: &sampler, stopToken: endToken)
+            if vocabulary == .names {
+                let tokens = try generate(promptTokens, length ?? 40, &sampler, endToken) { _ in }
                 let prefix = promptTokens.filter { $0 != endToken }
                 print(vocabulary.decode(prefix + tokens.filter { $0 != endToken }))
             } else {
                 if let prompt { print(prompt, terminator: "") }
-                _ = try generator.generate(prompt: promptTokens, maxTokens: length ?? 500, sampler: &sampler) { token in
+                _ = try generate(promptTokens, length ?? 500, &sampler, nil) { token in
                     print(vocabulary.decode([token]), terminator: "")
                     fflush(stdout)
                 }
                 print()
             }
         }
-        let rate = { (tokens: Int, seconds: Double) in seconds > 0 ? String(format: "%.0f tokens/s", Double(tokens) / seconds) : "n/a" }
-        FileHandle.standardError.write(Data(("prefill: \(generator.prefillTokens) tokens, \(rate(generator.prefillTokens, generator.prefillSeconds)); "
-            + "decode: \(generator.decodeTokens) tokens, \(rate(generator.decodeTokens, generator.decodeSeconds))"
-            + (noCache ? " (no cache: every token is a prefill)" : "") + "\n").utf8))
     }
 }

@@ -4,5 +4,5 @@ import ArgumentParser
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model on the device, with periodic validation, checkpoints and a loss plot.",
-        subcommands: [TrainMLP.self, TrainGPT.self])
+        subcommands: [TrainMLP.self, TrainGPT.self, TrainBabyLLM.self])
 }

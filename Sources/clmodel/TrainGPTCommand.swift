@@ -20,34 +20,13 @@ struct TrainGPT: ParsableCommand {
             Prints `step N | train_loss X | val_loss Y | lr Z | ms/step W` every --log-every steps and ends with `test_loss T`.
             """)
 
-    @Option(help: "Dataset: names (default) or shakespeare; a resumed run takes its checkpoint's.")
-    var dataset: GPTDataset.Kind?
-    @Option(help: "The names folder (train.txt, val.txt, test.txt), or Tiny Shakespeare's input.txt (or its folder). Default: the bundled data set.")
-    var data: String?
-    @Option(help: "Training steps in total (a resumed run continues to this count). Default: names 60000, shakespeare 2000.")
-    var steps: Int?
-    @Option(help: "Sequences per batch. Default: names 32, shakespeare 12.")
-    var batch: Int?
-    @Option(help: "Peak learning rate. Default: names 5e-4, shakespeare 1e-3.")
-    var lr: Float?
-    @Option(help: "Learning rate at the last step (cosine decay). Default: names 5e-5, shakespeare 1e-4.")
-    var finalLr: Float?
-    @Option(help: "Linear warm-up steps. Default: names 0, shakespeare 100.")
-    var warmup: Int?
-    @Option(help: "AdamW decoupled weight decay (matrices and embeddings). Default: names 0.01, shakespeare 0.1.")
-    var weightDecay: Float?
-    @Option(help: "AdamW β2.")
-    var beta2: Float = 0.99
-    @Option(help: "Clip gradients to this global L2 norm. Default: names none, shakespeare 1.")
-    var gradientClip: Float?
+    @OptionGroup var training: SequenceTrainingOptions
     @Option(help: "Transformer blocks (default 4). A resumed run takes the model flags from its checkpoint.")
     var layers: Int?
     @Option(help: "Attention heads per block (default 4).")
     var heads: Int?
     @Option(help: "Embedding width. Default: names 64, shakespeare 128.")
     var embedding: Int?
-    @Option(help: "Sequence length for shakespeare (default 64; names use the longest name + 1).")
-    var block: Int?
     @Option(help: "Positions: learned (default) or rotary.")
     var positions: GPTConfiguration.Positions?
     @Option(help: "Row norm of the blocks: layernorm (default), rmsnorm, proportions (mean-|x| scaling, 4·tanh(u/4), gain only) or none.")
@@ -56,25 +35,21 @@ struct TrainGPT: ParsableCommand {
     var dropout: Float?
     @Option(help: "Attention lowering: automatic, fused or unfused.")
     var attention: AttentionLowering = .automatic
-    @Option(help: "Seed of the initialisation (the batches use seed + 1).")
-    var seed: UInt64 = 1337
     @OptionGroup var output: TrainingOutputOptions
     static let outputDefaults = TrainingOutputDefaults(logEvery: 100, evalEvery: 1000, checkpoint: "gpt.safetensors")
     @OptionGroup var runOptions: RunOptions
     @OptionGroup var distribution: DistributedOptions
 
-    private var isNames: Bool { (dataset ?? .names) == .names }
-
     func validate() throws {
-        for (name, value) in [("--steps", steps ?? 1), ("--batch", batch ?? 1), ("--layers", layers ?? 1), ("--heads", heads ?? 1),
-                              ("--embedding", embedding ?? 1), ("--block", block ?? 1)]
+        for (name, value) in [("--layers", layers ?? 1), ("--heads", heads ?? 1), ("--embedding", embedding ?? 1)]
         where value <= 0 {
             throw ValidationError("\(name) must be positive, got \(value)")
         }
-        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive and finite, got \(lr)") }
-        if let gradientClip, gradientClip <= 0 { throw ValidationError("--gradient-clip must be positive") }
         if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
-        let width = embedding ?? (isNames ? 64 : 128), headCount = heads ?? 4
+        if output.timeLimit != nil, distribution.distributed {
+            throw ValidationError("--time-limit works in a single process only: every rank of a distributed run takes the same steps")
+        }
+        let width = embedding ?? (training.isNames ? 64 : 128), headCount = heads ?? 4
         guard width % headCount == 0 else { throw ValidationError("--heads \(headCount) must divide --embedding \(width)") }
     }
 
@@ -82,40 +57,31 @@ struct TrainGPT: ParsableCommand {
         try reportingErrors {
             try output.checkWritable(Self.outputDefaults)
             let resumed = try output.resume.map { path in (path: path, loaded: try loadGPT(path)) }
-            let storedKind = resumed.map { $0.loaded.1.vocabulary == .names ? GPTDataset.Kind.names : .shakespeare }
-            let dataset = self.dataset ?? storedKind ?? .names, isNames = dataset == .names
+            let (dataset, storedKind) = training.resolvedDataset(resuming: resumed?.loaded.1.vocabulary)
+            let isNames = dataset == .names
             if let resumed {
                 let stored = resumed.loaded.0
                 try checkResumeFlags(resumed.path, [
-                    ("--dataset", self.dataset?.rawValue, storedKind?.rawValue ?? dataset.rawValue), ("--layers", layers.map(String.init), "\(stored.layers)"),
+                    ("--dataset", training.dataset?.rawValue, storedKind?.rawValue ?? dataset.rawValue), ("--layers", layers.map(String.init), "\(stored.layers)"),
                     ("--heads", heads.map(String.init), "\(stored.heads)"), ("--embedding", embedding.map(String.init), "\(stored.embedding)"),
-                    ("--block", isNames ? nil : block.map(String.init), "\(stored.blockSize)"),
+                    ("--block", isNames ? nil : training.block.map(String.init), "\(stored.blockSize)"),
                     ("--positions", positions?.rawValue, stored.positions.rawValue), ("--norm", norm?.rawValue, stored.norm.rawValue)])
             }
-            let path = try self.data ?? (isNames ? BundledData.namesFolder() : BundledData.tinyShakespeare())
-            let data = try loadGPTDataset(dataset, path: path, block: block ?? resumed?.loaded.0.blockSize ?? 64)
+            let (data, path) = try training.loadData(dataset, resumedBlock: resumed?.loaded.0.blockSize)
             var model = GPTConfiguration(vocabulary: data.vocabulary.count, blockSize: data.sequenceLength, layers: layers ?? 4,
                                          heads: heads ?? 4, embedding: embedding ?? (isNames ? 64 : 128),
                                          positions: positions ?? .learned, norm: norm ?? .layerNorm)
-            let totalSteps = steps ?? (isNames ? 60_000 : 2_000)
-            let peak = lr ?? (isNames ? 5e-4 : 1e-3)
-            let settings = OptimizerSettings(learningRate: peak, finalLearningRate: finalLr ?? peak / 10,
-                                             warmupSteps: warmup ?? (isNames ? 0 : 100), steps: totalSteps,
-                                             weightDecay: weightDecay ?? (isNames ? 0.01 : 0.1), beta2: beta2,
-                                             gradientClip: gradientClip ?? (isNames ? nil : 1))
-            let batchSize = batch ?? (isNames ? 32 : 12)
+            let settings = training.settings(names: isNames, steps: isNames ? 60_000 : 2_000, learningRate: isNames ? 5e-4 : 1e-3)
+            let totalSteps = settings.steps
+            let batchSize = training.batchSize(names: isNames)
             let dropoutRate = dropout ?? (isNames ? 0.1 : 0)
             var parameters: [String: TensorData] = [:], optimizerState: [String: TensorData] = [:], startStep = 0
             if let (resume, (loadedModel, loaded)) = resumed {
-                guard loaded.vocabulary == data.vocabulary, loadedModel.blockSize == model.blockSize else {
-                    throw CommandError.badFile("\(path) does not fit the checkpoint \(resume): it was trained on vocabulary "
-                                               + "\(String(loaded.vocabulary.characters).debugDescription), block \(loadedModel.blockSize); "
-                                               + "this data has \(String(data.vocabulary.characters).debugDescription), block \(model.blockSize)")
-                }
+                try checkResumedData(path, fits: resume, vocabulary: loaded.vocabulary, block: loadedModel.blockSize, data: data)
                 (model, parameters, optimizerState, startStep) = (loadedModel, loaded.parameters, loaded.optimizerState, loaded.step)
                 print("resumed from \(resume) at step \(startStep)")
             } else {
-                parameters = GPTModel.initialParameters(model, seed: seed)
+                parameters = GPTModel.initialParameters(model, seed: training.seed)
             }
             if distribution.distributed {
                 return try trainDistributed(model: model, settings: settings, rankBatch: batchSize, dropout: dropoutRate, data: data,
@@ -126,13 +92,11 @@ struct TrainGPT: ParsableCommand {
             let options = CompileOptions(attention: attention)
             let trainer = try GPTTrainer(model: model, settings: settings, batchSize: batchSize, data: data.train, backend: backend,
                                          parameters: parameters, optimizerState: optimizerState, step: startStep,
-                                         dataSeed: seed &+ 1, dropout: dropoutRate, options: options)
+                                         dataSeed: training.seed &+ 1, dropout: dropoutRate, options: options)
             print("device: \(backend.name)")
             try runGPTTraining(trainer, model: model, data: data, path: path, totalSteps: totalSteps, backend: backend,
                                options: options, plotTitle: "GPT \(dataset.rawValue) — \(backend.name)", settingsLines: [
-                                   "training: \(dataset.rawValue), batch \(batchSize), AdamW lr \(settings.learningRate) → \(settings.finalLearningRate) "
-                                   + "cosine over \(totalSteps) steps (warm-up \(settings.warmupSteps)), weight decay \(settings.weightDecay), "
-                                   + "β2 \(beta2), clip \(settings.gradientClip.map { "\($0)" } ?? "none"), dropout \(dropoutRate)"])
+                                   "training: \(dataset.rawValue), batch \(batchSize), \(optimizerDescription(settings)), dropout \(dropoutRate)"])
         }
     }
 }
@@ -144,25 +108,15 @@ extension TrainGPT {
     func runGPTTraining(_ trainer: some TrainingRun, model: GPTConfiguration, data: GPTDataset, path: String, totalSteps: Int,
                         backend: any Backend, options: CompileOptions, plotTitle: String, settingsLines: [String]) throws {
         let evaluator = try GPTEvaluator(model, sequence: data.sequenceLength, backend: backend, options: options)
-        let configurationJSON = String(decoding: try JSONEncoder().encode(model), as: UTF8.self)
-        func evaluate(_ source: any SequenceSource) throws -> Double {
-            try evaluator.setParameters(try trainer.parameters())
+        let modelLine = "model: gpt \(model.layers) layers, \(model.heads) heads, embedding \(model.embedding), block \(model.blockSize), "
+            + "vocabulary \(model.vocabulary), \(model.positions.rawValue) positions, \(model.norm.rawValue), "
+            + "\(model.parameterCount) parameters; attention \(attention.rawValue)"
+        try runSequenceModelTraining(trainer, kind: "gpt", configuration: model, data: data, path: path,
+                                     lines: [modelLine] + settingsLines, totalSteps: totalSteps, output: output,
+                                     defaults: Self.outputDefaults, backend: backend, plotTitle: plotTitle) { parameters, source in
+            try evaluator.setParameters(parameters)
             return try evaluator.loss(of: source)
         }
-        func save(to checkpoint: String) throws {
-            try writeCheckpoint(Checkpoint(kind: "gpt", configurationJSON: configurationJSON, vocabulary: data.vocabulary,
-                                           step: trainer.step, parameters: try trainer.parameters(),
-                                           optimizerState: try trainer.optimizerState()),
-                                to: checkpoint)
-        }
-        print("data: \(path)")
-        print("model: gpt \(model.layers) layers, \(model.heads) heads, embedding \(model.embedding), block \(model.blockSize), "
-              + "vocabulary \(model.vocabulary), \(model.positions.rawValue) positions, \(model.norm.rawValue), "
-              + "\(model.parameterCount) parameters; attention \(attention.rawValue)")
-        for line in settingsLines { print(line) }
-        try runTraining(trainer, totalSteps: totalSteps, output: output, defaults: Self.outputDefaults, backend: backend,
-                        plotTitle: plotTitle, validate: { try evaluate(data.validation) }, test: { try evaluate(data.test) },
-                        save: save)
     }
 }
 

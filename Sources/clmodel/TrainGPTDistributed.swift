@@ -19,7 +19,7 @@ extension TrainGPT {
         let options = CompileOptions(attention: attention)
         let trainer = try GPTDataParallelTrainer(model: model, settings: settings, rankBatch: rankBatch, data: data.train,
                                                  backend: backend, reducer: group, parameters: parameters,
-                                                 optimizerState: optimizerState, step: startStep, dataSeed: seed &+ 1,
+                                                 optimizerState: optimizerState, step: startStep, dataSeed: training.seed &+ 1,
                                                  dropout: dropout, options: options)
         guard group.rank == 0 else {
             while trainer.step < settings.steps { try trainer.enqueueStep() }
@@ -31,9 +31,7 @@ extension TrainGPT {
                            options: options, plotTitle: "GPT \(dataset.rawValue) — \(group.size) ranks, \(backend.name)", settingsLines: [
                                "distributed: \(group.size) ranks × batch \(rankBatch) = global batch \(trainer.globalBatch); "
                                + "all-reduce of \(trainer.plan.bufferCount) floats per step",
-                               "training: \(dataset.rawValue), global batch \(trainer.globalBatch), AdamW lr \(settings.learningRate) → "
-                               + "\(settings.finalLearningRate) cosine over \(settings.steps) steps (warm-up \(settings.warmupSteps)), "
-                               + "weight decay \(settings.weightDecay), β2 \(beta2), clip \(settings.gradientClip.map { "\($0)" } ?? "none"), "
+                               "training: \(dataset.rawValue), global batch \(trainer.globalBatch), \(optimizerDescription(settings)), "
                                + "dropout \(dropout)"])
         let alone = try measureAllReduce(group, count: trainer.plan.bufferCount, rounds: Self.probeRounds).sorted()
         printCommunication(trainer.timing, bytes: 4 * trainer.plan.bufferCount, ranks: group.size, alone: alone[alone.count / 2])

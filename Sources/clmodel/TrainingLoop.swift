@@ -6,11 +6,11 @@ import TensorGraph
 
 /// Logging, evaluation, checkpoint and plot options shared by every `clmodel train`.
 struct TrainingOutputOptions: ParsableArguments {
-    @Option(help: "Print a log line every this many steps (default: mlp 1000, gpt 100).")
+    @Option(help: "Print a log line every this many steps (default: mlp 1000, gpt and babyllm 100).")
     var logEvery: Int?
-    @Option(help: "Evaluate the validation split every this many steps and at the end (default: mlp 5000, gpt 1000).")
+    @Option(help: "Evaluate the validation split every this many steps and at the end (default: mlp 5000, gpt and babyllm 1000).")
     var evalEvery: Int?
-    @Option(help: "Write the checkpoint (safetensors, with optimizer state) here at each evaluation and at the end (default: mlp.safetensors, gpt.safetensors).")
+    @Option(help: "Write the checkpoint (safetensors, with optimizer state) here at each evaluation and at the end (default: mlp.safetensors, gpt.safetensors, babyllm.safetensors).")
     var checkpoint: String?
     @Option(help: "Resume from this checkpoint (weights, AdamW moments and step).")
     var resume: String?
@@ -20,10 +20,15 @@ struct TrainingOutputOptions: ParsableArguments {
     var quiet = false
     @Flag(help: "Append the process's resident memory and the backend's device buffer bytes to every log line (leak checks, soak runs).")
     var logMemory = false
+    @Option(help: "Stop after the step during which this many seconds of training (evaluations included) have passed: evaluate, save the checkpoint and print the test loss as at the last step. The schedule still spans --steps.")
+    var timeLimit: Double?
 
     func validate() throws {
         for (name, value) in [("--log-every", logEvery), ("--eval-every", evalEvery)] {
             if let value, value <= 0 { throw ValidationError("\(name) must be positive, got \(value)") }
+        }
+        if let timeLimit, !(timeLimit > 0 && timeLimit.isFinite) {
+            throw ValidationError("--time-limit must be a positive number of seconds, got \(timeLimit)")
         }
     }
 }
@@ -55,6 +60,16 @@ func checkResumeFlags(_ path: String, _ flags: [(flag: String, given: String?, c
     }
 }
 
+/// Throws (exit 2) unless the data at `path` has the vocabulary and sequence length of the
+/// checkpoint `checkpoint` that a run resumes.
+func checkResumedData(_ path: String, fits checkpoint: String, vocabulary: CharVocabulary, block: Int, data: GPTDataset) throws {
+    guard vocabulary == data.vocabulary, block == data.sequenceLength else {
+        throw CommandError.badFile("\(path) does not fit the checkpoint \(checkpoint): it was trained on vocabulary "
+                                   + "\(String(vocabulary.characters).debugDescription), block \(block); "
+                                   + "this data has \(String(data.vocabulary.characters).debugDescription), block \(data.sequenceLength)")
+    }
+}
+
 /// Runs training to `totalSteps` (``runTrainingSteps``), then prints the test loss, the checkpoint's
 /// path and, when asked, draws the loss plot.
 func runTraining(_ trainer: some TrainingRun, totalSteps: Int, output: TrainingOutputOptions, defaults: TrainingOutputDefaults,
@@ -62,7 +77,7 @@ func runTraining(_ trainer: some TrainingRun, totalSteps: Int, output: TrainingO
                  save: (String) throws -> Void) throws {
     let path = output.checkpointPath(defaults)
     let lines = try runTrainingSteps(trainer, totalSteps: totalSteps, logEvery: output.logEvery ?? defaults.logEvery,
-                                     evalEvery: output.evalEvery ?? defaults.evalEvery, quiet: output.quiet,
+                                     evalEvery: output.evalEvery ?? defaults.evalEvery, timeLimit: output.timeLimit, quiet: output.quiet,
                                      memory: output.logMemory ? { MemoryUsage(backend: backend).formatted } : nil,
                                      validate: validate, save: { try save(path) }, checkpointPath: path)
     let testLoss = try test()
@@ -95,11 +110,14 @@ func nonFiniteReport(_ trainer: some TrainingRun, lossSum: Double) throws -> Str
 /// line in the reference's shape every `logEvery` steps, validation and a checkpoint every
 /// `evalEvery` steps and at the end. Returns the log lines (for the loss plot).
 ///
+/// With `timeLimit` (seconds) the host waits every 10 steps, and the step at whose wait the loop
+/// has run that long is the last: it is logged, evaluated and saved as the last step would be.
+///
 /// Training stops (``CommandError/nonFinite(_:)``, exit 3) when the starting weights, the loss,
 /// the weights after a step or the validation loss hold NaN or ±Inf: at every wait the weights
 /// are downloaded and checked on the host, so the check does not rely on the device's arithmetic,
 /// and a checkpoint is only written after a check at the same step passed.
-func runTrainingSteps(_ trainer: some TrainingRun, totalSteps: Int, logEvery: Int, evalEvery: Int, quiet: Bool,
+func runTrainingSteps(_ trainer: some TrainingRun, totalSteps: Int, logEvery: Int, evalEvery: Int, timeLimit: Double? = nil, quiet: Bool,
                       memory: (() -> String)? = nil, validate: () throws -> Double, save: () throws -> Void, checkpointPath: String) throws -> [TrainingLogLine] {
     var lines: [TrainingLogLine] = []
     let startStep = trainer.step
@@ -129,26 +147,28 @@ func runTrainingSteps(_ trainer: some TrainingRun, totalSteps: Int, logEvery: In
     let progress = TrainProgress(totalSteps: totalSteps, quiet: quiet)
     var meter = TrainingMeter()
     let clock = ContinuousClock()
-    let syncEvery = min(100, logEvery)
-    var intervalStart = clock.now, intervalSteps = 0
-    while trainer.step < totalSteps {
+    // A time limit is checked at the waits: more of them keep the steps enqueued past it few.
+    let syncEvery = min(timeLimit == nil ? 100 : 10, logEvery)
+    let loopStart = clock.now
+    var intervalStart = loopStart, intervalSteps = 0, timeUp = false
+    while trainer.step < totalSteps && !timeUp {
         let learningRate = trainer.learningRate
         try trainer.enqueueStep()
         intervalSteps += 1
-        let evaluating = trainer.step % evalEvery == 0 || trainer.step == totalSteps
-        let logging = trainer.step % logEvery == 0 || evaluating
+        var evaluating = trainer.step % evalEvery == 0 || trainer.step == totalSteps
+        var logging = trainer.step % logEvery == 0 || evaluating
         guard logging || trainer.step % syncEvery == 0 else { continue }
         let lossSum = try trainer.takeLossSum()
-        let elapsed = clock.now - intervalStart
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        if let timeLimit, seconds(since: loopStart) >= timeLimit { (timeUp, evaluating, logging) = (true, true, true) }
+        let intervalSeconds = seconds(since: intervalStart)
         if let report = try nonFiniteReport(trainer, lossSum: lossSum) {
             progress.clear()
             throw stop(report)
         }
         lastCheckedStep = trainer.step
-        meter.record(lossSum: lossSum, steps: intervalSteps, seconds: seconds)
+        meter.record(lossSum: lossSum, steps: intervalSteps, seconds: intervalSeconds)
         progress.show(step: trainer.step, loss: Float(lossSum / Double(intervalSteps)), learningRate: learningRate,
-                      millisecondsPerStep: seconds * 1e3 / Double(intervalSteps))
+                      millisecondsPerStep: intervalSeconds * 1e3 / Double(intervalSteps))
         if logging {
             progress.clear()
             let line = meter.line(step: trainer.step, validationLoss: evaluating ? try checkedValidation() : nil,
@@ -164,6 +184,13 @@ func runTrainingSteps(_ trainer: some TrainingRun, totalSteps: Int, logEvery: In
         intervalStart = clock.now
         intervalSteps = 0
     }
+    if timeUp { print("time limit: stopped after step \(trainer.step) of \(totalSteps), \(String(format: "%.1f", seconds(since: loopStart))) s") }
     if lines.last?.step != trainer.step || startStep == totalSteps { try save() }
     return lines
+}
+
+/// Seconds of the continuous clock since `start`.
+private func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
 }

@@ -144,24 +144,9 @@ import Testing
         let feeds = GPTModel.forwardFeeds(model, tokens: batch.inputs, batch: 2, sequence: 5)
             .merging(["targets": TensorData(shape: [10], ints: batch.targets)]) { a, _ in a }
         let analytic = try gradientPlan.run(feeds)
-        var worst = 0.0, detail = ""
-        let h: Float = 1e-2
-        for (k, name) in names.enumerated() {
-            let base = parameters[name]!.floats
-            for _ in 0..<4 {
-                let i = Int(random.next()) % base.count
-                func loss(_ delta: Float) throws -> Double {
-                    var moved = base
-                    moved[i] += delta
-                    try lossPlan.setVariable(name, TensorData(shape: parameters[name]!.shape, floats: moved))
-                    return Double(try lossPlan.run(feeds)[0].floats[0])
-                }
-                let fd = (try loss(h) - loss(-h)) / Double(2 * h)
-                try lossPlan.setVariable(name, parameters[name]!)
-                let a = Double(analytic[k].floats[i])
-                let ratio = abs(a - fd) / (2e-4 + 2e-2 * abs(fd))
-                if ratio > worst { (worst, detail) = (ratio, "d/d\(name)[\(i)] analytic \(a) vs finite difference \(fd)") }
-            }
+        let (worst, detail) = try worstParameterGradientMismatch(names: names, analytic: analytic, parameters: parameters,
+                                                                 lossPlan: lossPlan, feeds: feeds) { _, count in
+            (0..<4).map { _ in Int(random.next()) % count }
         }
         #expect(worst <= 1, "\(detail)")
     }

@@ -139,16 +139,8 @@ public final class GPTGenerator {
     /// Without the cache: every token reruns the whole context (the baseline the cache is checked against).
     private func generateByRecomputing(_ prompt: [Int32], maxTokens: Int, sampler: inout Sampler, stopToken: Int32?,
                                        onToken: (Int32) -> Void) throws -> [Int32] {
-        var context = Array(prompt.suffix(model.blockSize))
-        var generated: [Int32] = []
-        while generated.count < maxTokens {
-            let token = Int32(sampler.sample(try runPrefill(context, intoRow: nil)))
-            generated.append(token)
-            onToken(token)
-            if token == stopToken { break }
-            context = Array((context + [token]).suffix(model.blockSize))
-        }
-        return generated
+        try generateByRecomputingContext(prompt, blockSize: model.blockSize, maxTokens: maxTokens, sampler: &sampler,
+                                         stopToken: stopToken, onToken: onToken) { try runPrefill($0, intoRow: nil) }
     }
 
     /// Runs one context (padded to the block); with the cache and a row, replaces that sequence's

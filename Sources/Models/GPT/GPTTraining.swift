@@ -101,14 +101,8 @@ public final class GPTEvaluator {
     /// The token-weighted mean cross-entropy over every evaluation example of `source`.
     public func loss(of source: some SequenceSource) throws -> Double {
         precondition(source.length == sequence, "evaluator built for sequence \(sequence), data has \(source.length)")
-        var total = 0.0, counted = 0
-        let batches = (source.evaluationCount + batchSize - 1) / batchSize
-        for index in 0..<batches {
-            let batch = SequenceBatch.evaluation(source, batch: batchSize, index: index)
-            let loss = try plan.run(GPTModel.feeds(model, batch: batch, batchSize: batchSize, sequence: sequence))[0].floats[0]
-            total += Double(loss) * Double(batch.counted)
-            counted += batch.counted
+        return try SequenceBatch.meanLoss(of: source, batchSize: batchSize) { batch in
+            try plan.run(GPTModel.feeds(model, batch: batch, batchSize: batchSize, sequence: sequence))[0].floats[0]
         }
-        return total / Double(max(counted, 1))
     }
 }

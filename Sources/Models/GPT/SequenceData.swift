@@ -158,3 +158,19 @@ public struct SequenceBatch: Sendable {
         return result
     }
 }
+
+extension SequenceBatch {
+    /// The token-weighted mean of `loss` over every evaluation example of `source`, in batches of
+    /// `batchSize` (``evaluation(_:batch:index:)``; `loss` returns a batch's mean over its counted targets).
+    public static func meanLoss(of source: some SequenceSource, batchSize: Int,
+                                loss: (SequenceBatch) throws -> Float) rethrows -> Double {
+        var total = 0.0, counted = 0
+        let batches = (source.evaluationCount + batchSize - 1) / batchSize
+        for index in 0..<batches {
+            let batch = evaluation(source, batch: batchSize, index: index)
+            total += Double(try loss(batch)) * Double(batch.counted)
+            counted += batch.counted
+        }
+        return total / Double(max(counted, 1))
+    }
+}
