@@ -6,7 +6,7 @@ enum KernelSourceLookup {
     static let prerequisites: [String: [String]] = [
         "matmul": ["fastmath"], "layernorm": ["fastmath"], "quant": ["fastmath"], "f16": ["fastmath"],
         "loss": ["fastmath"], "softmax": ["fastmath"], "attention": ["fastmath"], "rowproduct": ["fastmath"],
-        "attention_backward": ["fastmath"],
+        "attention_backward": ["fastmath"], "layernorm_backward": ["fastmath"],
     ]
 
     static func source(_ family: String) -> String? {
