@@ -36,6 +36,7 @@ step matmul "$bin/clbench" matmul --sizes 256,512,1024,2048,4096 --output "$resu
 step attention "$bin/clbench" attention --seqs 256,1024 --output "$results/attention.json"
 step layernorm "$bin/clbench" layernorm --cols 768,1024,4096 --all-device-classes --output "$results/layernorm.json"
 step quant "$bin/clbench" quant --batch 1,8,32 --output "$results/quant.json"
+step rowops "$bin/clbench" rowops --output "$results/rowops.json"
 step runtime sh -c '"$0" runtime --format json > "$1"' "$bin/clbench" "$results/runtime.json"
 step bench-mlp "$bin/clmodel" bench mlp
 step bench-gpt "$bin/clmodel" bench gpt
