@@ -409,6 +409,40 @@ __kernel void layernorm_onepass_wg(__global const float *x, __global const float
 
 /* ---- 7, 8: layernorm fused with the residual add ---- */
 
+/* What the residual variants (7, 8, 11, 12) share. Each kernel names its row's x, r, sum and output
+ * xr, rr, sr, yr (and n16 / lid, wg for the loops). Pass 1 forms s = x + r (stored to `sum` with
+ * WRITE_SUM=1) and accumulates F(s) (the sum for layernorm, |s| for the proportions norm); later
+ * passes read s back with RES_LOAD: from `sum` when pass 1 wrote it, else as x + r again. */
+#if WRITE_SUM
+#define RES_LOAD16(j) vload16(0, sr + (j))
+#define RES_LOAD(j) sr[j]
+#define STORE_SUM16(v, j) vstore16((v), 0, sr + (j))
+#define STORE_SUM(v, j) (sr[j] = (v))
+#else
+#define RES_LOAD16(j) (vload16(0, xr + (j)) + vload16(0, rr + (j)))
+#define RES_LOAD(j) (xr[j] + rr[j])
+#define STORE_SUM16(v, j)
+#define STORE_SUM(v, j)
+#endif
+#define RES_SAME(v) (v)
+#define RESIDUAL_FIRST_PASS_CPU(ACC16, ACC, F)                                                   \
+    for (int j = 0; j < n16; j += 16) {                                                        \
+        const float16 v = vload16(0, xr + j) + vload16(0, rr + j);                             \
+        STORE_SUM16(v, j);                                                                      \
+        ACC16 += F(v);                                                                          \
+    }                                                                                           \
+    for (int j = n16; j < cols; ++j) {                                                          \
+        const float v = xr[j] + rr[j];                                                          \
+        STORE_SUM(v, j);                                                                        \
+        ACC += F(v);                                                                            \
+    }
+#define RESIDUAL_FIRST_PASS_WG(ACC, F)                                                          \
+    for (int j = lid; j < cols; j += wg) {                                                      \
+        const float v = xr[j] + rr[j];                                                          \
+        STORE_SUM(v, j);                                                                        \
+        ACC += F(v);                                                                            \
+    }
+
 __kernel void layernorm_residual_cpu(__global const float *x, __global const float *res, __global const float *g,
                                      __global const float *b, __global float *y, __global float *sum,
                                      const int rows, const int cols, const float eps, const int rows_per_item) {
@@ -420,29 +454,9 @@ __kernel void layernorm_residual_cpu(__global const float *x, __global const flo
         const size_t base = (size_t)r * (size_t)cols;
         const __global float *xr = x + base, *rr = res + base;
         __global float *sr = sum + base, *yr = y + base;
-#if WRITE_SUM
-#define RES_LOAD16(j) vload16(0, sr + (j))
-#define RES_LOAD(j) sr[j]
-#else
-#define RES_LOAD16(j) (vload16(0, xr + (j)) + vload16(0, rr + (j)))
-#define RES_LOAD(j) (xr[j] + rr[j])
-#endif
         float16 s16 = (float16)(0.0f);
         float s = 0.0f;
-        for (int j = 0; j < n16; j += 16) {
-            const float16 v = vload16(0, xr + j) + vload16(0, rr + j);
-#if WRITE_SUM
-            vstore16(v, 0, sr + j);
-#endif
-            s16 += v;
-        }
-        for (int j = n16; j < cols; ++j) {
-            const float v = xr[j] + rr[j];
-#if WRITE_SUM
-            sr[j] = v;
-#endif
-            s += v;
-        }
+        RESIDUAL_FIRST_PASS_CPU(s16, s, RES_SAME)
         const float mean = (hsum16(s16) + s) * inv_n;
         float16 q16 = (float16)(0.0f);
         float q = 0.0f;
@@ -460,8 +474,6 @@ __kernel void layernorm_residual_cpu(__global const float *x, __global const flo
             STORE16(fma(t, vload16(0, g + j), vload16(0, b + j)), yr + j);
         }
         for (int j = n16; j < cols; ++j) yr[j] = fma((RES_LOAD(j) - mean) * rstd, g[j], b[j]);
-#undef RES_LOAD16
-#undef RES_LOAD
     }
     STREAM_FENCE();
 }
@@ -473,19 +485,8 @@ __kernel void layernorm_residual_wg(__global const float *x, __global const floa
     const size_t base = (size_t)get_group_id(0) * (size_t)cols;
     const __global float *xr = x + base, *rr = res + base;
     __global float *sr = sum + base, *yr = y + base;
-#if WRITE_SUM
-#define RES_LOAD(j) sr[j]
-#else
-#define RES_LOAD(j) (xr[j] + rr[j])
-#endif
     float s = 0.0f;
-    for (int j = lid; j < cols; j += wg) {
-        const float v = xr[j] + rr[j];
-#if WRITE_SUM
-        sr[j] = v;
-#endif
-        s += v;
-    }
+    RESIDUAL_FIRST_PASS_WG(s, RES_SAME)
     const float mean = group_sum(red, s) / (float)cols;
     float q = 0.0f;
     for (int j = lid; j < cols; j += wg) {
@@ -494,7 +495,6 @@ __kernel void layernorm_residual_wg(__global const float *x, __global const floa
     }
     const float rstd = rsqrt(group_sum(red, q) / (float)cols + eps);
     for (int j = lid; j < cols; j += wg) yr[j] = fma((RES_LOAD(j) - mean) * rstd, g[j], b[j]);
-#undef RES_LOAD
 }
 
 /* ---- 9, 10: proportions norm, y = g * c tanh(x / (mean|x| + eps) / c) (+ b) ---- */
@@ -581,34 +581,12 @@ __kernel void propnorm_residual_cpu(__global const float *x, __global const floa
         const size_t base = (size_t)r * (size_t)cols;
         const __global float *xr = x + base, *rr = res + base;
         __global float *sr = sum + base, *yr = y + base;
-#if WRITE_SUM
-#define RES_LOAD16(j) vload16(0, sr + (j))
-#define RES_LOAD(j) sr[j]
-#else
-#define RES_LOAD16(j) (vload16(0, xr + (j)) + vload16(0, rr + (j)))
-#define RES_LOAD(j) (xr[j] + rr[j])
-#endif
         float16 a16 = (float16)(0.0f);
         float a = 0.0f;
-        for (int j = 0; j < n16; j += 16) {
-            const float16 v = vload16(0, xr + j) + vload16(0, rr + j);
-#if WRITE_SUM
-            vstore16(v, 0, sr + j);
-#endif
-            a16 += fabs(v);
-        }
-        for (int j = n16; j < cols; ++j) {
-            const float v = xr[j] + rr[j];
-#if WRITE_SUM
-            sr[j] = v;
-#endif
-            a += fabs(v);
-        }
+        RESIDUAL_FIRST_PASS_CPU(a16, a, fabs)
         const float scale = inv_c / ((hsum16(a16) + a) / (float)cols + eps);
         for (int j = 0; j < n16; j += 16) STORE16(PROP_OUT16(tanh_fast_float16(RES_LOAD16(j) * scale), j), yr + j);
         for (int j = n16; j < cols; ++j) yr[j] = PROP_OUT(tanh_fast_float(RES_LOAD(j) * scale), j);
-#undef RES_LOAD16
-#undef RES_LOAD
     }
     STREAM_FENCE();
 }
@@ -621,20 +599,8 @@ __kernel void propnorm_residual_wg(__global const float *x, __global const float
     const size_t base = (size_t)get_group_id(0) * (size_t)cols;
     const __global float *xr = x + base, *rr = res + base;
     __global float *sr = sum + base, *yr = y + base;
-#if WRITE_SUM
-#define RES_LOAD(j) sr[j]
-#else
-#define RES_LOAD(j) (xr[j] + rr[j])
-#endif
     float a = 0.0f;
-    for (int j = lid; j < cols; j += wg) {
-        const float v = xr[j] + rr[j];
-#if WRITE_SUM
-        sr[j] = v;
-#endif
-        a += fabs(v);
-    }
+    RESIDUAL_FIRST_PASS_WG(a, fabs)
     const float scale = (1.0f / c) / (group_sum(red, a) / (float)cols + eps);
     for (int j = lid; j < cols; j += wg) yr[j] = PROP_OUT(tanh_fast_float(RES_LOAD(j) * scale), j);
-#undef RES_LOAD
 }

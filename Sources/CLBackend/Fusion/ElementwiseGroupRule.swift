@@ -4,8 +4,8 @@ import TensorGraph
 /// consumers' group when it is elementwise, every consumer is elementwise and in that one group
 /// (a value read twice inside a kernel, like the GELU backward's x² and tanh, is computed once
 /// there), and it is not a plan output, or is an output with as many elements as the group's root
-/// (then it is written as an extra output). Nodes other rules claimed (a bias add fused into its matmul) stay
-/// out. The groups' launches are emitted by the lowering's horizontal fusion, several
+/// (then it is written as an extra output). Nodes other rules claimed (a bias add fused into its
+/// matmul) stay out. The groups' launches are emitted by the lowering's horizontal fusion, several
 /// independent groups to a launch.
 struct ElementwiseGroupRule: FusionRule {
     func fusions(in context: FusionContext) -> [Fusion] {
