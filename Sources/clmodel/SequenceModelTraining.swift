@@ -25,6 +25,20 @@ func runSequenceModelTraining(_ trainer: some TrainingRun, kind: String, configu
                     save: save)
 }
 
+/// Where a `train` run starts. Resuming (`resumed`: the `--resume` path and what it loaded): the
+/// checkpoint's model, weights, AdamW moments and step, once its vocabulary and block are checked
+/// against `data` (read from `path`). Otherwise `model` with `initialParameters(model)`, no moments,
+/// step 0. Says so when it resumes.
+func startingPoint<Configuration>(_ model: Configuration, resumed: (path: String, loaded: (Configuration, Checkpoint))?,
+                                  blockSize: (Configuration) -> Int, data: GPTDataset, path: String,
+                                  initialParameters: (Configuration) -> [String: TensorData]) throws
+    -> (model: Configuration, parameters: [String: TensorData], optimizerState: [String: TensorData], step: Int) {
+    guard let (resume, (loadedModel, loaded)) = resumed else { return (model, initialParameters(model), [:], 0) }
+    try checkResumedData(path, fits: resume, vocabulary: loaded.vocabulary, block: blockSize(loadedModel), data: data)
+    print("resumed from \(resume) at step \(loaded.step)")
+    return (loadedModel, loaded.parameters, loaded.optimizerState, loaded.step)
+}
+
 /// The optimizer part of a `train` command's settings line.
 func optimizerDescription(_ settings: OptimizerSettings) -> String {
     "AdamW lr \(settings.learningRate) → \(settings.finalLearningRate) cosine over \(settings.steps) steps "

@@ -77,21 +77,17 @@ struct TrainBabyLLM: ParsableCommand {
                     ("--block", isNames ? nil : training.block.map(String.init), "\(stored.blockSize)")])
             }
             let (data, path) = try training.loadData(dataset, resumedBlock: resumed?.loaded.0.blockSize)
-            var model = Self.defaultModel(data)
-            model.embedding = embedding ?? model.embedding
-            model.neurons = neurons ?? model.neurons
-            model.memory = memory ?? model.memory
-            model.windows = windows ?? model.windows
+            var configured = Self.defaultModel(data)
+            configured.embedding = embedding ?? configured.embedding
+            configured.neurons = neurons ?? configured.neurons
+            configured.memory = memory ?? configured.memory
+            configured.windows = windows ?? configured.windows
             let settings = training.settings(names: isNames, steps: isNames ? 20_000 : 2_000, learningRate: 1e-3)
             let totalSteps = settings.steps
             let batchSize = training.batchSize(names: isNames)
-            var parameters: [String: TensorData] = [:], optimizerState: [String: TensorData] = [:], startStep = 0
-            if let (resume, (loadedModel, loaded)) = resumed {
-                try checkResumedData(path, fits: resume, vocabulary: loaded.vocabulary, block: loadedModel.blockSize, data: data)
-                (model, parameters, optimizerState, startStep) = (loadedModel, loaded.parameters, loaded.optimizerState, loaded.step)
-                print("resumed from \(resume) at step \(startStep)")
-            } else {
-                parameters = BabyLLMModel.initialParameters(model, seed: training.seed)
+            let (model, parameters, optimizerState, startStep) = try startingPoint(
+                configured, resumed: resumed, blockSize: \.blockSize, data: data, path: path) {
+                BabyLLMModel.initialParameters($0, seed: training.seed)
             }
             let backend = try runOptions.backend()
             let trainer = try BabyLLMTrainer(model: model, settings: settings, batchSize: batchSize, data: data.train, backend: backend,

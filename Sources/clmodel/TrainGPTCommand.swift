@@ -68,20 +68,16 @@ struct TrainGPT: ParsableCommand {
                     ("--positions", positions?.rawValue, stored.positions.rawValue), ("--norm", norm?.rawValue, stored.norm.rawValue)])
             }
             let (data, path) = try training.loadData(dataset, resumedBlock: resumed?.loaded.0.blockSize)
-            var model = GPTConfiguration(vocabulary: data.vocabulary.count, blockSize: data.sequenceLength, layers: layers ?? 4,
+            let configured = GPTConfiguration(vocabulary: data.vocabulary.count, blockSize: data.sequenceLength, layers: layers ?? 4,
                                          heads: heads ?? 4, embedding: embedding ?? (isNames ? 64 : 128),
                                          positions: positions ?? .learned, norm: norm ?? .layerNorm)
             let settings = training.settings(names: isNames, steps: isNames ? 60_000 : 2_000, learningRate: isNames ? 5e-4 : 1e-3)
             let totalSteps = settings.steps
             let batchSize = training.batchSize(names: isNames)
             let dropoutRate = dropout ?? (isNames ? 0.1 : 0)
-            var parameters: [String: TensorData] = [:], optimizerState: [String: TensorData] = [:], startStep = 0
-            if let (resume, (loadedModel, loaded)) = resumed {
-                try checkResumedData(path, fits: resume, vocabulary: loaded.vocabulary, block: loadedModel.blockSize, data: data)
-                (model, parameters, optimizerState, startStep) = (loadedModel, loaded.parameters, loaded.optimizerState, loaded.step)
-                print("resumed from \(resume) at step \(startStep)")
-            } else {
-                parameters = GPTModel.initialParameters(model, seed: training.seed)
+            let (model, parameters, optimizerState, startStep) = try startingPoint(
+                configured, resumed: resumed, blockSize: \.blockSize, data: data, path: path) {
+                GPTModel.initialParameters($0, seed: training.seed)
             }
             if distribution.distributed {
                 return try trainDistributed(model: model, settings: settings, rankBatch: batchSize, dropout: dropoutRate, data: data,
