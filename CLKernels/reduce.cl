@@ -13,6 +13,12 @@
  *      reduce_cols_wi     one work-item per output element; neighbouring items read neighbouring
  *                         addresses at every step of `length` (coalesced).
  *
+ * Arg-max (every device, both variants; the KIND of the program does not matter):
+ *      argmax_rows        one work-item per row: the i32 index of the row's largest element, the
+ *                         first of equal maxima, the first NaN when there is one (NaN counts as the
+ *                         largest value). Rows are a vocabulary's logits, a few per launch: a plain
+ *                         scalar walk, a single pass.
+ *
  * -D parameters:  KIND  0 = sum, 1 = mean (sum * 1/length), 2 = max.
  * Non-finite values: sum and mean are IEEE sums; max propagates NaN (a run holding a NaN gives
  * NaN: COMBINE is fmax with the NaN put back, since fmax returns the other operand) and treats ±Inf
@@ -114,4 +120,20 @@ __kernel void reduce_cols_wi(__global const float *x, __global float *y, const i
     float acc = IDENTITY;
     for (int l = 0; l < length; ++l) acc = COMBINE(acc, base[(size_t)l * (size_t)inner]);
     y[(size_t)o * (size_t)inner + i] = FINISH(acc, length);
+}
+
+__kernel void argmax_rows(__global const float *x, __global int *y, const int rows, const int length) {
+    const int r = get_global_id(0);
+    if (r >= rows) return;
+    const __global float *xr = x + (size_t)r * (size_t)length;
+    int best = 0;
+    float largest = xr[0];
+    for (int j = 1; j < length && !isnan(largest); ++j) {
+        const float v = xr[j];
+        if (isnan(v) || v > largest) {
+            largest = v;
+            best = j;
+        }
+    }
+    y[r] = best;
 }

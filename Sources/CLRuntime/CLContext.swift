@@ -110,6 +110,15 @@ public final class CLContext: @unchecked Sendable {
         staging.append(memory)
     }
 
+    /// Enqueues a marker: its event completes once every command enqueued before it has (the queue
+    /// is in order), so the host can wait for one run while later runs are queued behind it.
+    public func enqueueMarker(label: String) throws -> CLEvent {
+        var event: cl_event?
+        try check(clEnqueueMarkerWithWaitList(queue, 0, nil, &event), "clEnqueueMarkerWithWaitList", label)
+        guard let event else { throw CLError.api(call: "clEnqueueMarkerWithWaitList", code: 0, context: label) }
+        return CLEvent(event: event, label: label)
+    }
+
     /// Submits enqueued commands to the device without waiting.
     public func flush() throws { try check(clFlush(queue), "clFlush") }
 

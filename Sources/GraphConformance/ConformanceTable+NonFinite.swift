@@ -88,6 +88,10 @@ extension ConformanceTable {
                 })
             }
         }
+        for s: Shape in [[13, 37], [33], [5, 2]] {
+            result.append(ConformanceCase(op: "argmax", label: label([s]), nmseBound: 0,
+                                          inputs: [.init("x", s, special(.uniform(-2, 2), 6))]) { t in [try t[0].argmax()] })
+        }
         // A [13, 1] row is one value: a −Inf there is a row of −Inf only.
         let softmaxShapes: [(Shape, Int)] = [([7, 37], -1), ([33], -1), ([13, 1], -1), ([19, 5], 0), ([2, 5, 17], 1)]
         for log in [false, true] {

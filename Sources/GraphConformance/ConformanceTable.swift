@@ -188,6 +188,21 @@ public enum ConformanceTable {
                 [try t[0].graph.apply(.reduce(op, axis: -1, keepDims: false), [t[0]])]
             })
         }
+        return result + argmaxCases()
+    }
+
+    /// Indices must match exactly (bound 0: one index off among many rows is a tiny NMSE); whole
+    /// numbers in a narrow range make ties common, so the first-of-equal-maxima rule is checked.
+    static func argmaxCases() -> [ConformanceCase] {
+        let shapes: [(Shape, Bool)] = [([1], false), ([7], false), ([13, 257], false), ([2, 3, 65], false), ([33, 1], false),
+                                       ([4, 1000], false), (large, true)]
+        var result: [ConformanceCase] = []
+        for (s, isLarge) in shapes {
+            for (fill, what) in [(uni(-2, 2), ""), (.smallInts(-2, 2), " ties")] {
+                result.append(ConformanceCase(op: "argmax", label: "\(s)\(what)", nmseBound: 0, isLarge: isLarge,
+                                              inputs: [.init("x", s, fill)]) { t in [try t[0].argmax()] })
+            }
+        }
         return result
     }
 

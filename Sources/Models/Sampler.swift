@@ -78,7 +78,7 @@ public struct Sampler: Sendable {
     }
 
     public mutating func sample(_ logits: [Float]) -> Int {
-        if greedy { return logits.indices.max { logits[$0] < logits[$1] } ?? 0 }
+        if greedy { return logits.isEmpty ? 0 : ReferenceOps.argmaxIndex(logits) }
         let probabilities = distribution(logits)
         let u = random.uniform()
         var cumulative = 0.0

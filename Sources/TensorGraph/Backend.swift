@@ -123,6 +123,31 @@ public protocol Plan: AnyObject {
     /// Device commands one run enqueues (kernel launches and end-of-run copies, not counting the
     /// feeds' uploads and the outputs' reads); nil for a backend that launches no kernels.
     var commandsPerRun: Int? { get }
+    /// Begins a run without waiting for it: the host prepares and starts the next run while the
+    /// device works, and collects this run's outputs later with ``PlanRun/outputs()``. Runs execute
+    /// in the order they are started (or run).
+    ///
+    /// `chaining` names inputs that take, on the device, an output of the run started (or run)
+    /// just before this one: input name → output index. Such inputs are not fed; input and output
+    /// must have the same dtype and element count. A greedy decoder chains its next token this way
+    /// and never waits for a token before starting the step that reads it.
+    /// - Throws: ``PlanError/invalidChain(input:detail:)`` for a chain that does not fit, and what
+    ///   ``run(_:)`` throws for the feeds.
+    func start(_ feeds: [String: TensorData], chaining: [String: Int]) throws -> any PlanRun
+}
+
+/// A run begun by ``Plan/start(_:chaining:)``.
+public protocol PlanRun: AnyObject {
+    /// Waits for the run and returns its outputs, in the order given to compile; errors the run
+    /// raised (an index out of range, a guard region overwritten) are thrown here.
+    func outputs() throws -> [TensorData]
+}
+
+/// A run whose outputs were computed when it started.
+public final class CompletedPlanRun: PlanRun {
+    private let values: [TensorData]
+    public init(_ outputs: [TensorData]) { values = outputs }
+    public func outputs() throws -> [TensorData] { values }
 }
 
 extension Plan {
@@ -132,6 +157,13 @@ extension Plan {
     public func synchronize() throws {}
     /// Default: no device commands.
     public var commandsPerRun: Int? { nil }
+    /// Default: a synchronous run; chaining needs the plan to keep its last outputs, so it is refused.
+    public func start(_ feeds: [String: TensorData], chaining: [String: Int]) throws -> any PlanRun {
+        if let name = chaining.keys.sorted().first {
+            throw PlanError.invalidChain(input: name, detail: "this plan does not keep its outputs between runs")
+        }
+        return CompletedPlanRun(try run(feeds))
+    }
 }
 
 /// Errors from compiling or running a ``Plan``.
@@ -162,6 +194,8 @@ public enum PlanError: Error, CustomStringConvertible, Equatable, Sendable {
     case foreignOutput(index: Int)
     /// The backend cannot run this op or configuration.
     case unsupported(op: String, detail: String)
+    /// An input named in ``Plan/start(_:chaining:)`` cannot take the output it names.
+    case invalidChain(input: String, detail: String)
 
     public var description: String {
         switch self {
@@ -179,6 +213,7 @@ public enum PlanError: Error, CustomStringConvertible, Equatable, Sendable {
         case .variableDType(let n, let e, let g): return "variable \"\(n)\": expected dtype \(e.rawValue), got \(g.rawValue)"
         case .foreignOutput(let i): return "output \(i) belongs to a different graph"
         case .unsupported(let op, let d): return "\(op): unsupported: \(d)"
+        case .invalidChain(let n, let d): return "input \"\(n)\" cannot be chained: \(d)"
         }
     }
 }

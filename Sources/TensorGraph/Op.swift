@@ -199,6 +199,10 @@ public enum Op: Hashable, Sendable {
     /// the reference bit for bit; a new seed per step gives new masks, `salt` tells apart the
     /// masks of one graph.
     case dropoutMask(shape: Shape, keep: Float, salt: UInt32)
+    /// The index of the largest element along the last axis: f32 `[..., N]` → i32 `[...]`. Ties
+    /// give the first index; a NaN counts as larger than every number (the first NaN wins), as in
+    /// NumPy and PyTorch. Greedy decoding picks its next token with it on the device.
+    case argmax
 
     /// A short name for messages and traces: `"add"`, `"matmul"`, `"softmax"`, …
     public var name: String {
@@ -232,6 +236,7 @@ public enum Op: Hashable, Sendable {
         case .embeddingGrad: return "embeddingGrad"
         case .crossEntropyGrad: return "crossEntropyGrad"
         case .dropoutMask: return "dropoutMask"
+        case .argmax: return "argmax"
         }
     }
 

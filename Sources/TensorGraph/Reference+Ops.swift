@@ -73,6 +73,8 @@ public enum ReferenceOps {
             return try embeddingGrad(args[0], args[1], out)
         case .crossEntropyGrad(let ignore):
             return try crossEntropyGrad(args[0], args[1], upstream: args[2].floats[0], ignore: ignore)
+        case .argmax:
+            return argmax(args[0], out: out)
         case .dropoutMask(_, let keep, let salt):
             let seed = args[0].ints[0], threshold = DropoutMask.threshold(keep: keep), scale = 1 / keep
             return TensorData(shape: out, floats: (0..<out.count).map {
@@ -181,6 +183,22 @@ public enum ReferenceOps {
         let outer = shape.dims[..<axis].reduce(1, *)
         let inner = shape.dims[(axis + 1)...].reduce(1, *)
         return (outer, shape.dims[axis], inner)
+    }
+
+    /// The index of the largest of `values` (not empty): the first of equal maxima; a NaN counts as
+    /// larger than every number, so the first NaN when there is one (``Op/argmax``'s rule).
+    public static func argmaxIndex<C: Collection<Float>>(_ values: C) -> Int where C.Index == Int {
+        var best = values.startIndex
+        for i in values.indices {
+            if values[best].isNaN { break }
+            if values[i].isNaN || values[i] > values[best] { best = i }
+        }
+        return best - values.startIndex
+    }
+
+    private static func argmax(_ a: TensorData, out: Shape) -> TensorData {
+        let n = a.shape[-1], x = a.floats
+        return TensorData(shape: out, ints: (0..<out.count).map { Int32(argmaxIndex(x[($0 * n)..<(($0 + 1) * n)])) })
     }
 
     private static func reduce(_ op: ReduceOp, _ a: TensorData, axis: Int, out: Shape) -> TensorData {

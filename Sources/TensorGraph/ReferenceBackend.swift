@@ -110,9 +110,27 @@ public final class ReferencePlan: Plan, @unchecked Sendable {
         return v
     }
 
+    /// The outputs of the last run, for ``start(_:chaining:)``.
+    private var lastOutputs: [TensorData]?
+
+    public func start(_ feeds: [String: TensorData], chaining: [String: Int]) throws -> any PlanRun {
+        lock.lock()
+        defer { lock.unlock() }
+        try RunChaining.validate(chaining, inputs: inputNodes.mapValues { ($0.shape, $0.dtype) },
+                                 outputs: outputIDs.map { (nodes[$0.index].shape, nodes[$0.index].dtype) }, feeds: feeds,
+                                 hasPreviousRun: lastOutputs != nil)
+        var all = feeds
+        for (name, index) in chaining { all[name] = TensorData(shape: inputNodes[name]!.shape, storage: lastOutputs![index].storage) }
+        return CompletedPlanRun(try runHoldingLock(all))
+    }
+
     public func run(_ feeds: [String: TensorData]) throws -> [TensorData] {
         lock.lock()
         defer { lock.unlock() }
+        return try runHoldingLock(feeds)
+    }
+
+    private func runHoldingLock(_ feeds: [String: TensorData]) throws -> [TensorData] {
         for name in feeds.keys.sorted() where inputNodes[name] == nil { throw PlanError.unknownInput(name: name) }
         var values = [TensorData?](repeating: nil, count: nodes.count)
         let keep = Set(outputIDs.map(\.index) + assignments.map(\.value.index))
@@ -139,6 +157,8 @@ public final class ReferencePlan: Plan, @unchecked Sendable {
             for i in node.inputs where lastUse[i.index] == pos && !keep.contains(i.index) { values[i.index] = nil }
         }
         for (variable, value) in assignments { variableValues[variable] = values[value.index]! }
-        return outputIDs.map { values[$0.index]! }
+        let outputs = outputIDs.map { values[$0.index]! }
+        lastOutputs = outputs
+        return outputs
     }
 }

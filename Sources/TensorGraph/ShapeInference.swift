@@ -216,6 +216,13 @@ public func inferShape(_ op: Op, _ shapes: [Shape], _ dtypes: [DType]) throws ->
         guard shape.dims.allSatisfy({ $0 > 0 }) else { throw fail("mask shape \(shape)", "a mask shape of positive sizes") }
         return (op, shape, .f32)
 
+    case .argmax:
+        try arity(1); try requireF32([0])
+        guard shapes[0].rank >= 1, shapes[0][-1] >= 1 else {
+            throw fail("cannot take the arg-max of \(shapes[0])", "an operand of rank 1 or more with a non-empty last axis")
+        }
+        return (op, Shape(Array(shapes[0].dims.dropLast())), .i32)
+
     case .crossEntropyGrad:
         try arity(3)
         let logits = shapes[0], targets = shapes[1], upstream = shapes[2]

@@ -12,6 +12,11 @@ extension Tensor {
     public func max(axis: Int, keepDims: Bool = false) throws -> Tensor {
         try graph.apply(.reduce(.max, axis: axis, keepDims: keepDims), [self])
     }
+    /// The index of the largest element along the last axis (i32, the last axis dropped); ties give
+    /// the first index, a NaN counts as the largest value.
+    public func argmax() throws -> Tensor {
+        try graph.apply(.argmax, [self])
+    }
     /// Softmax along `axis` (default: the last).
     public func softmax(axis: Int = -1) throws -> Tensor {
         try graph.apply(.softmax(axis: axis), [self])

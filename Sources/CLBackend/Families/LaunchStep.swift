@@ -68,6 +68,18 @@ public struct FamilyEnvironment {
     /// work-group per thread, so small groups spread the work over every core.
     public var cpuFriendlyLocal: [Int]? { deviceClass == .cpu ? [1] : nil }
 
+    /// Global and work-group sizes along one axis for `items` independent work-items of a kernel
+    /// that bounds-checks its ids (the global size may be rounded up). CPUs: groups of up to 8
+    /// items, while every compute unit still gets a group; a CPU driver runs a group's items in one
+    /// call, and for launches of a few dozen short items the cost per group dominates. GPUs: the
+    /// driver picks the group (nil).
+    public func groupedItems(_ items: Int) -> (global: Int, local: Int?) {
+        guard deviceClass == .cpu, items > 0 else { return (items, nil) }
+        let units = max(context.device.info.computeUnits, 1)
+        let group = max(1, min(8, items / units))
+        return ((items + group - 1) / group * group, group)
+    }
+
     /// The built program of a family from `CLKernels/`, with `-D` definitions.
     public func program(_ family: String, defines: [String: String] = [:], extraOptions: String = "") throws -> CLProgram {
         guard let source = KernelSourceLookup.source(family) else {

@@ -306,7 +306,8 @@ public final class MatmulFamily {
                                     Int64(s.broadcastB ? 0 : s.k * s.n), Int32(rowTiles), activation.rawValue, aux)
             let bytes = 4.0 * (Double(s.aCount) * Double(columnGroups) + Double(s.batch * s.k * s.n * rowGroups)
                                + Double(s.cCount) + biasBytes)
-            return [LaunchStep(kernel: kernel, global: [columnGroups, rowGroups, s.batch], local: [1, 1, 1],
+            let columns: (global: Int, local: Int?) = tile ? (columnGroups, 1) : environment.groupedItems(columnGroups)
+            return [LaunchStep(kernel: kernel, global: [columns.global, rowGroups, s.batch], local: columns.local.map { [$0, 1, 1] },
                                variant: Variant.cpuRegisterBlocked.label + " dot", label: s.description,
                                flops: flops(s, bias: bias != nil), bytes: bytes)]
         }

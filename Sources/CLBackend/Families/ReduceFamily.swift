@@ -25,6 +25,21 @@ public final class ReduceFamily {
 
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
+    /// The index of each row's largest element (``Op/argmax``): input [rows, length], output [rows] i32.
+    public func encodeArgmax(input: CLBuffer<Float>, output: CLBuffer<Int32>, rows: Int, length: Int) throws -> [LaunchStep] {
+        let family = Self.family
+        try RowOps.checkSizes(family, [("rows", rows), ("length", length), ("rows*length", rows * length)])
+        guard length >= 1 else { throw RowOpsError.invalidShape(family: family, detail: "cannot take the arg-max of an empty row") }
+        try RowOps.checkBuffer(family, "input", input, rows * length)
+        try RowOps.checkBuffer(family, "output", output, rows)
+        if rows == 0 { return [] }
+        let kernel = try environment.program(family, defines: ["KIND": "2"]).kernel("argmax_rows")
+        try kernel.setArguments(input, output, Int32(rows), Int32(length))
+        return [LaunchStep(kernel: kernel, global: [rows], local: environment.cpuFriendlyLocal, variant: "argmax (item per row)",
+                           label: "argmax [\(rows), \(length)] -> [\(rows)]", flops: Double(rows * length),
+                           bytes: 4 * Double(rows * length + rows))]
+    }
+
     /// input viewed as [outer, length, inner] (row-major); output [outer, inner] reduced over `length`.
     /// `length` must be at least 1 unless the output is empty.
     public func encode(input: CLBuffer<Float>, output: CLBuffer<Float>, outer: Int, length: Int, inner: Int,

@@ -64,7 +64,8 @@ public final class RowProductFamily {
         try kernel.setArguments(x, gain ?? x, shift ?? x, weight, bias ?? x, Int32(bias == nil ? 0 : 1), aux ?? x, y,
                                 Int32(m), Int32(n), Int32(k), norm.eps, activation.rawValue)
         let normName = switch norm { case .none: ""; case .layerNorm: "layernorm → "; case .rmsNorm: "rmsnorm → " }
-        return [LaunchStep(kernel: kernel, global: [(n + 7) / 8, m], local: [1, 1], variant: "\(Variant.itemPerRowAndEightColumns.name) (norm prologue, 8 columns per item)",
+        let columns = environment.groupedItems((n + 7) / 8)
+        return [LaunchStep(kernel: kernel, global: [columns.global, m], local: columns.local.map { [$0, 1] }, variant: "\(Variant.itemPerRowAndEightColumns.name) (norm prologue, 8 columns per item)",
                            label: "\(normName)[\(m), \(k)]x[\(n), \(k)]ᵀ" + (bias == nil ? "" : " + bias")
                                + (activation == .none ? "" : " → \(activation)"),
                            flops: 2 * Double(m * n * k), bytes: 4 * Double(m * k + n * k + m * n))]

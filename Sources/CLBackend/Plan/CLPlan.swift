@@ -48,6 +48,10 @@ public final class CLPlan: Plan, @unchecked Sendable {
     public var commandsPerRun: Int? { steps.count + assignmentCopies.count }
     /// Runs enqueued by ``enqueue(_:)`` and not yet synchronised.
     private var pendingRuns = 0
+    /// Runs begun by ``start(_:chaining:)`` whose outputs are not collected yet.
+    private var startedRuns = 0
+    /// Whether any run was enqueued (a chained input needs a run before it).
+    private var anyRunEnqueued = false
     /// Runs completed (for tests and traces).
     public private(set) var runCount = 0
     /// The kernel timings of the last traced run (nil until a run with ``CompileOptions/trace``).
@@ -193,15 +197,7 @@ public final class CLPlan: Plan, @unchecked Sendable {
         if pendingRuns > 0 { try synchronize() }  // errors of enqueued runs surface first
         let started = DispatchTime.now().uptimeNanoseconds
         let events = try enqueueWork(feeds, copies: false)
-        // Output reads go before the end-of-run copies (the in-order queue keeps that order): an
-        // output that is a variable (or a reshape of one) shows its value from before the run.
-        let reads: [Any] = try outputValues.enumerated().map { index, value -> Any in
-            switch try buffers.buffer(value) {
-            case .f32(let buffer): return try buffer.enqueueDownload(count: outputShapes[index].count)
-            case .i32(let buffer): return try buffer.enqueueDownload(count: outputShapes[index].count)
-            case .bytes: throw PlanError.unsupported(op: "output \(index)", detail: "a quantized variable is not an output; read it with variable(_:)")
-            }
-        }
+        let reads = try enqueueOutputReads()
         try enqueueAssignmentCopies()
         let flagReads = try readErrorFlags()
         try context.finish()  // the one synchronisation of the run
@@ -210,8 +206,64 @@ public final class CLPlan: Plan, @unchecked Sendable {
         try checkErrorFlags(flagReads, runs: 1)
         try checkGuards()
         if trace { try printTrace(events: events, wallMilliseconds: wall) }
+        return outputs(of: reads)
+    }
 
-        return zip(reads, outputShapes).map { read, shape in
+    /// Enqueues the run's uploads, the copies of its chained inputs from the last run's outputs,
+    /// its launches, output reads and state updates, and returns without waiting; the outputs are
+    /// read when the returned run is asked for them.
+    public func start(_ feeds: [String: TensorData], chaining: [String: Int]) throws -> any PlanRun {
+        lock.lock()
+        defer { lock.unlock() }
+        try RunChaining.validate(chaining, inputs: Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, ($0.shape, $0.dtype)) }),
+                                 outputs: zip(outputShapes, outputValues).map { ($0, lowering.values[$1].dtype) }, feeds: feeds,
+                                 hasPreviousRun: anyRunEnqueued)
+        let started = DispatchTime.now().uptimeNanoseconds
+        var chained: [ValueID: ValueID] = [:]
+        for (name, index) in chaining { chained[inputs.first { $0.name == name }!.value] = outputValues[index] }
+        let events = try enqueueWork(feeds, copies: false, chained: chained)
+        let reads = try enqueueOutputReads()
+        try enqueueAssignmentCopies()
+        let flagReads = try readErrorFlags()
+        let done = try context.enqueueMarker(label: "plan run")
+        try context.flush()
+        startedRuns += 1
+        return CLPlanRun(plan: self, reads: reads, flagReads: flagReads, done: done, events: events, started: started)
+    }
+
+    /// The outputs of a run begun by ``start(_:chaining:)``: waits for its marker, then checks what
+    /// it raised. The last started run collected drains the queue (freeing the uploads' staging).
+    fileprivate func collect(_ run: CLPlanRun) throws -> [TensorData] {
+        try run.done.wait()
+        lock.lock()
+        defer { lock.unlock() }
+        startedRuns -= 1
+        runCount += 1
+        if startedRuns == 0 && pendingRuns == 0 { try context.finish() }
+        try checkErrorFlags(run.flagReads, runs: 1)
+        try checkGuards()
+        if trace {
+            try printTrace(events: run.events, wallMilliseconds: Double(DispatchTime.now().uptimeNanoseconds - run.started) / 1e6)
+        }
+        return outputs(of: run.reads)
+    }
+
+    /// Enqueues a read of every output. Output reads go before the end-of-run copies (the in-order
+    /// queue keeps that order): an output that is a variable (or a reshape of one) shows its value
+    /// from before the run.
+    private func enqueueOutputReads() throws -> [Any] {
+        try outputValues.enumerated().map { index, value -> Any in
+            switch try buffers.buffer(value) {
+            case .f32(let buffer): return try buffer.enqueueDownload(count: outputShapes[index].count)
+            case .i32(let buffer): return try buffer.enqueueDownload(count: outputShapes[index].count)
+            case .bytes: throw PlanError.unsupported(op: "output \(index)", detail: "a quantized variable is not an output; read it with variable(_:)")
+            }
+        }
+    }
+
+    /// The values of completed output reads.
+    private func outputs(of reads: [Any]) -> [TensorData] {
+        zip(reads, outputShapes).map { read, shape in
             if let floats = read as? PendingRead<Float> { return TensorData(shape: shape, floats: floats.values(count: shape.count)) }
             return TensorData(shape: shape, ints: (read as! PendingRead<Int32>).values(count: shape.count))
         }
@@ -248,11 +300,14 @@ public final class CLPlan: Plan, @unchecked Sendable {
         try checkGuards()
     }
 
-    /// Validates the feeds, enqueues their uploads, every launch and (when `copies`) the end-of-run copies.
-    private func enqueueWork(_ feeds: [String: TensorData], copies: Bool = true) throws -> [CLEvent?] {
+    /// Validates the feeds, enqueues their uploads (for `chained` inputs, device copies from the
+    /// last run's outputs: input value → output value), every launch and (when `copies`) the
+    /// end-of-run copies.
+    private func enqueueWork(_ feeds: [String: TensorData], copies: Bool = true,
+                             chained: [ValueID: ValueID] = [:]) throws -> [CLEvent?] {
         for name in variables.keys where !variablesSet.contains(name) { throw PlanError.variableNotSet(name: name) }
         for name in feeds.keys where !inputNames.contains(name) { throw PlanError.unknownInput(name: name) }
-        for input in inputs {
+        for input in inputs where chained[input.value] == nil {
             guard let feed = feeds[input.name] else { throw PlanError.missingInput(name: input.name) }
             guard feed.shape == input.shape else {
                 throw PlanError.inputShape(name: input.name, expected: input.shape, got: feed.shape)
@@ -261,7 +316,15 @@ public final class CLPlan: Plan, @unchecked Sendable {
                 throw PlanError.inputDType(name: input.name, expected: input.dtype, got: feed.dtype)
             }
         }
-        for input in inputs {
+        for (input, output) in chained {
+            switch (try buffers.buffer(output), try buffers.buffer(input)) {
+            case (.f32(let source), .f32(let target)) where source !== target: try target.copy(from: source, count: target.count)
+            case (.i32(let source), .i32(let target)) where source !== target: try target.copy(from: source, count: target.count)
+            default: break  // one buffer: the value is already in place
+            }
+        }
+        anyRunEnqueued = true
+        for input in inputs where chained[input.value] == nil {
             let feed = feeds[input.name]!
             switch try buffers.buffer(input.value) {
             case .f32(let buffer): try buffer.enqueueUpload(feed.floats)
@@ -341,5 +404,33 @@ public final class CLPlan: Plan, @unchecked Sendable {
         lines.append(String(format: "  kernel total %.3f ms", kernelTotal))
         lastTrace = PlanTrace(wallMilliseconds: wallMilliseconds, launches: launches)
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+}
+
+/// A run of a ``CLPlan`` begun by ``CLPlan/start(_:chaining:)``.
+final class CLPlanRun: PlanRun, @unchecked Sendable {
+    private let plan: CLPlan
+    let reads: [Any]
+    let flagReads: [PendingRead<Int32>]
+    /// Completes when the run and everything before it on the queue have.
+    let done: CLEvent
+    let events: [CLEvent?]
+    let started: UInt64
+    private var collected: [TensorData]?
+
+    init(plan: CLPlan, reads: [Any], flagReads: [PendingRead<Int32>], done: CLEvent, events: [CLEvent?], started: UInt64) {
+        self.plan = plan
+        self.reads = reads
+        self.flagReads = flagReads
+        self.done = done
+        self.events = events
+        self.started = started
+    }
+
+    func outputs() throws -> [TensorData] {
+        if let collected { return collected }
+        let values = try plan.collect(self)
+        collected = values
+        return values
     }
 }

@@ -90,6 +90,12 @@ extension PlanLowering {
                                               dim: dim, errorFlag: flag)
             }
 
+        case .argmax:
+            let length = inputShapes[0][-1], rows = shape.count
+            emit(output, inputs) { [unowned self] buffers in
+                try self.reduce.encodeArgmax(input: buffers.floats(inputs[0]), output: buffers.ints(output), rows: rows, length: length)
+            }
+
         case .dropoutMask(_, let keep, let salt):
             emit(output, inputs) { [unowned self] buffers in
                 try self.dropout.encodeMask(seed: buffers.ints(inputs[0]), output: buffers.floats(output), count: shape.count,

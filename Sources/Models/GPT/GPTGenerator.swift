@@ -5,7 +5,8 @@ import TensorGraph
 /// and hands its keys and values to the decode plan, whose KV cache (one variable per layer, kept
 /// on the device and written in place) grows by one row per token; no past token is recomputed.
 /// The decode plan steps `batch` sequences at once, each at its own position, in one plan run.
-/// Sampling (``Sampler``) is a separate stage on the host, seeded.
+/// Sampling (``Sampler``) is a separate stage on the host, seeded; greedy decoding of prompts of
+/// one length takes each step's token from the device instead (see ``generate(prompts:maxTokens:samplers:stopToken:onToken:)``).
 ///
 /// The cache holds `blockSize` positions. When a sequence's cache is full its context slides: the
 /// last half of its tokens are prefilled again and decoding goes on (with learned positions a
@@ -46,7 +47,8 @@ public final class GPTGenerator {
         for (name, value) in parameters { try prefill.setVariable(name, value) }
         if useCache {
             let step = try GPTModel.decode(model, batch: batch, weightFormats: weightFormats)
-            let plan = try backend.compile(step.graph, outputs: [step.logits], assignments: step.cacheUpdates, options: options)
+            let plan = try backend.compile(step.graph, outputs: [step.logits, step.greedyTokens], assignments: step.cacheUpdates,
+                                           options: options)
             for (name, value) in parameters { try plan.setVariable(name, value) }
             decoder = (plan, step.cacheNames)
         } else {
@@ -71,6 +73,11 @@ public final class GPTGenerator {
     /// Extends each of `prompts` (as many as the batch) by up to `maxTokens` tokens, sequence `b`
     /// sampled by `samplers[b]`; a sequence stops after `stopToken` while the others go on.
     /// `onToken(b, token)` sees each new token as it comes.
+    ///
+    /// When every sampler is greedy and the prompts have one length, each step's token is the
+    /// previous step's arg-max, chained on the device: the host starts a step before reading the
+    /// token it consumes (``Plan/start(_:chaining:)``), so the device never waits for the host. The
+    /// tokens are those of the host's greedy choice (one arg-max rule, ``ReferenceOps/argmaxIndex(_:)``).
     public func generate(prompts: [[Int32]], maxTokens: Int, samplers: inout [Sampler], stopToken: Int32? = nil,
                          onToken: (Int, Int32) -> Void = { _, _ in }) throws -> [[Int32]] {
         guard prompts.count == batch, samplers.count == batch, prompts.allSatisfy({ !$0.isEmpty }) else {
@@ -79,6 +86,9 @@ public final class GPTGenerator {
         }
         guard let decoder else { return [try generateByRecomputing(prompts[0], maxTokens: maxTokens, sampler: &samplers[0],
                                                                     stopToken: stopToken) { onToken(0, $0) }] }
+        if chainsGreedyTokens, samplers.allSatisfy(\.greedy), Set(prompts.map { min($0.count, model.blockSize) }).count == 1 {
+            return try generateGreedyChained(prompts: prompts, maxTokens: maxTokens, stopToken: stopToken, onToken: onToken)
+        }
         var contexts = prompts.map { Array($0.suffix(model.blockSize)) }
         var generated = [[Int32]](repeating: [], count: batch)
         var logits = [[Float]](repeating: [], count: batch)
@@ -120,6 +130,90 @@ public final class GPTGenerator {
                 if queues[b].isEmpty { logits[b] = next[b] }
             }
         }
+        return generated
+    }
+
+    /// Whether greedy decoding chains its tokens on the device (false: the host loop picks every
+    /// token, the check that chaining changes nothing).
+    public var chainsGreedyTokens = true
+
+    /// Greedy decoding with each step's token chained on the device from the previous step's
+    /// arg-max; one step stays queued ahead of the host. Prompts have one length, so every
+    /// sequence is at the same position and slides its context at the same step.
+    private func generateGreedyChained(prompts: [[Int32]], maxTokens: Int, stopToken: Int32?,
+                                       onToken: (Int, Int32) -> Void) throws -> [[Int32]] {
+        let plan = decoder!.plan
+        var contexts = prompts.map { Array($0.suffix(model.blockSize)) }
+        var generated = [[Int32]](repeating: [], count: batch)
+        var active = [Bool](repeating: maxTokens > 0, count: batch)
+        let started = ContinuousClock.now, prefillBefore = prefillSeconds
+        defer { decodeSeconds += Self.seconds(since: started) - (prefillSeconds - prefillBefore) }
+
+        /// Records the tokens chosen for the active sequences; a stopped sequence's context grows
+        /// along (its tokens unused) so every context keeps one length.
+        func accept(_ tokens: [Int32]) {
+            for b in 0..<batch {
+                contexts[b].append(tokens[b])
+                guard active[b] else { continue }
+                generated[b].append(tokens[b])
+                onToken(b, tokens[b])
+                if tokens[b] == stopToken || generated[b].count >= maxTokens { active[b] = false }
+            }
+        }
+        /// Prefills every context (into its cache row) and accepts the arg-max of its last logits;
+        /// returns the position the accepted token goes to (the prefilled length).
+        func prefillAll() throws -> Int {
+            if decoderNeedsCache { try resetCache(decoder!) }
+            let length = contexts[0].count
+            accept(try (0..<batch).map { Int32(ReferenceOps.argmaxIndex(try runPrefill(contexts[$0], intoRow: $0))) })
+            return length
+        }
+
+        // Tokens the host feeds before the chain takes over: the prompt's, a token per step, or
+        // after a prefill the token chosen from its logits.
+        var fed: [[Int32]] = []
+        var position = 0
+        if contexts[0].count > shortPromptLimit {
+            position = try prefillAll()
+            fed = [contexts.map { $0.last! }]
+        } else {
+            if decoderNeedsCache { try resetCache(decoder!) }
+            fed = (0..<contexts[0].count).map { i in contexts.map { $0[i] } }
+        }
+        // Started steps not yet read, oldest first, and whether each one's arg-max is a new token.
+        var inFlight: [(run: any PlanRun, choosesToken: Bool)] = []
+        func collectOldest() throws {
+            let (run, choosesToken) = inFlight.removeFirst()
+            let tokens = try run.outputs()[1].ints
+            if choosesToken { accept(tokens) }
+        }
+        while active.contains(true) {
+            let promised = inFlight.filter(\.choosesToken).count
+            let wanted = (0..<batch).contains { active[$0] && generated[$0].count + promised < maxTokens }
+            if !wanted || inFlight.count == 2 {
+                if inFlight.isEmpty { break }
+                try collectOldest()
+                continue
+            }
+            if position == model.blockSize {
+                // The context slides: every token so far must be known first.
+                while !inFlight.isEmpty { try collectOldest() }
+                guard active.contains(true) else { break }
+                for b in 0..<batch { contexts[b] = Array(contexts[b].suffix(model.blockSize / 2)) }
+                position = try prefillAll()
+                fed = [contexts.map { $0.last! }]
+                continue
+            }
+            var feeds = GPTModel.decodeFeeds(model, tokens: fed.first ?? contexts.map { _ in 0 },
+                                             positions: [Int](repeating: position, count: batch))
+            let chained = fed.isEmpty
+            if chained { feeds[GPTModel.DecodeInput.token] = nil } else { fed.removeFirst() }
+            inFlight.append((try plan.start(feeds, chaining: chained ? [GPTModel.DecodeInput.token: 1] : [:]), fed.isEmpty))
+            position += 1
+            decodeSteps += 1
+            decodeTokens += (0..<batch).filter { active[$0] }.count
+        }
+        while !inFlight.isEmpty { _ = try inFlight.removeFirst().run.outputs() }
         return generated
     }
 

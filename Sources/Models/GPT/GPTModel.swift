@@ -100,6 +100,9 @@ public enum GPTModel {
         public let model: GPT
         /// f32 `[batch, vocabulary]` for the fed token.
         public let logits: Tensor
+        /// i32 `[batch]`: each sequence's most likely next token (the arg-max of its logits), the
+        /// greedy choice; it has the token input's element count, so a step can chain it on.
+        public let greedyTokens: Tensor
         /// The cache writes: each layer's keys and values with the new position filled in.
         public let cacheUpdates: [Assignment]
         /// Cache variable names per layer (keys, values), `[batch, heads, blockSize, headSize]`.
@@ -157,7 +160,8 @@ public enum GPTModel {
             x = try x + block.feedForwardBranch(x)
         }
         let logits = try model.logits(x)
-        return Decode(graph: graph, model: model, logits: logits, cacheUpdates: updates, cacheNames: names)
+        return Decode(graph: graph, model: model, logits: logits, greedyTokens: try logits.argmax(), cacheUpdates: updates,
+                      cacheNames: names)
     }
 
     /// The feeds of one decode step: each sequence's token and position (and, with rotary

@@ -49,6 +49,8 @@ func vectorJacobianProduct(_ node: Node, inputs x: [Tensor], output y: Tensor, g
         return try attentionGradient(q: x[0], k: x[1], v: x[2], y: y, causal: causal, scale: scale, g: g, needs: needs)
     case .dropoutMask:
         return [nil]   // an i32 seed: nothing to differentiate
+    case .argmax:
+        return [nil]   // an i32 result: no gradient flows back through it
     case .cacheWrite, .cachedAttention:
         throw GraphError(op: "gradients", shapes: node.inputs.map { x[0].graph.node($0).shape },
                          expected: "a path from wrt to the loss through differentiable ops",
