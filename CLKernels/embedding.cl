@@ -11,6 +11,13 @@
  *   2. embedding_gpu   GPU (default there). 2-D launch [dim, count], one float per work-item: neighbouring items copy
  *                      neighbouring floats (coalesced). Column 0 records the error.
  *
+ * Sum of two gathers (a transformer's token and position embeddings), one launch instead of three:
+ *   out[i, :] = a[ia[i], :] + b[ib[i % count_b], :]   (count_b divides count: b broadcasts over
+ *   the leading rows). A bad index in either gather contributes a zero row and records its own flag
+ *   (the position in its own indices, + 1), as two separate gathers and an add would.
+ *   1. embedding_sum_cpu  CPU (default there). As embedding_cpu, adding the second row as it copies.
+ *   2. embedding_sum_gpu  GPU (default there). As embedding_gpu: one float per work-item.
+ *
  * Backward (scatter-add), deterministic: no atomics on floats, every gradient row is summed by
  * one work-item in index order, so runs are bit-reproducible. Each item scans all `count`
  * indices: O(vocab·count) index reads, cheap for character vocabularies (27–65 rows); a large
@@ -61,6 +68,50 @@ __kernel void embedding_gpu(__global const float *table, __global const int *ind
     const bool bad = index < 0 || index >= vocab;
     out[(size_t)i * (size_t)dim + j] = bad ? 0.0f : table[(size_t)index * (size_t)dim + j];
     if (bad && j == 0) atomic_max(error_flag, i + 1);
+}
+
+__kernel void embedding_sum_cpu(__global const float *a, __global const int *ia, __global const float *b,
+                                __global const int *ib, __global float *out, const int count, const int count_b,
+                                const int vocab_a, const int vocab_b, const int dim, __global int *flag_a,
+                                __global int *flag_b, const int chunk, const int rows_per_item) {
+    const int c = (int)get_global_id(0);
+    const int begin = c * chunk;
+    if (begin >= dim) return;
+    const int end = min(dim, begin + chunk);
+    const int first = (int)get_global_id(1) * rows_per_item;
+    const int last = min(count, first + rows_per_item);
+    for (int i = first; i < last; ++i) {
+        const int row_b = i % count_b;
+        const int index_a = ia[i], index_b = ib[row_b];
+        const bool bad_a = index_a < 0 || index_a >= vocab_a, bad_b = index_b < 0 || index_b >= vocab_b;
+        if (c == 0 && bad_a) atomic_max(flag_a, i + 1);
+        if (c == 0 && bad_b) atomic_max(flag_b, row_b + 1);
+        /* A bad row reads row 0 scaled by zero (no branch around the vector loop). */
+        const float keep_a = bad_a ? 0.0f : 1.0f, keep_b = bad_b ? 0.0f : 1.0f;
+        const __global float *src_a = a + (size_t)(bad_a ? 0 : index_a) * (size_t)dim;
+        const __global float *src_b = b + (size_t)(bad_b ? 0 : index_b) * (size_t)dim;
+        __global float *dst = out + (size_t)i * (size_t)dim;
+        int j = begin;
+        for (; j + 16 <= end; j += 16)
+            vstore16(vload16(0, src_a + j) * keep_a + vload16(0, src_b + j) * keep_b, 0, dst + j);
+        for (; j < end; ++j) dst[j] = src_a[j] * keep_a + src_b[j] * keep_b;
+    }
+}
+
+__kernel void embedding_sum_gpu(__global const float *a, __global const int *ia, __global const float *b,
+                                __global const int *ib, __global float *out, const int count, const int count_b,
+                                const int vocab_a, const int vocab_b, const int dim, __global int *flag_a,
+                                __global int *flag_b) {
+    const int j = (int)get_global_id(0);
+    const int i = (int)get_global_id(1);
+    if (i >= count || j >= dim) return;
+    const int row_b = i % count_b;
+    const int index_a = ia[i], index_b = ib[row_b];
+    const bool bad_a = index_a < 0 || index_a >= vocab_a, bad_b = index_b < 0 || index_b >= vocab_b;
+    if (j == 0 && bad_a) atomic_max(flag_a, i + 1);
+    if (j == 0 && bad_b) atomic_max(flag_b, row_b + 1);
+    out[(size_t)i * (size_t)dim + j] = (bad_a ? 0.0f : a[(size_t)index_a * (size_t)dim + j])
+                                       + (bad_b ? 0.0f : b[(size_t)index_b * (size_t)dim + j]);
 }
 
 __kernel void embedding_grad_cpu(__global const int *indices, __global const float *grad_out, __global float *grad_table,

@@ -39,7 +39,8 @@
  *                               (a cross-core write and read on pocl) and no launch gap.
  *      c. few rows, B [N, K]    matmul_dot_{nt,tt}[_tile]: x·Wᵀ / GEMV: 1 row × 8 columns (M < 4) or
  *                               DOT_ROWS × DOT_COLS per work-item (_tile), DOT_W-wide dot products
- *                               along K straight from B (each B chunk reused by the rows), scalar K tail.
+ *                               along K straight from B (each B chunk reused by the rows), scalar K tail;
+ *                               1-row items go in work-groups of up to 8 on CPUs (fewer groups to dispatch).
  *                               Edges: rows past M are clamped for loads and not stored; columns
  *                               past N are zero in the packed panel (clamped in c) and masked on store.
  *                               _nn reads A [M, K] (broadcast scalars), _tn reads A [K, M];

@@ -7,18 +7,21 @@
  * separate norm kernel's does.
  *
  * Variants:
- *   1. row_product  (every device) one work-item per (row, 8 columns): it computes its row's
- *                   statistics (two passes over K, float16 chunks and a scalar tail, as layernorm
- *                   variant 1), then 8 dot products along K in float16 accumulators, normalising x
- *                   as it loads it; columns past N are clamped for loads and not stored. For
+ *   1. row_product  (every device) one work-item per (row, RP_COLS columns, -D, 16 from the host):
+ *                   it computes its row's statistics (two passes over K, float16 chunks and a
+ *                   scalar tail, as layernorm variant 1), then RP_COLS dot products along K in
+ *                   float16 accumulators, normalising x as it loads it; columns past N are clamped
+ *                   for loads and not stored. On CPUs items go in work-groups of up to 8. For
  *                   decoding (a few rows): the norm, the product, its bias, the activation and the
  *                   residual add are one launch instead of up to four; recomputing the row's
- *                   statistics per item costs 2K operations against the item's 8K multiply-adds.
+ *                   statistics per item costs 2K operations against the item's 16K multiply-adds.
  */
 #ifndef NORM
 #define NORM 0
 #endif
+#ifndef RP_COLS
 #define RP_COLS 8
+#endif
 
 inline float rp_epilogue(const float v, const int act, const float addend) {
     switch (act) {

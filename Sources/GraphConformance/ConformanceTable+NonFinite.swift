@@ -21,6 +21,14 @@ extension ConformanceTable {
             + nonFiniteLossAndAttentionCases() + nonFiniteQuantizedMatmulCases()
     }
 
+    /// Arg-max over rows holding NaN and ±Inf (the first NaN wins, then the first of equal maxima).
+    static func nonFiniteArgmaxCases() -> [ConformanceCase] {
+        [[13, 37], [33], [5, 2]].map { (s: Shape) in
+            ConformanceCase(op: "argmax", label: label([s]), nmseBound: 0,
+                            inputs: [.init("x", s, special(.uniform(-2, 2), 6))]) { t in [try t[0].argmax()] }
+        }
+    }
+
     private static func nonFiniteElementwiseCases() -> [ConformanceCase] {
         var result: [ConformanceCase] = []
         for op in UnaryOp.allCases {
@@ -87,10 +95,6 @@ extension ConformanceTable {
                     [try t[0].graph.apply(.reduce(op, axis: axis, keepDims: false), [t[0]])]
                 })
             }
-        }
-        for s: Shape in [[13, 37], [33], [5, 2]] {
-            result.append(ConformanceCase(op: "argmax", label: label([s]), nmseBound: 0,
-                                          inputs: [.init("x", s, special(.uniform(-2, 2), 6))]) { t in [try t[0].argmax()] })
         }
         // A [13, 1] row is one value: a −Inf there is a row of −Inf only.
         let softmaxShapes: [(Shape, Int)] = [([7, 37], -1), ([33], -1), ([13, 1], -1), ([19, 5], 0), ([2, 5, 17], 1)]

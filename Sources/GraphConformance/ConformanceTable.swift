@@ -24,7 +24,7 @@ public enum ConformanceTable {
         let all = unaryCases() + binaryCases() + powCases() + compareCases() + selectCases()
             + matmulCases() + reduceCases() + softmaxCases() + normCases() + embeddingCases()
             + layoutCases() + crossEntropyCases() + attentionCases() + gradientOpCases()
-            + quantizedMatmulCases() + halfMatmulCases() + dropoutCases() + nonFiniteCases()
+            + quantizedMatmulCases() + halfMatmulCases() + dropoutCases() + nonFiniteCases() + decodingCases()
         return includeLarge ? all : all.filter { !$0.isLarge }
     }
 
@@ -188,7 +188,14 @@ public enum ConformanceTable {
                 [try t[0].graph.apply(.reduce(op, axis: -1, keepDims: false), [t[0]])]
             })
         }
-        return result + argmaxCases()
+        return result
+    }
+
+    /// The ops a decoding step added: arg-max (also on non-finite rows) and two embeddings added.
+    /// Last in the table: case `i` draws from seed + i, so cases added at the end leave the inputs
+    /// of every earlier case as they were.
+    static func decodingCases() -> [ConformanceCase] {
+        argmaxCases() + embeddingSumCases() + nonFiniteArgmaxCases()
     }
 
     /// Indices must match exactly (bound 0: one index off among many rows is a tiny NMSE); whole
@@ -275,6 +282,23 @@ public enum ConformanceTable {
             ConformanceCase(op: "embedding", label: "[\(v), \(c)] by \(idx)", nmseBound: exact, isLarge: isLarge,
                             inputs: [.init("table", [v, c], uni(-1, 1)), .init("idx", idx, .indices(v))]) { t in
                 [try embedding(t[0], t[1])]
+            }
+        }
+    }
+
+    /// Two gathers added (token + position embeddings, one launch where the backend fuses them):
+    /// the second broadcast over the leading rows, or the first reshaped as a decode step does.
+    static func embeddingSumCases() -> [ConformanceCase] {
+        let sums: [(Int, Int, Shape, Int, Shape, Shape?)] = [
+            (13, 33, [4, 7], 7, [7], nil), (65, 100, [3, 1], 64, [3], [3, 100]), (5, 16, [6], 9, [6], nil), (1, 1, [1], 1, [1], nil),
+            (27, 257, [2, 3], 5, [2, 3], nil),
+        ]
+        return sums.map { va, c, ia, vb, ib, reshape in
+            ConformanceCase(op: "embedding", label: "[\(va), \(c)] by \(ia) + [\(vb), \(c)] by \(ib)" + (reshape.map { " as \($0)" } ?? ""),
+                            nmseBound: exact, inputs: [.init("a", [va, c], uni(-1, 1)), .init("ia", ia, .indices(va)),
+                                                       .init("b", [vb, c], uni(-1, 1)), .init("ib", ib, .indices(vb))]) { t in
+                let first = try embedding(t[0], t[1])
+                return [try (reshape.map { try first.reshape($0) } ?? first) + embedding(t[2], t[3])]
             }
         }
     }

@@ -130,6 +130,30 @@ import Testing
         _ = try plan.run(["x": good])
     }
 
+    /// Token + position embeddings run as one launch; a bad index in either gather is reported
+    /// with its own index and bound.
+    @Test func twoGathersAddedRunAsOneLaunchAndReportBadIndices() throws {
+        let graph = Graph()
+        let tokens = try graph.variable("tokens", [5, 3]), positions = try graph.variable("positions", [4, 3])
+        let t = try graph.input("t", [2, 4], dtype: .i32), p = try graph.input("p", [4], dtype: .i32)
+        let x = try embedding(tokens, t) + embedding(positions, p)
+        let plan = try backend.compile(graph, outputs: [x], options: CompileOptions())
+        #expect(plan.commandsPerRun == 1)
+        try plan.setVariable("tokens", TensorData(shape: [5, 3], floats: (0..<15).map(Float.init)))
+        try plan.setVariable("positions", TensorData(shape: [4, 3], floats: (0..<12).map { Float($0) * 100 }))
+        let out = try plan.run(["t": TensorData(shape: [2, 4], ints: [4, 0, 1, 2, 3, 3, 0, 1]), "p": TensorData(shape: [4], ints: [0, 1, 2, 3])])[0]
+        #expect(Array(out.floats[0..<3]) == [12, 113, 214])  // row 0: token 4 + position 0
+        #expect(Array(out.floats[21..<24]) == [903, 1004, 1105])  // row 7: token 1 + position 3
+        let badToken = #expect(throws: PlanError.self) {
+            _ = try plan.run(["t": TensorData(shape: [2, 4], ints: [4, 0, 1, 2, 3, 6, 0, 1]), "p": TensorData(shape: [4], ints: [0, 1, 2, 3])])
+        }
+        #expect(badToken == .indexOutOfRange(op: "embedding", index: 6, bound: 5))
+        let badPosition = #expect(throws: PlanError.self) {
+            _ = try plan.run(["t": TensorData(shape: [2, 4], ints: [4, 0, 1, 2, 3, 3, 0, 1]), "p": TensorData(shape: [4], ints: [0, -2, 2, 3])])
+        }
+        #expect(badPosition == .indexOutOfRange(op: "embedding", index: -2, bound: 4))
+    }
+
     @Test func outOfRangeEmbeddingIndexIsReported() throws {
         let graph = Graph()
         let table = try graph.variable("table", [5, 3])

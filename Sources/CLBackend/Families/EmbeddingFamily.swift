@@ -58,6 +58,49 @@ public final class EmbeddingFamily {
                            variant: name, label: label, flops: 0, bytes: bytes)]
     }
 
+    /// The sum of two gathers: output[i, :] = tableA[indicesA[i], :] + tableB[indicesB[i % countB], :]
+    /// (`countB` divides `count`); each gather's bad indices read as zero rows and are flagged in
+    /// its own flag as in ``encode``.
+    public func encodeSum(tableA: CLBuffer<Float>, indicesA: CLBuffer<Int32>, vocabA: Int, flagA: CLBuffer<Int32>,
+                          tableB: CLBuffer<Float>, indicesB: CLBuffer<Int32>, vocabB: Int, flagB: CLBuffer<Int32>, countB: Int,
+                          output: CLBuffer<Float>, count: Int, dim: Int, variant: Variant? = nil) throws -> [LaunchStep] {
+        let family = Self.family
+        try RowOps.checkSizes(family, [("count", count), ("countB", countB), ("vocabA", vocabA), ("vocabB", vocabB), ("dim", dim),
+                                       ("vocabA*dim", vocabA * dim), ("vocabB*dim", vocabB * dim), ("count*dim", count * dim),
+                                       ("count+1", count + 1)])
+        guard countB > 0, count % countB == 0 else {
+            throw RowOpsError.invalidShape(family: family, detail: "\(countB) rows of the second gather do not divide \(count)")
+        }
+        try RowOps.checkBuffer(family, "tableA", tableA, vocabA * dim)
+        try RowOps.checkBuffer(family, "tableB", tableB, vocabB * dim)
+        try RowOps.checkBuffer(family, "indicesA", indicesA, count)
+        try RowOps.checkBuffer(family, "indicesB", indicesB, countB)
+        try RowOps.checkBuffer(family, "output", output, count * dim)
+        try RowOps.checkBuffer(family, "flagA", flagA, 1)
+        try RowOps.checkBuffer(family, "flagB", flagB, 1)
+        let chosen = variant ?? environment.variant(cpu: Variant.cpu, gpu: .gpu)
+        if count == 0 || dim == 0 { return [] }
+        let program = try environment.program(family)
+        let bytes = 4 * Double(count + countB) + 12 * Double(count) * Double(dim)
+        let label = "embedding [\(vocabA), \(dim)] gather \(count) + [\(vocabB), \(dim)] gather \(countB)"
+        let common: [any KernelArgumentConvertible] = [tableA, indicesA, tableB, indicesB, output, Int32(count), Int32(countB),
+                                                       Int32(vocabA), Int32(vocabB), Int32(dim), flagA, flagB]
+        if chosen == .cpu {
+            let kernel = try program.kernel("embedding_sum_cpu")
+            let chunks = RowOps.ceilDiv(dim, Self.cpuChunk)
+            let perItem = chunks > 1 ? 1 : RowOps.cpuRowsPerItem(rows: count, cols: dim,
+                                                                 computeUnits: environment.context.device.info.computeUnits)
+            try kernel.setArguments(common + [Int32(Self.cpuChunk), Int32(perItem)])
+            return [LaunchStep(kernel: kernel, global: [chunks, RowOps.ceilDiv(count, perItem)],
+                               local: environment.deviceClass == .cpu ? [1, 1] : nil,
+                               variant: chosen.label + " (sum of two gathers)", label: label, flops: Double(count * dim), bytes: bytes)]
+        }
+        let kernel = try program.kernel("embedding_sum_gpu")
+        try kernel.setArguments(common)
+        return [LaunchStep(kernel: kernel, global: [dim, count], local: nil,
+                           variant: chosen.label + " (sum of two gathers)", label: label, flops: Double(count * dim), bytes: bytes)]
+    }
+
     /// The backward of the gather: gradTable[v, :] = Σ over i with indices[i] == v of gradOutput[i, :]
     /// (rows never indexed get 0), deterministic (each row summed by one work-item in index order).
     /// Bad indices are skipped and flagged as in ``encode``.

@@ -7,17 +7,20 @@ public final class RowProductFamily {
     public static let family = "rowproduct"
     /// The family's variants (the header of `CLKernels/rowproduct.cl` documents each).
     public enum Variant: Int, KernelVariant {
-        case itemPerRowAndEightColumns = 1
+        case itemPerRowAndColumns = 1
 
         public static let family = RowProductFamily.family
         public var summary: String {
             switch self {
-            case .itemPerRowAndEightColumns: return "work-item per (row, 8 columns): the row's norm statistics, then 8 float16 dot products along K"
+            case .itemPerRowAndColumns: return "work-item per (row, 16 columns): the row's norm statistics, then 16 float16 dot products along K"
             }
         }
     }
     /// The most rows of x the plan sends here; more rows amortise a separate norm and the tuned matmul.
     public static let maxRows = 16
+    /// Columns of W per work-item (the kernel's RP_COLS): each item recomputes its row's norm
+    /// statistics, so wider items repeat that less; 16 float16 accumulators still fit the registers.
+    static let columnsPerItem = 16
 
     /// The row normalisation applied to x before the product.
     public enum Norm: Equatable, Sendable {
@@ -60,12 +63,12 @@ public final class RowProductFamily {
             guard let aux else { throw CLError.sizeMismatch(operation: "row product", detail: "a residual epilogue needs its addend") }
             try RowOps.checkBuffer(family, "aux", aux, m * n)
         }
-        let kernel = try environment.program(family, defines: ["NORM": "\(norm.code)"]).kernel("row_product")
+        let kernel = try environment.program(family, defines: ["NORM": "\(norm.code)", "RP_COLS": "\(Self.columnsPerItem)"]).kernel("row_product")
         try kernel.setArguments(x, gain ?? x, shift ?? x, weight, bias ?? x, Int32(bias == nil ? 0 : 1), aux ?? x, y,
                                 Int32(m), Int32(n), Int32(k), norm.eps, activation.rawValue)
         let normName = switch norm { case .none: ""; case .layerNorm: "layernorm → "; case .rmsNorm: "rmsnorm → " }
-        let columns = environment.groupedItems((n + 7) / 8)
-        return [LaunchStep(kernel: kernel, global: [columns.global, m], local: columns.local.map { [$0, 1] }, variant: "\(Variant.itemPerRowAndEightColumns.name) (norm prologue, 8 columns per item)",
+        let columns = environment.groupedItems((n + Self.columnsPerItem - 1) / Self.columnsPerItem)
+        return [LaunchStep(kernel: kernel, global: [columns.global, m], local: columns.local.map { [$0, 1] }, variant: "\(Variant.itemPerRowAndColumns.name) (norm prologue, \(Self.columnsPerItem) columns per item)",
                            label: "\(normName)[\(m), \(k)]x[\(n), \(k)]ᵀ" + (bias == nil ? "" : " + bias")
                                + (activation == .none ? "" : " → \(activation)"),
                            flops: 2 * Double(m * n * k), bytes: 4 * Double(m * k + n * k + m * n))]

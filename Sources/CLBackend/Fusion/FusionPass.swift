@@ -24,6 +24,7 @@ struct FusionPass {
             LayerNormBackwardRule(),
             ConcatOfViewsRule(),
             LayoutChainRule(),
+            EmbeddingSumRule(),
             ElementwiseGroupRule(),
         ]
     }
