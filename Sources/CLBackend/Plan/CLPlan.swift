@@ -234,10 +234,12 @@ public final class CLPlan: Plan, @unchecked Sendable {
     /// The outputs of a run begun by ``start(_:chaining:)``: waits for its marker, then checks what
     /// it raised. The last started run collected drains the queue (freeing the uploads' staging).
     fileprivate func collect(_ run: CLPlanRun) throws -> [TensorData] {
+        lock.lock()
+        startedRuns -= 1
+        lock.unlock()
         try run.done.wait()
         lock.lock()
         defer { lock.unlock() }
-        startedRuns -= 1
         runCount += 1
         if startedRuns == 0 && pendingRuns == 0 { try context.finish() }
         try checkErrorFlags(run.flagReads, runs: 1)
@@ -416,7 +418,8 @@ final class CLPlanRun: PlanRun, @unchecked Sendable {
     let done: CLEvent
     let events: [CLEvent?]
     let started: UInt64
-    private var collected: [TensorData]?
+    /// The outputs, or what the run raised, once collected (a second call returns the same).
+    private var collected: Result<[TensorData], any Error>?
 
     init(plan: CLPlan, reads: [Any], flagReads: [PendingRead<Int32>], done: CLEvent, events: [CLEvent?], started: UInt64) {
         self.plan = plan
@@ -428,9 +431,9 @@ final class CLPlanRun: PlanRun, @unchecked Sendable {
     }
 
     func outputs() throws -> [TensorData] {
-        if let collected { return collected }
-        let values = try plan.collect(self)
-        collected = values
-        return values
+        if let collected { return try collected.get() }
+        let result = Result { try plan.collect(self) }
+        collected = result
+        return try result.get()
     }
 }
