@@ -34,15 +34,19 @@
  * No -D parameters; no relaxed-math flag.
  */
 
+/* The CPU gathers' work-item: floats [begin, end) of rows [first, last); chunk c == 0 records errors. */
+#define CPU_ITEM_RANGE                                                                             \
+    const int c = (int)get_global_id(0);                                                           \
+    const int begin = c * chunk;                                                                   \
+    if (begin >= dim) return;                                                                      \
+    const int end = min(dim, begin + chunk);                                                       \
+    const int first = (int)get_global_id(1) * rows_per_item;                                       \
+    const int last = min(count, first + rows_per_item);
+
 __kernel void embedding_cpu(__global const float *table, __global const int *indices, __global float *out,
                             const int count, const int vocab, const int dim, __global int *error_flag,
                             const int chunk, const int rows_per_item) {
-    const int c = (int)get_global_id(0);
-    const int begin = c * chunk;
-    if (begin >= dim) return;
-    const int end = min(dim, begin + chunk);
-    const int first = (int)get_global_id(1) * rows_per_item;
-    const int last = min(count, first + rows_per_item);
+    CPU_ITEM_RANGE
     for (int i = first; i < last; ++i) {
         const int index = indices[i];
         __global float *dst = out + (size_t)i * (size_t)dim;
@@ -74,12 +78,7 @@ __kernel void embedding_sum_cpu(__global const float *a, __global const int *ia,
                                 __global const int *ib, __global float *out, const int count, const int count_b,
                                 const int vocab_a, const int vocab_b, const int dim, __global int *flag_a,
                                 __global int *flag_b, const int chunk, const int rows_per_item) {
-    const int c = (int)get_global_id(0);
-    const int begin = c * chunk;
-    if (begin >= dim) return;
-    const int end = min(dim, begin + chunk);
-    const int first = (int)get_global_id(1) * rows_per_item;
-    const int last = min(count, first + rows_per_item);
+    CPU_ITEM_RANGE
     for (int i = first; i < last; ++i) {
         const int row_b = i % count_b;
         const int index_a = ia[i], index_b = ib[row_b];
