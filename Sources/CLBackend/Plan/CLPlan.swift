@@ -11,7 +11,9 @@ import TensorGraph
 /// outputs, variables) and kernels belong to the plan, so runs of one plan take turns: ``run(_:)``,
 /// ``enqueue(_:)``, ``synchronize()``, ``setVariable(_:_:)`` and ``variable(_:)`` hold the plan's
 /// lock for their whole duration (a run from enqueueing its uploads to reading its outputs), and
-/// concurrent calls behave as if made one after another. Distinct plans run concurrently, also on
+/// concurrent calls behave as if made one after another; ``start(_:chaining:)`` holds it while it
+/// enqueues, and a started run's ``PlanRun/outputs()`` waits without it, then takes it to check
+/// what the run raised. Distinct plans run concurrently, also on
 /// one ``CLContext``: each binds its own kernel objects and buffers, and the context's in-order
 /// queue and program table are safe to use from several threads (a run's final wait then also
 /// waits for the other plans' work queued before it). Compile plans before running them in
