@@ -43,12 +43,10 @@ public final class EmbeddingFamily {
         let name = chosen.label
         if chosen == .cpu {
             let kernel = try program.kernel("embedding_cpu")
-            let chunks = RowOps.ceilDiv(dim, Self.cpuChunk)
-            let perItem = chunks > 1 ? 1 : RowOps.cpuRowsPerItem(rows: count, cols: dim,
-                                                                 computeUnits: environment.context.device.info.computeUnits)
+            let (global, perItem) = cpuGather(count: count, dim: dim)
             try kernel.setArguments(table, indices, output, Int32(count), Int32(vocab), Int32(dim), errorFlag,
                                     Int32(Self.cpuChunk), Int32(perItem))
-            return [LaunchStep(kernel: kernel, global: [chunks, RowOps.ceilDiv(count, perItem)],
+            return [LaunchStep(kernel: kernel, global: global,
                                local: environment.deviceClass == .cpu ? [1, 1] : nil,
                                variant: name, label: label, flops: 0, bytes: bytes)]
         }
@@ -56,6 +54,15 @@ public final class EmbeddingFamily {
         try kernel.setArguments(table, indices, output, Int32(count), Int32(vocab), Int32(dim), errorFlag)
         return [LaunchStep(kernel: kernel, global: [dim, count], local: nil,
                            variant: name, label: label, flops: 0, bytes: bytes)]
+    }
+
+    /// The CPU gathers' launch: chunks of `cpuChunk` floats along a row × groups of `perItem` rows
+    /// (one row per item when a row spans several chunks, else rows spread over the compute units).
+    private func cpuGather(count: Int, dim: Int) -> (global: [Int], perItem: Int) {
+        let chunks = RowOps.ceilDiv(dim, Self.cpuChunk)
+        let perItem = chunks > 1 ? 1 : RowOps.cpuRowsPerItem(rows: count, cols: dim,
+                                                             computeUnits: environment.context.device.info.computeUnits)
+        return ([chunks, RowOps.ceilDiv(count, perItem)], perItem)
     }
 
     /// The sum of two gathers: output[i, :] = tableA[indicesA[i], :] + tableB[indicesB[i % countB], :]
@@ -87,11 +94,9 @@ public final class EmbeddingFamily {
                                                        Int32(vocabA), Int32(vocabB), Int32(dim), flagA, flagB]
         if chosen == .cpu {
             let kernel = try program.kernel("embedding_sum_cpu")
-            let chunks = RowOps.ceilDiv(dim, Self.cpuChunk)
-            let perItem = chunks > 1 ? 1 : RowOps.cpuRowsPerItem(rows: count, cols: dim,
-                                                                 computeUnits: environment.context.device.info.computeUnits)
+            let (global, perItem) = cpuGather(count: count, dim: dim)
             try kernel.setArguments(common + [Int32(Self.cpuChunk), Int32(perItem)])
-            return [LaunchStep(kernel: kernel, global: [chunks, RowOps.ceilDiv(count, perItem)],
+            return [LaunchStep(kernel: kernel, global: global,
                                local: environment.deviceClass == .cpu ? [1, 1] : nil,
                                variant: chosen.label + " (sum of two gathers)", label: label, flops: Double(count * dim), bytes: bytes)]
         }

@@ -37,6 +37,11 @@ public final class CLPlan: Plan, @unchecked Sendable {
     /// End-of-run copies `value → variable` (value ids), one per assignment not computed in place.
     private let assignmentCopies: [(source: ValueID, target: ValueID, count: Int)]
     private let inputs: [(name: String, value: ValueID, shape: Shape, dtype: DType)]
+    /// The inputs' and outputs' shapes and dtypes, and the inputs' values by name, for
+    /// ``start(_:chaining:)``.
+    private let inputSignatures: [String: (shape: Shape, dtype: DType)]
+    private let outputSignatures: [(shape: Shape, dtype: DType)]
+    private let inputValues: [String: ValueID]
     private let variables: [String: (value: ValueID, shape: Shape)]
     private var variablesSet: Set<String> = []
     private let guards: [GuardRegion]
@@ -167,6 +172,9 @@ public final class CLPlan: Plan, @unchecked Sendable {
             }
         }
         self.inputs = inputs
+        self.inputSignatures = inputs.reduce(into: [:]) { $0[$1.0] = ($1.2, $1.3) }
+        self.inputValues = inputs.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        self.outputSignatures = zip(outputs, outputValues).map { ($0.shape, lowering.values[$1].dtype) }
         self.variables = variables
         self.inputNames = Set(graph.inputs.compactMap(\.op.inputName))
     }
@@ -217,12 +225,10 @@ public final class CLPlan: Plan, @unchecked Sendable {
     public func start(_ feeds: [String: TensorData], chaining: [String: Int]) throws -> any PlanRun {
         lock.lock()
         defer { lock.unlock() }
-        try RunChaining.validate(chaining, inputs: Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, ($0.shape, $0.dtype)) }),
-                                 outputs: zip(outputShapes, outputValues).map { ($0, lowering.values[$1].dtype) }, feeds: feeds,
-                                 hasPreviousRun: anyRunEnqueued)
-        let started = DispatchTime.now().uptimeNanoseconds
+        try RunChaining.validate(chaining, inputs: inputSignatures, outputs: outputSignatures, feeds: feeds, hasPreviousRun: anyRunEnqueued)
         var chained: [ValueID: ValueID] = [:]
-        for (name, index) in chaining { chained[inputs.first { $0.name == name }!.value] = outputValues[index] }
+        for (name, index) in chaining { chained[inputValues[name]!] = outputValues[index] }
+        let started = DispatchTime.now().uptimeNanoseconds
         let events = try enqueueWork(feeds, copies: false, chained: chained)
         let reads = try enqueueOutputReads()
         try enqueueAssignmentCopies()
