@@ -5,7 +5,10 @@
  * Layout: q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, DV], out [BH, Tq, DV], contiguous row-major.
  * Causal: query i sees keys j <= i + (Tk − Tq) (aligned at the end, like a KV cache); the host
  * guarantees Tk >= Tq when causal, so no query row is ever fully masked.
- * Runtime arguments: q, k, v, out, Tq, Tk, causal (0/1), scale.
+ * Runtime arguments: q, k, v, out, Tq, Tk, causal (0/1), scale; variant 4 takes a last, optional
+ * (null or not) lse [BH, Tq]: each query's log Σ exp(scale·q·kᵀ) over its visible keys, the row
+ * statistics attention_backward.cl's CPU variant recomputes the probabilities from (saved by the
+ * forward, the backward's statistics pre-pass is not needed).
  *
  * Non-finite values (every variant, as the reference): a NaN or +Inf score makes the query's row NaN
  * (exp(s − max) is Inf − Inf there: variants 1 and 3 keep it by p = 1 + (s − s) when a score becomes
@@ -353,7 +356,7 @@ __kernel void attention_pack_k(__global const float *k, __global float *kt, cons
 
 __kernel void attention_regblocked(__global const float *q, __global const float *kt, __global const float *v,
                                    __global float *out, const int Tq, const int Tk, const int causal,
-                                   const float scale) {
+                                   const float scale, __global float *lse) {
     const int i0 = get_global_id(0) * (QG * QB4);
     const int bh = get_global_id(1);
     if (i0 >= Tq) return;
@@ -501,8 +504,11 @@ __kernel void attention_regblocked(__global const float *q, __global const float
 
     for (int r = 0; r < QG * QB4; ++r) {
         if (i0 + r >= Tq) break;
-        __global float *o = out + ((size_t)bh * Tq + i0 + r) * DV;
-        const float inv = 1.0f / hsum16(lv[r]);
+        const size_t row = (size_t)bh * Tq + i0 + r;
+        __global float *o = out + row * DV;
+        const float sum = hsum16(lv[r]);
+        const float inv = 1.0f / sum;
+        if (lse) lse[row] = (m[r] + log2(sum)) * M_LN2_F;   /* natural log of Σ exp(scale·q·k) */
         for (int c = 0; c < DVC; ++c) {
             const float16 r16 = acc[r][c] * inv;
             if (DVREM != 0 && c == DVC - 1) store_tail(r16, o + c * 16, DVREM);

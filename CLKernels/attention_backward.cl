@@ -1,7 +1,8 @@
 /* attention_backward — the backward of fused attention (flash-attention-2 style): dq, dk, dv of
  * out = softmax(scale·q·kᵀ + causal mask)·v from q, k, v, dy and y, never materialising the Tq×Tk
- * probabilities. Per query row a pre-pass stores the softmax statistics lse = log Σ exp(s) (s =
- * scale·q·kᵀ over the visible keys) and Δ = Σ_c dy·y; the main kernels then recompute p = exp(s − lse)
+ * probabilities. Per query row the softmax statistics lse = log Σ exp(s) (s = scale·q·kᵀ over the
+ * visible keys; saved by the forward or recomputed by a pre-pass) and Δ = Σ_c dy·y; the main kernels
+ * then recompute p = exp(s − lse)
  * a block of keys at a time and accumulate dv += pᵀ·dy, ds = p ⊙ (dy·vᵀ − Δ), dk += scale·dsᵀ·q,
  * dq += scale·ds·k.
  *
@@ -13,9 +14,11 @@
  * Runtime arguments (after the buffers): Tq, Tk, causal (0/1), scale.
  *
  * Variants (AttentionBackwardFamily numbers):
- *   1. CPU, three kernels at most: attention_bwd_stats (a work-item per SQ queries of one head; each
+ *   1. CPU, three kernels at most: attention_bwd_stats (lse only, and only when the forward did not
+ *      store it: attention.cl's variant 4 does; a work-item per SQ queries of one head; each
  *      key block of 16 turned into a private kᵀ block so the 16 scores of a query are one float16
- *      fma chain over D; online max/sum), attention_bwd_cpu (a work-item per head and group of key
+ *      fma chain over D; online max/sum), attention_bwd_cpu (Δ of a query computed where it is
+ *      used, from its dy and y rows; a work-item per head and group of key
  *      blocks: the block's kᵀ, vᵀ and the dkᵀ, dvᵀ accumulators live in private memory with lane =
  *      key, so p, dy·vᵀ, dsᵀ·q and pᵀ·dy are float16 fma chains with the query's elements broadcast;
  *      dq of the query is accumulated row-wise, ds lane by lane times the block's k rows), and, when
@@ -86,9 +89,8 @@ inline void bwd_load_transposed(const __global float *base, const int kb, const 
 
 /* ------------------------------------------------------------------ variant 1: CPU */
 
-/* lse and Δ of SQ queries of one head. Launch [ceil(Tq / SQ), BH], local [1, 1]. */
-__kernel void attention_bwd_stats(__global const float *q, __global const float *k, __global const float *y,
-                                  __global const float *dy, __global float *lse, __global float *delta,
+/* lse of SQ queries of one head (when the forward did not save it). Launch [ceil(Tq / SQ), BH], local [1, 1]. */
+__kernel void attention_bwd_stats(__global const float *q, __global const float *k, __global float *lse,
                                   const int Tq, const int Tk, const int causal, const float scale) {
     const int i0 = get_global_id(0) * SQ;
     const int bh = get_global_id(1);
@@ -125,15 +127,15 @@ __kernel void attention_bwd_stats(__global const float *q, __global const float 
         const size_t row = (size_t)bh * Tq + i0 + r;
         /* A query that sees no key (lim < 0) gets 0: the main kernels never read its lse. */
         lse[row] = lim[r] < 0 ? 0.0f : m[r] + log(l[r]);
-        delta[row] = bwd_row_delta(dy + row * DV, y + row * DV);
     }
 }
 
-/* dk, dv of the key blocks [g·bpi, (g+1)·bpi) of head bh, and their share of dq, written to
+/* dk, dv of the key blocks [g·bpi, (g+1)·bpi) of head bh (Δ of each query from its dy and y rows),
+ * and their share of dq, written to
  * dq + (g·BH + bh)·Tq·D (the final dq when G = 1, else partial g for attention_bwd_dq_sum).
  * Launch [G, BH], local [1, 1]; bpi = key blocks per work-item. */
 __kernel void attention_bwd_cpu(__global const float *q, __global const float *k, __global const float *v,
-                                __global const float *dy, __global const float *lse, __global const float *delta,
+                                __global const float *y, __global const float *dy, __global const float *lse,
                                 __global float *dq, __global float *dk, __global float *dv,
                                 const int Tq, const int Tk, const int causal, const float scale, const int bpi) {
     const int g = get_global_id(0);
@@ -144,6 +146,7 @@ __kernel void attention_bwd_cpu(__global const float *q, __global const float *k
     const __global float *kbase = k + (size_t)bh * Tk * D;
     const __global float *vbase = v + (size_t)bh * Tk * DV;
     const __global float *dybase = dy + (size_t)bh * Tq * DV;
+    const __global float *ybase = y + (size_t)bh * Tq * DV;
     __global float *dqbase = dq + ((size_t)g * nbh + bh) * Tq * D;
     const int16 iota = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 
@@ -187,7 +190,9 @@ __kernel void attention_bwd_cpu(__global const float *q, __global const float *k
                 vstore16(fma(p, dyc, vload16(c, dvt)), c, dvt);
                 dp = fma(dyc, vload16(c, vt), dp);
             }
-            const float16 ds = select((float16)(0.0f), p * (dp - delta[row]), visible);
+            /* Δ per query and key block: DV fma, against the block's 16·(3·D + 2·DV). */
+            const float delta = bwd_row_delta(dyr, ybase + (size_t)i * DV);
+            const float16 ds = select((float16)(0.0f), p * (dp - delta), visible);
             for (int e = 0; e < D; ++e) vstore16(fma(ds, (float16)(qr[e]), vload16(e, dkt)), e, dkt);
             float dss[16];
             vstore16(ds * scale, 0, dss);

@@ -3,6 +3,8 @@ import COpenCL
 /// A kernel argument: a buffer, a scalar, or a size of local memory.
 public enum KernelArgument {
     case buffer(any DeviceMemory)
+    /// A null `__global` pointer: for an optional output the kernel checks before writing.
+    case noBuffer
     case int32(Int32)
     case uint32(UInt32)
     case int64(Int64)
@@ -45,6 +47,7 @@ public final class CLKernel: @unchecked Sendable {
             var object: cl_mem? = memory.memoryObject
             status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem>.size, &object)
             if status == CL_SUCCESS { boundMemory[index] = memory }
+        case .noBuffer: status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem>.size, nil)
         case .int32(var value): status = clSetKernelArg(kernel, cl_uint(index), 4, &value)
         case .uint32(var value): status = clSetKernelArg(kernel, cl_uint(index), 4, &value)
         case .int64(var value): status = clSetKernelArg(kernel, cl_uint(index), 8, &value)

@@ -78,6 +78,53 @@ struct AttentionBackwardCase: CustomStringConvertible, Sendable {
         }
     }
 
+    /// y fed as an input, not computed by an attention in the plan: the CPU variant has no saved
+    /// statistics and runs its pre-pass (the plan above takes them from the forward).
+    @Test("variants 1 and 2 with y an input (statistics recomputed) match the reference",
+          arguments: [0, 2, 6, 9].map { cases[$0] })
+    func recomputedStatisticsMatchTheReference(_ c: AttentionBackwardCase) throws {
+        let scale = defaultAttentionScale(headSize: c.headDim)
+        let (computed, computedGrads) = try Self.graph(c, scale: scale)
+        var feeds = Self.feeds(c, seed: UInt64(c.queries * 1000 + c.keys * 10 + c.headDim))
+        let reference = try ReferenceBackend().compile(computed, outputs: computedGrads, options: CompileOptions())
+        let expected = try reference.run(feeds)
+        let graph = Graph()
+        let inputs = try [("q", c.headDim, c.queries), ("k", c.headDim, c.keys), ("v", c.valueDim, c.keys),
+                          ("y", c.valueDim, c.queries), ("dy", c.valueDim, c.queries)]
+            .map { name, width, rows in try graph.input(name, [c.batchHeads, rows, width]) }
+        let grads = try [AttentionOperand.query, .key, .value].map {
+            try graph.apply(.attentionGrad(causal: c.causal, scale: scale, operand: $0), inputs)
+        }
+        let forward = try attention(q: inputs[0], k: inputs[1], v: inputs[2], causal: c.causal, scale: scale)
+        feeds["y"] = try ReferenceBackend().compile(graph, outputs: [forward], options: CompileOptions()).run(feeds)[0]
+        for variant in [1, 2] {
+            var options = CompileOptions(openCL: OpenCLOptions(forcing: AttentionBackwardFamily.Variant.number(variant)))
+            options.guardElements = 16
+            let plan = try Self.backend.compilePlan(graph, outputs: grads, options: options)
+            #expect(plan.steps.contains { $0.label.hasSuffix("statistics") }, "variant \(variant) \(c): no statistics pass")
+            for (name, (e, a)) in zip(["dq", "dk", "dv"], zip(expected, try plan.run(feeds))) {
+                let error = nmse(e.floats, a.floats)
+                #expect(error < 1e-10, "variant \(variant) \(c) \(name): nmse \(error)")
+            }
+        }
+    }
+
+    /// With the forward in the plan, the CPU variant recomputes p from the statistics the fused
+    /// forward stored: no statistics pass; the GPU variant keeps its own (it takes Δ from it too).
+    @Test func forwardStatisticsReplaceThePrePass() throws {
+        let c = AttentionBackwardCase(batchHeads: 2, queries: 8, keys: 8, headDim: 16, valueDim: 16, causal: true)
+        let (graph, grads) = try Self.graph(c, scale: 0.25)
+        func labels(backward: Int) throws -> [String] {
+            let options = CompileOptions(openCL: OpenCLOptions(forcing: AttentionBackwardFamily.Variant.number(backward),
+                                                               AttentionFamily.Variant.cpuRegisterBlocked))
+            return try Self.backend.compilePlan(graph, outputs: grads, options: options).steps.map(\.label)
+        }
+        let cpu = try labels(backward: 1)
+        #expect(!cpu.contains { $0.hasSuffix("statistics") }, "\(cpu)")
+        let gpu = try labels(backward: 2)
+        #expect(gpu.contains { $0.hasSuffix("statistics") }, "\(gpu)")
+    }
+
     /// Only the requested gradients are outputs; the others go to scratch (or are not computed).
     @Test func subsetOfGradients() throws {
         let c = AttentionBackwardCase(batchHeads: 2, queries: 7, keys: 9, headDim: 13, valueDim: 5, causal: true)

@@ -25,7 +25,7 @@ public final class AttentionBackwardFamily {
         public var summary: String {
             switch self {
             case .decomposed: return "decomposed: q·kᵀ, masked softmax, matmuls for dv and dp, softmax backward, matmuls for dq and dk (Tq×Tk in memory)"
-            case .cpuBlocked: return "cpu: statistics pre-pass, then a work-item per head and group of 16-key blocks, kᵀ/vᵀ and dkᵀ/dvᵀ in private float16 lanes"
+            case .cpuBlocked: return "cpu: the forward's saved statistics (else a pre-pass), a work-item per head and group of 16-key blocks, kᵀ/vᵀ and dkᵀ/dvᵀ in private float16 lanes"
             case .gpuTiled: return "gpu: statistics pre-pass, a work-group per key block for dk/dv and one per query block for dq, tiles in local memory"
             }
         }
@@ -35,6 +35,10 @@ public final class AttentionBackwardFamily {
 
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
+    /// Whether a fused variant recomputes p from statistics the forward saved (1) rather than its
+    /// own pre-pass (2, whose tiles take Δ with lse from one pass).
+    public static func usesSavedStatistics(_ variant: Variant) -> Bool { variant == .cpuBlocked }
+
     /// The automatic fused variant for a device class: .cpu → 1, .gpu → 2.
     public static func automaticVariant(for deviceClass: DeviceClass) -> Variant { deviceClass == .gpu ? .gpuTiled : .cpuBlocked }
 
@@ -42,12 +46,17 @@ public final class AttentionBackwardFamily {
     /// causal with Tq > Tk allowed: a query that sees no key contributes 1/Tk·dy to every dv row and
     /// nothing to dq, dk). q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, Dv], y and dy [BH, Tq, Dv],
     /// dq [BH, Tq, D], dk [BH, Tk, D], dv [BH, Tk, Dv]; a nil gradient is written to a scratch
-    /// buffer the family owns. The steps own scratch of 2·BH·Tq floats for the statistics (and,
+    /// buffer the family owns. The steps own scratch of up to 2·BH·Tq floats for the statistics (and,
     /// on variant 1 with fewer heads than work-items wanted, G partial dq buffers).
-    /// - Parameter variant: `.cpuBlocked` or `.gpuTiled` (default: the forced one, else per device class).
+    /// - Parameters:
+    ///   - savedStatistics: [BH, Tq], each query's log Σ exp(scale·q·kᵀ) as the forward stored it
+    ///     (``AttentionFamily``'s `statistics`): variant 1 then runs no statistics pass. Only where
+    ///     ``usesSavedStatistics(_:)``.
+    ///   - variant: `.cpuBlocked` or `.gpuTiled` (default: the forced one, else per device class).
     public func encode(q: CLBuffer<Float>, k: CLBuffer<Float>, v: CLBuffer<Float>, y: CLBuffer<Float>, dy: CLBuffer<Float>,
                        dq: CLBuffer<Float>?, dk: CLBuffer<Float>?, dv: CLBuffer<Float>?,
-                       shape: AttentionShape, variant: Variant? = nil) throws -> [LaunchStep] {
+                       savedStatistics: CLBuffer<Float>? = nil, shape: AttentionShape,
+                       variant: Variant? = nil) throws -> [LaunchStep] {
         let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dvw = shape.valueDim
         let operation = "attention backward"
         guard bh >= 0, tq >= 0, tk >= 0, d >= 1, dvw >= 1 else {
@@ -65,6 +74,10 @@ public final class AttentionBackwardFamily {
             guard let buffer, buffer.count < needed else { continue }
             throw CLError.sizeMismatch(operation: operation, detail: "\(name) holds \(buffer.count) floats, shape \(shape) needs \(needed)")
         }
+        if let savedStatistics, savedStatistics.count < bh * tq {
+            throw CLError.sizeMismatch(operation: operation,
+                                       detail: "saved statistics hold \(savedStatistics.count) floats, shape \(shape) needs \(bh * tq)")
+        }
         guard sizes.allSatisfy({ $0.2 <= Int(Int32.max) }) else {
             throw CLError.sizeMismatch(operation: operation, detail: "shape \(shape) too large for 32-bit indices")
         }
@@ -72,8 +85,11 @@ public final class AttentionBackwardFamily {
                                              entryPoint: "the fused attention backward (the decomposed form is lowered by the plan)")
         let context = environment.context
         func scratch(_ count: Int) throws -> CLBuffer<Float> { try CLBuffer<Float>(context: context, count: max(1, count)) }
+        if savedStatistics != nil && !Self.usesSavedStatistics(chosen) {
+            throw CLError.sizeMismatch(operation: "\(operation).\(chosen.rawValue)",
+                                       detail: "this variant recomputes its statistics (variant 1 takes saved ones)")
+        }
         let dqOut = try dq ?? scratch(bh * tq * d), dkOut = try dk ?? scratch(bh * tk * d), dvOut = try dv ?? scratch(bh * tk * dvw)
-        let lse = try scratch(bh * tq), delta = try scratch(bh * tq)
         let causal = Int32(shape.causal ? 1 : 0)
         let label = "attention backward [\(bh)x\(tq)x\(d)], [\(bh)x\(tk)x\(d)], [\(bh)x\(tk)x\(dvw)]\(shape.causal ? " causal" : "")"
         let pairs = Double(shape.causal && tq > tk ? bh * tq * tk : shape.visiblePairs)
@@ -82,8 +98,7 @@ public final class AttentionBackwardFamily {
         if chosen == .cpuBlocked {
             let sq = 16   // the queries of one key block share its transposed kᵀ block
             let program = try environment.program(Self.family, defines: ["D": "\(d)", "DV": "\(dvw)", "SQ": "\(sq)"])
-            let stats = try program.kernel("attention_bwd_stats")
-            try stats.setArguments(q, k, y, dy, lse, delta, Int32(tq), Int32(tk), causal, shape.scale)
+            let lse = try savedStatistics ?? scratch(bh * tq)
             // Key blocks of a head split over G work-items when there are fewer heads than about
             // two work-items per compute unit; each group then writes a partial dq, summed after.
             let blocks = (tk + 15) / 16
@@ -96,20 +111,21 @@ public final class AttentionBackwardFamily {
             }
             let partials = groups > 1 ? try scratch(groups * bh * tq * d) : dqOut
             let main = try program.kernel("attention_bwd_cpu")
-            try main.setArguments(q, k, v, dy, lse, delta, partials, dkOut, dvOut, Int32(tq), Int32(tk), causal, shape.scale,
+            try main.setArguments(q, k, v, y, dy, lse, partials, dkOut, dvOut, Int32(tq), Int32(tk), causal, shape.scale,
                                   Int32(perItem))
             let variantName = "\(chosen.name) (cpu, \(groups) key-block group\(groups == 1 ? "" : "s") per head)"
             // With no query the statistics are skipped (a zero global size is not a launch) and the
             // main kernel writes dk = dv = 0.
-            let statsFlops: Double = 2.0 * Double(d) * pairs + 2.0 * Double(bh * tq * dvw)
-            let statsFloats: Int = tq * d + tk * d + 2 * tq * dvw + 2 * tq
-            let mainFlops: Double = 2.0 * Double(3 * d + 2 * dvw) * pairs
-            let perGroupFloats: Int = 2 * tq * d + tq * dvw + 2 * tq
+            let mainFlops: Double = 2.0 * Double(3 * d + 2 * dvw) * pairs + 2.0 * Double(groups * bh * tq * dvw)
+            let perGroupFloats: Int = 2 * tq * d + 2 * tq * dvw + tq
             let mainFloats: Int = groups * perGroupFloats + 2 * tk * d + 2 * tk * dvw
             var steps: [LaunchStep] = []
-            if tq > 0 {
+            if tq > 0 && savedStatistics == nil {
+                let stats = try program.kernel("attention_bwd_stats")
+                try stats.setArguments(q, k, lse, Int32(tq), Int32(tk), causal, shape.scale)
                 steps.append(LaunchStep(kernel: stats, global: [(tq + sq - 1) / sq, bh], local: [1, 1], variant: variantName,
-                                        label: label + " statistics", flops: statsFlops, bytes: 4.0 * Double(bh * statsFloats)))
+                                        label: label + " statistics", flops: 2.0 * Double(d) * pairs,
+                                        bytes: 4.0 * Double(bh * (tq * d + tk * d + tq))))
             }
             steps.append(LaunchStep(kernel: main, global: [groups, bh], local: [1, 1], variant: variantName, label: label,
                                     flops: mainFlops, bytes: 4.0 * Double(bh * mainFloats)))
@@ -133,6 +149,7 @@ public final class AttentionBackwardFamily {
                                        detail: "one query of D \(d) + Dv \(dvw) floats does not fit \(info.localMemoryBytes) bytes of local memory; use variant 1")
         }
         let program = try environment.program(Self.family, defines: ["D": "\(d)", "DV": "\(dvw)", "QT": "\(queryTile)", "KT": "\(keyTile)"])
+        let lse = try scratch(bh * tq), delta = try scratch(bh * tq)
         let stats = try program.kernel("attention_bwd_stats_rows")
         try stats.setArguments(q, k, y, dy, lse, delta, Int32(tq), Int32(tk), causal, shape.scale)
         let dkdv = try program.kernel("attention_bwd_tiled_dkdv")

@@ -111,12 +111,23 @@ public final class AttentionFamily {
     /// `CLKernels/attention.cl`), .gpu → 3.
     public static func automaticVariant(for deviceClass: DeviceClass) -> Variant { deviceClass == .gpu ? .gpuTiled : .cpuRegisterBlocked }
 
+    /// The variant `encode` runs when none is passed: the forced one, else the device class's.
+    public var chosenVariant: Variant {
+        environment.variant(automatic: Self.automaticVariant(for: environment.deviceClass))
+    }
+
+    /// Whether a variant can also store each query's softmax statistics (``encode``'s `statistics`).
+    public static func savesStatistics(_ variant: Variant) -> Bool { variant == .cpuRegisterBlocked }
+
     /// out = softmax(scale·q·kᵀ + causal mask)·v, never materialising the Tq×Tk score matrix.
     /// q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, Dv], out [BH, Tq, Dv], contiguous row-major.
     /// Variant 4 returns two steps (pack Kᵀ, then attention) and owns a scratch buffer of
     /// ceil(Tk/KB)·KB·D floats per head (KB = 16 by default); `blocking` overrides its block sizes (ignored by 1–3).
+    /// - Parameter statistics: [BH, Tq] to receive each query's log Σ exp(scale·q·kᵀ) over its
+    ///   visible keys, what ``AttentionBackwardFamily`` recomputes the probabilities from (the
+    ///   backward then skips its statistics pass). Only variants where ``savesStatistics(_:)``.
     public func encode(q: CLBuffer<Float>, k: CLBuffer<Float>, v: CLBuffer<Float>, output: CLBuffer<Float>,
-                       shape: AttentionShape, variant: Variant? = nil,
+                       statistics: CLBuffer<Float>? = nil, shape: AttentionShape, variant: Variant? = nil,
                        blocking: RegisterBlocking? = nil) throws -> [LaunchStep] {
         let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dv = shape.valueDim
         guard bh >= 0, tq >= 0, tk >= 0, d >= 1, dv >= 1 else {
@@ -135,11 +146,19 @@ public final class AttentionFamily {
             throw CLError.sizeMismatch(operation: "attention",
                                        detail: "\(name) holds \(buffer.count) floats, shape \(shape) needs \(needed)")
         }
+        if let statistics, statistics.count < bh * tq {
+            throw CLError.sizeMismatch(operation: "attention",
+                                       detail: "statistics holds \(statistics.count) floats, shape \(shape) needs \(bh * tq)")
+        }
         guard [bh * tq * d, bh * tk * d, bh * tk * dv, bh * tq * dv].allSatisfy({ $0 <= Int(Int32.max) }) else {
             throw CLError.sizeMismatch(operation: "attention", detail: "shape \(shape) too large for 32-bit row indices")
         }
 
-        let chosen = variant ?? environment.variant(automatic: Self.automaticVariant(for: environment.deviceClass))
+        let chosen = variant ?? chosenVariant
+        if statistics != nil && !Self.savesStatistics(chosen) {
+            throw CLError.sizeMismatch(operation: "attention.\(chosen.rawValue)",
+                                       detail: "this variant does not store softmax statistics (variant 4 does)")
+        }
 
         // Every variant lives in one program per (D, Dv[, QB]): a new program costs pocl 1-2 s.
         let info = environment.context.device.info
@@ -163,7 +182,7 @@ public final class AttentionFamily {
             global = [(tq + qb - 1) / qb, bh]
             local = [1, 1]
         case .cpuRegisterBlocked:
-            return try encodeRegisterBlocked(q: q, k: k, v: v, output: output, shape: shape,
+            return try encodeRegisterBlocked(q: q, k: k, v: v, output: output, statistics: statistics, shape: shape,
                                              blocking: blocking ?? .automatic(for: shape, device: environment.context.device.info))
         case .gpuTiled:
             kernelName = "attention_tiled"
@@ -188,7 +207,8 @@ public final class AttentionFamily {
     /// Variant 4: a pre-pass packs K transposed into a scratch buffer of ceil(Tk/KB)·KB·D floats
     /// per head (O(T·D), not the T×T scores), then the register-blocked kernel.
     private func encodeRegisterBlocked(q: CLBuffer<Float>, k: CLBuffer<Float>, v: CLBuffer<Float>, output: CLBuffer<Float>,
-                                       shape: AttentionShape, blocking: RegisterBlocking) throws -> [LaunchStep] {
+                                       statistics: CLBuffer<Float>?, shape: AttentionShape,
+                                       blocking: RegisterBlocking) throws -> [LaunchStep] {
         let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dv = shape.valueDim
         guard (1...8).contains(blocking.queries), blocking.keys == 16 || blocking.keys == 32, (1...16).contains(blocking.groups) else {
             throw CLError.sizeMismatch(operation: "attention.4",
@@ -207,7 +227,8 @@ public final class AttentionFamily {
         let pack = try program.kernel("attention_pack_k")
         try pack.setArguments(k, packed, Int32(tk))
         let main = try program.kernel("attention_regblocked")
-        try main.setArguments(q, packed, v, output, Int32(tq), Int32(tk), Int32(shape.causal ? 1 : 0), shape.scale)
+        try main.setArguments(q, packed, v, output, Int32(tq), Int32(tk), Int32(shape.causal ? 1 : 0), shape.scale,
+                              statistics.map { KernelArgument.buffer($0) } ?? .noBuffer)
 
         let label = "attention [\(bh)x\(tq)x\(d)]·[\(bh)x\(tk)x\(d)]ᵀ·[\(bh)x\(tk)x\(dv)]\(shape.causal ? " causal" : "")"
         let variant = "\(Variant.cpuRegisterBlocked.name) (cpu register-blocked QB\(qb) KB\(kb) QG\(qg)\(blocking.fastMath ? " fast-math" : "")\(blocking.nativeExp ? " native-exp" : "")\(blocking.wide ? " wide" : ""))"

@@ -89,7 +89,8 @@ struct LoweredOp {
     let label: String
     let inputs: [ValueID]
     let output: ValueID
-    /// Further values the same launch writes (extra outputs of a fused elementwise group).
+    /// Further values the same launch writes (a fused elementwise group's extra outputs, the
+    /// attention backward's other gradients, the attention forward's saved statistics).
     var extraOutputs: [ValueID] = []
     /// Each output element depends only on the same-position elements of the inputs, so the
     /// output may overwrite an input of its own shape (a generated elementwise kernel).

@@ -41,10 +41,25 @@ extension PlanLowering {
         })
     }
 
+    /// The attention nodes whose output a live ``Op/attentionGrad(causal:scale:operand:)`` reads as
+    /// its y, with the same q, k, v and parameters: their backward can reuse statistics the forward saves.
+    static func attentionsWithBackward(in context: FusionContext) -> Set<NodeID> {
+        var found: Set<NodeID> = []
+        for node in context.liveNodes {
+            guard case let .attentionGrad(causal, scale, _) = node.op else { continue }
+            let forward = context.node(node.inputs[3])
+            guard case .attention(causal, scale) = forward.op, forward.inputs == Array(node.inputs.prefix(3)) else { continue }
+            found.insert(forward.id)
+        }
+        return found
+    }
+
     /// Attention forward: the fused kernel unless `AttentionLowering.unfused` is asked for, then
-    /// q·kᵀ, a masked scaled softmax and ·v as three launches.
+    /// q·kᵀ, a masked scaled softmax and ·v as three launches. With `savingStatistics` (the plan
+    /// holds this attention's backward) a forward variant that can also stores each query's
+    /// softmax statistics for the backward (``savedAttentionStatistics``).
     func lowerAttention(_ node: Node, inputs: [ValueID], shapes: [Shape], output: ValueID, causal: Bool, scale: Float,
-                                label: String) throws {
+                        savingStatistics: Bool = false, label: String) throws {
         let q = shapes[0], k = shapes[1], v = shapes[2]
         let tq = q[-2], tk = k[-2], d = q[-1], dv = v[-1]
         let batchHeads = q.count / max(tq * d, 1)
@@ -56,10 +71,15 @@ extension PlanLowering {
         if fused {
             let attentionShape = AttentionShape(batchHeads: batchHeads, queries: tq, keys: tk, headDim: d, valueDim: dv,
                                                 causal: causal, scale: scale)
-            ops.append(LoweredOp(label: label + " fused", inputs: inputs, output: output) { [unowned self] buffers in
+            let backward = attentionBackwardVariant(causal: causal, queries: tq, keys: tk)
+            let statistics = savingStatistics && AttentionFamily.savesStatistics(attention.chosenVariant)
+                && AttentionBackwardFamily.usesSavedStatistics(backward) ? newIntermediate(count: batchHeads * tq) : nil
+            if let statistics { savedAttentionStatistics[node.id] = statistics }
+            ops.append(LoweredOp(label: label + " fused", inputs: inputs, output: output,
+                                 extraOutputs: statistics.map { [$0] } ?? []) { [unowned self] buffers in
                 try self.attention.encode(q: buffers.floats(inputs[0]), k: buffers.floats(inputs[1]),
                                           v: buffers.floats(inputs[2]), output: buffers.floats(output),
-                                          shape: attentionShape)
+                                          statistics: statistics.map { try buffers.floats($0) }, shape: attentionShape)
             })
             return
         }

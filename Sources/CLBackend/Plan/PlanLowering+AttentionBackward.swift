@@ -40,13 +40,17 @@ extension PlanLowering {
             return lowerDecomposedAttentionBackward(inputs: inputs, gradients: values, shape: shape, label: label)
         }
         let (dqValue, dkValue, dvValue) = (values[.query], values[.key], values[.value])
-        ops.append(LoweredOp(label: label + " fused", inputs: inputs, output: outputs[0],
+        // The forward's statistics, when it saved them for this backward (same q, k, v: see
+        // attentionsWithBackward); read like an input, so they live until this op.
+        let saved = AttentionBackwardFamily.usesSavedStatistics(variant) ? savedAttentionStatistics[node.inputs[3]] : nil
+        ops.append(LoweredOp(label: label + " fused", inputs: inputs + (saved.map { [$0] } ?? []), output: outputs[0],
                              extraOutputs: Array(outputs.dropFirst())) { [unowned self] buffers in
             try self.attentionBackward.encode(
                 q: buffers.floats(inputs[0]), k: buffers.floats(inputs[1]), v: buffers.floats(inputs[2]),
                 y: buffers.floats(inputs[3]), dy: buffers.floats(inputs[4]),
                 dq: dqValue.map { try buffers.floats($0) }, dk: dkValue.map { try buffers.floats($0) },
-                dv: dvValue.map { try buffers.floats($0) }, shape: shape, variant: variant)
+                dv: dvValue.map { try buffers.floats($0) }, savedStatistics: saved.map { try buffers.floats($0) },
+                shape: shape, variant: variant)
         })
     }
 

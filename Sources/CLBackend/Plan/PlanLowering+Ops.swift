@@ -113,7 +113,7 @@ extension PlanLowering {
 
         case let .attention(causal, scale):
             try lowerAttention(node, inputs: inputs, shapes: inputShapes, output: output, causal: causal, scale: scale,
-                               label: label)
+                               savingStatistics: attentionsWithBackward.contains(node.id), label: label)
 
         case .cacheWrite:
             try lowerCacheWrite(node, inputs: inputs, output: output, label: label)

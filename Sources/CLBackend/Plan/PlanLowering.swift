@@ -31,6 +31,10 @@ final class PlanLowering {
     private static let flagsPerPool = 64
     /// Elementwise groups whose launch waits to share one with later independent groups.
     var pendingElementwise = HorizontalFusion()
+    /// Attention nodes whose backward is in the plan (a live attentionGrad reads their output as y).
+    var attentionsWithBackward: Set<NodeID> = []
+    /// Per attention node, the value its fused forward stored each query's softmax statistics in.
+    var savedAttentionStatistics: [NodeID: ValueID] = [:]
 
     // One instance per family per plan: they own scratch and stride tables the steps read.
     lazy var matmul = MatmulFamily(environment: environment)
@@ -61,6 +65,7 @@ final class PlanLowering {
     func lower(outputs: [Tensor], keepAlive: [Tensor] = []) throws {
         let context = FusionContext(graph: graph, outputs: Set(outputs.map(\.id) + keepAlive.map(\.id)))
         let fusions = FusionPass(rules: FusionPass.rules(for: self)).run(in: context)
+        attentionsWithBackward = Self.attentionsWithBackward(in: context)
         for node in context.liveNodes where !fusions.absorbed.contains(node.id) {
             if let fusion = fusions.byRoot[node.id] {
                 flushPendingGroups(ifReading: fusion.reads)
