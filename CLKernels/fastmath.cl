@@ -97,6 +97,15 @@ inline float exp_nonpos(const float x) { EXP_NONPOS_BODY(float, int, x) }
     const T z = (T)(0.7978845608028654f) * fma((T)(0.044715f) * (x) * (x), (x), (x)); \
     return select((x) / ((T)(1.0f) + exp_fast_##T((T)(-2.0f) * z)), (T)(0.0f), (x) < (T)(-20.0f));
 
+/* gelu′(x), the same ops in the same order as TensorGraph's geluSlope (autograd's gelu backward). */
+#define GELU_SLOPE_BODY(T, x) \
+    const T x2 = (x) * (x); \
+    const T t = tanh_fast_##T((x2 * (T)(0.044715f) + (T)(1.0f)) * (x) * (T)(0.7978845608028654f)); \
+    const T du = x2 * (T)(3.0f * 0.044715f * 0.7978845608028654f) + (T)(0.7978845608028654f); \
+    return (t + (T)(1.0f)) * (T)(0.5f) + (x) * (T)(0.5f) * ((T)(1.0f) - t * t) * du;
+
+inline float gelu_slope_float(const float x) { GELU_SLOPE_BODY(float, x) }
+inline float16 gelu_slope_float16(const float16 x) { GELU_SLOPE_BODY(float16, x) }
 inline float gelu_fast_float(const float x) { GELU_FAST_BODY(float, x) }
 inline float16 gelu_fast_float16(const float16 x) { GELU_FAST_BODY(float16, x) }
 inline float sigmoid_fast_float(const float x) { return 1.0f / (1.0f + exp_fast_float(-x)); }

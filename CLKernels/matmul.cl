@@ -66,8 +66,8 @@
  *   TSM [64], TSN [64], TSK [16], WPTM [4], WPTN [4], LPAD [1]   variant 3 tile geometry;
  *                     the work-group must be (TSN/WPTN, TSM/WPTM, 1).
  * Runtime arguments carry sizes, transposes, batch strides, the activation epilogue (act: 0 none,
- * 1 tanh, 2 gelu, 3 sigmoid, 4 relu, 5 tanh backward and 6 residual add, both with their aux
- * matrix; fastmath.cl is prepended to this file), and for variant 2
+ * 1 tanh, 2 gelu, 3 sigmoid, 4 relu, 5 tanh backward, 6 residual add and 7 gelu backward, each with
+ * its aux matrix; fastmath.cl is prepended to this file), and for variant 2
  * the number of row tiles per work-item and the K block length, so one build serves every shape.
  *
  * Non-finite values: every variant is plain IEEE fma over the real K terms, so a NaN or ±Inf in A
@@ -116,7 +116,9 @@
  * activation gives exactly what the separate elementwise kernel would. ACT_TANH_BACKWARD reads
  * a second [M, N] matrix `aux` (y, a tanh's output) and stores C·(1 − y²): the gradient through
  * that tanh, so dy·Wᵀ and the tanh backward are one launch. ACT_RESIDUAL stores C + aux: a
- * residual add (x + x·Wᵀ + b, or a gradient accumulated into another) in the same launch. */
+ * residual add (x + x·Wᵀ + b, or a gradient accumulated into another) in the same launch.
+ * ACT_GELU_BACKWARD reads aux = x, a gelu's input, and stores C·gelu′(x) (fastmath.cl's
+ * gelu_slope: the gradient through that gelu, as autograd composes it). */
 #define ACT_NONE 0
 #define ACT_TANH 1
 #define ACT_GELU 2
@@ -124,11 +126,13 @@
 #define ACT_RELU 4
 #define ACT_TANH_BACKWARD 5
 #define ACT_RESIDUAL 6
+#define ACT_GELU_BACKWARD 7
 #define ACT_READS_AUX(act) ((act) >= ACT_TANH_BACKWARD)
 inline float activation(const float x, const int act, const float y) {
     switch (act) {
     case ACT_TANH_BACKWARD: return x * (1.0f - y * y);
     case ACT_RESIDUAL: return x + y;
+    case ACT_GELU_BACKWARD: return x * gelu_slope_float(y);
     case ACT_TANH: return tanh_fast_float(x);
     case ACT_GELU: return gelu_fast_float(x);
     case ACT_SIGMOID: return sigmoid_fast_float(x);
@@ -140,6 +144,7 @@ inline float16 activation16(const float16 x, const int act, const float16 y) {
     switch (act) {
     case ACT_TANH_BACKWARD: return x * ((float16)(1.0f) - y * y);
     case ACT_RESIDUAL: return x + y;
+    case ACT_GELU_BACKWARD: return x * gelu_slope_float16(y);
     case ACT_TANH: return tanh_fast_float16(x);
     case ACT_GELU: return gelu_fast_float16(x);
     case ACT_SIGMOID: return sigmoid_fast_float16(x);

@@ -32,8 +32,14 @@ private func apply(_ activation: MatmulActivation, _ x: Double) -> Double {
     case .gelu: return 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
     case .sigmoid: return 1 / (1 + Foundation.exp(-x))
     case .relu: return max(x, 0)
-    case .tanhBackward, .residual: preconditionFailure("needs aux")
+    case .tanhBackward, .residual, .geluBackward: preconditionFailure("needs aux")
     }
+}
+
+/// gelu′(x) of the tanh form, in double.
+private func geluSlope(_ x: Double) -> Double {
+    let c = (2 / Double.pi).squareRoot(), t = Foundation.tanh(c * (x + 0.044715 * x * x * x))
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
 }
 
 /// A buffer of `count` elements viewed inside a larger one, with sentinel guards on both sides.
@@ -184,8 +190,8 @@ struct MatmulFamilyTests {
         }
     }
 
-    @Test("aux epilogues: tanh backward C·(1 − y²) and residual C + y, y read from aux, every variant and path",
-          arguments: [1, 2, 3], [MatmulActivation.tanhBackward, .residual])
+    @Test("aux epilogues: tanh backward C·(1 − y²), residual C + y and gelu backward C·gelu′(y), y read from aux, every variant and path",
+          arguments: [1, 2, 3], [MatmulActivation.tanhBackward, .residual, .geluBackward])
     func auxEpilogue(variant: Int, activation: MatmulActivation) throws {
         let context = TestDevice.context
         let family = MatmulFamily(environment: TestDevice.environment)
@@ -203,7 +209,13 @@ struct MatmulFamilyTests {
             for step in steps { try step.enqueue(on: context) }
             try context.finish()
             let (values, intact) = try c.read()
-            let expected = zip(referenceMatmul(aValues, bValues, nil, s), yValues).map { activation == .residual ? $0 + $1 : $0 * (1 - $1 * $1) }
+            let expected = zip(referenceMatmul(aValues, bValues, nil, s), yValues).map { c, y in
+                switch activation {
+                case .residual: return c + y
+                case .geluBackward: return Float(Double(c) * geluSlope(Double(y)))
+                default: return c * (1 - y * y)
+                }
+            }
             #expect(nmse(expected, values) < 1e-7, "variant \(variant) \(s)")
             #expect(intact, "variant \(variant) \(s): wrote outside C")
         }

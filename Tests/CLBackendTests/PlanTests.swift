@@ -105,6 +105,44 @@ import Testing
         #expect(nmse(results[0], try both.run(feeds)[0].floats) < 1e-12)
     }
 
+    @Test("g·geluSlope(x) after a matmul g (autograd's gelu backward) runs inside the matmul kernel")
+    func geluBackwardFusesIntoTheMatmul() throws {
+        let graph = Graph()
+        let a = try graph.input("a", [13, 27]), w = try graph.variable("w", [27, 33])
+        let x = try graph.input("x", [13, 33])
+        let slope = try geluSlope(x)
+        let grad = try a.matmul(w) * slope
+        // Through autograd, the GPT MLP's backward: dH = (dY·w2ᵀ)·gelu′(H) for Y = gelu(H)·w2.
+        let w2 = try graph.variable("w2", [33, 7]), u = try graph.input("u", [13, 7])
+        let loss = try (a.matmul(w).gelu().matmul(w2) * u).sum(axis: 1).sum(axis: 0)
+        let dA = try gradients(of: loss, wrt: [a])[0]
+        var random = TestRandom(seed: 13)
+        let feeds = ["a": TensorData(shape: [13, 27], floats: random.floats(351, -2, 2)),
+                     "x": TensorData(shape: [13, 33], floats: random.floats(429, -4, 4)),
+                     "u": TensorData(shape: [13, 7], floats: random.floats(91))]
+        let weight = TensorData(shape: [27, 33], floats: random.floats(891))
+        let weight2 = TensorData(shape: [33, 7], floats: random.floats(231))
+        var results: [[[Float]]] = []
+        for backend in [ReferenceBackend(), backend] as [any Backend] {
+            let plan = try backend.compile(graph, outputs: [grad, dA], options: CompileOptions())
+            try plan.setVariable("w", weight)
+            try plan.setVariable("w2", weight2)
+            results.append(try plan.run(feeds).map(\.floats))
+        }
+        #expect(nmse(results[0][0], results[1][0]) < 1e-12)
+        #expect(nmse(results[0][1], results[1][1]) < 1e-12)
+        let alone = try backend.compilePlan(graph, outputs: [grad])
+        #expect(alone.steps.count == 1 && alone.steps[0].variant.hasPrefix("matmul"), "\(alone.steps.map(\.label))")
+        // No elementwise launch computes the slope's tanh: the down-projection's dH product does.
+        let backward = try backend.compilePlan(graph, outputs: [dA]).steps
+        #expect(!backward.contains { $0.variant.hasPrefix("elementwise") && $0.label.contains("tanh") }, "\(backward.map(\.label))")
+        // The slope also an output: its nodes are stored, so nothing is absorbed, and the product still comes out right.
+        let both = try backend.compile(graph, outputs: [grad, slope], options: CompileOptions())
+        try both.setVariable("w", weight)
+        #expect(try backend.compilePlan(graph, outputs: [grad, slope]).steps.count >= 2)
+        #expect(nmse(results[0][0], try both.run(feeds)[0].floats) < 1e-12)
+    }
+
     @Test func mlpPlanHasFewerLaunchesThanOpsAndSharesMemory() throws {
         let (graph, logits, _) = try mlp()
         let plan = try backend.compilePlan(graph, outputs: [logits])

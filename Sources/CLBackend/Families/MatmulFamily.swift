@@ -48,11 +48,15 @@ public struct MatmulShape: Hashable, Sendable {
 /// `act` codes of `CLKernels/matmul.cl`. `tanhBackward` multiplies C by 1 − y², y an `aux`
 /// matrix shaped like C (a tanh's output): the gradient through that tanh. `residual` adds an
 /// `aux` matrix shaped like C (a residual connection, or a gradient accumulated into another).
+/// `geluBackward` multiplies C by gelu′(x), x an `aux` matrix shaped like C (a gelu's input): the
+/// gradient through that gelu, as TensorGraph's `geluSlope` composes it.
 public enum MatmulActivation: Int32, Sendable, CaseIterable {
-    case none = 0, tanh = 1, gelu = 2, sigmoid = 3, relu = 4, tanhBackward = 5, residual = 6
+    case none = 0, tanh = 1, gelu = 2, sigmoid = 3, relu = 4, tanhBackward = 5, residual = 6, geluBackward = 7
 
     /// Whether the epilogue reads the `aux` matrix.
-    public var readsAux: Bool { self == .tanhBackward || self == .residual }
+    public var readsAux: Bool { self == .tanhBackward || self == .residual || self == .geluBackward }
+    /// Whether the epilogue is an activation's gradient (multiplies C by a derivative read from `aux`).
+    public var isGradient: Bool { self == .tanhBackward || self == .geluBackward }
 }
 
 /// Matrix products on OpenCL: the kernels of `CLKernels/matmul.cl`.

@@ -37,15 +37,15 @@ public final class RowProductFamily {
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
     /// y = act(norm(x)·Wᵀ + bias) (or + aux for `.residual`); x [m, k], W [n, k], y and aux [m, n];
-    /// gain (and, for layer norm, shift) have k elements. `.tanhBackward` is not offered here.
+    /// gain (and, for layer norm, shift) have k elements. The gradient epilogues are not offered here.
     public func encode(x: CLBuffer<Float>, weight: CLBuffer<Float>, y: CLBuffer<Float>, m: Int, n: Int, k: Int,
                        norm: Norm, gain: CLBuffer<Float>?, shift: CLBuffer<Float>?, bias: CLBuffer<Float>?,
                        activation: MatmulActivation, aux: CLBuffer<Float>?) throws -> [LaunchStep] {
         let family = Self.family
         try RowOps.checkSizes(family, [("m", m), ("n", n), ("k", k), ("m*k", m * k), ("n*k", n * k), ("m*n", m * n)])
-        guard m > 0, n > 0, k > 0, activation != .tanhBackward else {
+        guard m > 0, n > 0, k > 0, !activation.isGradient else {
             throw CLError.sizeMismatch(operation: "row product [\(m), \(k)]x[\(n), \(k)]ᵀ",
-                                       detail: activation == .tanhBackward ? "no tanh-backward epilogue" : "sizes must be positive")
+                                       detail: activation.isGradient ? "no \(activation) epilogue" : "sizes must be positive")
         }
         try RowOps.checkBuffer(family, "x", x, m * k)
         try RowOps.checkBuffer(family, "W", weight, n * k)

@@ -15,6 +15,7 @@ struct FusionPass {
         [
             MatmulActivationRule(),
             TanhBackwardEpilogueRule(),
+            GeluBackwardEpilogueRule(),
             ResidualEpilogueRule(),
             MatmulBiasRule(),
             NormPrologueRule(),

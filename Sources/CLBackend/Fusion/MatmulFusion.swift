@@ -11,7 +11,8 @@ struct MatmulFusion {
     /// The `matmul + bias` node, when there is a bias.
     var biasAdd: NodeID? = nil
     var activation: MatmulActivation = .none
-    /// `tanhBackward`'s y (a tanh's output) or `residual`'s addend, read by the kernel.
+    /// `tanhBackward`'s y (a tanh's output), `geluBackward`'s x (a gelu's input) or `residual`'s
+    /// addend, read by the kernel.
     var aux: NodeID? = nil
     /// Elementwise nodes the epilogue computes besides the root.
     var epilogueNodes: [NodeID] = []

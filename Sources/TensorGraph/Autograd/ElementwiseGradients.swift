@@ -12,15 +12,22 @@ func unaryGradient(_ op: UnaryOp, x: Tensor, y: Tensor, g: Tensor) throws -> Ten
     case .rsqrt: return try g * y.pow(3) * -0.5                       // d x^-½ = -½ x^-³ᐟ² = -½ y³
     case .tanh: return try g * (1 - y * y)
     case .relu: return try g * x.greater(0)
-    case .gelu:
-        // y = ½x(1+t), t = tanh(u), u = c(x + 0.044715x³): y' = ½(1+t) + ½x(1−t²)·c(1 + 3·0.044715x²).
-        let x2 = try x * x
-        let t = try ((x2 * 0.044715 + 1) * x * geluC).tanh()
-        let du = try (x2 * (3 * 0.044715 * geluC) + geluC)
-        return try g * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * du)
+    case .gelu: return try g * geluSlope(x)
     case .sigmoid: return try g * y * (1 - y)
     case .abs: return try g * (x.greater(0) - x.less(0))             // sign(0) = 0, as PyTorch
     }
+}
+
+/// gelu′(x), composed of elementwise ops: what autograd multiplies a gelu's incoming gradient by.
+/// Public so that a backend can recognise `g · geluSlope(x)` (and compute it in one place, as the
+/// OpenCL backend does in a matmul's epilogue) by building the same expression.
+///
+/// y = ½x(1+t), t = tanh(u), u = c(x + 0.044715x³): y′ = ½(1+t) + ½x(1−t²)·c(1 + 3·0.044715x²).
+public func geluSlope(_ x: Tensor) throws -> Tensor {
+    let x2 = try x * x
+    let t = try ((x2 * 0.044715 + 1) * x * geluC).tanh()
+    let du = try (x2 * (3 * 0.044715 * geluC) + geluC)
+    return try (t + 1) * 0.5 + x * 0.5 * (1 - t * t) * du
 }
 
 func powGradient(_ p: Float, x: Tensor, g: Tensor) throws -> Tensor {
