@@ -66,8 +66,8 @@
  *   TSM [64], TSN [64], TSK [16], WPTM [4], WPTN [4], LPAD [1]   variant 3 tile geometry;
  *                     the work-group must be (TSN/WPTN, TSM/WPTM, 1).
  * Runtime arguments carry sizes, transposes, batch strides, the activation epilogue (act: 0 none,
- * 1 tanh, 2 gelu, 3 sigmoid, 4 relu, 5 tanh backward, 6 residual add and 7 gelu backward, each with
- * its aux matrix; fastmath.cl is prepended to this file), and for variant 2
+ * 1 tanh, 2 gelu, 3 sigmoid, 4 relu, 5 tanh backward, 6 residual add and 7 gelu backward, each reading
+ * its aux matrix, 8 gelu writing its input to aux; fastmath.cl is prepended to this file), and for variant 2
  * the number of row tiles per work-item and the K block length, so one build serves every shape.
  *
  * Non-finite values: every variant is plain IEEE fma over the real K terms, so a NaN or ±Inf in A
@@ -118,7 +118,9 @@
  * that tanh, so dy·Wᵀ and the tanh backward are one launch. ACT_RESIDUAL stores C + aux: a
  * residual add (x + x·Wᵀ + b, or a gradient accumulated into another) in the same launch.
  * ACT_GELU_BACKWARD reads aux = x, a gelu's input, and stores C·gelu′(x) (fastmath.cl's
- * gelu_slope: the gradient through that gelu, as autograd composes it). */
+ * gelu_slope: the gradient through that gelu, as autograd composes it). ACT_GELU_STORING_INPUT
+ * writes C (after the bias) to aux and gelu(C) to c: a gelu whose input the backward reads too
+ * (training's MLP), one launch and one pass fewer than the product and a separate gelu. */
 #define ACT_NONE 0
 #define ACT_TANH 1
 #define ACT_GELU 2
@@ -127,14 +129,16 @@
 #define ACT_TANH_BACKWARD 5
 #define ACT_RESIDUAL 6
 #define ACT_GELU_BACKWARD 7
-#define ACT_READS_AUX(act) ((act) >= ACT_TANH_BACKWARD)
+#define ACT_GELU_STORING_INPUT 8
+#define ACT_READS_AUX(act) ((act) >= ACT_TANH_BACKWARD && (act) <= ACT_GELU_BACKWARD)
+#define ACT_WRITES_AUX(act) ((act) == ACT_GELU_STORING_INPUT)
 inline float activation(const float x, const int act, const float y) {
     switch (act) {
     case ACT_TANH_BACKWARD: return x * (1.0f - y * y);
     case ACT_RESIDUAL: return x + y;
     case ACT_GELU_BACKWARD: return x * gelu_slope_float(y);
     case ACT_TANH: return tanh_fast_float(x);
-    case ACT_GELU: return gelu_fast_float(x);
+    case ACT_GELU: case ACT_GELU_STORING_INPUT: return gelu_fast_float(x);
     case ACT_SIGMOID: return sigmoid_fast_float(x);
     case ACT_RELU: return x < 0.0f ? 0.0f : x;   /* relu(NaN) = NaN; fmax would give 0 */
     default: return x;
@@ -146,7 +150,7 @@ inline float16 activation16(const float16 x, const int act, const float16 y) {
     case ACT_RESIDUAL: return x + y;
     case ACT_GELU_BACKWARD: return x * gelu_slope_float16(y);
     case ACT_TANH: return tanh_fast_float16(x);
-    case ACT_GELU: return gelu_fast_float16(x);
+    case ACT_GELU: case ACT_GELU_STORING_INPUT: return gelu_fast_float16(x);
     case ACT_SIGMOID: return sigmoid_fast_float16(x);
     case ACT_RELU: return select(x, (float16)(0.0f), x < (float16)(0.0f));
     default: return x;
@@ -159,7 +163,7 @@ __kernel void matmul_simple(__global const float *a, __global const float *b, __
                             __global const float *bias, const int hasBias,
                             const int batch, const int M, const int N, const int K,
                             const int transA, const int transB, const long strideB, const int act,
-                            __global const float *aux) {
+                            __global float *aux) {
     const size_t gid = get_global_id(0);
     const size_t mn = (size_t)M * (size_t)N;
     if (gid >= mn * (size_t)batch) return;
@@ -175,6 +179,7 @@ __kernel void matmul_simple(__global const float *a, __global const float *b, __
         const float bv = transB ? bb[(size_t)col * K + p] : bb[(size_t)p * N + col];
         sum = fma(av, bv, sum);
     }
+    if (ACT_WRITES_AUX(act)) aux[gid] = sum;
     c[gid] = activation(sum, act, ACT_READS_AUX(act) ? aux[gid] : 0.0f);
 }
 
@@ -328,7 +333,7 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
                    __global const float *bias, const int hasBias,                                  \
                    const int M, const int N, const int K, const long bStride,                     \
                    const int rowTiles, const int kBlock, const int rowGroups, const int panelGroup, \
-                   const int act, __global const float *aux) {                                     \
+                   const int act, __global float *aux) {                                     \
     /* Work-item order: sweeps of panelGroup panels × every row group, panels fastest, so the  \
      * panels of a sweep stay in cache while A streams once per sweep (panelGroup ≥ panels: one \
      * sweep, all panels per row group; large N then re-streams all of B per row group). */     \
@@ -388,6 +393,8 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
                     float16 y0 = (float16)(0.0f), y1 = (float16)(0.0f);                            \
                     if (ACT_READS_AUX(act))                                                       \
                         load_c_row(aux + (bt * (size_t)M + rr[i]) * (size_t)N, n0, N, &y0, &y1);   \
+                    if (ACT_WRITES_AUX(act) && r0 + i < M)                                         \
+                        store_c_row(aux + (bt * (size_t)M + r0 + i) * (size_t)N, n0, N, acc0[i], acc1[i]); \
                     acc0[i] = activation16(acc0[i], act, y0);                                      \
                     acc1[i] = activation16(acc1[i], act, y1);                                      \
                 }                                                                                  \
@@ -484,7 +491,7 @@ inline void dot_hsum_tile8(const float8 *acc, float *out, const int count) {
 __kernel void NAME(__global const float *a, __global const float *b, __global float *c,            \
                    __global const float *bias, const int hasBias,                                  \
                    const int M, const int N, const int K, const long bStride, const int rowTiles,  \
-                   const int act, __global const float *aux) {                                     \
+                   const int act, __global float *aux) {                                     \
     /* A work-item keeps its DC columns of B (L1-resident) and walks rowTiles tiles of DR rows. */ \
     const int n0 = get_global_id(0) * DC;                                                          \
     const size_t bt = get_global_id(2);                                                            \
@@ -546,9 +553,11 @@ __kernel void NAME(__global const float *a, __global const float *b, __global fl
                 _Pragma("unroll")                                                                  \
                 for (int j = 0; j < DC; ++j) if (n0 + j < N) cr[n0 + j] = sums[j];                 \
             } else {                                                                               \
-                for (int j = 0; j < DC; ++j)                                                       \
+                for (int j = 0; j < DC; ++j) {                                                     \
+                    if (ACT_WRITES_AUX(act) && n0 + j < N) aux[cr - c + n0 + j] = sums[j];         \
                     if (n0 + j < N) cr[n0 + j] = activation(sums[j], act,                          \
                                                             ACT_READS_AUX(act) ? aux[cr - c + n0 + j] : 0.0f);\
+                }                                                                                  \
             }                                                                                      \
         }                                                                                          \
     }                                                                                              \
@@ -570,7 +579,7 @@ __kernel void matmul_tiled(__global const float *a, __global const float *b, __g
                            __global const float *bias, const int hasBias,
                            const int M, const int N, const int K,
                            const int transA, const int transB, const long strideB, const int act,
-                           __global const float *aux) {
+                           __global float *aux) {
     __local float As[TSK][TSM + LPAD];
     __local float Bs[TSK][TSN + LPAD];
     const int tx = get_local_id(0), ty = get_local_id(1);
@@ -628,8 +637,10 @@ __kernel void matmul_tiled(__global const float *a, __global const float *b, __g
         #pragma unroll
         for (int j = 0; j < WPTN; ++j) {
             const int n = col0 + tx + j * RTSN;
-            if (n < N) cb[(size_t)r * N + n] = activation(acc[i][j] + (hasBias ? bias[n] : 0.0f), act,
-                                                          ACT_READS_AUX(act) ? aux[(cb - c) + (size_t)r * N + n] : 0.0f);
+            if (n >= N) continue;
+            const float v = acc[i][j] + (hasBias ? bias[n] : 0.0f);
+            if (ACT_WRITES_AUX(act)) aux[(cb - c) + (size_t)r * N + n] = v;
+            cb[(size_t)r * N + n] = activation(v, act, ACT_READS_AUX(act) ? aux[(cb - c) + (size_t)r * N + n] : 0.0f);
         }
     }
 }

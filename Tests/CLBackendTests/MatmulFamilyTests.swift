@@ -29,7 +29,7 @@ private func apply(_ activation: MatmulActivation, _ x: Double) -> Double {
     switch activation {
     case .none: return x
     case .tanh: return Foundation.tanh(x)
-    case .gelu: return 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
+    case .gelu, .geluStoringInput: return 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
     case .sigmoid: return 1 / (1 + Foundation.exp(-x))
     case .relu: return max(x, 0)
     case .tanhBackward, .residual, .geluBackward: preconditionFailure("needs aux")
@@ -183,7 +183,7 @@ struct MatmulFamilyTests {
                       MatmulShape(m: 5, n: 70, k: 13), MatmulShape(m: 37, n: 27, k: 129, transposeA: true, transposeB: true),
                       MatmulShape(m: 3, n: 4, k: 0)]
         for (index, shape) in shapes.enumerated() {
-            for activation in MatmulActivation.allCases where activation != .none && !activation.readsAux {
+            for activation in MatmulActivation.allCases where activation != .none && !activation.readsAux && !activation.writesAux {
                 try check(family, MatmulCase(shape: shape, bias: index % 2 == 0), variant: .number(variant),
                           seed: UInt64(500 + 10 * index) + UInt64(activation.rawValue), activation: activation)
             }
@@ -223,6 +223,32 @@ struct MatmulFamilyTests {
         let buffer = try CLBuffer<Float>(context: context, count: 64)
         #expect(throws: CLError.self) {
             _ = try family.encode(a: buffer, b: buffer, c: buffer, shape: MatmulShape(m: 4, n: 4, k: 4), activation: activation)
+        }
+    }
+
+    @Test("gelu storing its input: C (after the bias) to aux and gelu(C) to c, every variant and path", arguments: [1, 2, 3])
+    func geluStoringInput(variant: Int) throws {
+        let context = TestDevice.context
+        let family = MatmulFamily(environment: TestDevice.environment)
+        let shapes = [MatmulShape(m: 37, n: 45, k: 300), MatmulShape(m: 5, n: 19, k: 33, transposeB: true),
+                      MatmulShape(m: 128, n: 512, k: 27), MatmulShape(batch: 3, m: 7, n: 13, k: 5),
+                      MatmulShape(m: 1, n: 37, k: 130, transposeB: true), MatmulShape(m: 97, n: 66, k: 64, transposeB: true)]
+        for (index, s) in shapes.enumerated() {
+            var random = TestRandom(seed: UInt64(950 + index))
+            let aValues = random.floats(s.aCount), bValues = random.floats(s.bCount), biasValues = random.floats(s.n)
+            let a = try CLBuffer<Float>(context: context, values: aValues)
+            let b = try CLBuffer<Float>(context: context, values: bValues)
+            let bias = try CLBuffer<Float>(context: context, values: biasValues)
+            let c = try GuardedOutput(context: context, count: s.cCount), pre = try GuardedOutput(context: context, count: s.cCount)
+            let steps = try family.encode(a: a, b: b, c: c.view, shape: s, bias: bias, activation: .geluStoringInput,
+                                          aux: pre.view, variant: .number(variant))
+            for step in steps { try step.enqueue(on: context) }
+            try context.finish()
+            let (values, intact) = try c.read(), (stored, preIntact) = try pre.read()
+            let expectedPre = referenceMatmul(aValues, bValues, biasValues, s)
+            #expect(nmse(expectedPre, stored) < 1e-10, "variant \(variant) \(s): pre-activation")
+            #expect(nmse(expectedPre.map { Float(apply(.gelu, Double($0))) }, values) < 1e-7, "variant \(variant) \(s): gelu")
+            #expect(intact && preIntact, "variant \(variant) \(s): wrote outside C or aux")
         }
     }
 

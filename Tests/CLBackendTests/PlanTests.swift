@@ -136,6 +136,8 @@ import Testing
         // No elementwise launch computes the slope's tanh: the down-projection's dH product does.
         let backward = try backend.compilePlan(graph, outputs: [dA]).steps
         #expect(!backward.contains { $0.variant.hasPrefix("elementwise") && $0.label.contains("tanh") }, "\(backward.map(\.label))")
+        // Nor the forward gelu: a·w's launch stores both the pre-activation (read by the slope) and its gelu.
+        #expect(!backward.contains { $0.variant.hasPrefix("elementwise") && $0.label.contains("gelu") }, "\(backward.map(\.label))")
         // The slope also an output: its nodes are stored, so nothing is absorbed, and the product still comes out right.
         let both = try backend.compile(graph, outputs: [grad, slope], options: CompileOptions())
         try both.setVariable("w", weight)

@@ -49,12 +49,16 @@ public struct MatmulShape: Hashable, Sendable {
 /// matrix shaped like C (a tanh's output): the gradient through that tanh. `residual` adds an
 /// `aux` matrix shaped like C (a residual connection, or a gradient accumulated into another).
 /// `geluBackward` multiplies C by gelu′(x), x an `aux` matrix shaped like C (a gelu's input): the
-/// gradient through that gelu, as TensorGraph's `geluSlope` composes it.
+/// gradient through that gelu, as TensorGraph's `geluSlope` composes it. `geluStoringInput` stores
+/// gelu(C) and writes C itself to `aux` (a gelu whose input the backward reads).
 public enum MatmulActivation: Int32, Sendable, CaseIterable {
     case none = 0, tanh = 1, gelu = 2, sigmoid = 3, relu = 4, tanhBackward = 5, residual = 6, geluBackward = 7
+    case geluStoringInput = 8
 
     /// Whether the epilogue reads the `aux` matrix.
     public var readsAux: Bool { self == .tanhBackward || self == .residual || self == .geluBackward }
+    /// Whether the epilogue writes the `aux` matrix.
+    public var writesAux: Bool { self == .geluStoringInput }
     /// Whether the epilogue is an activation's gradient (multiplies C by a derivative read from `aux`).
     public var isGradient: Bool { self == .tanhBackward || self == .geluBackward }
 }
@@ -186,7 +190,7 @@ public final class MatmulFamily {
                        bias: CLBuffer<Float>? = nil, activation: MatmulActivation = .none, aux: CLBuffer<Float>? = nil,
                        variant: Variant? = nil) throws -> [LaunchStep] {
         try validate(a: a, b: b, c: c, shape: shape, bias: bias)
-        if activation.readsAux {
+        if activation.readsAux || activation.writesAux {
             guard let aux, aux.count >= shape.cCount else {
                 throw CLError.sizeMismatch(operation: "matmul \(shape.description) \(activation)",
                                            detail: "needs an aux matrix of \(shape.cCount) elements, got \(aux?.count ?? 0)")

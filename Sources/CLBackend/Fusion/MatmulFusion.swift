@@ -16,6 +16,9 @@ struct MatmulFusion {
     var aux: NodeID? = nil
     /// Elementwise nodes the epilogue computes besides the root.
     var epilogueNodes: [NodeID] = []
+    /// For `geluStoringInput`: the pre-activation node (the matmul or its bias add) whose value
+    /// the kernel writes to `aux` for the readers besides the gelu.
+    var storedInput: NodeID? = nil
 
     /// The claim of this fusion, whose value is `root`'s (the last node of the pattern).
     func fusion(root: NodeID, in context: FusionContext) -> Fusion {

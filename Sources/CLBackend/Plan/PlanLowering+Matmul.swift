@@ -15,7 +15,13 @@ extension PlanLowering {
         }
         let inputs = node.inputs.map { value(of: $0) }
         let biasValue = bias.map { value(of: $0) }
-        let auxValue = aux.map { value(of: $0) }
+        // geluStoringInput's aux is the pre-activation's own value, which this launch writes.
+        let storedInput = fusion.storedInput.map { stored -> ValueID in
+            let id = newIntermediate(count: graph.node(stored).shape.count)
+            valueOfNode[stored] = id
+            return id
+        }
+        let auxValue = storedInput ?? aux.map { value(of: $0) }
         let a = graph.node(node.inputs[0]).shape, b = graph.node(node.inputs[1]).shape
         let shape = node.shape
         let m = shape[-2], n = shape[-1]
@@ -26,7 +32,9 @@ extension PlanLowering {
         let output = newIntermediate(count: shape.count)
         valueOfNode[result.id] = output
         let label = describe(node) + (bias == nil ? "" : " + bias") + (activation == .none ? "" : " → \(activation)")
-        ops.append(LoweredOp(label: label, inputs: inputs + [biasValue, auxValue].compactMap { $0 }, output: output) { [unowned self] buffers in
+        let reads = inputs + [biasValue, storedInput == nil ? auxValue : nil].compactMap { $0 }
+        ops.append(LoweredOp(label: label, inputs: reads, output: output,
+                             extraOutputs: storedInput.map { [$0] } ?? []) { [unowned self] buffers in
             try self.matmul.encode(a: buffers.floats(inputs[0]), b: buffers.floats(inputs[1]), c: buffers.floats(output),
                                    shape: matmulShape, bias: biasValue.map { try buffers.floats($0) }, activation: activation,
                                    aux: auxValue.map { try buffers.floats($0) })
