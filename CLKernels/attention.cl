@@ -2,13 +2,16 @@
  * never materialising the Tq×Tk score matrix (online softmax: running max m, running sum l,
  * accumulator rescaled by exp(m_old − m_new) whenever the max grows).
  *
- * Layout: q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, DV], out [BH, Tq, DV], contiguous row-major.
+ * Layout: q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, DV], out [BH, Tq, DV], contiguous row-major;
+ * variant 4 reads q, k and v rows wherever OPERAND_ROW (fastmath.cl) puts them (an int4 layout and an
+ * offset per operand: the heads of a fused QKV projection's [B, T, 3C] output read in place).
  * Causal: query i sees keys j <= i + (Tk − Tq) (aligned at the end, like a KV cache); the host
  * guarantees Tk >= Tq when causal, so no query row is ever fully masked.
- * Runtime arguments: q, k, v, out, Tq, Tk, causal (0/1), scale; variant 4 takes a last, optional
+ * Runtime arguments: q, k, v, out, Tq, Tk, causal (0/1), scale; variant 4 then takes an optional
  * (null or not) lse [BH, Tq]: each query's log Σ exp(scale·q·kᵀ) over its visible keys, the row
  * statistics attention_backward.cl's CPU variant recomputes the probabilities from (saved by the
- * forward, the backward's statistics pre-pass is not needed).
+ * forward, the backward's statistics pre-pass is not needed); then q's and v's layout and offset
+ * (attention_pack_k takes k's).
  *
  * Non-finite values (every variant, as the reference): a NaN or +Inf score makes the query's row NaN
  * (exp(s − max) is Inf − Inf there: variants 1 and 3 keep it by p = 1 + (s − s) when a score becomes
@@ -329,18 +332,18 @@ inline float max16(const float16 x) {
 /* kt [BH, NB, D, KB] = k [BH, Tk, D] transposed per block of KB keys; keys past Tk are zero.
  * Launch [NB, BH], local [1, 1]. Rows are read with vload16 and the block turned in private memory
  * (scattered scalar global writes are slow on pocl). */
-__kernel void attention_pack_k(__global const float *k, __global float *kt, const int Tk) {
+__kernel void attention_pack_k(__global const float *k, __global float *kt, const int Tk, const int4 kl, const int koff) {
     const int blk = get_global_id(0);
     const int bh = get_global_id(1);
     const int nb = get_global_size(0);
     const int k0 = blk * KB;
     const int nk = min(KB, Tk - k0);
-    const __global float *src = k + ((size_t)bh * Tk + k0) * D;
+    const __global float *src = OPERAND_ROW(k, kl, koff, bh, k0);
     __global float *dst = kt + ((size_t)bh * nb + blk) * (size_t)(D * KB);
     for (int c = 0; c < DC; ++c) {
         float t[KB * 16];                          /* t[j*16 + e] = k[k0 + j][c*16 + e] */
         for (int j = 0; j < KB; ++j) {
-            const float16 r = j < nk ? LOAD_CHUNK(src + (size_t)j * D, c, DC, DREM) : (float16)(0.0f);
+            const float16 r = j < nk ? LOAD_CHUNK(src + (size_t)j * kl.w, c, DC, DREM) : (float16)(0.0f);
             vstore16(r, j, t);
         }
         const int ne = (DREM != 0 && c == DC - 1) ? DREM : 16;
@@ -356,14 +359,15 @@ __kernel void attention_pack_k(__global const float *k, __global float *kt, cons
 
 __kernel void attention_regblocked(__global const float *q, __global const float *kt, __global const float *v,
                                    __global float *out, const int Tq, const int Tk, const int causal,
-                                   const float scale, __global float *lse) {
+                                   const float scale, __global float *lse, const int4 ql, const int qoff,
+                                   const int4 vl, const int voff) {
     const int i0 = get_global_id(0) * (QG * QB4);
     const int bh = get_global_id(1);
     if (i0 >= Tq) return;
     const int off = Tk - Tq;
     const int nb = (Tk + KB - 1) / KB;
     const __global float *ktbase = kt + (size_t)bh * nb * (size_t)(D * KB);
-    const __global float *vbase = v + (size_t)bh * Tk * DV;
+    const __global float *vbase = OPERAND_ROW(v, vl, voff, bh, 0);
     const float qscale = scale * M_LOG2E_F;
 
     /* The item's QG·QB4 queries, as QG groups of QB4 held in registers while a group runs.
@@ -376,7 +380,7 @@ __kernel void attention_regblocked(__global const float *q, __global const float
     for (int r = 0; r < QG * QB4; ++r) {
         const int iq = min(i0 + r, Tq - 1);
         lim[r] = causal ? iq + off : Tk - 1;
-        const __global float *qr = q + ((size_t)bh * Tq + iq) * D;
+        const __global float *qr = OPERAND_ROW(q, ql, qoff, bh, iq);
         for (int d = 0; d < D; ++d) qs[r][d] = qr[d] * qscale;
         m[r] = -FLT_MAX;
         lv[r] = (float16)(0.0f);
@@ -389,7 +393,7 @@ __kernel void attention_regblocked(__global const float *q, __global const float
     for (int kb = 0; kb < kend; kb += KB) {
         /* The key block (kt and v rows) is reused from L1 by every group. */
         const __global float *kp = ktbase + (size_t)(kb / KB) * (D * KB);
-        const __global float *vb = vbase + (size_t)kb * DV;
+        const __global float *vb = vbase + (size_t)kb * vl.w;
         for (int g = 0; g < QG; ++g) {
             const int r0 = g * QB4;
             const int gend = lim[r0 + QB4 - 1] + 1;   /* keys this group needs */
@@ -455,7 +459,7 @@ __kernel void attention_regblocked(__global const float *q, __global const float
                 for (int c = 0; c < DVC; ++c) acc[r0 + qi][c] *= alpha[qi];
             if (!crossing) {
                 for (int j = 0; j < nk; ++j) {
-                    const __global float *vr = vb + (size_t)j * DV;
+                    const __global float *vr = vb + (size_t)j * vl.w;
                     _Pragma("unroll")
                     for (int c = 0; c < DVC; ++c) {
                         const float16 vv = LOAD_CHUNK(vr, c, DVC, DVREM);
@@ -465,7 +469,7 @@ __kernel void attention_regblocked(__global const float *q, __global const float
                 }
             } else {
                 for (int j = 0; j < nk; ++j) {
-                    const __global float *vr = vb + (size_t)j * DV;
+                    const __global float *vr = vb + (size_t)j * vl.w;
                     for (int c = 0; c < DVC; ++c) {
                         const float16 vv = LOAD_CHUNK(vr, c, DVC, DVREM);
                         for (int qi = 0; qi < QB4; ++qi)
@@ -482,14 +486,14 @@ __kernel void attention_regblocked(__global const float *q, __global const float
                 for (int qi = 0; qi < QB4; ++qi) a[qi] = acc[r0 + qi][c] * alpha[qi];
                 if (!crossing) {
                     for (int j = 0; j < KB; ++j) {
-                        const float16 vv = LOAD_CHUNK(vb + (size_t)j * DV, c, DVC, DVREM);
+                        const float16 vv = LOAD_CHUNK(vb + (size_t)j * vl.w, c, DVC, DVREM);
                         _Pragma("unroll")
                         for (int qi = 0; qi < QB4; ++qi) a[qi] = fma((float16)(pa[qi][j]), vv, a[qi]);
                     }
                 } else {
                     /* A masked key's value row never enters that query's sum (0 · NaN = NaN). */
                     for (int j = 0; j < nk; ++j) {
-                        const float16 vv = LOAD_CHUNK(vb + (size_t)j * DV, c, DVC, DVREM);
+                        const float16 vv = LOAD_CHUNK(vb + (size_t)j * vl.w, c, DVC, DVREM);
                         _Pragma("unroll")
                         for (int qi = 0; qi < QB4; ++qi)
                             if (kb + j <= lim[r0 + qi]) a[qi] = fma((float16)(pa[qi][j]), vv, a[qi]);

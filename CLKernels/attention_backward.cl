@@ -7,11 +7,14 @@
  * dq += scale·ds·k.
  *
  * Layout: q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, DV], y and dy [BH, Tq, DV], dq [BH, Tq, D],
- * dk [BH, Tk, D], dv [BH, Tk, DV]; lse and delta [BH, Tq]; all contiguous row-major.
+ * dk [BH, Tk, D], dv [BH, Tk, DV]; lse and delta [BH, Tq]; all contiguous row-major, except that
+ * variant 1 reads q, k and v rows wherever OPERAND_ROW (fastmath.cl) puts them (layout int4 + offset
+ * per operand, as attention.cl's variant 4).
  * Causal: query i sees keys j <= i + (Tk − Tq). A query that sees no key (causal, Tq > Tk) averages
  * v uniformly in the forward: here p = 1/Tk on every key (its dv share) and ds = 0 (its output does
  * not depend on q or k), as the reference's gradient.
- * Runtime arguments (after the buffers): Tq, Tk, causal (0/1), scale.
+ * Runtime arguments (after the buffers): Tq, Tk, causal (0/1), scale (variant 1: then the layout and
+ * offset of q, k and v; its statistics kernel those of q and k).
  *
  * Variants (AttentionBackwardFamily numbers):
  *   1. CPU, three kernels at most: attention_bwd_stats (lse only, and only when the forward did not
@@ -78,11 +81,12 @@ inline float bwd_row_delta(const __global float *dyr, const __global float *yr) 
     return hsum16(acc);
 }
 
-/* Keys kb .. kb+15 of one head turned into kt[e*16 + j] = k[kb + j][e]; keys past Tk are zero. */
-inline void bwd_load_transposed(const __global float *base, const int kb, const int Tk, const int width, float *t) {
+/* Keys kb .. kb+15 of one head (rows `stride` apart) turned into kt[e*16 + j] = k[kb + j][e]; keys past Tk are zero. */
+inline void bwd_load_transposed(const __global float *base, const int stride, const int kb, const int Tk, const int width,
+                                float *t) {
     for (int j = 0; j < 16; ++j) {
         const bool valid = kb + j < Tk;
-        const __global float *r = base + (size_t)(valid ? kb + j : 0) * width;
+        const __global float *r = base + (size_t)(valid ? kb + j : 0) * stride;
         for (int e = 0; e < width; ++e) t[e * 16 + j] = valid ? r[e] : 0.0f;
     }
 }
@@ -91,13 +95,14 @@ inline void bwd_load_transposed(const __global float *base, const int kb, const 
 
 /* lse of SQ queries of one head (when the forward did not save it). Launch [ceil(Tq / SQ), BH], local [1, 1]. */
 __kernel void attention_bwd_stats(__global const float *q, __global const float *k, __global float *lse,
-                                  const int Tq, const int Tk, const int causal, const float scale) {
+                                  const int Tq, const int Tk, const int causal, const float scale,
+                                  const int4 ql, const int qoff, const int4 kl, const int koff) {
     const int i0 = get_global_id(0) * SQ;
     const int bh = get_global_id(1);
     if (i0 >= Tq) return;
     const int off = Tk - Tq;
     const int nq = min(SQ, Tq - i0);
-    const __global float *kbase = k + (size_t)bh * Tk * D;
+    const __global float *kbase = OPERAND_ROW(k, kl, koff, bh, 0);
     int lim[SQ];
     float m[SQ], l[SQ];
     int kend = 0;
@@ -111,10 +116,10 @@ __kernel void attention_bwd_stats(__global const float *q, __global const float 
     const int16 iota = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     float kt[D * 16];
     for (int kb = 0; kb < kend; kb += 16) {
-        bwd_load_transposed(kbase, kb, Tk, D, kt);
+        bwd_load_transposed(kbase, kl.w, kb, Tk, D, kt);
         for (int r = 0; r < nq; ++r) {
             if (kb > lim[r]) continue;
-            const __global float *qr = q + ((size_t)bh * Tq + i0 + r) * D;
+            const __global float *qr = OPERAND_ROW(q, ql, qoff, bh, i0 + r);
             float16 s = (float16)(0.0f);
             for (int e = 0; e < D; ++e) s = fma((float16)(qr[e]), vload16(e, kt), s);
             s = select(s * scale, (float16)(-INFINITY), (kb + iota) > (int16)(min(lim[r], Tk - 1)));
@@ -137,14 +142,15 @@ __kernel void attention_bwd_stats(__global const float *q, __global const float 
 __kernel void attention_bwd_cpu(__global const float *q, __global const float *k, __global const float *v,
                                 __global const float *y, __global const float *dy, __global const float *lse,
                                 __global float *dq, __global float *dk, __global float *dv,
-                                const int Tq, const int Tk, const int causal, const float scale, const int bpi) {
+                                const int Tq, const int Tk, const int causal, const float scale, const int bpi,
+                                const int4 ql, const int qoff, const int4 kl, const int koff, const int4 vl, const int voff) {
     const int g = get_global_id(0);
     const int bh = get_global_id(1);
     const int nbh = get_global_size(1);
     const int off = Tk - Tq;
-    const __global float *qbase = q + (size_t)bh * Tq * D;
-    const __global float *kbase = k + (size_t)bh * Tk * D;
-    const __global float *vbase = v + (size_t)bh * Tk * DV;
+    const __global float *qbase = OPERAND_ROW(q, ql, qoff, bh, 0);
+    const __global float *kbase = OPERAND_ROW(k, kl, koff, bh, 0);
+    const __global float *vbase = OPERAND_ROW(v, vl, voff, bh, 0);
     const __global float *dybase = dy + (size_t)bh * Tq * DV;
     const __global float *ybase = y + (size_t)bh * Tq * DV;
     __global float *dqbase = dq + ((size_t)g * nbh + bh) * Tq * D;
@@ -159,11 +165,11 @@ __kernel void attention_bwd_cpu(__global const float *q, __global const float *k
     const int kbEnd = min(Tk, (g + 1) * bpi * 16);
     for (int kb = g * bpi * 16; kb < kbEnd; kb += 16) {
         const int nk = min(16, Tk - kb);
-        bwd_load_transposed(kbase, kb, Tk, D, kt);
-        bwd_load_transposed(vbase, kb, Tk, DV, vt);
+        bwd_load_transposed(kbase, kl.w, kb, Tk, D, kt);
+        bwd_load_transposed(vbase, vl.w, kb, Tk, DV, vt);
         for (int j = 0; j < 16; ++j)
             for (int c = 0; c < DC; ++c)
-                vstore16(j < nk ? LOAD_CHUNK(kbase + (size_t)(kb + j) * D, c, DC, DREM) : (float16)(0.0f), j * DC + c, kr);
+                vstore16(j < nk ? LOAD_CHUNK(kbase + (size_t)(kb + j) * kl.w, c, DC, DREM) : (float16)(0.0f), j * DC + c, kr);
         for (int e = 0; e < D; ++e) vstore16((float16)(0.0f), e, dkt);
         for (int c = 0; c < DV; ++c) vstore16((float16)(0.0f), c, dvt);
         const int16 inRange = (kb + iota) < (int16)(Tk);
@@ -177,7 +183,7 @@ __kernel void attention_bwd_cpu(__global const float *q, __global const float *k
         const int first = causal ? max(unseen, kb - off) : 0;   /* the first query that sees key kb */
         for (int i = max(first, 0); i < Tq; ++i) {
             const int lim = causal ? i + off : Tk - 1;
-            const __global float *qr = qbase + (size_t)i * D;
+            const __global float *qr = qbase + (size_t)i * ql.w;
             const __global float *dyr = dybase + (size_t)i * DV;
             const size_t row = (size_t)bh * Tq + i;
             float16 s = (float16)(0.0f);

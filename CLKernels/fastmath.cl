@@ -111,6 +111,13 @@ inline float16 gelu_fast_float16(const float16 x) { GELU_FAST_BODY(float16, x) }
 inline float sigmoid_fast_float(const float x) { return 1.0f / (1.0f + exp_fast_float(-x)); }
 inline float16 sigmoid_fast_float16(const float16 x) { return (float16)(1.0f) / ((float16)(1.0f) + exp_fast_float16(-x)); }
 
+/* The first element of row t of problem bh of an attention operand whose rows lie at
+ * offset + (bh / L.x)·L.y + (bh % L.x)·L.z + t·L.w (L = heads, batch stride, head stride, row
+ * stride): a contiguous [BH, T, W] tensor is L = (1, T·W, 0, W), offset 0; heads read in place
+ * from a fused projection's [B, T, 3C] output are L = (H, T·3C, W, 3C), offset part·C. */
+#define OPERAND_ROW(p, L, offset, bh, t) ((p) + (size_t)(offset) + (size_t)((bh) / (L).x) * (size_t)(L).y \
+                                          + (size_t)((bh) % (L).x) * (size_t)(L).z + (size_t)(t) * (size_t)(L).w)
+
 inline float hsum16(const float16 v) {
     const float8 a = v.lo + v.hi;
     const float4 b = a.lo + a.hi;

@@ -6,6 +6,8 @@ public enum KernelArgument {
     /// A null `__global` pointer: for an optional output the kernel checks before writing.
     case noBuffer
     case int32(Int32)
+    /// An OpenCL `int4`.
+    case int32x4(SIMD4<Int32>)
     case uint32(UInt32)
     case int64(Int64)
     case float(Float)
@@ -49,6 +51,7 @@ public final class CLKernel: @unchecked Sendable {
             if status == CL_SUCCESS { boundMemory[index] = memory }
         case .noBuffer: status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem>.size, nil)
         case .int32(var value): status = clSetKernelArg(kernel, cl_uint(index), 4, &value)
+        case .int32x4(var value): status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<SIMD4<Int32>>.size, &value)
         case .uint32(var value): status = clSetKernelArg(kernel, cl_uint(index), 4, &value)
         case .int64(var value): status = clSetKernelArg(kernel, cl_uint(index), 8, &value)
         case .float(var value): status = clSetKernelArg(kernel, cl_uint(index), 4, &value)

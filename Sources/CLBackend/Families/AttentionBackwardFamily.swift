@@ -35,6 +35,9 @@ public final class AttentionBackwardFamily {
 
     public init(environment: FamilyEnvironment) { self.environment = environment }
 
+    /// Whether a fused variant reads q, k, v rows where ``AttentionOperandRows`` says (``encode``'s `layouts`).
+    public static func readsOperandsInPlace(_ variant: Variant) -> Bool { variant == .cpuBlocked }
+
     /// Whether a fused variant recomputes p from statistics the forward saved (1) rather than its
     /// own pre-pass (2, whose tiles take Δ with lse from one pass).
     public static func usesSavedStatistics(_ variant: Variant) -> Bool { variant == .cpuBlocked }
@@ -52,10 +55,12 @@ public final class AttentionBackwardFamily {
     ///   - savedStatistics: [BH, Tq], each query's log Σ exp(scale·q·kᵀ) as the forward stored it
     ///     (``AttentionFamily``'s `statistics`): variant 1 then runs no statistics pass. Only where
     ///     ``usesSavedStatistics(_:)``.
+    ///   - layouts: where q's, k's and v's rows lie (default contiguous); other layouts only on
+    ///     variants where ``readsOperandsInPlace(_:)``.
     ///   - variant: `.cpuBlocked` or `.gpuTiled` (default: the forced one, else per device class).
     public func encode(q: CLBuffer<Float>, k: CLBuffer<Float>, v: CLBuffer<Float>, y: CLBuffer<Float>, dy: CLBuffer<Float>,
                        dq: CLBuffer<Float>?, dk: CLBuffer<Float>?, dv: CLBuffer<Float>?,
-                       savedStatistics: CLBuffer<Float>? = nil, shape: AttentionShape,
+                       savedStatistics: CLBuffer<Float>? = nil, layouts: AttentionOperandLayouts? = nil, shape: AttentionShape,
                        variant: Variant? = nil) throws -> [LaunchStep] {
         let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dvw = shape.valueDim
         let operation = "attention backward"
@@ -66,8 +71,10 @@ public final class AttentionBackwardFamily {
         guard tk > 0 else {
             throw CLError.sizeMismatch(operation: operation, detail: "Tk = 0: no key to attend to")
         }
+        let layouts = layouts ?? .contiguous(shape)
+        try layouts.check(q: q.count, k: k.count, v: v.count, shape: shape, operation: operation)
         let sizes: [(String, CLBuffer<Float>?, Int)] = [
-            ("q", q, bh * tq * d), ("k", k, bh * tk * d), ("v", v, bh * tk * dvw), ("y", y, bh * tq * dvw),
+            ("y", y, bh * tq * dvw),
             ("dy", dy, bh * tq * dvw), ("dq", dq, bh * tq * d), ("dk", dk, bh * tk * d), ("dv", dv, bh * tk * dvw),
         ]
         for (name, buffer, needed) in sizes {
@@ -85,6 +92,10 @@ public final class AttentionBackwardFamily {
                                              entryPoint: "the fused attention backward (the decomposed form is lowered by the plan)")
         let context = environment.context
         func scratch(_ count: Int) throws -> CLBuffer<Float> { try CLBuffer<Float>(context: context, count: max(1, count)) }
+        if !layouts.areContiguous(shape) && !Self.readsOperandsInPlace(chosen) {
+            throw CLError.sizeMismatch(operation: "\(operation).\(chosen.rawValue)",
+                                       detail: "this variant reads contiguous q, k, v only (variant 1 reads rows in place)")
+        }
         if savedStatistics != nil && !Self.usesSavedStatistics(chosen) {
             throw CLError.sizeMismatch(operation: "\(operation).\(chosen.rawValue)",
                                        detail: "this variant recomputes its statistics (variant 1 takes saved ones)")
@@ -111,8 +122,8 @@ public final class AttentionBackwardFamily {
             }
             let partials = groups > 1 ? try scratch(groups * bh * tq * d) : dqOut
             let main = try program.kernel("attention_bwd_cpu")
-            try main.setArguments(q, k, v, y, dy, lse, partials, dkOut, dvOut, Int32(tq), Int32(tk), causal, shape.scale,
-                                  Int32(perItem))
+            try main.setArguments([q, k, v, y, dy, lse, partials, dkOut, dvOut, Int32(tq), Int32(tk), causal, shape.scale,
+                                   Int32(perItem)] + layouts.q.kernelArguments + layouts.k.kernelArguments + layouts.v.kernelArguments)
             let variantName = "\(chosen.name) (cpu, \(groups) key-block group\(groups == 1 ? "" : "s") per head)"
             // With no query the statistics are skipped (a zero global size is not a launch) and the
             // main kernel writes dk = dv = 0.
@@ -122,7 +133,8 @@ public final class AttentionBackwardFamily {
             var steps: [LaunchStep] = []
             if tq > 0 && savedStatistics == nil {
                 let stats = try program.kernel("attention_bwd_stats")
-                try stats.setArguments(q, k, lse, Int32(tq), Int32(tk), causal, shape.scale)
+                try stats.setArguments([q, k, lse, Int32(tq), Int32(tk), causal, shape.scale]
+                                       + layouts.q.kernelArguments + layouts.k.kernelArguments)
                 steps.append(LaunchStep(kernel: stats, global: [(tq + sq - 1) / sq, bh], local: [1, 1], variant: variantName,
                                         label: label + " statistics", flops: 2.0 * Double(d) * pairs,
                                         bytes: 4.0 * Double(bh * (tq * d + tk * d + tq))))

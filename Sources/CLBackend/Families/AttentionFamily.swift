@@ -116,6 +116,9 @@ public final class AttentionFamily {
         environment.variant(automatic: Self.automaticVariant(for: environment.deviceClass))
     }
 
+    /// Whether a variant reads q, k, v rows where ``AttentionOperandRows`` says (``encode``'s `layouts`).
+    public static func readsOperandsInPlace(_ variant: Variant) -> Bool { variant == .cpuRegisterBlocked }
+
     /// Whether a variant can also store each query's softmax statistics (``encode``'s `statistics`).
     public static func savesStatistics(_ variant: Variant) -> Bool { variant == .cpuRegisterBlocked }
 
@@ -123,12 +126,15 @@ public final class AttentionFamily {
     /// q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, Dv], out [BH, Tq, Dv], contiguous row-major.
     /// Variant 4 returns two steps (pack Kᵀ, then attention) and owns a scratch buffer of
     /// ceil(Tk/KB)·KB·D floats per head (KB = 16 by default); `blocking` overrides its block sizes (ignored by 1–3).
-    /// - Parameter statistics: [BH, Tq] to receive each query's log Σ exp(scale·q·kᵀ) over its
-    ///   visible keys, what ``AttentionBackwardFamily`` recomputes the probabilities from (the
-    ///   backward then skips its statistics pass). Only variants where ``savesStatistics(_:)``.
+    /// - Parameters:
+    ///   - statistics: [BH, Tq] to receive each query's log Σ exp(scale·q·kᵀ) over its visible
+    ///     keys, what ``AttentionBackwardFamily`` recomputes the probabilities from (the backward
+    ///     then skips its statistics pass). Only variants where ``savesStatistics(_:)``.
+    ///   - layouts: where q's, k's and v's rows lie (default contiguous); other layouts only on
+    ///     variants where ``readsOperandsInPlace(_:)``.
     public func encode(q: CLBuffer<Float>, k: CLBuffer<Float>, v: CLBuffer<Float>, output: CLBuffer<Float>,
-                       statistics: CLBuffer<Float>? = nil, shape: AttentionShape, variant: Variant? = nil,
-                       blocking: RegisterBlocking? = nil) throws -> [LaunchStep] {
+                       statistics: CLBuffer<Float>? = nil, layouts: AttentionOperandLayouts? = nil, shape: AttentionShape,
+                       variant: Variant? = nil, blocking: RegisterBlocking? = nil) throws -> [LaunchStep] {
         let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dv = shape.valueDim
         guard bh >= 0, tq >= 0, tk >= 0, d >= 1, dv >= 1 else {
             throw CLError.sizeMismatch(operation: "attention", detail: "invalid shape \(shape)")
@@ -141,10 +147,11 @@ public final class AttentionFamily {
             throw CLError.sizeMismatch(operation: "attention",
                                        detail: "causal needs Tk >= Tq (got Tq \(tq), Tk \(tk)): early queries would see no key")
         }
-        for (name, buffer, needed) in [("q", q, bh * tq * d), ("k", k, bh * tk * d), ("v", v, bh * tk * dv),
-                                       ("output", output, bh * tq * dv)] where buffer.count < needed {
+        let layouts = layouts ?? .contiguous(shape)
+        try layouts.check(q: q.count, k: k.count, v: v.count, shape: shape, operation: "attention")
+        if output.count < bh * tq * dv {
             throw CLError.sizeMismatch(operation: "attention",
-                                       detail: "\(name) holds \(buffer.count) floats, shape \(shape) needs \(needed)")
+                                       detail: "output holds \(output.count) floats, shape \(shape) needs \(bh * tq * dv)")
         }
         if let statistics, statistics.count < bh * tq {
             throw CLError.sizeMismatch(operation: "attention",
@@ -155,6 +162,10 @@ public final class AttentionFamily {
         }
 
         let chosen = variant ?? chosenVariant
+        if !layouts.areContiguous(shape) && !Self.readsOperandsInPlace(chosen) {
+            throw CLError.sizeMismatch(operation: "attention.\(chosen.rawValue)",
+                                       detail: "this variant reads contiguous q, k, v only (variant 4 reads rows in place)")
+        }
         if statistics != nil && !Self.savesStatistics(chosen) {
             throw CLError.sizeMismatch(operation: "attention.\(chosen.rawValue)",
                                        detail: "this variant does not store softmax statistics (variant 4 does)")
@@ -182,7 +193,8 @@ public final class AttentionFamily {
             global = [(tq + qb - 1) / qb, bh]
             local = [1, 1]
         case .cpuRegisterBlocked:
-            return try encodeRegisterBlocked(q: q, k: k, v: v, output: output, statistics: statistics, shape: shape,
+            return try encodeRegisterBlocked(q: q, k: k, v: v, output: output, statistics: statistics, layouts: layouts,
+                                             shape: shape,
                                              blocking: blocking ?? .automatic(for: shape, device: environment.context.device.info))
         case .gpuTiled:
             kernelName = "attention_tiled"
@@ -207,7 +219,7 @@ public final class AttentionFamily {
     /// Variant 4: a pre-pass packs K transposed into a scratch buffer of ceil(Tk/KB)·KB·D floats
     /// per head (O(T·D), not the T×T scores), then the register-blocked kernel.
     private func encodeRegisterBlocked(q: CLBuffer<Float>, k: CLBuffer<Float>, v: CLBuffer<Float>, output: CLBuffer<Float>,
-                                       statistics: CLBuffer<Float>?, shape: AttentionShape,
+                                       statistics: CLBuffer<Float>?, layouts: AttentionOperandLayouts, shape: AttentionShape,
                                        blocking: RegisterBlocking) throws -> [LaunchStep] {
         let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dv = shape.valueDim
         guard (1...8).contains(blocking.queries), blocking.keys == 16 || blocking.keys == 32, (1...16).contains(blocking.groups) else {
@@ -225,10 +237,11 @@ public final class AttentionFamily {
                                               extraOptions: blocking.fastMath ? "-cl-fast-relaxed-math" : "")
         let packed = try CLBuffer<Float>(context: environment.context, count: bh * blocks * kb * d)
         let pack = try program.kernel("attention_pack_k")
-        try pack.setArguments(k, packed, Int32(tk))
+        try pack.setArguments([k, packed, Int32(tk)] + layouts.k.kernelArguments)
         let main = try program.kernel("attention_regblocked")
-        try main.setArguments(q, packed, v, output, Int32(tq), Int32(tk), Int32(shape.causal ? 1 : 0), shape.scale,
-                              statistics.map { KernelArgument.buffer($0) } ?? .noBuffer)
+        try main.setArguments([q, packed, v, output, Int32(tq), Int32(tk), Int32(shape.causal ? 1 : 0), shape.scale,
+                               statistics.map { KernelArgument.buffer($0) } ?? .noBuffer]
+                              + layouts.q.kernelArguments + layouts.v.kernelArguments)
 
         let label = "attention [\(bh)x\(tq)x\(d)]·[\(bh)x\(tk)x\(d)]ᵀ·[\(bh)x\(tk)x\(dv)]\(shape.causal ? " causal" : "")"
         let variant = "\(Variant.cpuRegisterBlocked.name) (cpu register-blocked QB\(qb) KB\(kb) QG\(qg)\(blocking.fastMath ? " fast-math" : "")\(blocking.nativeExp ? " native-exp" : "")\(blocking.wide ? " wide" : ""))"

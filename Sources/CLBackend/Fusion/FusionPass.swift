@@ -22,6 +22,13 @@ struct FusionPass {
             DecodeAttentionRule(),
             CrossEntropyWithGradientRule(enabled: CrossEntropyWithGradientRule.isEnabled(in: lowering.environment)),
             OperandGradientGroupRule.attention,
+            AttentionOperandViewRule(
+                forwardReadsInPlace: lowering.options.attention != .unfused
+                    && AttentionFamily.readsOperandsInPlace(lowering.attention.chosenVariant),
+                backwardReadsInPlace: { [unowned lowering] causal, queries, keys in
+                    AttentionBackwardFamily.readsOperandsInPlace(
+                        lowering.attentionBackwardVariant(causal: causal, queries: queries, keys: keys))
+                }),
             LayerNormBackwardRule(),
             ConcatOfViewsRule(),
             LayoutChainRule(),

@@ -54,15 +54,42 @@ extension PlanLowering {
         return found
     }
 
+    /// An ``Op/attention(causal:scale:)`` node, reading the operands in `operandViews` in place
+    /// (``AttentionOperandViewRule``; they are recorded for the backward, which reads them so too).
+    func lowerAttention(_ node: Node, operandViews: [NodeID: AttentionOperandView]) throws {
+        guard case let .attention(causal, scale) = node.op else { preconditionFailure("not an attention") }
+        attentionOperandViews.merge(operandViews) { _, new in new }
+        let (inputs, layouts) = attentionOperands(node.inputs)
+        let output = newIntermediate(count: node.shape.count)
+        valueOfNode[node.id] = output
+        try lowerAttention(node, inputs: inputs, shapes: node.inputs.map { graph.node($0).shape }, output: output,
+                           causal: causal, scale: scale, savingStatistics: attentionsWithBackward.contains(node.id),
+                           layouts: layouts, label: describe(node))
+    }
+
+    /// The values attention reads for `operands` (q, k, v, then any others): each operand's own, or
+    /// the value it is read in place from; and q's, k's, v's row layouts when any is read in place.
+    func attentionOperands(_ operands: [NodeID]) -> ([ValueID], AttentionOperandLayouts?) {
+        let inputs = operands.map { attentionOperandViews[$0].map { value(of: $0.base) } ?? value(of: $0) }
+        guard operands.prefix(3).contains(where: { attentionOperandViews[$0] != nil }) else { return (inputs, nil) }
+        func rows(_ id: NodeID) -> AttentionOperandRows {
+            let shape = graph.node(id).shape
+            return attentionOperandViews[id]?.rows ?? .contiguous(rows: shape[-2], width: shape[-1])
+        }
+        return (inputs, AttentionOperandLayouts(q: rows(operands[0]), k: rows(operands[1]), v: rows(operands[2])))
+    }
+
     /// Attention forward: the fused kernel unless `AttentionLowering.unfused` is asked for, then
     /// q·kᵀ, a masked scaled softmax and ·v as three launches. With `savingStatistics` (the plan
     /// holds this attention's backward) a forward variant that can also stores each query's
     /// softmax statistics for the backward (``savedAttentionStatistics``).
     func lowerAttention(_ node: Node, inputs: [ValueID], shapes: [Shape], output: ValueID, causal: Bool, scale: Float,
-                        savingStatistics: Bool = false, label: String) throws {
+                        savingStatistics: Bool = false, layouts: AttentionOperandLayouts? = nil, label: String) throws {
         let q = shapes[0], k = shapes[1], v = shapes[2]
         let tq = q[-2], tk = k[-2], d = q[-1], dv = v[-1]
         let batchHeads = q.count / max(tq * d, 1)
+        // Operands read in place reach only the fused kernel (AttentionOperandViewRule's conditions).
+        precondition(layouts == nil || (options.attention != .unfused && !(causal && tq > tk)), "attention operands read in place")
         if causal && tq > tk && tk > 0 {
             return try lowerAttentionWithUnseenQueries(node, inputs: inputs, shapes: shapes, output: output, scale: scale,
                                                        label: label)
@@ -79,7 +106,8 @@ extension PlanLowering {
                                  extraOutputs: statistics.map { [$0] } ?? []) { [unowned self] buffers in
                 try self.attention.encode(q: buffers.floats(inputs[0]), k: buffers.floats(inputs[1]),
                                           v: buffers.floats(inputs[2]), output: buffers.floats(output),
-                                          statistics: statistics.map { try buffers.floats($0) }, shape: attentionShape)
+                                          statistics: statistics.map { try buffers.floats($0) }, layouts: layouts,
+                                          shape: attentionShape)
             })
             return
         }

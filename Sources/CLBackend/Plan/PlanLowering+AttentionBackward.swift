@@ -26,7 +26,7 @@ extension PlanLowering {
             values[operand] = value
             valueOfNode[sibling.id] = value
         }
-        let inputs = node.inputs.map { value(of: $0) }
+        let (inputs, layouts) = attentionOperands(node.inputs)
         let q = graph.node(node.inputs[0]).shape, k = graph.node(node.inputs[1]).shape, v = graph.node(node.inputs[2]).shape
         let tq = q[-2], tk = k[-2], d = q[-1], dv = v[-1]
         let batchHeads = q.dims.dropLast(2).reduce(1, *)
@@ -36,6 +36,7 @@ extension PlanLowering {
         let label = describe(node) + " (" + [AttentionOperand.query, .key, .value].filter { values[$0] != nil }
             .map { "d" + String($0.rawValue.prefix(1)) }.joined(separator: ", ") + ")"
         let variant = attentionBackwardVariant(causal: causal, queries: tq, keys: tk)
+        precondition(layouts == nil || AttentionBackwardFamily.readsOperandsInPlace(variant), "attention operands read in place")
         if variant == .decomposed {
             return lowerDecomposedAttentionBackward(inputs: inputs, gradients: values, shape: shape, label: label)
         }
@@ -50,7 +51,7 @@ extension PlanLowering {
                 y: buffers.floats(inputs[3]), dy: buffers.floats(inputs[4]),
                 dq: dqValue.map { try buffers.floats($0) }, dk: dkValue.map { try buffers.floats($0) },
                 dv: dvValue.map { try buffers.floats($0) }, savedStatistics: saved.map { try buffers.floats($0) },
-                shape: shape, variant: variant)
+                layouts: layouts, shape: shape, variant: variant)
         })
     }
 

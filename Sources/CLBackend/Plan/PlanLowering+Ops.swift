@@ -10,6 +10,7 @@ extension PlanLowering {
         if node.op.isAttentionGrad { return try lowerAttentionBackward([node.id]) }
         if node.op.isLayerNormGrad { return try lowerLayerNormBackward([node.id]) }
         if case .concat = node.op { return lowerConcat(node, reading: [:]) }
+        if case .attention = node.op { return try lowerAttention(node, operandViews: [:]) }
         if node.op.isLayoutView, !node.op.isReshape {
             let input = graph.node(node.inputs[0])
             let view = StridedView(contiguous: input.shape.dims).applying(node.op, producing: node.shape)!
@@ -111,17 +112,13 @@ extension PlanLowering {
                                                  rows: logits[0], classes: logits[1], ignoreIndex: ignoreIndex, errorFlag: flag)
             }
 
-        case let .attention(causal, scale):
-            try lowerAttention(node, inputs: inputs, shapes: inputShapes, output: output, causal: causal, scale: scale,
-                               savingStatistics: attentionsWithBackward.contains(node.id), label: label)
-
         case .cacheWrite:
             try lowerCacheWrite(node, inputs: inputs, output: output, label: label)
 
         case .cachedAttention(let scale):
             try lowerCachedAttention(node, inputs: inputs, output: output, scale: scale, label: label)
 
-        case .input, .variable, .constant, .reshape, .matmul, .attentionGrad, .layerNormGrad, .concat, .permute, .slice,
+        case .input, .variable, .constant, .reshape, .matmul, .attention, .attentionGrad, .layerNormGrad, .concat, .permute, .slice,
              .unary, .binary, .powScalar, .compare, .select:
             // Lowered by the walk itself, by a fusion (every live elementwise node is in a group),
             // or above: reaching here means the node came to the wrong lowering.

@@ -35,6 +35,8 @@ final class PlanLowering {
     var attentionsWithBackward: Set<NodeID> = []
     /// Per attention node, the value its fused forward stored each query's softmax statistics in.
     var savedAttentionStatistics: [NodeID: ValueID] = [:]
+    /// Attention operands read in place (``AttentionOperandViewRule``): they have no value of their own.
+    var attentionOperandViews: [NodeID: AttentionOperandView] = [:]
 
     // One instance per family per plan: they own scratch and stride tables the steps read.
     lazy var matmul = MatmulFamily(environment: environment)
