@@ -201,4 +201,23 @@ import TensorGraph
             }
         }
     }
+
+    /// Gradient clipping squares every gradient before any sum reads one, so the squares share
+    /// one launch (a launch per gradient before).
+    @Test func clippingSquaresEveryGradientInOneLaunch() throws {
+        let graph = Graph()
+        let shapes: [Shape] = [[1], [7], [13, 5], [257], [3, 3, 3]]
+        let gradients = try shapes.enumerated().map { try graph.input("g\($0.offset)", $0.element) }
+        let clipped = try clipByGlobalNorm(gradients, maxNorm: 0.5)
+        var random = TestRandom(seed: 9)
+        let feeds = Dictionary(uniqueKeysWithValues: shapes.enumerated().map {
+            ("g\($0.offset)", TensorData(shape: $0.element, floats: random.floats($0.element.count)))
+        })
+        let plan = try Self.backend.compilePlan(graph, outputs: clipped)
+        // One launch squares the five, five sums, one scale factor, one launch scales the five.
+        let labels = plan.steps.map(\.label)
+        #expect(labels.count == 8 && labels[0].hasPrefix("fused 5 groups") && labels.last!.hasPrefix("fused 5 groups"), "\(labels)")
+        let expected = try ReferenceBackend().compile(graph, outputs: clipped, options: CompileOptions()).run(feeds)
+        for (e, a) in zip(expected, try plan.run(feeds)) { #expect(nmse(e.floats, a.floats) < 1e-10) }
+    }
 }
