@@ -8,13 +8,14 @@
  *
  * Layout: q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, DV], y and dy [BH, Tq, DV], dq [BH, Tq, D],
  * dk [BH, Tk, D], dv [BH, Tk, DV]; lse and delta [BH, Tq]; all contiguous row-major, except that
- * variant 1 reads q, k and v rows wherever OPERAND_ROW (fastmath.cl) puts them (layout int4 + offset
- * per operand, as attention.cl's variant 4).
+ * variant 1 reads q, k and v rows and writes dq, dk and dv rows wherever OPERAND_ROW (fastmath.cl)
+ * puts them (layout int4 + offset per operand, as attention.cl's variant 4): the heads of a fused
+ * QKV projection's input read in place, and their gradients written into its gradient's rows.
  * Causal: query i sees keys j <= i + (Tk − Tq). A query that sees no key (causal, Tq > Tk) averages
  * v uniformly in the forward: here p = 1/Tk on every key (its dv share) and ds = 0 (its output does
  * not depend on q or k), as the reference's gradient.
  * Runtime arguments (after the buffers): Tq, Tk, causal (0/1), scale (variant 1: then the layout and
- * offset of q, k and v; its statistics kernel those of q and k).
+ * offset of q, k, v, dq, dk and dv; its statistics kernel those of q and k).
  *
  * Variants (AttentionBackwardFamily numbers):
  *   1. CPU, three kernels at most: attention_bwd_stats (lse only, and only when the forward did not
@@ -136,14 +137,16 @@ __kernel void attention_bwd_stats(__global const float *q, __global const float 
 }
 
 /* dk, dv of the key blocks [g·bpi, (g+1)·bpi) of head bh (Δ of each query from its dy and y rows),
- * and their share of dq, written to
- * dq + (g·BH + bh)·Tq·D (the final dq when G = 1, else partial g for attention_bwd_dq_sum).
- * Launch [G, BH], local [1, 1]; bpi = key blocks per work-item. */
+ * and their share of dq, written to dq's rows for problem g·BH + bh (the final dq when G = 1,
+ * else partial g, contiguous, for attention_bwd_dq_sum). dk's and dv's rows, and dq's when G = 1,
+ * lie where their layouts say. Launch [G, BH], local [1, 1]; bpi = key blocks per work-item. */
 __kernel void attention_bwd_cpu(__global const float *q, __global const float *k, __global const float *v,
                                 __global const float *y, __global const float *dy, __global const float *lse,
                                 __global float *dq, __global float *dk, __global float *dv,
                                 const int Tq, const int Tk, const int causal, const float scale, const int bpi,
-                                const int4 ql, const int qoff, const int4 kl, const int koff, const int4 vl, const int voff) {
+                                const int4 ql, const int qoff, const int4 kl, const int koff, const int4 vl, const int voff,
+                                const int4 dql, const int dqoff, const int4 dkl, const int dkoff, const int4 dvl,
+                                const int dvoff) {
     const int g = get_global_id(0);
     const int bh = get_global_id(1);
     const int nbh = get_global_size(1);
@@ -153,10 +156,11 @@ __kernel void attention_bwd_cpu(__global const float *q, __global const float *k
     const __global float *vbase = OPERAND_ROW(v, vl, voff, bh, 0);
     const __global float *dybase = dy + (size_t)bh * Tq * DV;
     const __global float *ybase = y + (size_t)bh * Tq * DV;
-    __global float *dqbase = dq + ((size_t)g * nbh + bh) * Tq * D;
+    __global float *dqbase = OPERAND_ROW(dq, dql, dqoff, g * nbh + bh, 0);
     const int16 iota = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 
-    for (size_t e = 0; e < (size_t)Tq * D; ++e) dqbase[e] = 0.0f;
+    for (int i = 0; i < Tq; ++i)
+        for (int e = 0; e < D; ++e) dqbase[(size_t)i * dql.w + e] = 0.0f;
     const int unseen = causal && off < 0 ? min(Tq, -off) : 0;   /* queries that see no key */
     const float uniform = 1.0f / (float)Tk;
 
@@ -202,7 +206,7 @@ __kernel void attention_bwd_cpu(__global const float *q, __global const float *k
             for (int e = 0; e < D; ++e) vstore16(fma(ds, (float16)(qr[e]), vload16(e, dkt)), e, dkt);
             float dss[16];
             vstore16(ds * scale, 0, dss);
-            __global float *dqr = dqbase + (size_t)i * D;
+            __global float *dqr = dqbase + (size_t)i * dql.w;
             const int jn = min(nk, lim - kb + 1);
             for (int c = 0; c < DC; ++c) {
                 float16 acc = LOAD_CHUNK(dqr, c, DC, DREM);
@@ -211,29 +215,27 @@ __kernel void attention_bwd_cpu(__global const float *q, __global const float *k
             }
         }
         for (int j = 0; j < nk; ++j) {
-            __global float *dkr = dk + ((size_t)bh * Tk + kb + j) * D;
-            __global float *dvr = dv + ((size_t)bh * Tk + kb + j) * DV;
+            __global float *dkr = OPERAND_ROW(dk, dkl, dkoff, bh, kb + j);
+            __global float *dvr = OPERAND_ROW(dv, dvl, dvoff, bh, kb + j);
             for (int e = 0; e < D; ++e) dkr[e] = dkt[e * 16 + j] * scale;
             for (int c = 0; c < DV; ++c) dvr[c] = dvt[c * 16 + j];
         }
     }
 }
 
-/* dq[e] = Σ_g partials[g·n + e]. Launch [ceil(n / 16)], local [1]. */
-__kernel void attention_bwd_dq_sum(__global const float *partials, __global float *dq, const int n, const int groups) {
-    const int e0 = get_global_id(0) * 16;
-    if (e0 >= n) return;
-    const int ne = min(16, n - e0);
-    if (ne == 16) {
-        float16 acc = vload16(0, partials + e0);
-        for (int g = 1; g < groups; ++g) acc += vload16(0, partials + (size_t)g * n + e0);
-        vstore16(acc, 0, dq + e0);
-    } else {
-        for (int e = e0; e < e0 + ne; ++e) {
-            float acc = partials[e];
-            for (int g = 1; g < groups; ++g) acc += partials[(size_t)g * n + e];
-            dq[e] = acc;
-        }
+/* Row i of problem bh of dq (where its layout says) = Σ_g row (g·BH + bh)·Tq + i of the contiguous
+ * partials. Launch [Tq, BH], local [1, 1]. */
+__kernel void attention_bwd_dq_sum(__global const float *partials, __global float *dq, const int Tq, const int groups,
+                                   const int4 dql, const int dqoff) {
+    const int i = get_global_id(0);
+    const int bh = get_global_id(1);
+    const size_t n = (size_t)get_global_size(1) * Tq * D;
+    const __global float *p = partials + ((size_t)bh * Tq + i) * D;
+    __global float *r = OPERAND_ROW(dq, dql, dqoff, bh, i);
+    for (int c = 0; c < DC; ++c) {
+        float16 acc = LOAD_CHUNK(p, c, DC, DREM);
+        for (int g = 1; g < groups; ++g) acc += LOAD_CHUNK(p + (size_t)g * n, c, DC, DREM);
+        STORE_CHUNK(acc, r, c, DC, DREM);
     }
 }
 

@@ -91,6 +91,12 @@ extension Op {
         return false
     }
 
+    /// A permute.
+    public var isPermute: Bool {
+        if case .permute = self { return true }
+        return false
+    }
+
     /// A reshape.
     public var isReshape: Bool {
         if case .reshape = self { return true }

@@ -39,7 +39,7 @@ import Testing
                 "u": TensorData(shape: [h.batch, h.heads, h.sequence, h.headSize], floats: random.floats(h.batch * h.sequence * h.width))]
     }
 
-    @Test("q, k, v read in place match the reference, forward and backward, with no head copies",
+    @Test("q, k, v read and dq, dk, dv written in place match the reference, with no head copies or concatenation",
           arguments: [Heads(batch: 2, sequence: 7, heads: 3, headSize: 13), Heads(batch: 1, sequence: 33, heads: 2, headSize: 8),
                       Heads(batch: 3, sequence: 1, heads: 4, headSize: 16), Heads(batch: 2, sequence: 20, heads: 1, headSize: 64)])
     func matchesTheReferenceWithoutCopies(_ h: Heads) throws {
@@ -56,9 +56,18 @@ import Testing
         func layoutSteps(_ options: CompileOptions) throws -> Int {
             try Self.backend.compilePlan(graph, outputs: outputs, options: options).steps.filter { $0.variant.hasPrefix("layout") }.count
         }
+        // The backward writes dq, dk, dv rows into d qkv itself: no layout launch at all.
         let inPlace = try layoutSteps(CompileOptions())
+        #expect(inPlace == 0, "\(h): \(inPlace) layout launches")
         let copied = try layoutSteps(CompileOptions(openCL: OpenCLOptions(forcing: AttentionFamily.Variant.cpuBlocked)))
-        #expect(copied - inPlace == 3, "\(h): \(copied) layout launches with copies, \(inPlace) in place")
+        #expect(copied == 3, "\(h): \(copied) layout launches with the forward's head copies")
+        // The GPU backward (contiguous rows only): head copies and the gradient's concatenation come back.
+        let gpuBackward = try layoutSteps(CompileOptions(openCL: OpenCLOptions(forcing: AttentionBackwardFamily.Variant.gpuTiled)))
+        #expect(gpuBackward >= 4, "\(h): \(gpuBackward) layout launches with the GPU backward")
+        var forced = CompileOptions(openCL: OpenCLOptions(forcing: AttentionBackwardFamily.Variant.gpuTiled))
+        forced.guardElements = 16
+        let contiguousResult = try Self.backend.compile(graph, outputs: outputs, options: forced).run(feeds)
+        #expect(nmse(expected[1].floats, contiguousResult[1].floats) < 1e-10, "\(h): GPU backward")
     }
 
     @Test("an operand read by something else too is copied, the others still read in place")

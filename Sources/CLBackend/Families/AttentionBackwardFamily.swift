@@ -57,10 +57,13 @@ public final class AttentionBackwardFamily {
     ///     ``usesSavedStatistics(_:)``.
     ///   - layouts: where q's, k's and v's rows lie (default contiguous); other layouts only on
     ///     variants where ``readsOperandsInPlace(_:)``.
+    ///   - gradientLayouts: where dq's, dk's and dv's rows go (default contiguous; a nil gradient's
+    ///     scratch is contiguous whatever this says); other layouts, as `layouts`.
     ///   - variant: `.cpuBlocked` or `.gpuTiled` (default: the forced one, else per device class).
     public func encode(q: CLBuffer<Float>, k: CLBuffer<Float>, v: CLBuffer<Float>, y: CLBuffer<Float>, dy: CLBuffer<Float>,
                        dq: CLBuffer<Float>?, dk: CLBuffer<Float>?, dv: CLBuffer<Float>?,
-                       savedStatistics: CLBuffer<Float>? = nil, layouts: AttentionOperandLayouts? = nil, shape: AttentionShape,
+                       savedStatistics: CLBuffer<Float>? = nil, layouts: AttentionOperandLayouts? = nil,
+                       gradientLayouts: AttentionOperandLayouts? = nil, shape: AttentionShape,
                        variant: Variant? = nil) throws -> [LaunchStep] {
         let bh = shape.batchHeads, tq = shape.queries, tk = shape.keys, d = shape.headDim, dvw = shape.valueDim
         let operation = "attention backward"
@@ -73,10 +76,7 @@ public final class AttentionBackwardFamily {
         }
         let layouts = layouts ?? .contiguous(shape)
         try layouts.check(q: q.count, k: k.count, v: v.count, shape: shape, operation: operation)
-        let sizes: [(String, CLBuffer<Float>?, Int)] = [
-            ("y", y, bh * tq * dvw),
-            ("dy", dy, bh * tq * dvw), ("dq", dq, bh * tq * d), ("dk", dk, bh * tk * d), ("dv", dv, bh * tk * dvw),
-        ]
+        let sizes: [(String, CLBuffer<Float>?, Int)] = [("y", y, bh * tq * dvw), ("dy", dy, bh * tq * dvw)]
         for (name, buffer, needed) in sizes {
             guard let buffer, buffer.count < needed else { continue }
             throw CLError.sizeMismatch(operation: operation, detail: "\(name) holds \(buffer.count) floats, shape \(shape) needs \(needed)")
@@ -92,15 +92,19 @@ public final class AttentionBackwardFamily {
                                              entryPoint: "the fused attention backward (the decomposed form is lowered by the plan)")
         let context = environment.context
         func scratch(_ count: Int) throws -> CLBuffer<Float> { try CLBuffer<Float>(context: context, count: max(1, count)) }
-        if !layouts.areContiguous(shape) && !Self.readsOperandsInPlace(chosen) {
+        let contiguous = AttentionOperandLayouts.contiguous(shape), requested = gradientLayouts ?? contiguous
+        let dqOut = try dq ?? scratch(bh * tq * d), dkOut = try dk ?? scratch(bh * tk * d), dvOut = try dv ?? scratch(bh * tk * dvw)
+        let gradientLayouts = AttentionOperandLayouts(q: dq == nil ? contiguous.q : requested.q, k: dk == nil ? contiguous.k : requested.k,
+                                                      v: dv == nil ? contiguous.v : requested.v)
+        try gradientLayouts.check(q: dqOut.count, k: dkOut.count, v: dvOut.count, shape: shape, operation: operation + " gradients")
+        if !(layouts.areContiguous(shape) && gradientLayouts.areContiguous(shape)) && !Self.readsOperandsInPlace(chosen) {
             throw CLError.sizeMismatch(operation: "\(operation).\(chosen.rawValue)",
-                                       detail: "this variant reads contiguous q, k, v only (variant 1 reads rows in place)")
+                                       detail: "this variant reads and writes contiguous rows only (variant 1 takes layouts)")
         }
         if savedStatistics != nil && !Self.usesSavedStatistics(chosen) {
             throw CLError.sizeMismatch(operation: "\(operation).\(chosen.rawValue)",
                                        detail: "this variant recomputes its statistics (variant 1 takes saved ones)")
         }
-        let dqOut = try dq ?? scratch(bh * tq * d), dkOut = try dk ?? scratch(bh * tk * d), dvOut = try dv ?? scratch(bh * tk * dvw)
         let causal = Int32(shape.causal ? 1 : 0)
         let label = "attention backward [\(bh)x\(tq)x\(d)], [\(bh)x\(tk)x\(d)], [\(bh)x\(tk)x\(dvw)]\(shape.causal ? " causal" : "")"
         let pairs = Double(shape.causal && tq > tk ? bh * tq * tk : shape.visiblePairs)
@@ -122,8 +126,10 @@ public final class AttentionBackwardFamily {
             }
             let partials = groups > 1 ? try scratch(groups * bh * tq * d) : dqOut
             let main = try program.kernel("attention_bwd_cpu")
+            let partialRows = groups > 1 ? contiguous.q : gradientLayouts.q
             try main.setArguments([q, k, v, y, dy, lse, partials, dkOut, dvOut, Int32(tq), Int32(tk), causal, shape.scale,
-                                   Int32(perItem)] + layouts.q.kernelArguments + layouts.k.kernelArguments + layouts.v.kernelArguments)
+                                   Int32(perItem)] + layouts.q.kernelArguments + layouts.k.kernelArguments + layouts.v.kernelArguments
+                                  + partialRows.kernelArguments + gradientLayouts.k.kernelArguments + gradientLayouts.v.kernelArguments)
             let variantName = "\(chosen.name) (cpu, \(groups) key-block group\(groups == 1 ? "" : "s") per head)"
             // With no query the statistics are skipped (a zero global size is not a launch) and the
             // main kernel writes dk = dv = 0.
@@ -144,8 +150,8 @@ public final class AttentionBackwardFamily {
             if groups > 1 && tq > 0 {
                 let sum = try program.kernel("attention_bwd_dq_sum")
                 let n = bh * tq * d
-                try sum.setArguments(partials, dqOut, Int32(n), Int32(groups))
-                steps.append(LaunchStep(kernel: sum, global: [(n + 15) / 16], local: [1], variant: variantName,
+                try sum.setArguments([partials, dqOut, Int32(tq), Int32(groups)] + gradientLayouts.q.kernelArguments)
+                steps.append(LaunchStep(kernel: sum, global: [tq, bh], local: [1, 1], variant: variantName,
                                         label: label + " dq partial sums", flops: Double(n * (groups - 1)),
                                         bytes: 4.0 * Double(n * (groups + 1))))
             }

@@ -56,19 +56,25 @@ struct AttentionOperandViewRule: NodeFusionRule {
             guard let next = view.applying(context.node(id).op, producing: context.node(id).shape) else { return nil }
             view = next
         }
+        guard let rows = AttentionOperandRows(view, within: base.shape.count) else { return nil }
+        return (AttentionOperandView(base: base.id, rows: rows), chain)
+    }
+}
+
+extension AttentionOperandRows {
+    /// The rows of a [BH, T, W] or [B, H, T, W] view whose last axis is contiguous, if they lie
+    /// within `count` elements.
+    init?(_ view: StridedView, within count: Int) {
         guard view.strides.last == 1 || view.dims.last == 1 else { return nil }
-        let rows: AttentionOperandRows
         switch view.dims.count {
-        case 3: rows = AttentionOperandRows(offset: view.offset, heads: 1, batchStride: view.strides[0], headStride: 0,
-                                            rowStride: view.strides[1])
-        case 4: rows = AttentionOperandRows(offset: view.offset, heads: view.dims[1], batchStride: view.strides[0],
-                                            headStride: view.strides[1], rowStride: view.strides[2])
+        case 3: self.init(offset: view.offset, heads: 1, batchStride: view.strides[0], headStride: 0, rowStride: view.strides[1])
+        case 4: self.init(offset: view.offset, heads: view.dims[1], batchStride: view.strides[0], headStride: view.strides[1],
+                          rowStride: view.strides[2])
         default: return nil
         }
-        let shape = context.node(operand).shape
-        guard let extent = rows.extent(batchHeads: shape.count / max(shape[-2] * shape[-1], 1), rows: shape[-2], width: shape[-1]),
-              extent <= base.shape.count else { return nil }
-        return (AttentionOperandView(base: base.id, rows: rows), chain)
+        let dims = view.dims
+        guard let extent = extent(batchHeads: dims.dropLast(2).reduce(1, *), rows: dims[dims.count - 2], width: dims[dims.count - 1]),
+              extent <= count else { return nil }
     }
 }
 

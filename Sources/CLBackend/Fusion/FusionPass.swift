@@ -21,6 +21,9 @@ struct FusionPass {
             NormPrologueRule(),
             DecodeAttentionRule(),
             CrossEntropyWithGradientRule(enabled: CrossEntropyWithGradientRule.isEnabled(in: lowering.environment)),
+            AttentionGradientConcatRule(backwardWritesInPlace: { [unowned lowering] causal, queries, keys in
+                AttentionBackwardFamily.readsOperandsInPlace(lowering.attentionBackwardVariant(causal: causal, queries: queries, keys: keys))
+            }),
             OperandGradientGroupRule.attention,
             AttentionOperandViewRule(
                 forwardReadsInPlace: lowering.options.attention != .unfused

@@ -15,13 +15,21 @@ extension PlanLowering {
 
     /// The ``Op/attentionGrad(causal:scale:operand:)`` nodes of one attention (same operands and
     /// parameters, as ``OperandGradientGroupRule/attention`` groups them), lowered together: one fused op
-    /// writing dq, dk and dv (each node's value), or the decomposition.
-    func lowerAttentionBackward(_ group: [NodeID]) throws {
+    /// writing dq, dk and dv (each node's value), or the decomposition. With `destination` (the
+    /// three gradients of ``AttentionGradientConcatRule``), the fused op writes their rows where the
+    /// layouts say in that concatenation's value instead.
+    func lowerAttentionBackward(_ group: [NodeID], into destination: (concat: NodeID, rows: AttentionOperandLayouts)? = nil) throws {
         let node = graph.node(group[0])
         guard case let .attentionGrad(causal, scale, _) = node.op else { preconditionFailure("not an attentionGrad") }
         var values: [AttentionOperand: ValueID] = [:]
+        let concatenation = destination.map { newIntermediate(count: graph.node($0.concat).shape.count) }
+        if let destination, let concatenation { valueOfNode[destination.concat] = concatenation }
         for sibling in group.map(graph.node) {
             guard case let .attentionGrad(_, _, operand) = sibling.op else { preconditionFailure("not an attentionGrad") }
+            if let concatenation {
+                values[operand] = concatenation
+                continue
+            }
             let value = values[operand] ?? newIntermediate(count: sibling.shape.count)
             values[operand] = value
             valueOfNode[sibling.id] = value
@@ -32,11 +40,12 @@ extension PlanLowering {
         let batchHeads = q.dims.dropLast(2).reduce(1, *)
         let shape = AttentionShape(batchHeads: batchHeads, queries: tq, keys: tk, headDim: d, valueDim: dv, causal: causal,
                                    scale: scale)
-        let outputs = [AttentionOperand.query, .key, .value].compactMap { values[$0] }
+        let outputs = concatenation.map { [$0] } ?? [AttentionOperand.query, .key, .value].compactMap { values[$0] }
         let label = describe(node) + " (" + [AttentionOperand.query, .key, .value].filter { values[$0] != nil }
             .map { "d" + String($0.rawValue.prefix(1)) }.joined(separator: ", ") + ")"
         let variant = attentionBackwardVariant(causal: causal, queries: tq, keys: tk)
-        precondition(layouts == nil || AttentionBackwardFamily.readsOperandsInPlace(variant), "attention operands read in place")
+        precondition((layouts == nil && destination == nil) || AttentionBackwardFamily.readsOperandsInPlace(variant),
+                     "attention operands read or gradients written in place")
         if variant == .decomposed {
             return lowerDecomposedAttentionBackward(inputs: inputs, gradients: values, shape: shape, label: label)
         }
@@ -51,7 +60,7 @@ extension PlanLowering {
                 y: buffers.floats(inputs[3]), dy: buffers.floats(inputs[4]),
                 dq: dqValue.map { try buffers.floats($0) }, dk: dkValue.map { try buffers.floats($0) },
                 dv: dvValue.map { try buffers.floats($0) }, savedStatistics: saved.map { try buffers.floats($0) },
-                layouts: layouts, shape: shape, variant: variant)
+                layouts: layouts, gradientLayouts: destination?.rows, shape: shape, variant: variant)
         })
     }
 
