@@ -59,8 +59,12 @@ import Testing
         // The backward writes dq, dk, dv rows into d qkv itself: no layout launch at all.
         let inPlace = try layoutSteps(CompileOptions())
         #expect(inPlace == 0, "\(h): \(inPlace) layout launches")
-        let copied = try layoutSteps(CompileOptions(openCL: OpenCLOptions(forcing: AttentionFamily.Variant.cpuBlocked)))
+        let blockedForward = CompileOptions(openCL: OpenCLOptions(forcing: AttentionFamily.Variant.cpuBlocked))
+        let copied = try layoutSteps(blockedForward)
         #expect(copied == 3, "\(h): \(copied) layout launches with the forward's head copies")
+        // Copied q, k, v with gradients still written in place.
+        let copiedResult = try Self.backend.compile(graph, outputs: outputs, options: blockedForward).run(feeds)
+        #expect(nmse(expected[1].floats, copiedResult[1].floats) < 1e-10, "\(h): copied operands")
         // The GPU backward (contiguous rows only): head copies and the gradient's concatenation come back.
         let gpuBackward = try layoutSteps(CompileOptions(openCL: OpenCLOptions(forcing: AttentionBackwardFamily.Variant.gpuTiled)))
         #expect(gpuBackward >= 4, "\(h): \(gpuBackward) layout launches with the GPU backward")

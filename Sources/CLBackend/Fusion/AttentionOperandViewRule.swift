@@ -3,8 +3,8 @@ import TensorGraph
 /// Attention reading q, k and v where they lie: an operand made by slicing, reshaping and permuting
 /// another value (the heads of a fused QKV projection, [B, T, 3C] → [B, H, T, hs]) and read only by
 /// this attention and its backward becomes a row layout of that value (``AttentionOperandRows``)
-/// instead of a permuted copy: a launch and a pass over the operand fewer for each, in the forward
-/// and again never in the backward. Only where the chosen kernels read rows in place.
+/// instead of a permuted copy, which the forward and the backward both read: a launch and a copy
+/// of the operand fewer each. Only where the chosen kernels read rows in place.
 struct AttentionOperandViewRule: NodeFusionRule {
     /// Whether the forward variant reads operands in place (and attention is fused at all).
     let forwardReadsInPlace: Bool
